@@ -1,0 +1,51 @@
+//! The floating-point types the engine is generic over: `f64` for initialization and limit
+//! studies (explosion-regime norms stay finite far longer), `f32` for training.
+
+use std::fmt::{Debug, Display};
+use std::iter::Sum;
+
+/// A real scalar the engine computes with (`f32` or `f64`).
+pub trait Float:
+    num_traits::Float
+    + num_traits::FromPrimitive
+    + num_traits::NumAssign
+    + Default
+    + Debug
+    + Display
+    + Sum
+    + Send
+    + Sync
+    + bytemuck::Pod
+    + 'static
+{
+    /// Human-readable name of the type (`"f32"` or `"f64"`).
+    const NAME: &'static str;
+    /// Converts from `f64`, rounding to nearest.
+    fn of(x: f64) -> Self;
+    /// Converts to `f64` exactly.
+    fn f64(self) -> f64;
+}
+
+impl Float for f32 {
+    const NAME: &'static str = "f32";
+    #[inline(always)]
+    fn of(x: f64) -> Self {
+        x as f32
+    }
+    #[inline(always)]
+    fn f64(self) -> f64 {
+        self as f64
+    }
+}
+
+impl Float for f64 {
+    const NAME: &'static str = "f64";
+    #[inline(always)]
+    fn of(x: f64) -> Self {
+        x
+    }
+    #[inline(always)]
+    fn f64(self) -> f64 {
+        self
+    }
+}

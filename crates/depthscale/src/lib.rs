@@ -1,0 +1,31 @@
+//! depthscale: a laboratory for very deep residual networks.
+//!
+//! A ResNet of depth `L` and width `d` maps `h_0 = A x` through
+//! `h_{k+1} = h_k + alpha_L * V_{k+1} act(W_{k+1} h_k + b_{k+1})` with `alpha_L = L^-beta`
+//! and reads out `B h_L`. The crate is organised along the flow of one experiment:
+//!
+//! - [`paths`]: weights as paths over depth (i.i.d. laws, fractional Gaussian noise, RBF Gaussian processes);
+//! - [`model`]: activations, residual blocks, the ResNet and its forward/backward passes;
+//! - [`kernels`]: the batched layer-step interface and its CPU implementation;
+//! - [`probe`]: what the paper measures at initialization;
+//! - [`limits`]: neural ODE/SDE reference solutions driven by the same paths;
+//! - [`train`]: datasets, loss, optimizer, trainer and sweeps;
+//! - [`experiment`]: configuration, presets, runners and outputs;
+//! - [`plot`]: figures as PNG and SVG.
+
+pub mod error;
+pub mod experiment;
+pub mod float;
+pub mod kernels;
+pub mod limits;
+pub mod linalg;
+pub mod model;
+pub mod paths;
+pub mod plot;
+pub mod probe;
+pub mod rng;
+pub mod stats;
+pub mod train;
+
+pub use error::{Error, Result};
+pub use float::Float;

@@ -1,0 +1,171 @@
+//! Pointwise activations with their derivatives side by side.
+
+use crate::{Error, Float};
+use std::fmt;
+use std::str::FromStr;
+
+/// A pointwise nonlinearity `act` of the residual block.
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub enum Activation {
+    /// `max(z, 0)`; derivative 0 at 0, as in PyTorch.
+    Relu,
+    /// `tanh(z)`.
+    Tanh,
+    /// `1 / (1 + exp(-z))`.
+    Sigmoid,
+    /// `z` for `z > 0`, `slope * z` otherwise.
+    LeakyRelu(f64),
+    /// `z`.
+    Identity,
+}
+
+impl Activation {
+    /// `act(z)`.
+    #[inline(always)]
+    pub fn apply<T: Float>(self, z: T) -> T {
+        match self {
+            Activation::Relu => z.max(T::zero()),
+            Activation::Tanh => z.tanh(),
+            Activation::Sigmoid => T::one() / (T::one() + (-z).exp()),
+            Activation::LeakyRelu(s) => {
+                if z > T::zero() {
+                    z
+                } else {
+                    T::of(s) * z
+                }
+            }
+            Activation::Identity => z,
+        }
+    }
+
+    /// `act'(z)`.
+    #[inline(always)]
+    pub fn derivative<T: Float>(self, z: T) -> T {
+        match self {
+            Activation::Relu => {
+                if z > T::zero() {
+                    T::one()
+                } else {
+                    T::zero()
+                }
+            }
+            Activation::Tanh => {
+                let t = z.tanh();
+                T::one() - t * t
+            }
+            Activation::Sigmoid => {
+                let s = T::one() / (T::one() + (-z).exp());
+                s * (T::one() - s)
+            }
+            Activation::LeakyRelu(s) => {
+                if z > T::zero() {
+                    T::one()
+                } else {
+                    T::of(s)
+                }
+            }
+            Activation::Identity => T::one(),
+        }
+    }
+}
+
+impl fmt::Display for Activation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Activation::Relu => write!(f, "relu"),
+            Activation::Tanh => write!(f, "tanh"),
+            Activation::Sigmoid => write!(f, "sigmoid"),
+            Activation::LeakyRelu(s) => write!(f, "leaky_relu({s})"),
+            Activation::Identity => write!(f, "identity"),
+        }
+    }
+}
+
+impl FromStr for Activation {
+    type Err = Error;
+
+    /// Parses `relu`, `tanh`, `sigmoid`, `identity`, `leaky_relu` (slope 0.01) or `leaky_relu(SLOPE)`.
+    fn from_str(s: &str) -> Result<Self, Error> {
+        let s = s.trim();
+        let bad = || {
+            Error::config(
+                "activation",
+                format!(
+                    "unknown activation {s:?}; accepted: relu, tanh, sigmoid, identity, leaky_relu, leaky_relu(SLOPE)"
+                ),
+            )
+        };
+        Ok(match s {
+            "relu" => Activation::Relu,
+            "tanh" => Activation::Tanh,
+            "sigmoid" => Activation::Sigmoid,
+            "identity" => Activation::Identity,
+            "leaky_relu" => Activation::LeakyRelu(0.01),
+            _ => {
+                let inner = s
+                    .strip_prefix("leaky_relu(")
+                    .and_then(|r| r.strip_suffix(')'))
+                    .ok_or_else(bad)?;
+                let slope: f64 = inner.trim().parse().map_err(|_| bad())?;
+                if !slope.is_finite() {
+                    return Err(Error::config(
+                        "activation",
+                        "leaky_relu slope must be finite",
+                    ));
+                }
+                Activation::LeakyRelu(slope)
+            }
+        })
+    }
+}
+
+impl TryFrom<String> for Activation {
+    type Error = Error;
+    fn try_from(s: String) -> Result<Self, Error> {
+        s.parse()
+    }
+}
+
+impl From<Activation> for String {
+    fn from(a: Activation) -> String {
+        a.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn derivatives_match_finite_differences() {
+        let acts = [
+            Activation::Relu,
+            Activation::Tanh,
+            Activation::Sigmoid,
+            Activation::LeakyRelu(0.2),
+            Activation::Identity,
+        ];
+        for act in acts {
+            for &z in &[-1.3f64, -0.4, 0.3, 0.9, 2.1] {
+                let e = 1e-6;
+                let fd = (act.apply(z + e) - act.apply(z - e)) / (2.0 * e);
+                assert!((fd - act.derivative(z)).abs() < 1e-7, "{act} at {z}");
+            }
+        }
+    }
+
+    #[test]
+    fn parses_and_prints_round_trip() {
+        for s in ["relu", "tanh", "sigmoid", "identity", "leaky_relu(0.2)"] {
+            let a: Activation = s.parse().unwrap();
+            assert_eq!(a.to_string(), s);
+        }
+        assert_eq!(
+            "leaky_relu".parse::<Activation>().unwrap(),
+            Activation::LeakyRelu(0.01)
+        );
+        assert!("softmax".parse::<Activation>().is_err());
+        assert!("leaky_relu(x)".parse::<Activation>().is_err());
+    }
+}

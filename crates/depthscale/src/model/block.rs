@@ -1,0 +1,70 @@
+//! Which parameters a residual block has.
+
+use super::Activation;
+use crate::Error;
+
+/// Where a residual block's bias sits, if it has one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BiasPosition {
+    /// No bias.
+    None,
+    /// Inside the activation: `V act(W h + b)`.
+    Inside,
+    /// Outside, scaled with the branch: `alpha (V act(W h) + b)` (the paper's training model).
+    Outside,
+}
+
+/// The structure of a residual block `h + alpha (V act(W h + b_in) + b_out)`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct BlockSpec {
+    /// Whether the inner matrix `W` exists (`res3`) or is the identity (`res1`).
+    pub inner: bool,
+    /// The bias, if any.
+    pub bias: BiasPosition,
+    /// The activation `act`.
+    pub activation: Activation,
+}
+
+impl BlockSpec {
+    /// `res1`: `h + alpha V act(h)`.
+    pub fn res1(activation: Activation) -> Self {
+        Self {
+            inner: false,
+            bias: BiasPosition::None,
+            activation,
+        }
+    }
+
+    /// `res3`: `h + alpha V act(W h)`.
+    pub fn res3(activation: Activation) -> Self {
+        Self {
+            inner: true,
+            bias: BiasPosition::None,
+            activation,
+        }
+    }
+
+    /// The block named `name` (`res1` or `res3`) with the given bias and activation.
+    pub fn named(name: &str, bias: BiasPosition, activation: Activation) -> Result<Self, Error> {
+        let mut spec = match name {
+            "res1" => Self::res1(activation),
+            "res3" => Self::res3(activation),
+            _ => {
+                return Err(Error::config(
+                    "model",
+                    format!(
+                        "unknown block {name:?}; accepted: res1 (h + a V act(h)), res3 (h + a V act(W h))"
+                    ),
+                ));
+            }
+        };
+        spec.bias = bias;
+        Ok(spec)
+    }
+
+    /// Whether the block has a bias vector per layer.
+    pub fn has_bias(&self) -> bool {
+        self.bias != BiasPosition::None
+    }
+}

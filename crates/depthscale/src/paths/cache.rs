@@ -1,0 +1,60 @@
+//! Shared, thread-safe cache of what depends only on the path law and the depth.
+
+use super::RbfVariant;
+use super::fbm::FgnPlan;
+use super::rbf::RbfFactor;
+use crate::Result;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+type RbfKey = (usize, u64, bool);
+
+/// Caches Davies-Harte plans per `(L, H)` and RBF factors per `(L, bandwidth, variant)`.
+#[derive(Default)]
+pub struct PathCache {
+    fgn: Mutex<HashMap<(usize, u64), Arc<FgnPlan>>>,
+    rbf: Mutex<HashMap<RbfKey, Arc<RbfFactor>>>,
+}
+
+impl PathCache {
+    /// An empty cache.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The fractional-Gaussian-noise plan for paths of length `n` and Hurst index `hurst`.
+    pub fn fgn(&self, n: usize, hurst: f64) -> Result<Arc<FgnPlan>> {
+        let key = (n, hurst.to_bits());
+        if let Some(p) = self.fgn.lock().expect("cache poisoned").get(&key) {
+            return Ok(p.clone());
+        }
+        let plan = Arc::new(FgnPlan::new(n, hurst)?);
+        Ok(self
+            .fgn
+            .lock()
+            .expect("cache poisoned")
+            .entry(key)
+            .or_insert(plan)
+            .clone())
+    }
+
+    /// The RBF factor for `depth` layers, a bandwidth and a variant.
+    pub fn rbf(&self, depth: usize, bandwidth: f64, variant: RbfVariant) -> Result<Arc<RbfFactor>> {
+        let key = (
+            depth,
+            bandwidth.to_bits(),
+            variant == RbfVariant::Increments,
+        );
+        if let Some(f) = self.rbf.lock().expect("cache poisoned").get(&key) {
+            return Ok(f.clone());
+        }
+        let factor = Arc::new(RbfFactor::new(depth, bandwidth, variant)?);
+        Ok(self
+            .rbf
+            .lock()
+            .expect("cache poisoned")
+            .entry(key)
+            .or_insert(factor)
+            .clone())
+    }
+}

@@ -1,0 +1,223 @@
+//! Weights as paths over depth: the law of the sequence `k -> V_k[i, j]`, `k = 1..L`.
+//!
+//! - [`Init::Uniform`], [`Init::Gaussian`], [`Init::Rademacher`]: i.i.d. over `k`;
+//! - [`Init::Fbm`]: fractional Gaussian noise over `k` (Hurst index `H`; `H = 1/2` is i.i.d.);
+//! - [`Init::Rbf`]: a smooth Gaussian process over `t = k/L`.
+//!
+//! Every law gives each entry variance `1/fan_in` (`fan_in` = number of columns).
+//! What depends only on `(L, H)` or `(L, bandwidth)` (circulant eigenvalues, FFT plans, Gram
+//! factors) is computed once and shared through a [`PathCache`].
+
+mod cache;
+pub mod fbm;
+mod iid;
+pub mod rbf;
+
+pub use cache::PathCache;
+
+use crate::{Error, Float, Result};
+use rand::Rng;
+use std::fmt;
+use std::str::FromStr;
+
+/// How a smooth (RBF) path is turned into weights.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RbfVariant {
+    /// `V_k = path(k/L) / sqrt(d)`: the values of a unit-variance GP (the paper's later code).
+    Values,
+    /// Increments of the path on the grid `0, 1/L, ..., 1`, normalised to unit variance then by
+    /// `sqrt(d)` (the paper's 2022 code).
+    Increments,
+}
+
+/// The law of a stack of weight matrices over depth.
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub enum Init {
+    /// i.i.d. uniform on `[-sqrt(3/fan_in), sqrt(3/fan_in)]` (the paper's default).
+    Uniform,
+    /// i.i.d. `N(0, 1/fan_in)`.
+    Gaussian,
+    /// i.i.d. `+-1/sqrt(fan_in)`.
+    Rademacher,
+    /// Unit-variance fractional Gaussian noise of Hurst index `hurst` over depth, over `sqrt(fan_in)`.
+    Fbm {
+        /// Hurst index, in `(0, 1)`.
+        hurst: f64,
+    },
+    /// Smooth Gaussian process with kernel `exp(-(s-t)^2 / (2 bandwidth^2))` over `t in [0, 1]`.
+    Rbf {
+        /// Kernel bandwidth, positive.
+        bandwidth: f64,
+        /// Values or increments of the path.
+        variant: RbfVariant,
+    },
+}
+
+impl Init {
+    /// Checks the parameters; `field` names the config field in the error.
+    pub fn validate(&self, field: &str) -> Result<()> {
+        match *self {
+            Init::Fbm { hurst } if !(hurst > 0.0 && hurst < 1.0) => Err(Error::config(
+                field,
+                format!("Hurst index must lie in the open interval (0, 1), got {hurst}"),
+            )),
+            Init::Rbf { bandwidth, .. } if !(bandwidth > 0.0 && bandwidth.is_finite()) => {
+                Err(Error::config(
+                    field,
+                    format!("rbf bandwidth must be positive and finite, got {bandwidth}"),
+                ))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// The Hurst index of an fBm law, `0.5` for Gaussian i.i.d. laws, `None` otherwise.
+    pub fn hurst(&self) -> Option<f64> {
+        match *self {
+            Init::Fbm { hurst } => Some(hurst),
+            _ => None,
+        }
+    }
+
+    /// Fills `out` (`depth x rows x cols`, layer-major, row-major inside a layer) with one draw.
+    pub fn sample_stack<T: Float, R: Rng + ?Sized>(
+        &self,
+        depth: usize,
+        rows: usize,
+        cols: usize,
+        cache: &PathCache,
+        rng: &mut R,
+        out: &mut [T],
+    ) -> Result<()> {
+        self.validate("init")?;
+        assert_eq!(
+            out.len(),
+            depth * rows * cols,
+            "sample_stack: output has the wrong length"
+        );
+        let scale = 1.0 / (cols as f64).sqrt();
+        match *self {
+            Init::Uniform => iid::uniform(scale, rng, out),
+            Init::Gaussian => iid::gaussian(scale, rng, out),
+            Init::Rademacher => iid::rademacher(scale, rng, out),
+            Init::Fbm { hurst } => fbm::sample_stack(
+                &*cache.fgn(depth, hurst)?,
+                depth,
+                rows * cols,
+                scale,
+                rng,
+                out,
+            ),
+            Init::Rbf { bandwidth, variant } => rbf::sample_stack(
+                &*cache.rbf(depth, bandwidth, variant)?,
+                depth,
+                rows * cols,
+                scale,
+                rng,
+                out,
+            ),
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for Init {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Init::Uniform => write!(f, "uniform"),
+            Init::Gaussian => write!(f, "gaussian"),
+            Init::Rademacher => write!(f, "rademacher"),
+            Init::Fbm { hurst } => write!(f, "fbm({hurst})"),
+            Init::Rbf { bandwidth, variant } => match variant {
+                RbfVariant::Values => write!(f, "rbf({bandwidth})"),
+                RbfVariant::Increments => write!(f, "rbf({bandwidth}, increments)"),
+            },
+        }
+    }
+}
+
+impl FromStr for Init {
+    type Err = Error;
+
+    /// Parses `uniform`, `gaussian`, `rademacher`, `fbm(H)`, `rbf(BW)`, `rbf(BW, values)` or
+    /// `rbf(BW, increments)`.
+    fn from_str(s: &str) -> Result<Self> {
+        let s = s.trim();
+        let bad = || {
+            Error::config(
+                "init",
+                format!(
+                    "unknown initialization {s:?}; accepted: uniform, gaussian, rademacher, fbm(H) with 0 < H < 1, \
+                     rbf(BANDWIDTH), rbf(BANDWIDTH, increments)"
+                ),
+            )
+        };
+        let init = match s {
+            "uniform" => Init::Uniform,
+            "gaussian" => Init::Gaussian,
+            "rademacher" => Init::Rademacher,
+            _ => {
+                let (name, rest) = s.split_once('(').ok_or_else(bad)?;
+                let args: Vec<&str> = rest
+                    .strip_suffix(')')
+                    .ok_or_else(bad)?
+                    .split(',')
+                    .map(str::trim)
+                    .collect();
+                let num = |a: &str| a.parse::<f64>().map_err(|_| bad());
+                match (name.trim(), args.as_slice()) {
+                    ("fbm", [h]) => Init::Fbm { hurst: num(h)? },
+                    ("rbf", [bw]) | ("rbf", [bw, "values"]) => Init::Rbf {
+                        bandwidth: num(bw)?,
+                        variant: RbfVariant::Values,
+                    },
+                    ("rbf", [bw, "increments"]) => Init::Rbf {
+                        bandwidth: num(bw)?,
+                        variant: RbfVariant::Increments,
+                    },
+                    _ => return Err(bad()),
+                }
+            }
+        };
+        init.validate("init")?;
+        Ok(init)
+    }
+}
+
+impl TryFrom<String> for Init {
+    type Error = Error;
+    fn try_from(s: String) -> Result<Self> {
+        s.parse()
+    }
+}
+
+impl From<Init> for String {
+    fn from(i: Init) -> String {
+        i.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_and_prints_round_trip() {
+        for s in [
+            "uniform",
+            "gaussian",
+            "rademacher",
+            "fbm(0.3)",
+            "rbf(0.1)",
+            "rbf(0.1, increments)",
+        ] {
+            let i: Init = s.parse().unwrap();
+            assert_eq!(i.to_string(), s);
+        }
+        assert!("fbm(1.2)".parse::<Init>().is_err());
+        assert!("fbm(0)".parse::<Init>().is_err());
+        assert!("rbf(-1)".parse::<Init>().is_err());
+        assert!("normal".parse::<Init>().is_err());
+    }
+}
