@@ -23,6 +23,7 @@ pub mod model;
 pub mod paths;
 pub mod plot;
 pub mod probe;
+pub mod progress;
 pub mod rng;
 pub mod stats;
 pub mod train;

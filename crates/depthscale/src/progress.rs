@@ -1,0 +1,22 @@
+//! How long-running library work reports progress without depending on a terminal.
+
+/// Receives progress reports; the CLI draws them as progress bars, tests ignore them.
+pub trait Progress: Sync {
+    /// Starts a new phase of `total` units of work described by `message`.
+    fn start(&self, message: &str, total: u64);
+    /// `units` more units of the current phase are done.
+    fn advance(&self, units: u64);
+    /// A one-line status update (e.g. the latest metrics) for the current phase.
+    fn note(&self, _message: &str) {}
+    /// The current phase is over.
+    fn finish(&self) {}
+}
+
+/// Discards every report.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Silent;
+
+impl Progress for Silent {
+    fn start(&self, _message: &str, _total: u64) {}
+    fn advance(&self, _units: u64) {}
+}
