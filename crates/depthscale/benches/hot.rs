@@ -1,1 +1,80 @@
-fn main() {}
+//! Criterion benches of the hot initialization workloads, shaped like the PyTorch baseline in
+//! `bench/` (`../shared/bench/torch_baseline.py`): one probe of res3 at L = 1000, d = 40, and the
+//! fBm weights of one draw.
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use depthscale::model::{Activation, BlockSpec, Dims, ResNet};
+use depthscale::paths::{Init, PathCache};
+use depthscale::probe::Prober;
+use depthscale::rng::stream;
+use std::hint::black_box;
+
+fn res3(depth: usize, width: usize) -> ResNet<f64> {
+    let dims = Dims {
+        n_in: 64,
+        width,
+        n_out: 1,
+        depth,
+    };
+    let mut net = ResNet::zeros(BlockSpec::res3(Activation::Relu), dims).unwrap();
+    let cache = PathCache::new();
+    let mut rng = stream(0, &[]);
+    let p = &mut net.params;
+    Init::Uniform
+        .sample_stack(1, width, 64, &cache, &mut rng, &mut p.embed)
+        .unwrap();
+    Init::Uniform
+        .sample_stack(depth, width, width, &cache, &mut rng, &mut p.v)
+        .unwrap();
+    Init::Uniform
+        .sample_stack(depth, width, width, &cache, &mut rng, &mut p.w)
+        .unwrap();
+    Init::Uniform
+        .sample_stack(1, 1, width, &cache, &mut rng, &mut p.readout)
+        .unwrap();
+    net
+}
+
+fn probes(c: &mut Criterion) {
+    let net = res3(1000, 40);
+    let mut g = c.benchmark_group("probe_res3_L1000_d40");
+    g.sample_size(10);
+    for n in [1usize, 700] {
+        let alpha = vec![1000f64.powf(-0.5); n];
+        let x = vec![0.5; 64 * n];
+        let y = vec![0.5; n];
+        let mut prober = Prober::new(256);
+        let mut out = Vec::with_capacity(n);
+        g.throughput(Throughput::Elements(n as u64));
+        g.bench_function(format!("batch{n}"), |b| {
+            b.iter(|| {
+                out.clear();
+                prober.probe(&net, &alpha, &x, &y, &mut out);
+                black_box(&out);
+            })
+        });
+    }
+    g.finish();
+}
+
+fn fbm_weights(c: &mut Criterion) {
+    let cache = PathCache::new();
+    let init = Init::Fbm { hurst: 0.3 };
+    let mut out = vec![0f64; 1000 * 40 * 40];
+    let mut rng = stream(0, &[]);
+    let mut g = c.benchmark_group("fbm_weights");
+    g.sample_size(10);
+    g.bench_function("2x40x40_paths_L1000", |b| {
+        b.iter(|| {
+            init.sample_stack(1000, 40, 40, &cache, &mut rng, &mut out)
+                .unwrap();
+            init.sample_stack(1000, 40, 40, &cache, &mut rng, &mut out)
+                .unwrap();
+            black_box(&out);
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, probes, fbm_weights);
+criterion_main!(benches);

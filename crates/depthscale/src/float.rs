@@ -16,6 +16,7 @@ pub trait Float:
     + Send
     + Sync
     + bytemuck::Pod
+    + faer::traits::RealField
     + 'static
 {
     /// Human-readable name of the type (`"f32"` or `"f64"`).
