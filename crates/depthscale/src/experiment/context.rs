@@ -1,0 +1,78 @@
+//! What a running experiment gets from the runner: where to write, how to report progress,
+//! how many threads to use.
+
+use crate::progress::Progress;
+use crate::{Error, Result};
+use std::path::{Path, PathBuf};
+
+/// The environment of one experiment run.
+pub struct RunContext<'a> {
+    /// Directory the experiment writes its files into (a staging directory that the runner
+    /// renames to the final output directory once the run completes).
+    pub dir: PathBuf,
+    /// Progress reporting.
+    pub progress: &'a dyn Progress,
+}
+
+impl RunContext<'_> {
+    /// The path of a file named `name` inside the output directory.
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.join(name)
+    }
+
+    /// Writes `contents` to the file `name` inside the output directory.
+    pub fn write(&self, name: &str, contents: impl AsRef<[u8]>) -> Result<()> {
+        let p = self.path(name);
+        std::fs::write(&p, contents).map_err(|e| Error::io(&p, e))
+    }
+
+    /// A CSV writer on the file `name` inside the output directory.
+    pub fn csv(&self, name: &str) -> Result<CsvOut> {
+        CsvOut::create(&self.path(name))
+    }
+}
+
+/// A CSV file being written, with typed errors naming the file.
+pub struct CsvOut {
+    path: PathBuf,
+    writer: csv::Writer<std::fs::File>,
+}
+
+impl CsvOut {
+    /// Creates (truncates) the file at `path`.
+    pub fn create(path: &Path) -> Result<Self> {
+        let writer = csv::Writer::from_path(path).map_err(|e| Error::io(path, e.into()))?;
+        Ok(Self {
+            path: path.to_owned(),
+            writer,
+        })
+    }
+
+    /// Writes one record (the header is just the first record).
+    pub fn row<I, S>(&mut self, fields: I) -> Result<()>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<[u8]>,
+    {
+        self.writer
+            .write_record(fields)
+            .map_err(|e| Error::io(&self.path, e.into()))
+    }
+
+    /// Flushes the file to disk.
+    pub fn finish(mut self) -> Result<()> {
+        self.writer.flush().map_err(|e| Error::io(&self.path, e))
+    }
+}
+
+/// Formats a float for a CSV cell: shortest round-trip representation, `inf`/`-inf`/`nan`
+/// spelled the way pandas reads them, empty for a missing value (`None`).
+pub fn cell(x: Option<f64>) -> String {
+    match x {
+        None => String::new(),
+        Some(v) if v.is_nan() => "nan".into(),
+        Some(v) if v == f64::INFINITY => "inf".into(),
+        Some(v) if v == f64::NEG_INFINITY => "-inf".into(),
+        Some(v) => format!("{v}"),
+    }
+}

@@ -1,0 +1,158 @@
+//! Parameter grids in configs: a single value, an explicit list, or a generated range.
+//!
+//! ```toml
+//! depth = 1000                                # one value
+//! beta = [0.25, 0.5, 1.0]                     # a list
+//! hurst = { linspace = [0.05, 0.97, 51] }     # start, stop, count (inclusive, like numpy)
+//! depth = { geomspace = [10, 10000, 7] }      # log-spaced, inclusive
+//! ```
+
+use crate::{Error, Result};
+use serde::{Deserialize, Serialize};
+
+/// A grid of values for one config field.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged, deny_unknown_fields)]
+pub enum Grid {
+    /// One value.
+    One(f64),
+    /// Explicit values.
+    List(Vec<f64>),
+    /// `count` evenly spaced values from `start` to `stop` inclusive.
+    Linspace {
+        /// `[start, stop, count]`.
+        linspace: [f64; 3],
+    },
+    /// `count` log-spaced values from `start` to `stop` inclusive (both positive).
+    Geomspace {
+        /// `[start, stop, count]`.
+        geomspace: [f64; 3],
+    },
+}
+
+impl Grid {
+    /// The grid's values, checked to be finite and non-empty; `field` names the field in errors.
+    pub fn values(&self, field: &str) -> Result<Vec<f64>> {
+        let count = |c: f64| -> Result<usize> {
+            if c >= 1.0 && c.fract() == 0.0 && c <= 1e7 {
+                Ok(c as usize)
+            } else {
+                Err(Error::config(
+                    field,
+                    format!("the count of a range must be a positive integer, got {c}"),
+                ))
+            }
+        };
+        let v = match self {
+            Grid::One(x) => vec![*x],
+            Grid::List(v) => v.clone(),
+            Grid::Linspace {
+                linspace: [a, b, c],
+            } => crate::stats::linspace(*a, *b, count(*c)?),
+            Grid::Geomspace {
+                geomspace: [a, b, c],
+            } => {
+                if !(*a > 0.0 && *b > 0.0) {
+                    return Err(Error::config(field, "geomspace bounds must be positive"));
+                }
+                crate::stats::linspace(a.ln(), b.ln(), count(*c)?)
+                    .into_iter()
+                    .map(f64::exp)
+                    .collect()
+            }
+        };
+        if v.is_empty() {
+            return Err(Error::config(
+                field,
+                "the grid is empty; give at least one value",
+            ));
+        }
+        if let Some(bad) = v.iter().find(|x| !x.is_finite()) {
+            return Err(Error::config(
+                field,
+                format!("values must be finite numbers, got {bad}"),
+            ));
+        }
+        Ok(v)
+    }
+
+    /// The values as integers `>= min` (ranges are rounded to the nearest integer, duplicates
+    /// removed); `field` names the field in errors.
+    pub fn integers(&self, field: &str, min: usize) -> Result<Vec<usize>> {
+        let mut out: Vec<usize> = Vec::new();
+        for x in self.values(field)? {
+            let generated = !matches!(self, Grid::One(_) | Grid::List(_));
+            let r = x.round();
+            if (!generated && r != x) || r < min as f64 || r > 1e9 {
+                return Err(Error::config(
+                    field,
+                    format!("values must be integers >= {min}, got {x}"),
+                ));
+            }
+            if out.last() != Some(&(r as usize)) {
+                out.push(r as usize);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Keeps at most `n` values spread over the grid (first and last kept); used by `--quick`.
+    pub fn shrink(&mut self, n: usize) {
+        if let Ok(v) = self.values("grid") {
+            if v.len() > n {
+                let picked: Vec<f64> = (0..n)
+                    .map(|i| {
+                        v[if n == 1 {
+                            0
+                        } else {
+                            i * (v.len() - 1) / (n - 1)
+                        }]
+                    })
+                    .collect();
+                *self = Grid::List(picked);
+            }
+        }
+    }
+
+    /// Replaces every value above `max` by `max` (duplicates removed); used by `--quick`.
+    pub fn cap(&mut self, max: f64) {
+        if let Ok(v) = self.values("grid") {
+            let mut capped: Vec<f64> = v.iter().map(|x| x.min(max)).collect();
+            capped.dedup();
+            *self = if capped.len() == 1 {
+                Grid::One(capped[0])
+            } else {
+                Grid::List(capped)
+            };
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generates_and_validates() {
+        let g: Grid = toml::from_str::<toml::Table>("g = { linspace = [0, 1, 3] }").unwrap()["g"]
+            .clone()
+            .try_into()
+            .unwrap();
+        assert_eq!(g.values("g").unwrap(), vec![0.0, 0.5, 1.0]);
+        let d = Grid::Geomspace {
+            geomspace: [10.0, 1000.0, 3.0],
+        }
+        .integers("depth", 1)
+        .unwrap();
+        assert_eq!(d, vec![10, 100, 1000]);
+        assert!(Grid::One(-5.0).integers("depth", 1).is_err());
+        assert!(Grid::One(2.5).integers("depth", 1).is_err());
+        assert!(Grid::List(vec![]).values("beta").is_err());
+        assert!(Grid::One(f64::NAN).values("beta").is_err());
+        let mut s = Grid::Linspace {
+            linspace: [0.0, 1.0, 11.0],
+        };
+        s.shrink(3);
+        assert_eq!(s.values("x").unwrap(), vec![0.0, 0.5, 1.0]);
+    }
+}
