@@ -1,0 +1,154 @@
+//! CIFAR-10 binary batches: records of 1 label byte followed by 3072 pixel bytes (the R, G and B
+//! planes of a 32x32 image, each row-major), read from a directory or streamed from the tar.gz archive.
+
+use std::fs::File;
+use std::io::{BufReader, Read};
+use std::path::{Path, PathBuf};
+
+use super::{Dataset, check_labels, is_gzip, push_scaled, read_file};
+use crate::error::{Error, Result};
+
+/// Features per image: 3 planes of 32x32.
+const FEATURES: usize = 3 * 32 * 32;
+/// Bytes per record: the label, then the pixels.
+const RECORD: usize = 1 + FEATURES;
+/// The batch files, the five training batches first, then the test batch.
+const FILES: [&str; 6] = [
+    "data_batch_1.bin",
+    "data_batch_2.bin",
+    "data_batch_3.bin",
+    "data_batch_4.bin",
+    "data_batch_5.bin",
+    "test_batch.bin",
+];
+/// The subdirectory the archive unpacks into.
+const SUBDIR: &str = "cifar-10-batches-bin";
+/// The name of the distributed archive.
+const ARCHIVE: &str = "cifar-10-binary.tar.gz";
+/// Largest up-front allocation for an archive entry (its header could lie about its size).
+const MAX_RESERVE: u64 = 64 << 20;
+
+/// Loads CIFAR-10 from a directory of batch files or from the archive (see [`super::load`]).
+pub(super) fn load(path: &Path) -> Result<Dataset> {
+    if path.is_file() {
+        return load_archive(path);
+    }
+    if !path.is_dir() {
+        return Err(Error::data(path, "no such file or directory"));
+    }
+    let dir = if path.join(FILES[0]).is_file() {
+        path.to_path_buf()
+    } else if path.join(SUBDIR).is_dir() {
+        path.join(SUBDIR)
+    } else if path.join(ARCHIVE).is_file() {
+        return load_archive(&path.join(ARCHIVE));
+    } else {
+        return Err(Error::data(
+            path,
+            format!(
+                "missing file {} (looked here, in {SUBDIR}/ and for {ARCHIVE})",
+                FILES[0]
+            ),
+        ));
+    };
+    if let Some(name) = FILES.iter().find(|name| !dir.join(name).is_file()) {
+        return Err(Error::data(&dir, format!("missing file {name}")));
+    }
+    let mut batches = Vec::with_capacity(FILES.len());
+    for name in FILES {
+        let file = dir.join(name);
+        let bytes = read_file(&file)?;
+        validate(&bytes).map_err(|m| Error::data(&file, m))?;
+        batches.push(bytes);
+    }
+    Ok(assemble(&batches))
+}
+
+/// Streams the archive (gzip-compressed or plain tar), keeping the six batch files in memory.
+fn load_archive(archive: &Path) -> Result<Dataset> {
+    let corrupt = |e: std::io::Error| Error::data(archive, format!("corrupt archive: {e}"));
+    let mut file =
+        File::open(archive).map_err(|e| Error::data(archive, format!("cannot read file: {e}")))?;
+    let mut magic = [0u8; 2];
+    let n = file.read(&mut magic).map_err(corrupt)?;
+    let head = std::io::Cursor::new(magic[..n].to_vec());
+    let reader = head.chain(BufReader::new(file));
+    let stream: Box<dyn Read> = if is_gzip(&magic[..n]) {
+        Box::new(flate2::read::MultiGzDecoder::new(reader))
+    } else {
+        Box::new(reader)
+    };
+    let mut tar = tar::Archive::new(stream);
+    let mut batches: [Option<Vec<u8>>; 6] = Default::default();
+    for entry in tar.entries().map_err(corrupt)? {
+        let mut entry = entry.map_err(corrupt)?;
+        let entry_path: PathBuf = entry.path().map_err(corrupt)?.into_owned();
+        let Some(slot) = entry_path
+            .file_name()
+            .and_then(|f| FILES.iter().position(|&name| f == name))
+        else {
+            continue;
+        };
+        let shown = entry_path.display();
+        if batches[slot].is_some() {
+            return Err(Error::data(
+                archive,
+                format!("entry {shown}: duplicate {}", FILES[slot]),
+            ));
+        }
+        let size = entry.header().size().map_err(corrupt)?;
+        let mut bytes = Vec::with_capacity(size.min(MAX_RESERVE) as usize);
+        entry.read_to_end(&mut bytes).map_err(corrupt)?;
+        validate(&bytes).map_err(|m| Error::data(archive, format!("entry {shown}: {m}")))?;
+        batches[slot] = Some(bytes);
+    }
+    let mut found = Vec::with_capacity(FILES.len());
+    for (bytes, name) in batches.into_iter().zip(FILES) {
+        found.push(
+            bytes.ok_or_else(|| {
+                Error::data(archive, format!("missing file {name} in the archive"))
+            })?,
+        );
+    }
+    Ok(assemble(&found))
+}
+
+/// Checks a batch file: a non-zero multiple of the record length, every label in `0..10`.
+fn validate(bytes: &[u8]) -> std::result::Result<(), String> {
+    if bytes.is_empty() || !bytes.len().is_multiple_of(RECORD) {
+        return Err(format!(
+            "length {} is not a positive multiple of the {RECORD}-byte record (1 label + {FEATURES} pixels)",
+            bytes.len()
+        ));
+    }
+    let labels: Vec<u8> = bytes.chunks_exact(RECORD).map(|r| r[0]).collect();
+    check_labels(&labels, "record")
+}
+
+/// Concatenates validated batches: the first five are the training set, the last one the test set.
+fn assemble(batches: &[Vec<u8>]) -> Dataset {
+    let (train, test) = batches.split_at(batches.len() - 1);
+    let (train_images, train_labels) = split_records(train);
+    let (test_images, test_labels) = split_records(test);
+    Dataset {
+        name: "cifar10".to_string(),
+        n_features: FEATURES,
+        n_classes: 10,
+        train_images,
+        train_labels,
+        test_images,
+        test_labels,
+    }
+}
+
+/// Splits records into scaled pixels and labels.
+fn split_records(batches: &[Vec<u8>]) -> (Vec<f32>, Vec<u8>) {
+    let n: usize = batches.iter().map(|b| b.len() / RECORD).sum();
+    let mut images = Vec::with_capacity(n * FEATURES);
+    let mut labels = Vec::with_capacity(n);
+    for record in batches.iter().flat_map(|b| b.chunks_exact(RECORD)) {
+        labels.push(record[0]);
+        push_scaled(&mut images, &record[1..]);
+    }
+    (images, labels)
+}

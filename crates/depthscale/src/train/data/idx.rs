@@ -1,0 +1,169 @@
+//! The IDX format of MNIST and Fashion-MNIST: a big-endian header (magic number, counts, dimensions)
+//! followed by unsigned bytes.
+
+use std::path::{Path, PathBuf};
+
+use super::{Dataset, check_labels, gunzip_if_needed, push_scaled, read_file};
+use crate::error::{Error, Result};
+
+/// Magic number of an IDX file of unsigned-byte 3-tensors (images).
+const IMAGE_MAGIC: u32 = 2051;
+/// Magic number of an IDX file of unsigned-byte vectors (labels).
+const LABEL_MAGIC: u32 = 2049;
+/// Image side in pixels.
+const SIDE: u32 = 28;
+/// Features per image.
+const FEATURES: usize = (SIDE * SIDE) as usize;
+
+/// The standard file names: train images, train labels, test images, test labels.
+pub(super) const FILES: [&str; 4] = [
+    "train-images-idx3-ubyte",
+    "train-labels-idx1-ubyte",
+    "t10k-images-idx3-ubyte",
+    "t10k-labels-idx1-ubyte",
+];
+
+/// Loads the four IDX files of `dir` (each raw or gzip, with or without `.gz`).
+pub(super) fn load_dir(name: &str, dir: &Path) -> Result<Dataset> {
+    if !dir.is_dir() {
+        let problem = if dir.exists() {
+            "not a directory; expected one holding the four IDX files"
+        } else {
+            "no such directory"
+        };
+        return Err(Error::data(dir, problem));
+    }
+    let read = |base: &str| -> Result<(PathBuf, Vec<u8>)> {
+        let path = find(dir, base)?;
+        let bytes = read_file(&path)?;
+        Ok((path, bytes))
+    };
+    let [a, b, c, d] = FILES;
+    from_parts(name, [read(a)?, read(b)?, read(c)?, read(d)?])
+}
+
+/// Builds a dataset from the contents of the four files, in [`FILES`] order, each raw or gzip.
+pub(super) fn from_parts(name: &str, parts: [(PathBuf, Vec<u8>); 4]) -> Result<Dataset> {
+    let [train_x, train_y, test_x, test_y] = parts;
+    let (train_images, train_labels) = pair(train_x, train_y)?;
+    let (test_images, test_labels) = pair(test_x, test_y)?;
+    Ok(Dataset {
+        name: name.to_string(),
+        n_features: FEATURES,
+        n_classes: 10,
+        train_images,
+        train_labels,
+        test_images,
+        test_labels,
+    })
+}
+
+/// `dir/base`, else `dir/base.gz`, else a "missing file" error.
+fn find(dir: &Path, base: &str) -> Result<PathBuf> {
+    [dir.join(base), dir.join(format!("{base}.gz"))]
+        .into_iter()
+        .find(|p| p.is_file())
+        .ok_or_else(|| Error::data(dir, format!("missing file {base}(.gz)")))
+}
+
+/// Decodes an image file and its label file and checks that they agree.
+fn pair(images: (PathBuf, Vec<u8>), labels: (PathBuf, Vec<u8>)) -> Result<(Vec<f32>, Vec<u8>)> {
+    let (x_path, x_bytes) = images;
+    let (y_path, y_bytes) = labels;
+    let x_bytes = gunzip_if_needed(&x_path, x_bytes)?;
+    let pixels = parse_images(&x_bytes).map_err(|m| Error::data(&x_path, m))?;
+    let y_bytes = gunzip_if_needed(&y_path, y_bytes)?;
+    let labels = parse_labels(&y_bytes).map_err(|m| Error::data(&y_path, m))?;
+    let n_images = pixels.len() / FEATURES;
+    if n_images != labels.len() {
+        let x_name = x_path.file_name().unwrap_or_default().to_string_lossy();
+        return Err(Error::data(
+            &y_path,
+            format!(
+                "{n_images} images (in {x_name}) but {} labels",
+                labels.len()
+            ),
+        ));
+    }
+    let mut images = Vec::with_capacity(pixels.len());
+    push_scaled(&mut images, pixels);
+    Ok((images, labels))
+}
+
+/// Reads the big-endian `u32` at `offset` (the caller checked the length).
+fn be_u32(bytes: &[u8], offset: usize) -> u32 {
+    u32::from_be_bytes([
+        bytes[offset],
+        bytes[offset + 1],
+        bytes[offset + 2],
+        bytes[offset + 3],
+    ])
+}
+
+/// Checks the magic number, that the header is complete and that it declares at least one item;
+/// returns the item count.
+fn header(
+    bytes: &[u8],
+    magic: u32,
+    header_len: usize,
+    what: &str,
+) -> std::result::Result<usize, String> {
+    if bytes.len() < 4 {
+        return Err(format!(
+            "truncated: {} bytes, too short for an IDX header",
+            bytes.len()
+        ));
+    }
+    let found = be_u32(bytes, 0);
+    if found != magic {
+        return Err(format!(
+            "bad magic number {found}, expected {magic} for an IDX {what} file"
+        ));
+    }
+    if bytes.len() < header_len {
+        return Err(format!(
+            "truncated: the IDX {what} header needs {header_len} bytes, file has {}",
+            bytes.len()
+        ));
+    }
+    match be_u32(bytes, 4) as usize {
+        0 => Err(format!("empty: the IDX {what} header declares 0 items")),
+        n => Ok(n),
+    }
+}
+
+/// Checks that the payload after the header has exactly `expected` bytes.
+fn check_payload(actual: usize, expected: usize, what: &str) -> std::result::Result<(), String> {
+    if actual < expected {
+        Err(format!(
+            "truncated: header promises {expected} bytes of {what}, file has {actual}"
+        ))
+    } else if actual > expected {
+        Err(format!(
+            "length mismatch: header promises {expected} bytes of {what}, file has {actual}"
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+/// Validates an IDX image file and returns its raw pixel bytes (`n x 784`).
+fn parse_images(bytes: &[u8]) -> std::result::Result<&[u8], String> {
+    let n = header(bytes, IMAGE_MAGIC, 16, "image")?;
+    let (rows, cols) = (be_u32(bytes, 8), be_u32(bytes, 12));
+    if (rows, cols) != (SIDE, SIDE) {
+        return Err(format!("images are {rows}x{cols}, expected {SIDE}x{SIDE}"));
+    }
+    let pixels = &bytes[16..];
+    check_payload(pixels.len(), n.saturating_mul(FEATURES), "pixels")?;
+    Ok(pixels)
+}
+
+/// Validates an IDX label file and returns its labels.
+fn parse_labels(bytes: &[u8]) -> std::result::Result<Vec<u8>, String> {
+    let n = header(bytes, LABEL_MAGIC, 8, "label")?;
+    let labels = &bytes[8..];
+    check_payload(labels.len(), n, "labels")?;
+    check_labels(labels, "index")?;
+    Ok(labels.to_vec())
+}
