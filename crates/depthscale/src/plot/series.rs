@@ -1,0 +1,134 @@
+//! Drawing one [`Series`] (band, line, markers, legend entry) on a chart.
+
+use plotters::element::DashedPathElement;
+use plotters::prelude::*;
+
+use super::chart::Chart;
+use super::clip::{self, Rect};
+use super::figure::DrawResult;
+use super::{LineStyle, Series};
+
+/// How a series is drawn.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Look {
+    /// Line, marker and band colour.
+    pub color: RGBColor,
+    /// Whether lines and markers sit on a white halo (for drawing over heatmaps).
+    pub halo: bool,
+    /// Whether axis space is log10 of x.
+    pub log_x: bool,
+    /// Whether axis space is log10 of y.
+    pub log_y: bool,
+}
+
+const LINE_W: u32 = 2;
+const HALO_W: u32 = 6;
+const MARKER_R: i32 = 4;
+
+/// Checks that the series' vectors have matching lengths.
+pub(super) fn validate(s: &Series) -> Result<(), String> {
+    if s.x.len() != s.y.len() {
+        return Err(format!(
+            "series `{}`: x has {} values but y has {}",
+            s.label,
+            s.x.len(),
+            s.y.len()
+        ));
+    }
+    if let Some((lo, hi)) = &s.band
+        && (lo.len() != s.x.len() || hi.len() != s.x.len())
+    {
+        return Err(format!(
+            "series `{}`: band has {}/{} values but x has {}",
+            s.label,
+            lo.len(),
+            hi.len(),
+            s.x.len()
+        ));
+    }
+    Ok(())
+}
+
+/// Draws the shaded band of `s`, if any, clipped to `rect`.
+pub(super) fn draw_band<DB: DrawingBackend>(
+    chart: &mut Chart<'_, DB>,
+    s: &Series,
+    look: Look,
+    rect: &Rect,
+) -> DrawResult<DB> {
+    let Some((lower, upper)) = &s.band else {
+        return Ok(());
+    };
+    let fill = look.color.mix(0.2).filled();
+    for poly in clip::band_polygons(&s.x, lower, upper, look.log_x, look.log_y) {
+        let poly = clip::clip_polygon(&poly, rect);
+        if poly.len() >= 3 {
+            chart.draw_series(std::iter::once(Polygon::new(poly, fill)))?;
+        }
+    }
+    Ok(())
+}
+
+/// Draws the line and markers of `s` clipped to `rect`; with `legend`, also adds its legend entry.
+pub(super) fn draw_line<'a, DB: DrawingBackend + 'a>(
+    chart: &mut Chart<'a, DB>,
+    s: &Series,
+    look: Look,
+    rect: &Rect,
+    legend: bool,
+) -> DrawResult<DB> {
+    let line = look.color.stroke_width(LINE_W);
+    let fill = look.color.filled();
+    let (runs, _, _) = clip::runs(&s.x, &s.y, look.log_x, look.log_y);
+    for run in &runs {
+        for piece in clip::clip_polyline(run, rect) {
+            if look.halo {
+                chart.draw_series(LineSeries::new(piece.clone(), WHITE.stroke_width(HALO_W)))?;
+            }
+            // A piece of zero length (one point, or repeats of it) would be invisible as a line.
+            if piece.iter().all(|q| *q == piece[0]) && !s.markers {
+                chart.draw_series(std::iter::once(Circle::new(piece[0], MARKER_R - 1, fill)))?;
+            }
+            match s.style {
+                LineStyle::Solid => chart.draw_series(LineSeries::new(piece, line))?,
+                LineStyle::Dashed => {
+                    chart.draw_series(DashedLineSeries::new(piece, 10, 6, line))?
+                }
+            };
+        }
+        if s.markers {
+            let inside = run.iter().copied().filter(|p| rect.contains(*p));
+            if look.halo {
+                let halo = inside
+                    .clone()
+                    .map(|p| Circle::new(p, MARKER_R + 2, WHITE.filled()));
+                chart.draw_series(halo)?;
+            }
+            chart.draw_series(inside.map(|p| Circle::new(p, MARKER_R, fill)))?;
+        }
+    }
+    if legend && !s.label.is_empty() {
+        let anno = chart.draw_series(std::iter::empty::<Circle<(f64, f64), i32>>())?;
+        anno.label(s.label.clone());
+        let end = 26;
+        match (&s.style, s.markers) {
+            (LineStyle::Solid, false) => {
+                anno.legend(move |(x, y)| PathElement::new(vec![(x, y), (x + end, y)], line))
+            }
+            (LineStyle::Solid, true) => anno.legend(move |(x, y)| {
+                EmptyElement::at((x, y))
+                    + PathElement::new(vec![(0, 0), (end, 0)], line)
+                    + Circle::new((end / 2, 0), MARKER_R, fill)
+            }),
+            (LineStyle::Dashed, false) => anno.legend(move |(x, y)| {
+                DashedPathElement::new(vec![(x, y), (x + end, y)], 7, 4, line)
+            }),
+            (LineStyle::Dashed, true) => anno.legend(move |(x, y)| {
+                EmptyElement::at((x, y))
+                    + DashedPathElement::new(vec![(0, 0), (end, 0)], 7, 4, line)
+                    + Circle::new((end / 2, 0), MARKER_R, fill)
+            }),
+        };
+    }
+    Ok(())
+}

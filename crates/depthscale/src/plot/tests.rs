@@ -1,0 +1,483 @@
+//! Rendering tests: every figure kind writes a PNG and an SVG, also for hostile data.
+
+use super::*;
+
+const PNG_SIGNATURE: [u8; 8] = [0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a];
+
+/// Asserts that `<stem>.png` is a non-trivial PNG and `<stem>.svg` an SVG document.
+fn assert_written(stem: &Path) {
+    let png = std::fs::read(figure::with_suffix(stem, "png")).expect("png written");
+    assert_eq!(png[..8], PNG_SIGNATURE);
+    assert!(png.len() > 5_000, "png only {} bytes", png.len());
+    let svg = std::fs::read_to_string(figure::with_suffix(stem, "svg")).expect("svg written");
+    assert!(svg.contains("<svg"));
+    assert!(svg.contains("DejaVu Sans"));
+}
+
+fn curve(label: &str, f: impl Fn(f64) -> f64) -> Series {
+    let x: Vec<f64> = (1..=40).map(|i| i as f64 / 4.0).collect();
+    let y: Vec<f64> = x.iter().map(|&v| f(v)).collect();
+    Series {
+        label: label.into(),
+        band: Some((
+            y.iter().map(|v| v * 0.9).collect(),
+            y.iter().map(|v| v * 1.1).collect(),
+        )),
+        x,
+        y,
+        ..Series::default()
+    }
+}
+
+#[test]
+fn color_maps_hit_their_ends_and_middle() {
+    assert_eq!(diverging_color(0.0), RGBColor(5, 48, 97));
+    assert_eq!(diverging_color(0.5), RGBColor(255, 255, 255));
+    assert_eq!(diverging_color(1.0), RGBColor(103, 0, 31));
+    assert_eq!(diverging_color(-3.0), diverging_color(0.0));
+    assert_eq!(sequential_color(0.0), RGBColor(68, 1, 84));
+    assert_eq!(sequential_color(0.5), RGBColor(33, 145, 140));
+    assert_eq!(sequential_color(1.0), RGBColor(253, 231, 37));
+    assert_eq!(sequential_color(2.0), sequential_color(1.0));
+}
+
+#[test]
+fn line_panels_write_png_and_svg() {
+    let dir = tempfile::tempdir().unwrap();
+    let stem = dir.path().join("sub").join("lines");
+    let mut dashed = curve("sqrt", f64::sqrt);
+    dashed.style = LineStyle::Dashed;
+    dashed.markers = true;
+    let panels = vec![
+        Panel {
+            title: "two curves".into(),
+            x_label: "depth L".into(),
+            y_label: "value".into(),
+            log_x: true,
+            log_y: true,
+            series: vec![curve("square", |v| v * v), dashed],
+        },
+        Panel {
+            title: "one curve".into(),
+            series: vec![curve("", f64::sin)],
+            ..Panel::default()
+        },
+    ];
+    line_panels(&stem, "lines", &panels, 2).unwrap();
+    assert_written(&stem);
+}
+
+/// Panels full of NaN, infinities, non-positive values on log axes and empty series.
+fn hostile_panels() -> Vec<Panel> {
+    let bad = Series {
+        label: "bad".into(),
+        x: vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0],
+        y: vec![1.0, f64::NAN, f64::INFINITY, -2.0, 0.0, 3.0],
+        band: Some((vec![f64::NAN; 6], vec![1.0; 6])),
+        ..Series::default()
+    };
+    let flat = Series {
+        label: "flat".into(),
+        x: vec![2.0; 3],
+        y: vec![5.0; 3],
+        ..Series::default()
+    };
+    let nothing = Series {
+        label: "nothing".into(),
+        x: vec![f64::NAN; 4],
+        y: vec![f64::NEG_INFINITY; 4],
+        ..Series::default()
+    };
+    vec![
+        Panel {
+            title: "mixed".into(),
+            log_y: true,
+            series: vec![bad.clone(), flat.clone()],
+            ..Panel::default()
+        },
+        Panel {
+            title: "flat only".into(),
+            series: vec![flat],
+            ..Panel::default()
+        },
+        Panel {
+            title: "no data".into(),
+            log_x: true,
+            series: vec![nothing, Series::default()],
+            ..Panel::default()
+        },
+        Panel::default(),
+    ]
+}
+
+#[test]
+fn line_panels_survive_hostile_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let stem = dir.path().join("hostile.v2");
+    let panels = hostile_panels();
+    line_panels(&stem, "", &panels, 0).unwrap();
+    assert_written(&stem);
+    line_panels(&dir.path().join("none"), "nothing at all", &[], 3).unwrap();
+    assert_written(&dir.path().join("none"));
+}
+
+#[test]
+fn mismatched_series_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let panel = Panel {
+        series: vec![Series {
+            x: vec![1.0, 2.0],
+            y: vec![1.0],
+            ..Series::default()
+        }],
+        ..Panel::default()
+    };
+    let err = line_panels(&dir.path().join("x"), "", &[panel], 1).unwrap_err();
+    assert!(matches!(err, Error::Plot { .. }), "{err}");
+}
+
+#[test]
+fn histograms_write_png_and_svg() {
+    let dir = tempfile::tempdir().unwrap();
+    let stem = dir.path().join("hist");
+    let mut values: Vec<f64> = (0..500)
+        .map(|i| ((i as f64) * 0.37).sin() * 3.0 + 4.0)
+        .collect();
+    values.extend([f64::NAN, f64::INFINITY, -1.0]);
+    let panels = vec![
+        Histogram {
+            title: "linear".into(),
+            x_label: "v".into(),
+            values: values.clone(),
+            bins: 30,
+            log_x: false,
+        },
+        Histogram {
+            title: "log".into(),
+            x_label: "v".into(),
+            values,
+            bins: 20,
+            log_x: true,
+        },
+        Histogram {
+            title: "empty".into(),
+            values: vec![f64::NAN],
+            ..Histogram::default()
+        },
+        Histogram {
+            title: "constant".into(),
+            values: vec![2.5; 10],
+            bins: 0,
+            ..Histogram::default()
+        },
+    ];
+    histograms(&stem, "histograms", &panels).unwrap();
+    assert_written(&stem);
+}
+
+/// A 51 x 70 heatmap with NaN and infinite cells, an overlay leaving the map, a reversed axis,
+/// an invalid colour range and an empty panel.
+fn hostile_heatmaps() -> Vec<Heatmap> {
+    let x: Vec<f64> = (0..51).map(|i| 0.02 * i as f64).collect();
+    let y: Vec<f64> = (0..70).map(|j| 1.0 + (j as f64).powi(2)).collect();
+    let mut values: Vec<f64> = y
+        .iter()
+        .flat_map(|&b| x.iter().map(move |&a| (a - 0.5) * b.ln()))
+        .collect();
+    values[0] = f64::NAN;
+    values[1] = f64::INFINITY;
+    values[2] = f64::NEG_INFINITY;
+    let overlay = Series {
+        label: "boundary".into(),
+        x: vec![0.5, 0.5, 2.0],
+        y: vec![-100.0, 3000.0, 5000.0],
+        ..Series::default()
+    };
+    vec![
+        Heatmap {
+            title: "diverging".into(),
+            x_label: "beta".into(),
+            y_label: "L".into(),
+            x: x.clone(),
+            y: y.clone(),
+            values: values.clone(),
+            range: (-2.0, 2.0),
+            diverging: true,
+            colorbar_label: "log ratio".into(),
+            overlays: vec![overlay],
+        },
+        Heatmap {
+            title: "sequential, bad range".into(),
+            x: x.iter().rev().copied().collect(),
+            y,
+            values,
+            range: (f64::NAN, 1.0),
+            ..Heatmap::default()
+        },
+        Heatmap {
+            title: "empty".into(),
+            ..Heatmap::default()
+        },
+    ]
+}
+
+#[test]
+fn heatmap_51x70_with_non_finite_cells_renders() {
+    let dir = tempfile::tempdir().unwrap();
+    let stem = dir.path().join("heat");
+    let panels = hostile_heatmaps();
+    heatmaps(&stem, "heatmaps", &panels).unwrap();
+    assert_written(&stem);
+}
+
+#[test]
+fn heatmap_with_wrong_sizes_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = Heatmap {
+        x: vec![0.0, 1.0],
+        y: vec![0.0],
+        values: vec![1.0],
+        ..Heatmap::default()
+    };
+    assert!(heatmaps(&dir.path().join("h"), "", &[bad]).is_err());
+}
+
+/// Renders one realistic example of each figure kind into `$DEPTHSCALE_PLOT_EXAMPLES`
+/// (default `/tmp/plot-examples`) for looking at: `cargo test -p depthscale plot::tests::examples -- --ignored`.
+#[test]
+#[ignore]
+fn examples() {
+    let dir = std::path::PathBuf::from(
+        std::env::var("DEPTHSCALE_PLOT_EXAMPLES").unwrap_or_else(|_| "/tmp/plot-examples".into()),
+    );
+    line_panels(
+        &dir.join("hostile_lines"),
+        "Hostile data",
+        &hostile_panels(),
+        2,
+    )
+    .unwrap();
+    heatmaps(
+        &dir.join("hostile_heatmaps"),
+        "Hostile heatmaps",
+        &hostile_heatmaps(),
+    )
+    .unwrap();
+    let depths: Vec<f64> = (0..12).map(|k| 2f64.powi(k)).collect();
+    let mk = |label: &str, beta: f64, style: LineStyle| {
+        let y: Vec<f64> = depths
+            .iter()
+            .map(|l| l.powf(1.0 - 2.0 * beta) + 0.05)
+            .collect();
+        Series {
+            label: label.into(),
+            band: Some((
+                y.iter().map(|v| v * 0.8).collect(),
+                y.iter().map(|v| v * 1.25).collect(),
+            )),
+            x: depths.clone(),
+            y,
+            style,
+            markers: true,
+        }
+    };
+    let mut broken = mk("diverges", 0.2, LineStyle::Solid);
+    broken.y[9] = f64::INFINITY;
+    broken.y[10] = f64::NAN;
+    let xs: Vec<f64> = (0..200).map(|i| i as f64 / 199.0).collect();
+    let panels = vec![
+        Panel {
+            title: "Output variance vs depth".into(),
+            x_label: "depth L".into(),
+            y_label: "Var(h_L) / Var(h_0)".into(),
+            log_x: true,
+            log_y: true,
+            series: vec![
+                mk("β = 0.25", 0.25, LineStyle::Solid),
+                mk("β = 0.5", 0.5, LineStyle::Dashed),
+                mk("β = 1", 1.0, LineStyle::Solid),
+                broken,
+            ],
+        },
+        Panel {
+            title: "Hidden state along depth (one sample path of a very long run)".into(),
+            x_label: "layer fraction k/L".into(),
+            y_label: "h_k[0]".into(),
+            series: vec![Series {
+                label: "path".into(),
+                x: xs.clone(),
+                y: xs
+                    .iter()
+                    .map(|t| (12.0 * t).sin() * (-t).exp() * 1e-4)
+                    .collect(),
+                ..Series::default()
+            }],
+            ..Panel::default()
+        },
+        Panel {
+            title: "All NaN".into(),
+            x_label: "x".into(),
+            y_label: "y".into(),
+            series: vec![Series {
+                label: "nan".into(),
+                x: vec![1.0, 2.0],
+                y: vec![f64::NAN; 2],
+                ..Series::default()
+            }],
+            ..Panel::default()
+        },
+    ];
+    line_panels(
+        &dir.join("lines"),
+        "Scaling of the forward pass with depth",
+        &panels,
+        2,
+    )
+    .unwrap();
+    let row: Vec<Panel> = (0..4)
+        .map(|k| Panel {
+            title: format!("width d = {}", 16 << k),
+            x_label: "training step".into(),
+            y_label: "loss".into(),
+            log_y: true,
+            series: vec![Series {
+                label: "train".into(),
+                x: xs.iter().map(|t| t * 1e4).collect(),
+                y: xs
+                    .iter()
+                    .map(|t| (-(k as f64 + 1.0) * 3.0 * t).exp() + 1e-3)
+                    .collect(),
+                ..Series::default()
+            }],
+            ..Panel::default()
+        })
+        .collect();
+    line_panels(&dir.join("lines_row"), "Four narrow panels", &row, 4).unwrap();
+
+    let mut state = 12345u64;
+    let mut uniform = move || {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        ((state >> 11) as f64 + 0.5) / (1u64 << 53) as f64
+    };
+    let normals: Vec<f64> = (0..4000)
+        .map(|_| (-2.0 * uniform().ln()).sqrt() * (std::f64::consts::TAU * uniform()).cos())
+        .collect();
+    let mut lognormal: Vec<f64> = normals.iter().map(|z| (1.5 * z).exp() * 1e-3).collect();
+    lognormal.extend([f64::NAN, f64::INFINITY, 0.0, -1.0]);
+    histograms(
+        &dir.join("histograms"),
+        "Weight statistics at initialization",
+        &[
+            Histogram {
+                title: "entries of W_k".into(),
+                x_label: "value".into(),
+                values: normals.clone(),
+                bins: 40,
+                log_x: false,
+            },
+            Histogram {
+                title: "gradient norms".into(),
+                x_label: "‖∇‖".into(),
+                values: lognormal,
+                bins: 40,
+                log_x: true,
+            },
+            Histogram {
+                title: "large values".into(),
+                x_label: "value".into(),
+                values: normals.iter().map(|z| 2e6 + 3e5 * z).collect(),
+                bins: 25,
+                log_x: false,
+            },
+        ],
+    )
+    .unwrap();
+
+    let betas: Vec<f64> = (0..51).map(|i| 0.02 * i as f64).collect();
+    let hursts: Vec<f64> = (0..70)
+        .map(|j| 0.01 + 0.98 * (j as f64 / 69.0).powf(1.5))
+        .collect();
+    let mut values: Vec<f64> = hursts
+        .iter()
+        .flat_map(|&h| {
+            betas
+                .iter()
+                .map(move |&b| ((b + h - 1.0) * 4.0).tanh() * 1.3)
+        })
+        .collect();
+    values[0] = f64::NAN;
+    values[60] = f64::NAN;
+    values[51 * 69 + 50] = f64::INFINITY;
+    values[51 * 69] = f64::NEG_INFINITY;
+    let acc: Vec<f64> = hursts
+        .iter()
+        .flat_map(|&h| {
+            betas
+                .iter()
+                .map(move |&b| 0.5 + 0.45 * (-(b - h).powi(2) * 8.0).exp())
+        })
+        .collect();
+    let boundary = Series {
+        label: "β + H = 1".into(),
+        x: hursts.iter().map(|h| 1.0 - h).collect(),
+        y: hursts.clone(),
+        ..Series::default()
+    };
+    let critical = Series {
+        label: "β = 1/2".into(),
+        x: vec![0.5, 0.5],
+        y: vec![-1.0, 2.0],
+        style: LineStyle::Dashed,
+        ..Series::default()
+    };
+    heatmaps(
+        &dir.join("heatmaps"),
+        "Regimes over (β, H)",
+        &[
+            Heatmap {
+                title: "log-ratio of output norms".into(),
+                x_label: "scaling exponent β".into(),
+                y_label: "Hurst index H".into(),
+                x: betas.clone(),
+                y: hursts.clone(),
+                values,
+                range: (-1.0, 1.0),
+                diverging: true,
+                colorbar_label: "log₁₀ ‖h_L‖ / ‖h_0‖".into(),
+                overlays: vec![boundary, critical],
+            },
+            Heatmap {
+                title: "test accuracy".into(),
+                x_label: "scaling exponent β".into(),
+                y_label: "Hurst index H".into(),
+                x: betas.clone(),
+                y: hursts.clone(),
+                values: acc.clone(),
+                range: (0.5, 1.0),
+                diverging: false,
+                colorbar_label: "accuracy".into(),
+                overlays: Vec::new(),
+            },
+        ],
+    )
+    .unwrap();
+    heatmaps(
+        &dir.join("heatmap_single"),
+        "",
+        &[Heatmap {
+            title: "test accuracy (single panel, no figure title)".into(),
+            x_label: "scaling exponent β".into(),
+            y_label: "Hurst index H".into(),
+            x: betas,
+            y: hursts,
+            values: acc,
+            range: (0.5, 1.0),
+            diverging: false,
+            colorbar_label: "accuracy".into(),
+            overlays: Vec::new(),
+        }],
+    )
+    .unwrap();
+}
