@@ -1,24 +1,134 @@
-//! The fBm sample paths (the paper's Figure 6). STUB.
+//! Sample paths of fractional Brownian motion (the paper's Figure 6): what fBm weights look like
+//! over depth for rough (H < 1/2), Brownian (H = 1/2) and smooth (H > 1/2) regimes.
 
-use super::{Experiment, RunContext};
-use crate::Result;
+use super::{Experiment, Grid, RunContext, cell};
+use crate::paths::fbm::{autocovariance, fbm_path};
+use crate::plot::{self, LineStyle, Panel, Series};
+use crate::rng::stream;
+use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
 
 /// Config of an `fbm-paths` experiment.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FbmPathsConfig {
-    /// Seed.
+    /// Free text shown in the figure title.
+    #[serde(default)]
+    pub title: String,
+    /// Seed of the paths.
+    #[serde(default)]
     pub seed: u64,
+    /// Hurst indices, each in (0, 1).
+    pub hurst: Grid,
+    /// Steps per path (the path is sampled at `k / steps`, `k = 0..steps`).
+    pub steps: i64,
+    /// Paths per Hurst index.
+    #[serde(default = "one")]
+    pub paths: i64,
+}
+
+fn one() -> i64 {
+    1
+}
+
+impl FbmPathsConfig {
+    fn hursts(&self) -> Result<Vec<f64>> {
+        let hs = self.hurst.values("hurst")?;
+        if let Some(h) = hs.iter().find(|h| !(**h > 0.0 && **h < 1.0)) {
+            return Err(Error::config(
+                "hurst",
+                format!("Hurst indices must lie in (0, 1), got {h}"),
+            ));
+        }
+        Ok(hs)
+    }
 }
 
 impl Experiment for FbmPathsConfig {
     const KIND: &'static str = "fbm-paths";
+
     fn validate(&self) -> Result<()> {
+        self.hursts()?;
+        if !(1..=10_000_000).contains(&self.steps) {
+            return Err(Error::config(
+                "steps",
+                format!("must be an integer in 1..=10000000, got {}", self.steps),
+            ));
+        }
+        if !(1..=1000).contains(&self.paths) {
+            return Err(Error::config(
+                "paths",
+                format!("must be an integer in 1..=1000, got {}", self.paths),
+            ));
+        }
         Ok(())
     }
-    fn quick(&mut self) {}
-    fn run(&self, _ctx: &RunContext) -> Result<serde_json::Value> {
-        Ok(serde_json::Value::Null)
+
+    fn quick(&mut self) {
+        self.steps = self.steps.min(200);
+        self.paths = self.paths.min(2);
+    }
+
+    fn run(&self, ctx: &RunContext) -> Result<serde_json::Value> {
+        let hursts = self.hursts()?;
+        let (steps, n_paths) = (self.steps as usize, self.paths as usize);
+        ctx.progress
+            .start("sampling fBm paths", (hursts.len() * n_paths) as u64);
+        let mut csv = ctx.csv("results.csv")?;
+        csv.row(["hurst", "path", "step", "t", "value"])?;
+        let mut panels = Vec::new();
+        let mut summary = Vec::new();
+        for &h in &hursts {
+            let mut series = Vec::new();
+            let (mut num, mut den) = (0.0, 0.0);
+            for p in 0..n_paths {
+                let mut rng = stream(self.seed, &[h.to_bits(), p as u64]);
+                let path = fbm_path(steps, h, &mut rng)?;
+                let t: Vec<f64> = (0..=steps).map(|k| k as f64 / steps as f64).collect();
+                for (k, (tk, v)) in t.iter().zip(&path).enumerate() {
+                    csv.row([
+                        cell(Some(h)),
+                        p.to_string(),
+                        k.to_string(),
+                        cell(Some(*tk)),
+                        cell(Some(*v)),
+                    ])?;
+                }
+                let inc: Vec<f64> = path.windows(2).map(|w| w[1] - w[0]).collect();
+                num += inc.windows(2).map(|w| w[0] * w[1]).sum::<f64>();
+                den += inc.iter().map(|x| x * x).sum::<f64>();
+                series.push(Series {
+                    label: format!("path {p}"),
+                    x: t,
+                    y: path,
+                    band: None,
+                    style: LineStyle::Solid,
+                    markers: false,
+                });
+                ctx.progress.advance(1);
+            }
+            panels.push(Panel {
+                title: format!("H = {h}"),
+                x_label: "t = k / n".into(),
+                y_label: "B_H(t)".into(),
+                log_x: false,
+                log_y: false,
+                series,
+            });
+            summary.push(serde_json::json!({
+                "hurst": h,
+                "lag1_autocorrelation": num / den,
+                "lag1_autocorrelation_theory": autocovariance(h, 1),
+            }));
+        }
+        csv.finish()?;
+        ctx.progress.finish();
+        let title = if self.title.is_empty() {
+            "Fractional Brownian motion"
+        } else {
+            &self.title
+        };
+        plot::line_panels(&ctx.path("fbm_paths"), title, &panels, hursts.len().min(3))?;
+        Ok(serde_json::json!({ "increments": summary }))
     }
 }
