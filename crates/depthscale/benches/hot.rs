@@ -7,6 +7,7 @@ use depthscale::model::{Activation, BlockSpec, Dims, ResNet};
 use depthscale::paths::{Init, PathCache};
 use depthscale::probe::Prober;
 use depthscale::rng::stream;
+use rayon::prelude::*;
 use std::hint::black_box;
 
 fn res3(depth: usize, width: usize) -> ResNet<f64> {
@@ -54,6 +55,23 @@ fn probes(c: &mut Criterion) {
             })
         });
     }
+    // Throughput on the whole machine: one weight draw per core, 700 columns each, as the
+    // phase-diagram experiment runs them.
+    let cores = rayon::current_num_threads();
+    let alpha = vec![1000f64.powf(-0.5); 700];
+    let x = vec![0.5; 64 * 700];
+    let y = vec![0.5; 700];
+    let mut probers: Vec<Prober> = (0..cores).map(|_| Prober::new(256)).collect();
+    g.throughput(Throughput::Elements((700 * cores) as u64));
+    g.bench_function("all_cores_batch700", |b| {
+        b.iter(|| {
+            probers.par_iter_mut().for_each(|p| {
+                let mut out = Vec::with_capacity(700);
+                p.probe(&net, &alpha, &x, &y, &mut out);
+                black_box(&out);
+            })
+        })
+    });
     g.finish();
 }
 
