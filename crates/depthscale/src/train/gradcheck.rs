@@ -73,8 +73,10 @@ fn training_model_gradient_matches_finite_differences() {
     let alpha = residual_scale(dims.depth, 0.5);
 
     // no ReLU kink within reach of the perturbations
-    let mut tape = Tape::default();
-    tape.h0 = vec![0.0; dims.width * n];
+    let mut tape = Tape {
+        h0: vec![0.0; dims.width * n],
+        ..Tape::default()
+    };
     net.embed(&x, n, &mut tape.h0);
     net.forward(&mut CpuKernel::new(), &[alpha; 4], &mut tape, false);
     let closest = tape.pre.iter().fold(f64::INFINITY, |m, v| m.min(v.abs()));

@@ -13,8 +13,7 @@
 //! chunk by chunk, with one layer of scratch space.
 
 use super::loss::{cross_entropy, cross_entropy_sum};
-use crate::kernels::{CpuKernel, LayerKernel};
-use crate::linalg::{MatMut, MatRef, matmul};
+use crate::kernels::{CpuKernel, LayerKernel, matmul_cc, matmul_outer};
 use crate::model::{Activation, BiasPosition, BlockSpec, Dims, Params, ResNet, Tape};
 use crate::paths::{Init, PathCache};
 use crate::{Float, Result, rng};
@@ -65,11 +64,23 @@ pub fn init_network<T: Float>(seed: u64, dims: Dims, init_v: Init) -> Result<Res
     Ok(net)
 }
 
+/// Writes the column-major copy of the row-major `rows x cols` matrix `src` into `dst`.
+fn to_col_major<T: Copy + Default>(src: &[T], rows: usize, cols: usize, dst: &mut Vec<T>) {
+    dst.resize(rows * cols, T::default());
+    for (j, col) in dst.chunks_exact_mut(rows).enumerate() {
+        for (i, x) in col.iter_mut().enumerate() {
+            *x = src[i * cols + j];
+        }
+    }
+}
+
 /// Preallocated buffers of one loss-and-gradient evaluation of the training model (any
 /// [`BlockSpec`]; `W` inputs are kept on the tape when the block has `W`).
 #[derive(Debug)]
 pub struct Workspace<T: Float> {
     kernel: CpuKernel<T>,
+    embed_cm: Vec<T>,
+    readout_cm: Vec<T>,
     tape: Tape<T>,
     alpha: Vec<T>,
     logits: Vec<T>,
@@ -85,6 +96,8 @@ impl<T: Float> Workspace<T> {
         tape.resize(dims, max_batch, block.inner);
         Self {
             kernel: CpuKernel::new(),
+            embed_cm: vec![T::zero(); dims.width * dims.n_in],
+            readout_cm: vec![T::zero(); dims.n_out * dims.width],
             tape,
             alpha: vec![T::zero(); max_batch],
             logits: vec![T::zero(); dims.n_out * max_batch],
@@ -123,46 +136,39 @@ impl<T: Float> Workspace<T> {
         self.p.resize(d * n, T::zero());
         let Self {
             kernel,
+            embed_cm,
+            readout_cm,
             tape,
             alpha,
             logits,
             dlogits,
             p,
         } = self;
+        let params = &net.params;
+        to_col_major(&params.embed, d, n_in, embed_cm);
+        to_col_major(&params.readout, n_out, d, readout_cm);
 
         tape.h0.resize(d * n, T::zero());
-        net.embed(x, n, &mut tape.h0);
+        matmul_cc(&mut tape.h0, embed_cm, x, (d, n_in, n), false);
         net.forward(kernel, alpha, tape, net.block.inner);
-        net.readout(&tape.h_last, n, logits);
+        matmul_cc(logits, readout_cm, &tape.h_last, (n_out, d, n), false);
         let loss = cross_entropy(logits, labels, n_out, dlogits);
 
         grads.v.fill(T::zero());
         grads.w.fill(T::zero());
         grads.bias.fill(T::zero());
-        // dB = dlogits h_L^T ; p = B^T dlogits
-        matmul(
-            MatMut::row_major(&mut grads.readout, n_out, d),
-            MatRef::col_major(dlogits, n_out, n),
-            MatRef::col_major(&tape.h_last, d, n).t(),
-            T::one(),
+        // dB = dlogits h_L^T ; p = B^T dlogits (row-major B is column-major B^T)
+        matmul_outer(
+            &mut grads.readout,
+            dlogits,
+            &tape.h_last,
+            (n_out, d, n),
             false,
         );
-        matmul(
-            MatMut::col_major(p, d, n),
-            MatRef::row_major(&net.params.readout, n_out, d).t(),
-            MatRef::col_major(dlogits, n_out, n),
-            T::one(),
-            false,
-        );
+        matmul_cc(p, &params.readout, dlogits, (d, n_out, n), false);
         net.backward(kernel, alpha, tape, p, Some(grads), |_, _| {});
         // dA = p_0 x^T
-        matmul(
-            MatMut::row_major(&mut grads.embed, d, n_in),
-            MatRef::col_major(p, d, n),
-            MatRef::col_major(x, n_in, n).t(),
-            T::one(),
-            false,
-        );
+        matmul_outer(&mut grads.embed, p, x, (d, n_in, n), false);
         loss
     }
 }
@@ -172,6 +178,8 @@ impl<T: Float> Workspace<T> {
 pub struct Evaluator {
     kernel: CpuKernel<f32>,
     chunk: usize,
+    embed_cm: Vec<f32>,
+    readout_cm: Vec<f32>,
     alpha: Vec<f32>,
     h: Vec<f32>,
     pre: Vec<f32>,
@@ -185,6 +193,8 @@ impl Evaluator {
         Self {
             kernel: CpuKernel::new(),
             chunk,
+            embed_cm: vec![0.0; dims.width * dims.n_in],
+            readout_cm: vec![0.0; dims.n_out * dims.width],
             alpha: vec![0.0; chunk],
             h: vec![0.0; dims.width * chunk],
             pre: vec![0.0; dims.width * chunk],
@@ -224,6 +234,8 @@ impl Evaluator {
         self.h.resize(d * self.chunk, 0.0);
         self.pre.resize(d * self.chunk, 0.0);
         self.logits.resize(n_out * self.chunk, 0.0);
+        to_col_major(&net.params.embed, d, n_in, &mut self.embed_cm);
+        to_col_major(&net.params.readout, n_out, d, &mut self.readout_cm);
         let (mut loss, mut correct) = (0.0f64, 0usize);
         for (x, y) in images
             .chunks(n_in * self.chunk)
@@ -232,13 +244,13 @@ impl Evaluator {
             let n = y.len();
             let h = &mut self.h[..d * n];
             let pre = &mut self.pre[..d * n];
-            net.embed(x, n, h);
+            matmul_cc(h, &self.embed_cm, x, (d, n_in, n), false);
             for k in 0..depth {
                 self.kernel
                     .forward_layer(&net.block, net.layer(k), &self.alpha[..n], h, pre);
             }
             let logits = &mut self.logits[..n_out * n];
-            net.readout(h, n, logits);
+            matmul_cc(logits, &self.readout_cm, h, (n_out, d, n), false);
             let (l, c) = cross_entropy_sum(logits, y, n_out);
             loss += l;
             correct += c;

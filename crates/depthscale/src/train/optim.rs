@@ -106,7 +106,7 @@ fn update<T: Float>(c: &Coeffs<T>, p: &mut [T], g: &[T], m: &mut [T], v: &mut [T
         m[i] = mi;
         v[i] = vi;
         let denom = vi.sqrt() / c.bc2_sqrt + c.eps;
-        p[i] = p[i] - c.step_size * (mi / denom);
+        p[i] -= c.step_size * (mi / denom);
     }
 }
 
