@@ -591,6 +591,18 @@ mod tests {
             8,
         );
         assert_eq!((loss, acc), (last.test_loss, last.test_accuracy));
+        // and the untrained network was no good at it
+        let (loss0, _) = super::super::net::evaluate(
+            &out.initial,
+            alpha,
+            &data.test_images,
+            &data.test_labels,
+            8,
+        );
+        assert!(
+            loss0 > 0.5 && last.test_loss < 0.05 * loss0,
+            "{loss0} -> {loss}"
+        );
     }
 
     #[test]
