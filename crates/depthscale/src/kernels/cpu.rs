@@ -1,10 +1,103 @@
 //! The CPU backend: two `gemm` products per layer and direction, with the pointwise work
 //! (activation, per-column scale, bias) in tight loops over contiguous columns.
+//!
+//! `f32` `res1` layers with ReLU and no bias inside the activation (the training model) take a
+//! fused AVX-512 path when the CPU has it (`simd_layer`, built on `simd`); results then differ
+//! from the generic path only by rounding. [`matmul_cc`] and [`matmul_outer`] expose the same
+//! small-product loops for the embedding and readout of a training step.
 
 use super::{LayerGrads, LayerKernel, LayerRef};
 use crate::Float;
 use crate::linalg::{MatMut, MatRef, matmul};
 use crate::model::{Activation, BiasPosition, BlockSpec};
+
+#[cfg(target_arch = "x86_64")]
+mod simd;
+#[cfg(target_arch = "x86_64")]
+mod simd_layer;
+
+/// Whether `T` is `f32` and the CPU has the AVX-512 path.
+#[cfg(target_arch = "x86_64")]
+fn fast_f32<T: Float>() -> bool {
+    std::any::TypeId::of::<T>() == std::any::TypeId::of::<f32>() && simd::available()
+}
+
+/// Whether a layer of `block` over `T` takes the AVX-512 path.
+#[cfg(target_arch = "x86_64")]
+fn fast_path<T: Float>(block: &BlockSpec) -> bool {
+    !block.inner
+        && block.activation == Activation::Relu
+        && block.bias != BiasPosition::Inside
+        && fast_f32::<T>()
+}
+
+/// `x` as `f32` (only called when `T` is `f32`).
+#[cfg(target_arch = "x86_64")]
+fn f32s<T: Float>(x: &[T]) -> &[f32] {
+    bytemuck::cast_slice(x)
+}
+
+/// `x` as `f32`, mutably (only called when `T` is `f32`).
+#[cfg(target_arch = "x86_64")]
+fn f32s_mut<T: Float>(x: &mut [T]) -> &mut [f32] {
+    bytemuck::cast_slice_mut(x)
+}
+
+/// `c <- a b` (or `c += a b` when `accumulate`) with `a` column-major `m x k`, `b`
+/// column-major `k x n` and `c` column-major `m x n`, on the calling thread.
+///
+/// For `f32` on a CPU with AVX-512 this is a register-blocked loop that never allocates;
+/// otherwise it is [`matmul`] (whose packing buffers may be allocated per call).
+///
+/// # Panics
+/// If a slice's length is not its shape's.
+pub fn matmul_cc<T: Float>(
+    c: &mut [T],
+    a: &[T],
+    b: &[T],
+    (m, k, n): (usize, usize, usize),
+    accumulate: bool,
+) {
+    #[cfg(target_arch = "x86_64")]
+    if fast_f32::<T>() {
+        simd::matmul_cc(f32s_mut(c), f32s(a), f32s(b), m, k, n, accumulate);
+        return;
+    }
+    matmul(
+        MatMut::col_major(c, m, n),
+        MatRef::col_major(a, m, k),
+        MatRef::col_major(b, k, n),
+        T::one(),
+        accumulate,
+    );
+}
+
+/// `c <- a b^T` (or `c += a b^T` when `accumulate`) with `a` column-major `m x n`, `b`
+/// column-major `k x n` and `c` row-major `m x k` (a sum of outer products over the `n`
+/// columns), on the calling thread; allocation-free for `f32` with AVX-512 as [`matmul_cc`].
+///
+/// # Panics
+/// If a slice's length is not its shape's.
+pub fn matmul_outer<T: Float>(
+    c: &mut [T],
+    a: &[T],
+    b: &[T],
+    (m, k, n): (usize, usize, usize),
+    accumulate: bool,
+) {
+    #[cfg(target_arch = "x86_64")]
+    if fast_f32::<T>() {
+        simd::matmul_outer(f32s_mut(c), f32s(a), f32s(b), m, k, n, accumulate);
+        return;
+    }
+    matmul(
+        MatMut::row_major(c, m, k),
+        MatRef::col_major(a, m, n),
+        MatRef::col_major(b, k, n).t(),
+        T::one(),
+        accumulate,
+    );
+}
 
 /// Single-threaded CPU kernel with reusable scratch space (grown on demand, never shrunk).
 #[derive(Debug, Default)]
@@ -79,6 +172,19 @@ impl<T: Float> LayerKernel<T> for CpuKernel<T> {
         let n = alpha.len();
         debug_assert_eq!(h.len(), d * n);
         debug_assert_eq!(pre.len(), d * n);
+        #[cfg(target_arch = "x86_64")]
+        if fast_path::<T>(block) {
+            let scratch = self.scratch(simd_layer::scratch_len(d, n));
+            simd_layer::forward(
+                f32s(layer.v),
+                layer.bias.map(f32s),
+                f32s(alpha),
+                f32s_mut(h),
+                f32s_mut(pre),
+                f32s_mut(scratch),
+            );
+            return;
+        }
         // pre = W h (+ b_in)
         match layer.w {
             Some(w) => matmul(
@@ -129,6 +235,20 @@ impl<T: Float> LayerKernel<T> for CpuKernel<T> {
         let d = layer.width;
         let n = alpha.len();
         debug_assert_eq!(p.len(), d * n);
+        #[cfg(target_arch = "x86_64")]
+        if fast_path::<T>(block) {
+            let grads = grads.map(|g| (f32s_mut(g.v), g.bias.map(f32s_mut)));
+            let scratch = self.scratch(d * n);
+            simd_layer::backward(
+                f32s(layer.v),
+                f32s(alpha),
+                f32s(pre),
+                f32s_mut(p),
+                grads,
+                f32s_mut(scratch),
+            );
+            return;
+        }
         let q = self.scratch(d * n);
         if let Some(g) = grads.as_mut() {
             // dV += p (alpha * act(pre))^T ; db_out += sum_c alpha_c p_c

@@ -8,7 +8,7 @@
 
 mod cpu;
 
-pub use cpu::CpuKernel;
+pub use cpu::{CpuKernel, matmul_cc, matmul_outer};
 
 use crate::Float;
 use crate::model::BlockSpec;

@@ -202,14 +202,13 @@ impl<T: Float> ResNet<T> {
         keep_inputs: bool,
     ) {
         let n = alpha.len();
-        let h0 = std::mem::take(&mut tape.h0);
-        tape.resize(self.dims, n, keep_inputs);
-        tape.h0 = h0;
         assert_eq!(
             tape.h0.len(),
             self.dims.width * n,
             "tape.h0 must hold width x n values"
         );
+        // leaves h0 as it is (its length already matches) and allocates nothing in steady state
+        tape.resize(self.dims, n, keep_inputs);
         let dn = self.dims.width * n;
         let Tape {
             h0,

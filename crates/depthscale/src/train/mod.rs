@@ -1,3 +1,27 @@
 //! Training deep ResNets on real data: datasets, loss, optimizer and schedule, trainer, sweeps.
+//!
+//! - [`data`]: in-memory classification datasets;
+//! - [`net`]: the paper's training model (res1, ReLU, bias outside), its loss gradient and
+//!   forward-only evaluation;
+//! - [`loss`]: softmax cross-entropy;
+//! - [`optim`]: Adam and `StepLR` as in PyTorch;
+//! - [`trainer`]: the training loop with per-epoch test metrics;
+//! - [`checkpoint`]: networks as safetensors files;
+//! - [`roughness`]: Hurst estimates of the weights over depth.
 
+pub mod checkpoint;
 pub mod data;
+pub mod loss;
+pub mod net;
+pub mod optim;
+pub mod roughness;
+pub mod trainer;
+
+#[cfg(test)]
+mod gradcheck;
+
+pub use checkpoint::{CheckpointMetadata, load_checkpoint, save_checkpoint};
+pub use net::{Evaluator, Workspace, evaluate, init_network, residual_scale, training_block};
+pub use optim::{Adam, StepLr};
+pub use roughness::{hurst_estimate, weight_hurst_estimates};
+pub use trainer::{EpochMetrics, TrainConfig, TrainOutcome, Trainer, train};

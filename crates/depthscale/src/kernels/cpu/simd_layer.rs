@@ -1,0 +1,222 @@
+//! The AVX-512 residual layer of [`super::CpuKernel`]: `f32`, `res1`, ReLU, no bias or a bias
+//! outside the activation (the training model's layer), built from [`super::simd`].
+//!
+//! - forward: `pre <- h`, `a <- alpha relu(h)`, then `h[:, c] += V a[:, c] + alpha_c b` as one
+//!   [`Tn`] product through `V^T` (gathered into scratch once per layer);
+//! - backward: `dV += p a^T` ([`Outer`]) and `db += sum_c alpha_c p_c` when asked, then
+//!   `p[:, c] += alpha_c [pre > 0] (V^T p)[:, c]` as one [`Tn`] product, in place.
+
+use super::simd::{
+    Epilogue, LANES2, Outer, Tn, available, scaled_relu, transpose, weighted_column_sum,
+};
+
+/// Scratch values [`forward`] needs for width `d` and `n` columns ([`backward`] needs fewer).
+pub(super) fn scratch_len(d: usize, n: usize) -> usize {
+    d * d + d * n
+}
+
+/// The forward step of a layer: `pre <- h`, `h <- h + V (alpha relu(h)) + alpha b`.
+///
+/// # Panics
+/// On inconsistent lengths, `scratch` shorter than [`scratch_len`], or if AVX-512F is not
+/// available.
+pub(super) fn forward(
+    v: &[f32],
+    bias: Option<&[f32]>,
+    alpha: &[f32],
+    h: &mut [f32],
+    pre: &mut [f32],
+    scratch: &mut [f32],
+) {
+    let n = alpha.len();
+    if n == 0 {
+        return;
+    }
+    let d = h.len() / n;
+    assert!(available(), "the AVX-512 kernel needs AVX-512F");
+    assert!(v.len() == d * d && h.len() == d * n && pre.len() == d * n);
+    assert!(bias.is_none_or(|b| b.len() == d));
+    let (vt, a) = scratch.split_at_mut(d * d);
+    let a = &mut a[..d * n];
+    let tn = Tn {
+        m: vt.as_ptr(),
+        ms: d,
+        x: a.as_ptr(),
+        xs: d,
+        out: h.as_mut_ptr(),
+        os: d,
+        rows: d,
+        k: d,
+        n,
+    };
+    // SAFETY: AVX-512F is available (asserted); `vt` is `d x d`, `a` and `h` are `d x n`,
+    // `alpha` has `n` values and `bias` `d` (all asserted); `h` is not read through `a`.
+    unsafe {
+        transpose(v, vt, d, d);
+        scaled_relu(alpha, h, a, Some(pre), d);
+        tn.run(Epilogue::Forward { alpha, bias });
+    }
+}
+
+/// The backward step of a layer: given `p = dloss/dh_{k+1}`, accumulates
+/// `dV += p (alpha relu(pre))^T` and `db += sum_c alpha_c p_c` when `grads` holds them, then
+/// `p <- p + alpha [pre > 0] (V^T p)`.
+///
+/// # Panics
+/// On inconsistent lengths, `scratch` shorter than `d * n`, or if AVX-512F is not available.
+pub(super) fn backward(
+    v: &[f32],
+    alpha: &[f32],
+    pre: &[f32],
+    p: &mut [f32],
+    grads: Option<(&mut [f32], Option<&mut [f32]>)>,
+    scratch: &mut [f32],
+) {
+    let n = alpha.len();
+    if n == 0 {
+        return;
+    }
+    let d = p.len() / n;
+    assert!(available(), "the AVX-512 kernel needs AVX-512F");
+    assert!(v.len() == d * d && p.len() == d * n && pre.len() == d * n);
+    if let Some((gv, gb)) = grads {
+        assert!(gv.len() == d * d && gb.as_ref().is_none_or(|b| b.len() == d));
+        let a = &mut scratch[..d * n];
+        let outer = Outer {
+            g: gv.as_mut_ptr(),
+            gs: d,
+            p: p.as_ptr(),
+            ps: d,
+            a: a.as_ptr(),
+            as_: d,
+            rows: d,
+            cols: d,
+            n,
+            accumulate: true,
+        };
+        // SAFETY: AVX-512F is available (asserted); `gv` is `d x d`, `p` and `a` are `d x n`
+        // (asserted), and `gv` is a distinct borrow.
+        unsafe {
+            scaled_relu(alpha, pre, a, None, d);
+            outer.run();
+            if let Some(gb) = gb {
+                weighted_column_sum(alpha, p, gb, d);
+            }
+        }
+    }
+    // `Tn` may read the columns it writes only when one pass covers all rows
+    let x = if d > LANES2 {
+        let copy = &mut scratch[..d * n];
+        copy.copy_from_slice(p);
+        copy.as_ptr()
+    } else {
+        p.as_ptr()
+    };
+    let tn = Tn {
+        m: v.as_ptr(),
+        ms: d,
+        x,
+        xs: d,
+        out: p.as_mut_ptr(),
+        os: d,
+        rows: d,
+        k: d,
+        n,
+    };
+    // SAFETY: as above; `x` and `p` alias only when `d <= 32`, which `Tn` allows, and `pre`
+    // has the layout of `p`.
+    unsafe { tn.run(Epilogue::Backward { alpha, pre }) };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng;
+    use rand::Rng as _;
+
+    fn random(seed: u64, len: usize) -> Vec<f32> {
+        let mut r = rng::stream(seed, &[3]);
+        (0..len).map(|_| r.random::<f32>() * 2.0 - 1.0).collect()
+    }
+
+    /// The layer in f64, written out naively.
+    #[allow(clippy::type_complexity)]
+    fn reference(
+        v: &[f32],
+        b: &[f32],
+        alpha: &[f32],
+        h: &[f32],
+        p: &[f32],
+        d: usize,
+    ) -> (Vec<f64>, Vec<f64>, Vec<f64>, Vec<f64>) {
+        let n = alpha.len();
+        let relu = |x: f64| x.max(0.0);
+        let (mut h1, mut p0) = (vec![0.0; d * n], vec![0.0; d * n]);
+        let (mut gv, mut gb) = (vec![0.0; d * d], vec![0.0; d]);
+        for c in 0..n {
+            let s = f64::from(alpha[c]);
+            for i in 0..d {
+                let hz = |j: usize| f64::from(h[c * d + j]);
+                let sum: f64 = (0..d).map(|j| f64::from(v[i * d + j]) * relu(hz(j))).sum();
+                h1[c * d + i] = hz(i) + s * (sum + f64::from(b[i]));
+                let back: f64 = (0..d)
+                    .map(|k| f64::from(v[k * d + i]) * f64::from(p[c * d + k]))
+                    .sum();
+                let gate = if hz(i) > 0.0 { s } else { 0.0 };
+                p0[c * d + i] = f64::from(p[c * d + i]) + gate * back;
+                gb[i] += s * f64::from(p[c * d + i]);
+                for j in 0..d {
+                    gv[i * d + j] += f64::from(p[c * d + i]) * s * relu(hz(j));
+                }
+            }
+        }
+        (h1, p0, gv, gb)
+    }
+
+    fn close(got: &[f32], want: &[f64], what: &str) {
+        let scale = want.iter().fold(1.0f64, |m, x| m.max(x.abs()));
+        for (i, (&g, &w)) in got.iter().zip(want).enumerate() {
+            assert!(
+                (f64::from(g) - w).abs() < 1e-5 * scale,
+                "{what}[{i}]: {g} vs {w}"
+            );
+        }
+    }
+
+    #[test]
+    fn matches_the_naive_layer_for_awkward_shapes() {
+        if !available() {
+            return;
+        }
+        for (d, n) in [(1, 1), (5, 3), (16, 17), (30, 128), (37, 29)] {
+            let v = random(1, d * d);
+            let b = random(2, d);
+            let h = random(3, d * n);
+            let p = random(4, d * n);
+            let alpha: Vec<f32> = (0..n).map(|c| 0.2 + 0.01 * c as f32).collect();
+            let (h1, p0, gv_want, gb_want) = reference(&v, &b, &alpha, &h, &p, d);
+            let mut scratch = vec![0.0; scratch_len(d, n)];
+
+            let (mut hh, mut pre) = (h.clone(), vec![0.0; d * n]);
+            forward(&v, Some(&b), &alpha, &mut hh, &mut pre, &mut scratch);
+            assert_eq!(pre, h);
+            close(&hh, &h1, "h");
+
+            // gradients accumulate onto what is there
+            let (mut gv, mut gb) = (vec![1.0; d * d], vec![1.0; d]);
+            let mut pp = p.clone();
+            backward(
+                &v,
+                &alpha,
+                &pre,
+                &mut pp,
+                Some((&mut gv, Some(&mut gb))),
+                &mut scratch,
+            );
+            close(&pp, &p0, &format!("p (d {d}, n {n})"));
+            let plus_one = |x: &[f64]| x.iter().map(|v| v + 1.0).collect::<Vec<_>>();
+            close(&gv, &plus_one(&gv_want), "dV");
+            close(&gb, &plus_one(&gb_want), "db");
+        }
+    }
+}

@@ -1,0 +1,664 @@
+//! The training loop of the paper's protocol: Adam, `StepLR`, mini-batches reshuffled every
+//! epoch, test metrics after every epoch.
+//!
+//! Everything inside one run is single-threaded and drawn from streams of the run's seed
+//! (weights: see [`super::net`]; the permutation of epoch `e` (0-based) comes from
+//! `rng::stream(seed, &[TAG_SHUFFLE, e])`), so the same seed and data give bitwise the same
+//! metrics and weights whatever the rayon thread count. A [`Trainer`] owns every buffer of a
+//! step; steady-state steps do not allocate.
+
+use super::data::Dataset;
+use super::net::{Evaluator, Workspace, init_network, residual_scale, training_block};
+use super::optim::{Adam, StepLr};
+use crate::model::{Dims, Params, ResNet};
+use crate::paths::Init;
+use crate::progress::Progress;
+use crate::{Error, Result, rng};
+use rand::seq::SliceRandom;
+use std::fmt::Write as _;
+use std::time::Instant;
+
+/// Stream tag of the per-epoch shuffles (`"shuf"`).
+pub const TAG_SHUFFLE: u64 = 0x7368_7566;
+
+/// Number of test columns evaluated at once.
+const EVAL_CHUNK: usize = 500;
+
+/// Batches between two progress notes.
+const NOTE_EVERY: usize = 10;
+
+/// Hyper-parameters of one training run; `Default` is the paper's protocol.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TrainConfig {
+    /// Seed of every random stream of the run.
+    pub seed: u64,
+    /// Number of residual layers `L`.
+    pub depth: usize,
+    /// Hidden width `d`.
+    pub width: usize,
+    /// Residual scale exponent: `alpha_L = L^-beta`.
+    pub beta: f64,
+    /// Initial Adam learning rate.
+    pub lr: f64,
+    /// Number of passes over the training set.
+    pub epochs: usize,
+    /// Mini-batch size (the last batch of an epoch may be smaller).
+    pub batch_size: usize,
+    /// Epochs between learning-rate decays.
+    pub lr_step: usize,
+    /// Learning-rate decay factor.
+    pub lr_gamma: f64,
+    /// Law of the residual weights `V` over depth.
+    pub init_v: Init,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        Self {
+            seed: 0,
+            depth: 1000,
+            width: 30,
+            beta: 0.5,
+            lr: 1e-3,
+            epochs: 10,
+            batch_size: 128,
+            lr_step: 5,
+            lr_gamma: 0.1,
+            init_v: Init::Uniform,
+        }
+    }
+}
+
+impl TrainConfig {
+    /// Checks every field against its accepted range.
+    pub fn validate(&self) -> Result<()> {
+        for (field, v) in [
+            ("depth", self.depth),
+            ("width", self.width),
+            ("epochs", self.epochs),
+            ("batch_size", self.batch_size),
+            ("lr_step", self.lr_step),
+        ] {
+            if v == 0 {
+                return Err(Error::config(
+                    field,
+                    "must be a positive integer (accepted range: >= 1)",
+                ));
+            }
+        }
+        if !self.beta.is_finite() {
+            return Err(Error::config(
+                "beta",
+                format!(
+                    "must be finite (accepted range: any real number), got {}",
+                    self.beta
+                ),
+            ));
+        }
+        if !(self.lr.is_finite() && self.lr > 0.0) {
+            return Err(Error::config(
+                "lr",
+                format!(
+                    "must be finite and positive (accepted range: > 0), got {}",
+                    self.lr
+                ),
+            ));
+        }
+        if !(self.lr_gamma.is_finite() && self.lr_gamma > 0.0) {
+            return Err(Error::config(
+                "lr_gamma",
+                format!(
+                    "must be finite and positive (accepted range: > 0), got {}",
+                    self.lr_gamma
+                ),
+            ));
+        }
+        self.init_v.validate("init_v")
+    }
+
+    /// The learning-rate schedule.
+    pub fn schedule(&self) -> StepLr {
+        StepLr {
+            base_lr: self.lr,
+            step_size: self.lr_step,
+            gamma: self.lr_gamma,
+        }
+    }
+
+    /// The network shape for `n_in` inputs and `n_out` classes.
+    pub fn dims(&self, n_in: usize, n_out: usize) -> Dims {
+        Dims {
+            n_in,
+            width: self.width,
+            n_out,
+            depth: self.depth,
+        }
+    }
+}
+
+/// What one epoch produced.
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct EpochMetrics {
+    /// Epoch number, from 1.
+    pub epoch: usize,
+    /// Mean of the epoch's batch losses (`NaN` for the epoch where training diverged).
+    pub train_loss: f64,
+    /// Mean cross-entropy on the full test set after the epoch (`NaN` if diverged or no test set).
+    pub test_loss: f64,
+    /// Test accuracy in `[0, 1]` after the epoch (`NaN` if diverged or no test set).
+    pub test_accuracy: f64,
+    /// Wall-clock seconds of the epoch (training and test evaluation).
+    pub seconds: f64,
+}
+
+/// The result of [`train`].
+#[derive(Clone, Debug)]
+pub struct TrainOutcome {
+    /// One entry per epoch run; when training diverged, the last entry is the diverging epoch
+    /// with `NaN` losses and accuracy.
+    pub metrics: Vec<EpochMetrics>,
+    /// Whether a batch loss became non-finite (training then stopped at that batch).
+    pub diverged: bool,
+    /// The network before training.
+    pub initial: ResNet<f32>,
+    /// The network after training (when diverged: the parameters that produced the non-finite
+    /// loss, no update applied after it).
+    pub trained: ResNet<f32>,
+}
+
+/// One training run's state: network, optimizer and every step buffer.
+#[derive(Debug)]
+pub struct Trainer {
+    net: ResNet<f32>,
+    grads: Params<f32>,
+    adam: Adam<f32>,
+    ws: Workspace<f32>,
+    eval: Evaluator,
+    alpha: f32,
+    x: Vec<f32>,
+    labels: Vec<u8>,
+}
+
+impl Trainer {
+    /// A freshly initialized network for `n_in` inputs and `n_out` classes, with its optimizer
+    /// and buffers for batches of `cfg.batch_size`.
+    pub fn new(cfg: &TrainConfig, n_in: usize, n_out: usize) -> Result<Self> {
+        cfg.validate()?;
+        let dims = cfg.dims(n_in, n_out);
+        let net = init_network::<f32>(cfg.seed, dims, cfg.init_v)?;
+        let mut grads = net.params.clone();
+        grads.fill_zero();
+        let block = training_block();
+        Ok(Self {
+            adam: Adam::new(&net.params),
+            ws: Workspace::new(&block, dims, cfg.batch_size),
+            eval: Evaluator::new(dims, EVAL_CHUNK),
+            alpha: residual_scale(cfg.depth, cfg.beta) as f32,
+            x: vec![0.0; n_in * cfg.batch_size],
+            labels: vec![0; cfg.batch_size],
+            grads,
+            net,
+        })
+    }
+
+    /// The current network.
+    pub fn network(&self) -> &ResNet<f32> {
+        &self.net
+    }
+
+    /// The current network, consuming the trainer.
+    pub fn into_network(self) -> ResNet<f32> {
+        self.net
+    }
+
+    /// The residual scale `L^-beta` in use.
+    pub fn alpha(&self) -> f32 {
+        self.alpha
+    }
+
+    /// One Adam step at learning rate `lr` on the samples `batch` (indices into `labels` and
+    /// into the rows of `images`, `labels.len() x n_in` row-major); returns the batch's mean
+    /// loss before the update. No update is applied when the loss is non-finite.
+    ///
+    /// # Panics
+    /// If an index is out of range or a label is `>= n_out`.
+    pub fn step(&mut self, images: &[f32], labels: &[u8], batch: &[usize], lr: f64) -> f64 {
+        let n_in = self.net.dims.n_in;
+        let n = batch.len();
+        self.x.resize(n_in * n, 0.0);
+        self.labels.resize(n, 0);
+        for ((col, y), &i) in self
+            .x
+            .chunks_exact_mut(n_in)
+            .zip(self.labels.iter_mut())
+            .zip(batch)
+        {
+            col.copy_from_slice(&images[i * n_in..(i + 1) * n_in]);
+            *y = labels[i];
+        }
+        let loss = self.ws.loss_and_grad(
+            &self.net,
+            self.alpha,
+            &self.x,
+            &self.labels,
+            &mut self.grads,
+        );
+        if loss.is_finite() {
+            self.adam.step(&mut self.net.params, &self.grads, lr);
+        }
+        loss
+    }
+
+    /// Mean loss and accuracy of the current network on `images` (`labels.len() x n_in`,
+    /// row-major) with `labels`.
+    pub fn evaluate(&mut self, images: &[f32], labels: &[u8]) -> (f64, f64) {
+        self.eval.evaluate(&self.net, self.alpha, images, labels)
+    }
+}
+
+/// Checks a dataset is self-consistent before training on it.
+fn check_dataset(data: &Dataset) -> Result<()> {
+    let bad = |msg: String| Err(Error::data(&data.name, msg));
+    if data.n_features == 0 || data.n_classes == 0 || data.n_classes > 256 {
+        return bad(format!(
+            "needs n_features >= 1 and 1 <= n_classes <= 256, got {} and {}",
+            data.n_features, data.n_classes
+        ));
+    }
+    if data.n_train() == 0 {
+        return bad("the training set is empty".into());
+    }
+    for (split, images, labels) in [
+        ("train", &data.train_images, &data.train_labels),
+        ("test", &data.test_images, &data.test_labels),
+    ] {
+        if images.len() != labels.len() * data.n_features {
+            return bad(format!(
+                "{split} set: {} pixel values for {} labels of {} features",
+                images.len(),
+                labels.len(),
+                data.n_features
+            ));
+        }
+        if let Some(y) = labels.iter().find(|&&y| usize::from(y) >= data.n_classes) {
+            return bad(format!(
+                "{split} set: label {y} out of range 0..{}",
+                data.n_classes
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Trains the paper's model on `data` with `cfg`: one progress phase per epoch, `on_epoch`
+/// called with each epoch's metrics as soon as they are known.
+///
+/// A non-finite batch loss stops training cleanly (`diverged`, see [`TrainOutcome`]).
+pub fn train(
+    cfg: &TrainConfig,
+    data: &Dataset,
+    progress: &dyn Progress,
+    on_epoch: &mut dyn FnMut(&EpochMetrics),
+) -> Result<TrainOutcome> {
+    cfg.validate()?;
+    check_dataset(data)?;
+    let mut trainer = Trainer::new(cfg, data.n_features, data.n_classes)?;
+    let initial = trainer.network().clone();
+    let schedule = cfg.schedule();
+    let n = data.n_train();
+    let n_batches = n.div_ceil(cfg.batch_size);
+    let mut order: Vec<usize> = (0..n).collect();
+    let mut note = String::with_capacity(64);
+    let mut metrics = Vec::with_capacity(cfg.epochs);
+    let mut diverged = false;
+    for epoch in 0..cfg.epochs {
+        let start = Instant::now();
+        for (i, o) in order.iter_mut().enumerate() {
+            *o = i;
+        }
+        order.shuffle(&mut rng::stream(cfg.seed, &[TAG_SHUFFLE, epoch as u64]));
+        progress.start(
+            &format!("epoch {}/{}", epoch + 1, cfg.epochs),
+            n_batches as u64,
+        );
+        let lr = schedule.lr(epoch);
+        let mut loss_sum = 0.0f64;
+        for (b, batch) in order.chunks(cfg.batch_size).enumerate() {
+            let loss = trainer.step(&data.train_images, &data.train_labels, batch, lr);
+            if !loss.is_finite() {
+                diverged = true;
+                break;
+            }
+            loss_sum += loss;
+            progress.advance(1);
+            if (b + 1) % NOTE_EVERY == 0 || b + 1 == n_batches {
+                note.clear();
+                let _ = write!(note, "loss {:.4}", loss_sum / (b + 1) as f64);
+                progress.note(&note);
+            }
+        }
+        let m = if diverged {
+            EpochMetrics {
+                epoch: epoch + 1,
+                train_loss: f64::NAN,
+                test_loss: f64::NAN,
+                test_accuracy: f64::NAN,
+                seconds: start.elapsed().as_secs_f64(),
+            }
+        } else {
+            let (test_loss, test_accuracy) = trainer.evaluate(&data.test_images, &data.test_labels);
+            EpochMetrics {
+                epoch: epoch + 1,
+                train_loss: loss_sum / n_batches as f64,
+                test_loss,
+                test_accuracy,
+                seconds: start.elapsed().as_secs_f64(),
+            }
+        };
+        progress.finish();
+        metrics.push(m);
+        on_epoch(&m);
+        if diverged {
+            break;
+        }
+    }
+    Ok(TrainOutcome {
+        metrics,
+        diverged,
+        initial,
+        trained: trainer.into_network(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::Rng as _;
+    use std::sync::Mutex;
+
+    /// Three well-separated Gaussian blobs in 8 dimensions (pixels around prototypes in [0, 1]).
+    fn blobs(seed: u64, n_train: usize, n_test: usize) -> Dataset {
+        let (f, k) = (8, 3);
+        let mut r = rng::stream(seed, &[1]);
+        let protos: Vec<f32> = (0..f * k).map(|_| r.random::<f32>()).collect();
+        let mut draw = |n: usize| {
+            let mut images = Vec::with_capacity(n * f);
+            let mut labels = Vec::with_capacity(n);
+            for i in 0..n {
+                let c = i % k;
+                labels.push(c as u8);
+                for j in 0..f {
+                    images.push(protos[c * f + j] + 0.1 * (r.random::<f32>() - 0.5));
+                }
+            }
+            (images, labels)
+        };
+        let (train_images, train_labels) = draw(n_train);
+        let (test_images, test_labels) = draw(n_test);
+        Dataset {
+            name: "blobs".into(),
+            n_features: f,
+            n_classes: k,
+            train_images,
+            train_labels,
+            test_images,
+            test_labels,
+        }
+    }
+
+    fn small_config() -> TrainConfig {
+        TrainConfig {
+            depth: 16,
+            width: 8,
+            epochs: 4,
+            batch_size: 16,
+            lr: 1e-2,
+            lr_step: 3,
+            ..TrainConfig::default()
+        }
+    }
+
+    #[derive(Default)]
+    struct Recorder {
+        starts: Mutex<Vec<(String, u64)>>,
+        advances: Mutex<u64>,
+        notes: Mutex<usize>,
+    }
+
+    impl Progress for Recorder {
+        fn start(&self, message: &str, total: u64) {
+            self.starts
+                .lock()
+                .unwrap()
+                .push((message.to_string(), total));
+        }
+        fn advance(&self, units: u64) {
+            *self.advances.lock().unwrap() += units;
+        }
+        fn note(&self, _message: &str) {
+            *self.notes.lock().unwrap() += 1;
+        }
+    }
+
+    #[test]
+    fn default_is_the_papers_protocol() {
+        let c = TrainConfig::default();
+        assert_eq!(
+            (c.seed, c.depth, c.width, c.epochs, c.batch_size, c.lr_step),
+            (0, 1000, 30, 10, 128, 5)
+        );
+        assert_eq!((c.beta, c.lr, c.lr_gamma), (0.5, 1e-3, 0.1));
+        assert_eq!(c.init_v, Init::Uniform);
+        c.validate().unwrap();
+    }
+
+    #[test]
+    fn rejects_out_of_range_fields() {
+        let cases: Vec<(&str, TrainConfig)> = vec![
+            (
+                "depth",
+                TrainConfig {
+                    depth: 0,
+                    ..Default::default()
+                },
+            ),
+            (
+                "width",
+                TrainConfig {
+                    width: 0,
+                    ..Default::default()
+                },
+            ),
+            (
+                "epochs",
+                TrainConfig {
+                    epochs: 0,
+                    ..Default::default()
+                },
+            ),
+            (
+                "batch_size",
+                TrainConfig {
+                    batch_size: 0,
+                    ..Default::default()
+                },
+            ),
+            (
+                "lr_step",
+                TrainConfig {
+                    lr_step: 0,
+                    ..Default::default()
+                },
+            ),
+            (
+                "beta",
+                TrainConfig {
+                    beta: f64::NAN,
+                    ..Default::default()
+                },
+            ),
+            (
+                "lr",
+                TrainConfig {
+                    lr: 0.0,
+                    ..Default::default()
+                },
+            ),
+            (
+                "lr",
+                TrainConfig {
+                    lr: f64::INFINITY,
+                    ..Default::default()
+                },
+            ),
+            (
+                "lr_gamma",
+                TrainConfig {
+                    lr_gamma: -0.1,
+                    ..Default::default()
+                },
+            ),
+            (
+                "init_v",
+                TrainConfig {
+                    init_v: Init::Fbm { hurst: 1.5 },
+                    ..Default::default()
+                },
+            ),
+        ];
+        for (field, cfg) in cases {
+            match cfg.validate() {
+                Err(Error::Config { field: f, .. }) => assert_eq!(f, field),
+                other => panic!("{field}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn rejects_inconsistent_datasets() {
+        let mut data = blobs(0, 30, 10);
+        data.train_labels[3] = 7;
+        let err = train(
+            &small_config(),
+            &data,
+            &crate::progress::Silent,
+            &mut |_| {},
+        );
+        assert!(matches!(err, Err(Error::Data { .. })));
+        let mut data = blobs(0, 30, 10);
+        data.test_images.pop();
+        let err = train(
+            &small_config(),
+            &data,
+            &crate::progress::Silent,
+            &mut |_| {},
+        );
+        assert!(matches!(err, Err(Error::Data { .. })));
+    }
+
+    #[test]
+    fn learns_separable_blobs_and_reports_progress() {
+        let data = blobs(0, 300, 150);
+        let cfg = small_config();
+        let rec = Recorder::default();
+        let mut seen = Vec::new();
+        let out = train(&cfg, &data, &rec, &mut |m| seen.push(m.epoch)).unwrap();
+        assert!(!out.diverged);
+        assert_eq!(seen, vec![1, 2, 3, 4]);
+        let first = out.metrics[0];
+        let last = out.metrics[3];
+        assert!(last.test_accuracy > 0.95, "{:?}", out.metrics);
+        assert!(last.train_loss < first.train_loss, "{:?}", out.metrics);
+        // 300 samples in batches of 16: 19 batches, the last one of 12
+        let starts = rec.starts.lock().unwrap();
+        assert_eq!(starts[2], ("epoch 3/4".to_string(), 19));
+        assert_eq!(*rec.advances.lock().unwrap(), 4 * 19);
+        assert_eq!(*rec.notes.lock().unwrap(), 4 * 2);
+        // the initial network is the one a fresh trainer starts from, and training moved it
+        assert_eq!(
+            out.initial.params,
+            Trainer::new(&cfg, 8, 3).unwrap().network().params
+        );
+        assert_ne!(out.initial.params.bias, out.trained.params.bias);
+        // evaluate agrees with the last epoch's metrics
+        let alpha = residual_scale(cfg.depth, cfg.beta) as f32;
+        let (loss, acc) = super::super::net::evaluate(
+            &out.trained,
+            alpha,
+            &data.test_images,
+            &data.test_labels,
+            8,
+        );
+        assert_eq!((loss, acc), (last.test_loss, last.test_accuracy));
+        // and the untrained network was no good at it
+        let (loss0, _) = super::super::net::evaluate(
+            &out.initial,
+            alpha,
+            &data.test_images,
+            &data.test_labels,
+            8,
+        );
+        assert!(
+            loss0 > 0.5 && last.test_loss < 0.05 * loss0,
+            "{loss0} -> {loss}"
+        );
+    }
+
+    #[test]
+    fn same_seed_gives_identical_bits_on_any_thread_count() {
+        let data = blobs(1, 100, 40);
+        let cfg = TrainConfig {
+            epochs: 2,
+            seed: 9,
+            ..small_config()
+        };
+        let run = |threads: usize| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap()
+                .install(|| train(&cfg, &data, &crate::progress::Silent, &mut |_| {}).unwrap())
+        };
+        let (a, b) = (run(1), run(2));
+        let bits = |o: &TrainOutcome| -> Vec<u64> {
+            o.metrics
+                .iter()
+                .flat_map(|m| [m.train_loss, m.test_loss, m.test_accuracy])
+                .map(f64::to_bits)
+                .collect()
+        };
+        assert_eq!(bits(&a), bits(&b));
+        assert_eq!(a.trained.params, b.trained.params);
+        let other = train(
+            &TrainConfig {
+                seed: 10,
+                ..cfg.clone()
+            },
+            &data,
+            &crate::progress::Silent,
+            &mut |_| {},
+        )
+        .unwrap();
+        assert_ne!(bits(&a), bits(&other));
+    }
+
+    #[test]
+    fn divergence_stops_training_cleanly() {
+        let data = blobs(2, 64, 16);
+        // alpha = L^2: the forward pass overflows f32 at once
+        let cfg = TrainConfig {
+            beta: -2.0,
+            depth: 40,
+            ..small_config()
+        };
+        let mut calls = 0;
+        let out = train(&cfg, &data, &crate::progress::Silent, &mut |_| calls += 1).unwrap();
+        assert!(out.diverged);
+        assert_eq!(out.metrics.len(), 1);
+        assert_eq!(calls, 1);
+        assert!(out.metrics[0].train_loss.is_nan() && out.metrics[0].test_accuracy.is_nan());
+        // no update was applied
+        assert_eq!(out.initial.params, out.trained.params);
+    }
+}

@@ -1,0 +1,61 @@
+//! Steady-state training steps and evaluations allocate nothing.
+
+use depthscale::train::{TrainConfig, Trainer};
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// Counts every allocation and reallocation of the process.
+struct Counting;
+
+static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: defers to the system allocator, only counting calls.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: same contract as the caller's.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: same contract as the caller's.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: same contract as the caller's.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+#[test]
+fn steps_and_evaluations_do_not_allocate() {
+    let cfg = TrainConfig {
+        depth: 40,
+        width: 30,
+        batch_size: 16,
+        ..TrainConfig::default()
+    };
+    let (n_in, n) = (20, 50);
+    let images: Vec<f32> = (0..n * n_in).map(|i| (i % 7) as f32 / 7.0).collect();
+    let labels: Vec<u8> = (0..n).map(|i| (i % 10) as u8).collect();
+    let full: Vec<usize> = (0..16).collect();
+    let partial: Vec<usize> = (16..21).collect();
+    let mut trainer = Trainer::new(&cfg, n_in, 10).unwrap();
+    // warm-up: the kernels' scratch space grows once
+    trainer.step(&images, &labels, &full, 1e-3);
+    trainer.step(&images, &labels, &partial, 1e-3);
+    trainer.evaluate(&images, &labels);
+
+    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    for _ in 0..3 {
+        assert!(trainer.step(&images, &labels, &full, 1e-3).is_finite());
+        assert!(trainer.step(&images, &labels, &partial, 1e-3).is_finite());
+    }
+    let (loss, acc) = trainer.evaluate(&images, &labels);
+    let after = ALLOCATIONS.load(Ordering::Relaxed);
+    assert!(loss.is_finite() && (0.0..=1.0).contains(&acc));
+    assert_eq!(after - before, 0, "allocations during steady-state steps");
+}
