@@ -55,7 +55,7 @@ def main():
         (f"probe res3 L=1000 d=40, batched on all cores ({cores})", "init_pass_L1000_d40", 1,
          "probe_res3_L1000_d40/all_cores_batch700", 700 * cores),
         ("fBm weights, 2 x 40 x 40 paths of length 1000", "fbm_2x40x40_paths_L1000", 1, "fbm_weights/2x40x40_paths_L1000", 1),
-        ("train step res1 L=1000 d=30 batch 128 (784 inputs)", "train_step_L1000_d30_b128_mnist", 1, "train_step/res1_L1000_d30_b128", 1),
+        ("train step res1 L=1000 d=30 batch 128 (784 inputs)", "train_step_L1000_d30_b128_mnist", 1, "train_step", 1),
     ]
     table = []
     print(f"\n{'workload':58} {'pytorch':>12} {'depthscale':>12} {'ratio':>8}")
