@@ -121,6 +121,21 @@ impl<T: Float> Workspace<T> {
         labels: &[u8],
         grads: &mut Params<T>,
     ) -> f64 {
+        self.loss_and_grad_part(net, alpha, x, labels, labels.len(), grads)
+    }
+
+    /// Like [`Workspace::loss_and_grad`] for a part of a batch of `total` columns: the loss and
+    /// the gradient are this part's share of the whole batch's mean (sum over the part divided
+    /// by `total`), so the parts' losses and gradients add up to the whole batch's.
+    pub fn loss_and_grad_part(
+        &mut self,
+        net: &ResNet<T>,
+        alpha: T,
+        x: &[T],
+        labels: &[u8],
+        total: usize,
+        grads: &mut Params<T>,
+    ) -> f64 {
         let Dims {
             n_in,
             width: d,
@@ -152,7 +167,15 @@ impl<T: Float> Workspace<T> {
         matmul_cc(&mut tape.h0, embed_cm, x, (d, n_in, n), false);
         net.forward(kernel, alpha, tape, net.block.inner);
         matmul_cc(logits, readout_cm, &tape.h_last, (n_out, d, n), false);
-        let loss = cross_entropy(logits, labels, n_out, dlogits);
+        let mut loss = cross_entropy(logits, labels, n_out, dlogits);
+        if total != n {
+            let share = n as f64 / total as f64;
+            loss *= share;
+            let share = T::of(share);
+            for g in dlogits.iter_mut() {
+                *g *= share;
+            }
+        }
 
         grads.v.fill(T::zero());
         grads.w.fill(T::zero());

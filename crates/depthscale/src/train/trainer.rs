@@ -174,6 +174,8 @@ pub struct Trainer {
     grads: Params<f32>,
     adam: Adam<f32>,
     ws: Workspace<f32>,
+    /// Workspace and gradient of the second half-batch (see [`Trainer::step`]).
+    half: (Workspace<f32>, Params<f32>),
     eval: Evaluator,
     alpha: f32,
     x: Vec<f32>,
@@ -192,7 +194,11 @@ impl Trainer {
         let block = training_block();
         Ok(Self {
             adam: Adam::new(&net.params),
-            ws: Workspace::new(&block, dims, cfg.batch_size),
+            ws: Workspace::new(&block, dims, cfg.batch_size.div_ceil(2)),
+            half: (
+                Workspace::new(&block, dims, cfg.batch_size / 2),
+                grads.clone(),
+            ),
             eval: Evaluator::new(dims, EVAL_CHUNK),
             alpha: residual_scale(cfg.depth, cfg.beta) as f32,
             x: vec![0.0; n_in * cfg.batch_size],
@@ -219,7 +225,8 @@ impl Trainer {
 
     /// One Adam step at learning rate `lr` on the samples `batch` (indices into `labels` and
     /// into the rows of `images`, `labels.len() x n_in` row-major); returns the batch's mean
-    /// loss before the update. No update is applied when the loss is non-finite.
+    /// loss before the update. No update is applied when the loss is non-finite. The two halves
+    /// of the batch run concurrently (rayon) and their gradients are summed in a fixed order.
     ///
     /// # Panics
     /// If an index is out of range or a label is `>= n_out`.
@@ -237,13 +244,34 @@ impl Trainer {
             col.copy_from_slice(&images[i * n_in..(i + 1) * n_in]);
             *y = labels[i];
         }
-        let loss = self.ws.loss_and_grad(
-            &self.net,
-            self.alpha,
-            &self.x,
-            &self.labels,
-            &mut self.grads,
+        // The batch is always split into the same two halves, computed concurrently (columns
+        // are independent through the whole depth) and summed in a fixed order: the result does
+        // not depend on the number of threads.
+        let split = n.div_ceil(2);
+        let (x0, x1) = self.x.split_at(split * n_in);
+        let (y0, y1) = self.labels.split_at(split);
+        let (net, alpha) = (&self.net, self.alpha);
+        let (ws1, g1) = &mut self.half;
+        let (l0, l1) = rayon::join(
+            || {
+                self.ws
+                    .loss_and_grad_part(net, alpha, x0, y0, n, &mut self.grads)
+            },
+            || {
+                if y1.is_empty() {
+                    g1.fill_zero();
+                    0.0
+                } else {
+                    ws1.loss_and_grad_part(net, alpha, x1, y1, n, g1)
+                }
+            },
         );
+        for (a, b) in self.grads.tensors_mut().into_iter().zip(g1.named()) {
+            for (x, y) in a.iter_mut().zip(b.1.iter()) {
+                *x += *y;
+            }
+        }
+        let loss = l0 + l1;
         if loss.is_finite() {
             self.adam.step(&mut self.net.params, &self.grads, lr);
         }
