@@ -13,6 +13,7 @@ mod context;
 mod fbm_paths;
 mod grid;
 mod init_probe;
+mod limit;
 mod presets;
 mod runner;
 
@@ -21,6 +22,7 @@ pub use context::{CsvOut, RunContext, cell};
 pub use fbm_paths::FbmPathsConfig;
 pub use grid::Grid;
 pub use init_probe::ProbeConfig;
+pub use limit::LimitConfig;
 pub use presets::{PRESETS, Preset, preset};
 pub use runner::{RunOptions, RunReport, run, run_kind};
 

@@ -29,7 +29,18 @@ macro_rules! presets {
     };
 }
 
-presets!["fig1", "fig2", "fig3", "fig4", "fig5", "fig6", "fig7"];
+presets![
+    "fig1",
+    "fig2",
+    "fig3",
+    "fig4",
+    "fig5",
+    "fig6",
+    "fig7",
+    "ode",
+    "sde",
+    "fbm-limit",
+];
 
 /// The preset called `name`.
 pub fn preset(name: &str) -> Option<&'static Preset> {

@@ -2,7 +2,7 @@
 //! itself, `summary.json`, and the final rename that marks the output complete.
 
 use super::config::{ConfigSource, apply_override, one_line};
-use super::{Experiment, FbmPathsConfig, ProbeConfig, RunContext};
+use super::{Experiment, FbmPathsConfig, LimitConfig, ProbeConfig, RunContext};
 use crate::progress::Progress;
 use crate::{Error, Result};
 use std::path::{Path, PathBuf};
@@ -31,7 +31,7 @@ pub struct RunReport {
 }
 
 /// The experiment kinds, as accepted by `kind = "..."`.
-pub const KINDS: &[&str] = &[ProbeConfig::KIND, FbmPathsConfig::KIND];
+pub const KINDS: &[&str] = &[ProbeConfig::KIND, FbmPathsConfig::KIND, LimitConfig::KIND];
 
 /// Resolves overrides, then runs the config's `kind`.
 pub fn run(source: ConfigSource, opts: &RunOptions, progress: &dyn Progress) -> Result<RunReport> {
@@ -68,6 +68,7 @@ pub fn run_kind(
     match kind {
         ProbeConfig::KIND => run_typed::<ProbeConfig>(name, table, opts, progress),
         FbmPathsConfig::KIND => run_typed::<FbmPathsConfig>(name, table, opts, progress),
+        LimitConfig::KIND => run_typed::<LimitConfig>(name, table, opts, progress),
         _ => Err(Error::config(
             "kind",
             format!(
