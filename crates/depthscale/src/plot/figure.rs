@@ -21,6 +21,25 @@ pub(super) trait Figure {
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult<DB>;
 }
 
+/// Draws every panel of a figure laid out on `grid`: the title, then `draw(area, panel, notes,
+/// lines)` for each panel with its notes (`notes_of`) and the largest note count of the figure
+/// (so that every panel's plot area starts at the same height).
+pub(super) fn draw_panels<DB: DrawingBackend, P>(
+    grid: &Grid,
+    root: &DrawingArea<DB, Shift>,
+    title: &str,
+    panels: &[P],
+    notes_of: fn(&P) -> Vec<String>,
+    draw: impl Fn(&DrawingArea<DB, Shift>, &P, &[String], usize) -> DrawResult<DB>,
+) -> DrawResult<DB> {
+    let notes: Vec<Vec<String>> = panels.iter().map(notes_of).collect();
+    let lines = notes.iter().map(Vec::len).max().unwrap_or(0);
+    for ((area, panel), notes) in grid.areas(root, title)?.iter().zip(panels).zip(&notes) {
+        draw(area, panel, notes, lines)?;
+    }
+    Ok(())
+}
+
 /// Height of the figure title strip.
 const TITLE_H: u32 = 44;
 

@@ -8,7 +8,7 @@ use super::axis::Axis;
 use super::chart::{self, AxisCoord, Frame};
 use super::clip::{self, Rect};
 use super::colors::{NAN_GREY, diverging_color, overlay_color, sequential_color};
-use super::figure::{DrawResult, Figure, Grid, panel_header};
+use super::figure::{self, DrawResult, Figure, Grid, panel_header};
 use super::font;
 use super::series::{self, Look};
 
@@ -61,18 +61,14 @@ impl Figure for Heatmaps<'_> {
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult<DB> {
-        let notes: Vec<Vec<String>> = self.panels.iter().map(panel_notes).collect();
-        let lines = notes.iter().map(Vec::len).max().unwrap_or(0);
-        for ((area, panel), notes) in self
-            .grid
-            .areas(root, self.title)?
-            .iter()
-            .zip(self.panels)
-            .zip(&notes)
-        {
-            draw_panel(area, panel, notes, lines)?;
-        }
-        Ok(())
+        figure::draw_panels(
+            &self.grid,
+            root,
+            self.title,
+            self.panels,
+            panel_notes,
+            draw_panel,
+        )
     }
 }
 

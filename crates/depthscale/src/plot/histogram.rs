@@ -6,7 +6,7 @@ use plotters::prelude::*;
 use super::Histogram;
 use super::axis::Axis;
 use super::chart::{self, Frame};
-use super::figure::{DrawResult, Figure, Grid, panel_header};
+use super::figure::{self, DrawResult, Figure, Grid, panel_header};
 
 /// Upper limit on the number of bins.
 const MAX_BINS: usize = 1000;
@@ -27,18 +27,14 @@ impl Figure for Histograms<'_> {
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult<DB> {
-        let notes: Vec<Vec<String>> = self.panels.iter().map(panel_notes).collect();
-        let lines = notes.iter().map(Vec::len).max().unwrap_or(0);
-        for ((area, panel), notes) in self
-            .grid
-            .areas(root, self.title)?
-            .iter()
-            .zip(self.panels)
-            .zip(&notes)
-        {
-            draw_panel(area, panel, notes, lines)?;
-        }
-        Ok(())
+        figure::draw_panels(
+            &self.grid,
+            root,
+            self.title,
+            self.panels,
+            panel_notes,
+            draw_panel,
+        )
     }
 }
 

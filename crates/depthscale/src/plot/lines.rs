@@ -8,7 +8,7 @@ use super::axis::Axis;
 use super::chart::{self, Frame};
 use super::clip::{self, Rect};
 use super::colors::line_color;
-use super::figure::{DrawResult, Figure, Grid, panel_header};
+use super::figure::{self, DrawResult, Figure, Grid, panel_header};
 use super::series::{self, Look};
 
 /// A figure of line-plot panels.
@@ -39,18 +39,14 @@ impl Figure for Lines<'_> {
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult<DB> {
-        let notes: Vec<Vec<String>> = self.panels.iter().map(panel_notes).collect();
-        let lines = notes.iter().map(Vec::len).max().unwrap_or(0);
-        for ((area, panel), notes) in self
-            .grid
-            .areas(root, self.title)?
-            .iter()
-            .zip(self.panels)
-            .zip(&notes)
-        {
-            draw_panel(area, panel, notes, lines)?;
-        }
-        Ok(())
+        figure::draw_panels(
+            &self.grid,
+            root,
+            self.title,
+            self.panels,
+            panel_notes,
+            draw_panel,
+        )
     }
 }
 
