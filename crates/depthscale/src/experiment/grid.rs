@@ -98,19 +98,19 @@ impl Grid {
 
     /// Keeps at most `n` values spread over the grid (first and last kept); used by `--quick`.
     pub fn shrink(&mut self, n: usize) {
-        if let Ok(v) = self.values("grid") {
-            if v.len() > n {
-                let picked: Vec<f64> = (0..n)
-                    .map(|i| {
-                        v[if n == 1 {
-                            0
-                        } else {
-                            i * (v.len() - 1) / (n - 1)
-                        }]
-                    })
-                    .collect();
-                *self = Grid::List(picked);
-            }
+        if let Ok(v) = self.values("grid")
+            && v.len() > n
+        {
+            let picked: Vec<f64> = (0..n)
+                .map(|i| {
+                    v[if n == 1 {
+                        0
+                    } else {
+                        i * (v.len() - 1) / (n - 1)
+                    }]
+                })
+                .collect();
+            *self = Grid::List(picked);
         }
     }
 

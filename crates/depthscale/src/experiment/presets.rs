@@ -29,7 +29,9 @@ macro_rules! presets {
     };
 }
 
-presets!["fig1", "fig2", "fig3", "fig4", "fig5", "fig6", "fig7"];
+presets![
+    "fig1", "fig2", "fig3", "fig4", "fig5", "fig6", "fig7", "fig8", "fig9", "train"
+];
 
 /// The preset called `name`.
 pub fn preset(name: &str) -> Option<&'static Preset> {
