@@ -651,10 +651,11 @@ fn draw(
     let betas = sorted(&plan.betas);
     let title = if cfg.title.is_empty() {
         format!(
-            "Best test accuracy over learning rates ({}, L = {}, {} epochs)",
+            "Best test accuracy over learning rates ({}, L = {}, {} epoch{})",
             cfg.dataset.trim(),
             cfg.depth,
-            cfg.epochs
+            cfg.epochs,
+            if cfg.epochs == 1 { "" } else { "s" }
         )
     } else {
         cfg.title.clone()

@@ -336,8 +336,7 @@ impl TrainRunConfig {
         };
         let title = if self.title.is_empty() {
             format!(
-                "{} on {}: L = {}, d = {}, beta = {}, V ~ {}, lr = {}{}",
-                "Training",
+                "Training on {}: L = {}, d = {}, beta = {}, V ~ {}, lr = {}{}",
                 data.name,
                 cfg.depth,
                 cfg.width,

@@ -4,8 +4,12 @@
 //! beta = 0.5 with i.i.d. uniform weights), in parallel, and shows one entry `V_k[i, j]` against
 //! `k` before and after training. Going beyond the paper, it estimates the roughness (a variogram
 //! Hurst exponent, see [`crate::train::roughness`]) of every entry's sequence over depth before
-//! and after training, and of the change `V_after - V_before`: "training keeps the regularity of
-//! the initialization" becomes "i.i.d. weights stay near H = 1/2, smooth weights near H = 1".
+//! and after training, and of the change `V_after - V_before`, so that "training keeps the
+//! regularity of the initialization" becomes a number per model (`models.csv`: medians before
+//! and after, the relative size `||V_after - V_before|| / ||V_before||` of the change and its own
+//! roughness). With the paper's protocol on mnist-10k: smooth weights stay at H ~ 1, i.i.d.
+//! weights at beta = 0.5 move from 0.49 to 0.53 (change 9%), but at beta = 1 the change is large
+//! (44%) and nearly constant over depth (its H ~ 1), and the trained weights read H ~ 0.74.
 //!
 //! Outputs: `weights.png/svg`, `roughness.png/svg` (histograms of the estimates), `results.csv`
 //! (one row per model and entry), `models.csv` (one row per model), `metrics.csv` (one row per
@@ -254,16 +258,13 @@ impl WeightsConfig {
                 (|r: &Trained| &r.before) as fn(&Trained) -> &Vec<f64>,
             ),
             ("after training", |r: &Trained| &r.after),
-            ("change after - before", |r: &Trained| &r.delta),
+            ("of the change after - before", |r: &Trained| &r.delta),
         ] {
             for (r, m) in runs.iter().zip(&self.models) {
-                let (mean, median) = mean_median(pick(r));
+                let (_, median) = mean_median(pick(r));
                 panels.push(Histogram {
-                    title: format!(
-                        "{}, {when}: median H = {median:.2} (mean {mean:.2})",
-                        m.label
-                    ),
-                    x_label: "Hurst estimate of k -> V_k[i, j]".into(),
+                    title: format!("{}: median {median:.2}", m.label),
+                    x_label: format!("Hurst estimate, {when}"),
                     values: pick(r).clone(),
                     bins: 40,
                     log_x: false,
@@ -273,7 +274,7 @@ impl WeightsConfig {
         plot::histograms(
             &ctx.path("roughness"),
             &self.title(&format!(
-                "Training keeps the regularity of the initialization: roughness over depth of all {} entries of V",
+                "Roughness over depth of the {} sequences k -> V_k[i, j]: before, after, and of the change",
                 self.width * self.width
             )),
             &panels,
