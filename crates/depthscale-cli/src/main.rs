@@ -22,6 +22,9 @@ use std::process::ExitCode;
 ///   depthscale run fig7                the phase diagram (Figure 7), about a minute
 ///   depthscale run fig1 --quick        any preset at smoke size, in seconds
 ///   depthscale run my.toml --set depth=2000 --set 'beta=[0.5, 1.0]'
+///   depthscale train                   the paper's training protocol on the bundled mnist-10k
+///   depthscale run fig9 --shard 0/4 --out runs/fig9/0   one quarter of the Figure 9 sweep
+///   depthscale merge runs/fig9/* --out runs/fig9-all    join the shards
 #[derive(Parser, Debug)]
 #[command(name = "depthscale", version, verbatim_doc_comment)]
 struct Cli {
@@ -41,8 +44,31 @@ enum Command {
     /// rerun it with `depthscale run DIR/config.toml`), results.csv (tidy, one row per
     /// measurement), the figures as PNG and SVG, and summary.json. The directory is written as
     /// DIR.partial and renamed to DIR only when the run is complete.
+    ///
+    /// Sweeps (fig9, kind = "sweep") are written in place and resumable: rerun the same command
+    /// with the same --out after an interruption and finished cells are skipped. They can be
+    /// split over machines with --shard I/N and joined with `depthscale merge`.
     #[command(verbatim_doc_comment)]
     Run(RunArgs),
+    /// Train one network: the paper's protocol (res1, ReLU, d = 30, L = 1000, beta = 0.5,
+    /// i.i.d. uniform V, Adam lr 1e-3 with StepLR, batch 128, 10 epochs, seed 0) on the bundled
+    /// mnist-10k unless flags say otherwise.
+    ///
+    /// Runs the `train` preset (`depthscale show train`); each flag below overrides one field,
+    /// and --set KEY=VALUE any field. Writes config.toml, metrics.csv (one row per epoch,
+    /// written as epochs finish), training.png/svg, summary.json and, with --save,
+    /// initial.safetensors and model.safetensors. A run whose loss becomes non-finite stops and
+    /// is reported as diverged.
+    #[command(verbatim_doc_comment)]
+    Train(TrainArgs),
+    /// Join the output directories of sweep shards (or of interrupted runs of one sweep) into
+    /// one result: config.toml, cells.csv, metrics.csv, accuracy.png/svg and summary.json.
+    ///
+    /// The directories must hold the same config.toml. A cell found in several directories is
+    /// kept once (from the first directory listing it; disagreements are listed in
+    /// summary.json). The merged directory can itself be resumed with `depthscale run`.
+    #[command(verbatim_doc_comment)]
+    Merge(MergeArgs),
     /// List the shipped presets with what they reproduce.
     Presets,
     /// Print a preset's TOML (a starting point for your own config).
@@ -70,7 +96,123 @@ struct RunArgs {
     /// Output directory [default: runs/<experiment>-<UTC timestamp>].
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
+    /// Replace the output directory if it exists and is not empty (for a sweep: start over
+    /// instead of resuming).
+    #[arg(long)]
+    force: bool,
+    /// Run only shard I of N (0 <= I < N) of a sweep: the cells whose index is I modulo N.
+    /// Give each shard its own --out and join them with `depthscale merge`.
+    #[arg(long, value_name = "I/N")]
+    shard: Option<String>,
+}
+
+#[derive(Args, Debug)]
+struct TrainArgs {
+    /// Output directory [default: runs/train-<UTC timestamp>].
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
     /// Replace the output directory if it exists and is not empty.
+    #[arg(long)]
+    force: bool,
+    /// Smoke size: depth at most 100, 1 epoch, 2,000 training and 1,000 test images.
+    #[arg(long)]
+    quick: bool,
+    /// Override any field of the `train` preset, KEY=VALUE with a TOML value (repeatable),
+    /// e.g. --set lr_step=3 --set lr_gamma=0.5; applied after the flags below.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    overrides: Vec<String>,
+    /// Also write initial.safetensors and model.safetensors (the trained weights).
+    #[arg(long)]
+    save: bool,
+    /// Dataset: mnist-10k (bundled, the default), mnist, fashion-mnist or cifar10; the last
+    /// three are read from --data.
+    #[arg(long, value_name = "NAME")]
+    dataset: Option<String>,
+    /// Directory holding the dataset's files (CIFAR-10: also the .tar.gz itself); download
+    /// them with `depthscale data fetch NAME --dir DIR`.
+    #[arg(long = "data", value_name = "DIR")]
+    data: Option<PathBuf>,
+    /// Number of residual layers L [preset: 1000].
+    #[arg(long, value_name = "L")]
+    depth: Option<usize>,
+    /// Hidden width d [preset: 30].
+    #[arg(long, value_name = "D")]
+    width: Option<usize>,
+    /// Residual scale exponent, alpha_L = L^-beta [preset: 0.5].
+    #[arg(long, allow_negative_numbers = true)]
+    beta: Option<f64>,
+    /// Initial Adam learning rate [preset: 1e-3].
+    #[arg(long, allow_negative_numbers = true)]
+    lr: Option<f64>,
+    /// Number of epochs [preset: 10].
+    #[arg(long, value_name = "N")]
+    epochs: Option<usize>,
+    /// Mini-batch size [preset: 128].
+    #[arg(long, value_name = "N")]
+    batch_size: Option<usize>,
+    /// Law of V over depth: uniform, gaussian, rademacher, fbm(H), rbf(BW) [preset: uniform].
+    #[arg(long, value_name = "LAW")]
+    init_v: Option<String>,
+    /// Seed of every random stream [preset: 0].
+    #[arg(long)]
+    seed: Option<u64>,
+}
+
+impl TrainArgs {
+    /// The flags as `KEY=VALUE` overrides of the `train` preset, then the --set ones.
+    fn overrides(&self) -> Result<Vec<String>> {
+        let quote = |s: &str| toml::Value::String(s.to_owned()).to_string();
+        let mut o = Vec::new();
+        if let Some(dir) = &self.data {
+            anyhow::ensure!(
+                self.dataset.is_some(),
+                "`--data` needs `--dataset` (mnist, fashion-mnist or cifar10)"
+            );
+            o.push(format!("data_dir={}", quote(&dir.to_string_lossy())));
+        }
+        if let Some(d) = &self.dataset {
+            o.push(format!("dataset={}", quote(d)));
+        }
+        if self.save {
+            o.push("save=true".into());
+        }
+        let floats = [("beta", self.beta), ("lr", self.lr)];
+        for (k, v) in floats {
+            if let Some(v) = v {
+                o.push(format!("{k}={}", toml::Value::Float(v)));
+            }
+        }
+        let ints = [
+            ("depth", self.depth),
+            ("width", self.width),
+            ("epochs", self.epochs),
+            ("batch_size", self.batch_size),
+        ];
+        for (k, v) in ints {
+            if let Some(v) = v {
+                o.push(format!("{k}={v}"));
+            }
+        }
+        if let Some(s) = self.seed {
+            o.push(format!("seed={s}"));
+        }
+        if let Some(law) = &self.init_v {
+            o.push(format!("init_v={}", quote(law)));
+        }
+        o.extend(self.overrides.iter().cloned());
+        Ok(o)
+    }
+}
+
+#[derive(Args, Debug)]
+struct MergeArgs {
+    /// Output directories of the shards (or runs) of one sweep.
+    #[arg(required = true, value_name = "DIR")]
+    dirs: Vec<PathBuf>,
+    /// Where to write the merged result.
+    #[arg(long, value_name = "OUT")]
+    out: PathBuf,
+    /// Replace OUT if it exists and is not empty.
     #[arg(long)]
     force: bool,
 }
@@ -117,6 +259,26 @@ fn run(cli: Cli) -> Result<()> {
     }
     match cli.command {
         Command::Run(args) => run_experiment(args),
+        Command::Train(args) => train(args),
+        Command::Merge(args) => {
+            let bars = progress::Bars::default();
+            let report = experiment::merge(&args.dirs, &args.out, args.force, &bars)?;
+            let r = &report.summary["results"];
+            println!(
+                "merged {} of {} cells from {} directories",
+                r["cells_done"],
+                r["cells_total"],
+                args.dirs.len()
+            );
+            if let Some(c) = r["conflicts"].as_array().filter(|c| !c.is_empty()) {
+                println!(
+                    "{} cells disagreed between directories (see summary.json)",
+                    c.len()
+                );
+            }
+            println!("wrote {}", report.dir.display());
+            Ok(())
+        }
         Command::Presets => {
             for p in PRESETS {
                 println!("{:<12} {}", p.name, p.description());
@@ -142,10 +304,60 @@ fn run_experiment(args: RunArgs) -> Result<()> {
         quick: args.quick,
         out: args.out,
         force: args.force,
+        shard: args
+            .shard
+            .as_deref()
+            .map(experiment::parse_shard)
+            .transpose()?,
     };
     let bars = progress::Bars::default();
     let report = experiment::run(source, &opts, &bars)
         .with_context(|| format!("experiment {}", args.experiment))?;
+    let r = &report.summary["results"];
+    if let (Some(done), Some(total)) = (r["cells_done"].as_u64(), r["cells_total"].as_u64()) {
+        println!(
+            "{done} of {total} cells done ({} run now)",
+            r["cells_run_now"]
+        );
+    }
+    let seconds = report.summary["seconds"].as_f64().unwrap_or(f64::NAN);
+    println!("wrote {} ({seconds:.1} s)", report.dir.display());
+    Ok(())
+}
+
+fn train(args: TrainArgs) -> Result<()> {
+    let source = ConfigSource::resolve("train")?;
+    let opts = RunOptions {
+        overrides: args.overrides()?,
+        quick: args.quick,
+        out: args.out,
+        force: args.force,
+        ..RunOptions::default()
+    };
+    let bars = progress::Bars::default();
+    let report = experiment::run(source, &opts, &bars).context("train")?;
+    let r = &report.summary["results"];
+    let pct = |v: &serde_json::Value| {
+        v.as_f64()
+            .map_or("n/a".to_string(), |a| format!("{:.2}%", 100.0 * a))
+    };
+    if r["diverged"].as_bool() == Some(true) {
+        println!(
+            "diverged: the loss became non-finite after {} complete epochs (last test accuracy {})",
+            r["epochs_run"],
+            pct(&r["final_test_accuracy"])
+        );
+    } else {
+        println!(
+            "test accuracy {} after {} epochs (best {} at epoch {}), {} steps at {:.0} steps/s",
+            pct(&r["final_test_accuracy"]),
+            r["epochs_run"],
+            pct(&r["best_test_accuracy"]),
+            r["best_epoch"],
+            r["steps"],
+            r["steps_per_second"].as_f64().unwrap_or(f64::NAN)
+        );
+    }
     let seconds = report.summary["seconds"].as_f64().unwrap_or(f64::NAN);
     println!("wrote {} ({seconds:.1} s)", report.dir.display());
     Ok(())

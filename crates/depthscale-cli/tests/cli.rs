@@ -212,3 +212,211 @@ fn presets_are_listed_and_shown() {
     let show = depthscale(&["show", "fig7"]);
     assert!(String::from_utf8_lossy(&show.stdout).contains("kind = \"probe\""));
 }
+
+fn read(dir: &str, file: &str) -> String {
+    std::fs::read_to_string(Path::new(dir).join(file))
+        .unwrap_or_else(|e| panic!("{dir}/{file}: {e}"))
+}
+
+/// The data rows of a sweep's cells.csv without the wall-clock `seconds` column, sorted.
+fn cell_rows(dir: &str) -> Vec<String> {
+    let mut rows: Vec<String> = read(dir, "cells.csv")
+        .lines()
+        .skip(1)
+        .map(|l| l.rsplit_once(',').unwrap().0.to_owned())
+        .collect();
+    rows.sort();
+    rows
+}
+
+fn assert_ok(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn train_writes_metrics_figure_checkpoints_and_reports_accuracy() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = out_dir(&tmp, "t");
+    let stdout = assert_ok(&depthscale(&[
+        "train",
+        "--depth",
+        "40",
+        "--epochs",
+        "2",
+        "--lr",
+        "0.01",
+        "--set",
+        "train_samples=1000",
+        "--set",
+        "test_samples=500",
+        "--save",
+        "--out",
+        &out,
+    ]));
+    assert!(stdout.contains("test accuracy"), "{stdout}");
+    assert!(stdout.contains(&out), "{stdout}");
+    for f in [
+        "config.toml",
+        "metrics.csv",
+        "training.png",
+        "training.svg",
+        "summary.json",
+        "initial.safetensors",
+        "model.safetensors",
+    ] {
+        assert!(Path::new(&out).join(f).is_file(), "missing {f}");
+    }
+    let metrics = read(&out, "metrics.csv");
+    let lines: Vec<&str> = metrics.lines().collect();
+    assert_eq!(
+        lines[0],
+        "epoch,lr,train_loss,test_loss,test_accuracy,seconds"
+    );
+    assert_eq!(lines.len(), 3, "{metrics}");
+    let config = read(&out, "config.toml");
+    for field in [
+        "depth = 40",
+        "epochs = 2",
+        "lr = 0.01",
+        "save = true",
+        "beta = 0.5",
+    ] {
+        assert!(config.contains(field), "config lacks {field}: {config}");
+    }
+    let summary: serde_json::Value = serde_json::from_str(&read(&out, "summary.json")).unwrap();
+    let acc = summary["results"]["final_test_accuracy"].as_f64().unwrap();
+    assert!(acc > 0.5, "{summary}");
+    assert_eq!(summary["results"]["n_train"], 1000);
+}
+
+#[test]
+fn train_flags_are_checked() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = out_dir(&tmp, "t");
+    assert_error(
+        &depthscale(&["train", "--quick", "--dataset", "mnist", "--out", &out]),
+        &["data_dir", "--data"],
+    );
+    assert_error(
+        &depthscale(&["train", "--quick", "--data", "/tmp", "--out", &out]),
+        &["--data", "--dataset"],
+    );
+    assert_error(
+        &depthscale(&["train", "--quick", "--lr", "-1", "--out", &out]),
+        &["lr", "> 0"],
+    );
+    assert_error(
+        &depthscale(&["train", "--quick", "--init-v", "fbm(1.5)", "--out", &out]),
+        &["init_v", "(0, 1)"],
+    );
+    assert!(!Path::new(&out).exists());
+}
+
+#[test]
+fn sweep_shards_merge_to_the_whole_sweep_on_any_thread_count() {
+    let tmp = tempfile::tempdir().unwrap();
+    let all1 = out_dir(&tmp, "all1");
+    let all2 = out_dir(&tmp, "all2");
+    let s0 = out_dir(&tmp, "s0");
+    let s1 = out_dir(&tmp, "s1");
+    let merged = out_dir(&tmp, "merged");
+    let stdout = assert_ok(&depthscale(&[
+        "--threads",
+        "1",
+        "run",
+        "fig9",
+        "--quick",
+        "--out",
+        &all1,
+    ]));
+    assert!(stdout.contains("8 of 8 cells done"), "{stdout}");
+    assert_ok(&depthscale(&[
+        "--threads",
+        "2",
+        "run",
+        "fig9",
+        "--quick",
+        "--out",
+        &all2,
+    ]));
+    assert_eq!(cell_rows(&all1), cell_rows(&all2));
+    assert_eq!(cell_rows(&all1).len(), 8);
+    assert_ok(&depthscale(&[
+        "run", "fig9", "--quick", "--shard", "0/2", "--out", &s0,
+    ]));
+    assert_ok(&depthscale(&[
+        "run", "fig9", "--quick", "--shard", "1/2", "--out", &s1,
+    ]));
+    assert_eq!(cell_rows(&s0).len(), 4);
+    let stdout = assert_ok(&depthscale(&["merge", &s0, &s1, "--out", &merged]));
+    assert!(stdout.contains("merged 8 of 8 cells"), "{stdout}");
+    assert_eq!(cell_rows(&merged), cell_rows(&all1));
+    for f in [
+        "accuracy.png",
+        "accuracy.svg",
+        "summary.json",
+        "config.toml",
+    ] {
+        assert!(Path::new(&merged).join(f).is_file(), "missing {f}");
+    }
+    // Shards of another config cannot be merged with these.
+    let other = out_dir(&tmp, "other");
+    assert_ok(&depthscale(&[
+        "run", "fig9", "--quick", "--shard", "1/2", "--set", "seed=1", "--out", &other,
+    ]));
+    assert_error(
+        &depthscale(&["merge", &s0, &other, "--out", &out_dir(&tmp, "bad")]),
+        &[&other, "seed"],
+    );
+}
+
+#[test]
+fn a_killed_sweep_resumes_without_losing_or_duplicating_cells() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = out_dir(&tmp, "s");
+    assert_ok(&depthscale(&["run", "fig9", "--quick", "--out", &out]));
+    let full = cell_rows(&out);
+    // Lose the last row and leave half of it, as a kill during the write would.
+    let text = read(&out, "cells.csv");
+    let mut lines: Vec<&str> = text.lines().collect();
+    let last = lines.pop().unwrap();
+    let cut = format!("{}\n{}", lines.join("\n"), &last[..last.len() / 2]);
+    std::fs::write(Path::new(&out).join("cells.csv"), cut).unwrap();
+    let stdout = assert_ok(&depthscale(&["run", "fig9", "--quick", "--out", &out]));
+    assert!(stdout.contains("8 of 8 cells done (1 run now)"), "{stdout}");
+    assert_eq!(cell_rows(&out), full);
+    // The same directory with another config is refused.
+    assert_error(
+        &depthscale(&["run", "fig9", "--quick", "--set", "seed=1", "--out", &out]),
+        &["seed", "--force"],
+    );
+}
+
+#[test]
+fn bad_shards_are_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = out_dir(&tmp, "s");
+    for bad in ["2/2", "0/0", "1", "a/b", "-1/2"] {
+        assert_error(
+            &depthscale(&[
+                "run",
+                "fig9",
+                "--quick",
+                &format!("--shard={bad}"),
+                "--out",
+                &out,
+            ]),
+            &["--shard"],
+        );
+    }
+    assert_error(
+        &depthscale(&["run", "fig1", "--quick", "--shard", "0/2", "--out", &out]),
+        &["--shard", "probe"],
+    );
+    assert!(!Path::new(&out).exists());
+}

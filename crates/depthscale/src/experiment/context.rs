@@ -12,6 +12,9 @@ pub struct RunContext<'a> {
     pub dir: PathBuf,
     /// Progress reporting.
     pub progress: &'a dyn Progress,
+    /// `Some((i, n))`: run only the share `i` of `n` of the work (see
+    /// [`super::Experiment::shardable`]); `None`: all of it.
+    pub shard: Option<(usize, usize)>,
 }
 
 impl RunContext<'_> {
@@ -48,6 +51,19 @@ impl CsvOut {
         })
     }
 
+    /// Opens the file at `path` for appending (creating it if needed).
+    pub fn append(path: &Path) -> Result<Self> {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .map_err(|e| Error::io(path, e))?;
+        Ok(Self {
+            path: path.to_owned(),
+            writer: csv::Writer::from_writer(file),
+        })
+    }
+
     /// Writes one record (the header is just the first record).
     pub fn row<I, S>(&mut self, fields: I) -> Result<()>
     where
@@ -57,6 +73,12 @@ impl CsvOut {
         self.writer
             .write_record(fields)
             .map_err(|e| Error::io(&self.path, e.into()))
+    }
+
+    /// Hands everything written so far to the operating system, so that it survives the
+    /// process being killed.
+    pub fn flush(&mut self) -> Result<()> {
+        self.writer.flush().map_err(|e| Error::io(&self.path, e))
     }
 
     /// Flushes the file to disk.

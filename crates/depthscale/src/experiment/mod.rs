@@ -16,6 +16,9 @@ mod init_probe;
 mod limit;
 mod presets;
 mod runner;
+mod sweep;
+mod train_run;
+mod weights;
 
 pub use config::{ConfigSource, apply_override};
 pub use context::{CsvOut, RunContext, cell};
@@ -24,7 +27,10 @@ pub use grid::Grid;
 pub use init_probe::ProbeConfig;
 pub use limit::LimitConfig;
 pub use presets::{PRESETS, Preset, preset};
-pub use runner::{RunOptions, RunReport, run, run_kind};
+pub use runner::{RunOptions, RunReport, parse_shard, run, run_kind};
+pub use sweep::{SweepConfig, merge};
+pub use train_run::{DataSource, TrainRunConfig};
+pub use weights::{WeightsConfig, WeightsModel};
 
 use crate::Result;
 use serde::Serialize;
@@ -41,4 +47,15 @@ pub trait Experiment: Serialize + DeserializeOwned {
     /// Runs the experiment, writing its files into `ctx.dir`; returns the kind-specific part of
     /// `summary.json`.
     fn run(&self, ctx: &RunContext) -> Result<serde_json::Value>;
+    /// Whether the experiment can resume an interrupted run. The runner then writes straight
+    /// into the output directory (no staging) and accepts an existing one whose `config.toml`
+    /// equals the new resolved config; the experiment skips the work already recorded there.
+    fn resumable(&self) -> bool {
+        false
+    }
+    /// Whether the experiment honours [`RunContext::shard`] (`--shard i/n`); the runner refuses
+    /// a shard for an experiment that does not.
+    fn shardable(&self) -> bool {
+        false
+    }
 }

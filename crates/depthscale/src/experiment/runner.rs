@@ -2,7 +2,10 @@
 //! itself, `summary.json`, and the final rename that marks the output complete.
 
 use super::config::{ConfigSource, apply_override, one_line};
-use super::{Experiment, FbmPathsConfig, LimitConfig, ProbeConfig, RunContext};
+use super::{
+    Experiment, FbmPathsConfig, LimitConfig, ProbeConfig, RunContext, SweepConfig, TrainRunConfig,
+    WeightsConfig,
+};
 use crate::progress::Progress;
 use crate::{Error, Result};
 use std::path::{Path, PathBuf};
@@ -19,6 +22,8 @@ pub struct RunOptions {
     pub out: Option<PathBuf>,
     /// Replace an existing non-empty output directory.
     pub force: bool,
+    /// `Some((i, n))`: run only shard `i` of `n` (`0 <= i < n`) of a shardable experiment.
+    pub shard: Option<(usize, usize)>,
 }
 
 /// What a completed run produced.
@@ -31,7 +36,14 @@ pub struct RunReport {
 }
 
 /// The experiment kinds, as accepted by `kind = "..."`.
-pub const KINDS: &[&str] = &[ProbeConfig::KIND, FbmPathsConfig::KIND, LimitConfig::KIND];
+pub const KINDS: &[&str] = &[
+    ProbeConfig::KIND,
+    FbmPathsConfig::KIND,
+    TrainRunConfig::KIND,
+    SweepConfig::KIND,
+    WeightsConfig::KIND,
+    LimitConfig::KIND,
+];
 
 /// Resolves overrides, then runs the config's `kind`.
 pub fn run(source: ConfigSource, opts: &RunOptions, progress: &dyn Progress) -> Result<RunReport> {
@@ -69,6 +81,9 @@ pub fn run_kind(
         ProbeConfig::KIND => run_typed::<ProbeConfig>(name, table, opts, progress),
         FbmPathsConfig::KIND => run_typed::<FbmPathsConfig>(name, table, opts, progress),
         LimitConfig::KIND => run_typed::<LimitConfig>(name, table, opts, progress),
+        TrainRunConfig::KIND => run_typed::<TrainRunConfig>(name, table, opts, progress),
+        SweepConfig::KIND => run_typed::<SweepConfig>(name, table, opts, progress),
+        WeightsConfig::KIND => run_typed::<WeightsConfig>(name, table, opts, progress),
         _ => Err(Error::config(
             "kind",
             format!(
@@ -103,49 +118,181 @@ fn run_typed<E: Experiment>(
         cfg.quick();
     }
     cfg.validate()?;
+    if let Some(shard) = opts.shard {
+        check_shard(shard)?;
+        if !cfg.shardable() {
+            return Err(Error::config(
+                "--shard",
+                format!("experiments of kind {:?} cannot be sharded", E::KIND),
+            ));
+        }
+    }
     let final_dir = opts
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from("runs").join(format!("{name}-{}", utc_timestamp())));
-    let staging = prepare_output(&final_dir, opts.force)?;
-    let ctx = RunContext {
-        dir: staging.clone(),
-        progress,
+    let config_text = config_toml(name, opts.quick, E::KIND, &cfg)?;
+    let resumable = cfg.resumable();
+    let (dir, resuming) = if resumable {
+        let resuming = prepare_resumable(&final_dir, opts.force, &config_text)?;
+        (final_dir.clone(), resuming)
+    } else {
+        (prepare_output(&final_dir, opts.force)?, false)
     };
-    let mut resolved = toml::Table::new();
-    resolved.insert("kind".into(), toml::Value::String(E::KIND.into()));
-    let body = toml::Table::try_from(&cfg)
-        .map_err(|e| Error::Numerical(format!("cannot serialize config: {e}")))?;
-    resolved.extend(body);
-    ctx.write(
-        "config.toml",
-        format!(
-            "# Resolved config of `{name}`{}: rerun with `depthscale run config.toml`.\n{}",
-            if opts.quick { " (--quick)" } else { "" },
-            toml::to_string(&resolved)
-                .map_err(|e| Error::Numerical(format!("cannot serialize config: {e}")))?
-        ),
-    )?;
+    let ctx = RunContext {
+        dir,
+        progress,
+        shard: opts.shard,
+    };
+    if !resuming {
+        ctx.write("config.toml", &config_text)?;
+    }
     let start = Instant::now();
     let results = cfg.run(&ctx)?;
-    let summary = serde_json::json!({
-        "experiment": name,
-        "kind": E::KIND,
-        "quick": opts.quick,
-        "seconds": start.elapsed().as_secs_f64(),
-        "threads": rayon::current_num_threads(),
-        "depthscale_version": env!("CARGO_PKG_VERSION"),
-        "results": results,
-    });
+    let summary = summary_json(
+        name,
+        E::KIND,
+        opts.quick,
+        start.elapsed().as_secs_f64(),
+        results,
+    );
     ctx.write(
         "summary.json",
         serde_json::to_string_pretty(&summary).expect("json values serialize"),
     )?;
-    commit_output(&staging, &final_dir)?;
+    if !resumable {
+        commit_output(&ctx.dir, &final_dir)?;
+    }
     Ok(RunReport {
         dir: final_dir,
         summary,
     })
+}
+
+/// The contents of `summary.json`: run metadata around the experiment's own `results`.
+pub(crate) fn summary_json(
+    name: &str,
+    kind: &str,
+    quick: bool,
+    seconds: f64,
+    results: serde_json::Value,
+) -> serde_json::Value {
+    serde_json::json!({
+        "experiment": name,
+        "kind": kind,
+        "quick": quick,
+        "seconds": seconds,
+        "threads": rayon::current_num_threads(),
+        "depthscale_version": env!("CARGO_PKG_VERSION"),
+        "results": results,
+    })
+}
+
+/// The text of `config.toml`: a comment line, then `kind` and the typed config's fields.
+pub(crate) fn config_toml<E: serde::Serialize>(
+    name: &str,
+    quick: bool,
+    kind: &str,
+    cfg: &E,
+) -> Result<String> {
+    let mut resolved = toml::Table::new();
+    resolved.insert("kind".into(), toml::Value::String(kind.into()));
+    let body = toml::Table::try_from(cfg)
+        .map_err(|e| Error::Numerical(format!("cannot serialize config: {e}")))?;
+    resolved.extend(body);
+    Ok(format!(
+        "# Resolved config of `{name}`{}: rerun with `depthscale run config.toml`.\n{}",
+        if quick { " (--quick)" } else { "" },
+        toml::to_string(&resolved)
+            .map_err(|e| Error::Numerical(format!("cannot serialize config: {e}")))?
+    ))
+}
+
+/// Parses `I/N` (as given to `--shard`): shard `I` of `N`, `0 <= I < N`.
+pub fn parse_shard(s: &str) -> Result<(usize, usize)> {
+    let bad = || {
+        Error::config(
+            "--shard",
+            format!("expected I/N with integers 0 <= I < N (e.g. 0/4), got {s:?}"),
+        )
+    };
+    let (i, n) = s.split_once('/').ok_or_else(bad)?;
+    let i: usize = i.trim().parse().map_err(|_| bad())?;
+    let n: usize = n.trim().parse().map_err(|_| bad())?;
+    check_shard((i, n))?;
+    Ok((i, n))
+}
+
+/// Checks `0 <= i < n`.
+fn check_shard((i, n): (usize, usize)) -> Result<()> {
+    if i < n {
+        Ok(())
+    } else {
+        Err(Error::config(
+            "--shard",
+            format!("shard index must satisfy 0 <= I < N, got {i}/{n}"),
+        ))
+    }
+}
+
+/// Prepares the output directory of a resumable experiment, which is written in place.
+/// Returns whether an interrupted (or finished) run with the same config is being resumed: the
+/// directory exists, is not empty and its `config.toml` equals `config_text` as TOML. A
+/// non-empty directory with another or no config is an error unless `force`, which empties it.
+pub fn prepare_resumable(dir: &Path, force: bool, config_text: &str) -> Result<bool> {
+    let non_empty = dir.exists()
+        && std::fs::read_dir(dir)
+            .map_err(|e| Error::io(dir, e))?
+            .next()
+            .is_some();
+    if non_empty && force {
+        std::fs::remove_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    } else if non_empty {
+        let cfg_path = dir.join("config.toml");
+        let old = std::fs::read_to_string(&cfg_path).map_err(|_| {
+            Error::config(
+                "--out",
+                format!(
+                    "{} already exists and holds no config.toml of an earlier run; choose another directory or pass --force to replace it",
+                    dir.display()
+                ),
+            )
+        })?;
+        let old: toml::Table = toml::from_str(&old).map_err(|e| {
+            Error::data(
+                &cfg_path,
+                format!("not valid TOML: {}", one_line(e.message())),
+            )
+        })?;
+        let new: toml::Table = toml::from_str(config_text).expect("the runner writes valid TOML");
+        if let Some(key) = first_difference(&old, &new) {
+            return Err(Error::config(
+                "--out",
+                format!(
+                    "{} holds a run with another config (`{key}` differs); rerun the same command to resume it, choose another directory, or pass --force to start over",
+                    dir.display()
+                ),
+            ));
+        }
+        let summary = dir.join("summary.json");
+        if summary.exists() {
+            std::fs::remove_file(&summary).map_err(|e| Error::io(&summary, e))?;
+        }
+        return Ok(true);
+    }
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let probe = dir.join(".write-test");
+    std::fs::write(&probe, b"").map_err(|e| Error::io(dir, e))?;
+    std::fs::remove_file(&probe).map_err(|e| Error::io(&probe, e))?;
+    Ok(false)
+}
+
+/// The first top-level key whose value differs between two tables (`None` if equal).
+pub(crate) fn first_difference(a: &toml::Table, b: &toml::Table) -> Option<String> {
+    a.keys()
+        .chain(b.keys())
+        .find(|k| a.get(*k) != b.get(*k))
+        .cloned()
 }
 
 /// The staging directory for `final_dir`: checks the target is free (or `force`), creates the

@@ -69,6 +69,28 @@ pub(super) fn draw_band<DB: DrawingBackend>(
     Ok(())
 }
 
+/// Whether the polyline reverses direction sharply somewhere (consecutive segments at more than
+/// 120 degrees, judged in data coordinates with each axis scaled to the piece's own range).
+fn sharp_turns(piece: &[(f64, f64)]) -> bool {
+    let range = |f: fn(&(f64, f64)) -> f64| {
+        let (lo, hi) = piece
+            .iter()
+            .map(f)
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
+                (a.min(v), b.max(v))
+            });
+        if hi > lo { hi - lo } else { 1.0 }
+    };
+    let (sx, sy) = (range(|p| p.0), range(|p| p.1));
+    piece.windows(3).any(|w| {
+        let a = ((w[1].0 - w[0].0) / sx, (w[1].1 - w[0].1) / sy);
+        let b = ((w[2].0 - w[1].0) / sx, (w[2].1 - w[1].1) / sy);
+        let dot = a.0 * b.0 + a.1 * b.1;
+        let norm = (a.0 * a.0 + a.1 * a.1).sqrt() * (b.0 * b.0 + b.1 * b.1).sqrt();
+        norm > 0.0 && dot < -0.5 * norm
+    })
+}
+
 /// Draws the line and markers of `s` clipped to `rect`; with `legend`, also adds its legend entry.
 pub(super) fn draw_line<'a, DB: DrawingBackend + 'a>(
     chart: &mut Chart<'a, DB>,
@@ -90,6 +112,13 @@ pub(super) fn draw_line<'a, DB: DrawingBackend + 'a>(
                 chart.draw_series(std::iter::once(Circle::new(piece[0], MARKER_R - 1, fill)))?;
             }
             match s.style {
+                // Segment by segment: the bitmap backend joins thick polylines with unbounded
+                // inner miters, which shoot far outside the panel at sharp turns (rough paths).
+                LineStyle::Solid if sharp_turns(&piece) => chart.draw_series(
+                    piece
+                        .windows(2)
+                        .map(|w| PathElement::new(vec![w[0], w[1]], line)),
+                )?,
                 LineStyle::Solid => chart.draw_series(LineSeries::new(piece, line))?,
                 LineStyle::Dashed => {
                     chart.draw_series(DashedLineSeries::new(piece, 10, 6, line))?
@@ -131,4 +160,20 @@ pub(super) fn draw_line<'a, DB: DrawingBackend + 'a>(
         };
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sharp_turns;
+
+    #[test]
+    fn sharp_turns_are_found_in_rough_paths_only() {
+        let smooth: Vec<(f64, f64)> = (0..100)
+            .map(|i| (i as f64, (i as f64 / 10.0).sin()))
+            .collect();
+        let zigzag: Vec<(f64, f64)> = (0..100).map(|i| (i as f64, (i % 2) as f64)).collect();
+        assert!(!sharp_turns(&smooth));
+        assert!(sharp_turns(&zigzag));
+        assert!(!sharp_turns(&[(0.0, 0.0), (1.0, 1.0)]));
+    }
 }

@@ -1,0 +1,627 @@
+//! One training run of the paper's protocol (Marion et al., Section 5): the `train` experiment
+//! behind `depthscale train`, and the dataset and summary helpers shared with the `sweep` and
+//! `weights` experiments.
+//!
+//! Outputs: `metrics.csv` (one row per epoch, appended and flushed as each epoch ends),
+//! `training.png/svg` (losses and test accuracy against epoch), optionally `model.safetensors`
+//! and `initial.safetensors` (see [`crate::train::checkpoint`] for the format), and the
+//! summary (final and best test accuracy, divergence, timing, dataset sizes).
+
+use super::{CsvOut, Experiment, RunContext, cell};
+use crate::paths::Init;
+use crate::plot::{self, LineStyle, Panel, Series};
+use crate::progress::Progress;
+use crate::train::data::{self, Dataset, DatasetKind};
+use crate::train::{EpochMetrics, TrainConfig, TrainOutcome, save_checkpoint, train};
+use crate::{Error, Result};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Instant;
+
+/// Name of the bundled dataset.
+pub const BUNDLED: &str = "mnist-10k";
+
+/// Config of a `train` experiment: the fields of [`TrainConfig`] plus where the data comes from.
+/// Every field has a default; the defaults are the paper's protocol on the bundled `mnist-10k`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainRunConfig {
+    /// Free text shown in the figure title.
+    #[serde(default)]
+    pub title: String,
+    /// `mnist-10k` (bundled), `mnist`, `fashion-mnist` or `cifar10`.
+    #[serde(default = "default_dataset")]
+    pub dataset: String,
+    /// Directory (or CIFAR-10 archive) of a dataset other than `mnist-10k`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<String>,
+    /// Train on the first `n` training images only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub train_samples: Option<usize>,
+    /// Evaluate on the first `n` test images only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_samples: Option<usize>,
+    /// Write `initial.safetensors` and `model.safetensors` (the trained network).
+    #[serde(default)]
+    pub save: bool,
+    /// Seed of every random stream of the run.
+    #[serde(default)]
+    pub seed: u64,
+    /// Number of residual layers `L`.
+    #[serde(default = "default_depth")]
+    pub depth: usize,
+    /// Hidden width `d`.
+    #[serde(default = "default_width")]
+    pub width: usize,
+    /// Residual scale exponent: `alpha_L = L^-beta`.
+    #[serde(default = "default_beta")]
+    pub beta: f64,
+    /// Initial Adam learning rate.
+    #[serde(default = "default_lr")]
+    pub lr: f64,
+    /// Passes over the training set.
+    #[serde(default = "default_epochs")]
+    pub epochs: usize,
+    /// Mini-batch size.
+    #[serde(default = "default_batch_size")]
+    pub batch_size: usize,
+    /// Epochs between learning-rate decays.
+    #[serde(default = "default_lr_step")]
+    pub lr_step: usize,
+    /// Learning-rate decay factor.
+    #[serde(default = "default_lr_gamma")]
+    pub lr_gamma: f64,
+    /// Law of `V` over depth: uniform, gaussian, rademacher, fbm(H), rbf(BW), rbf(BW, increments).
+    #[serde(default = "default_init")]
+    pub init_v: String,
+}
+
+pub(super) fn default_dataset() -> String {
+    BUNDLED.into()
+}
+pub(super) fn default_depth() -> usize {
+    TrainConfig::default().depth
+}
+pub(super) fn default_width() -> usize {
+    TrainConfig::default().width
+}
+fn default_beta() -> f64 {
+    TrainConfig::default().beta
+}
+fn default_lr() -> f64 {
+    TrainConfig::default().lr
+}
+pub(super) fn default_epochs() -> usize {
+    TrainConfig::default().epochs
+}
+pub(super) fn default_batch_size() -> usize {
+    TrainConfig::default().batch_size
+}
+pub(super) fn default_lr_step() -> usize {
+    TrainConfig::default().lr_step
+}
+pub(super) fn default_lr_gamma() -> f64 {
+    TrainConfig::default().lr_gamma
+}
+pub(super) fn default_init() -> String {
+    TrainConfig::default().init_v.to_string()
+}
+
+/// Parses an init law, errors naming `field`.
+pub(super) fn parse_init(field: &str, spec: &str) -> Result<Init> {
+    spec.parse::<Init>().map_err(|e| match e {
+        Error::Config { message, .. } => Error::config(field, message),
+        other => other,
+    })
+}
+
+/// Where a run's data comes from: the config fields `dataset`, `data_dir`, `train_samples`,
+/// `test_samples`.
+#[derive(Clone, Copy, Debug)]
+pub struct DataSource<'a> {
+    /// `mnist-10k` or a [`DatasetKind`] name.
+    pub dataset: &'a str,
+    /// Directory or archive of an on-disk dataset.
+    pub data_dir: Option<&'a str>,
+    /// Keep only the first `n` training images.
+    pub train_samples: Option<usize>,
+    /// Keep only the first `n` test images.
+    pub test_samples: Option<usize>,
+}
+
+impl DataSource<'_> {
+    /// The on-disk kind, `None` for the bundled set; checks `data_dir` is given exactly when
+    /// needed and exists, and the subset sizes are positive.
+    pub fn validate(&self) -> Result<Option<DatasetKind>> {
+        for (field, n) in [
+            ("train_samples", self.train_samples),
+            ("test_samples", self.test_samples),
+        ] {
+            if n == Some(0) {
+                return Err(Error::config(
+                    field,
+                    "must be a positive integer (>= 1), or absent for the whole set",
+                ));
+            }
+        }
+        if self.dataset.trim() == BUNDLED {
+            return match self.data_dir {
+                Some(_) => Err(Error::config(
+                    "data_dir",
+                    format!(
+                        "{BUNDLED} is bundled and takes no data_dir; set dataset to mnist, fashion-mnist or cifar10 to read a directory"
+                    ),
+                )),
+                None => Ok(None),
+            };
+        }
+        let kind: DatasetKind = self.dataset.parse().map_err(|_| {
+            Error::config(
+                "dataset",
+                format!(
+                    "unknown dataset {:?}; accepted: {BUNDLED} (bundled), mnist, fashion-mnist, cifar10",
+                    self.dataset
+                ),
+            )
+        })?;
+        let dir = self.data_dir.ok_or_else(|| {
+            Error::config(
+                "data_dir",
+                format!(
+                    "dataset {kind} is read from disk: give its directory (e.g. --data DIR; `depthscale data fetch {kind} --dir DIR` downloads it)"
+                ),
+            )
+        })?;
+        if !Path::new(dir).exists() {
+            return Err(Error::config("data_dir", format!("{dir} does not exist")));
+        }
+        Ok(Some(kind))
+    }
+
+    /// Loads the dataset (a progress phase of one unit) and keeps the requested subsets.
+    pub fn load(&self, progress: &dyn Progress) -> Result<Dataset> {
+        let kind = self.validate()?;
+        progress.start(&format!("loading {}", self.dataset.trim()), 1);
+        let mut data = match (kind, self.data_dir) {
+            (Some(kind), Some(dir)) => data::load(kind, Path::new(dir))?,
+            _ => data::bundled_mnist()?,
+        };
+        progress.advance(1);
+        progress.finish();
+        let f = data.n_features;
+        if let Some(n) = self.train_samples.filter(|&n| n < data.n_train()) {
+            data.train_images.truncate(n * f);
+            data.train_labels.truncate(n);
+        }
+        if let Some(n) = self.test_samples.filter(|&n| n < data.n_test()) {
+            data.test_images.truncate(n * f);
+            data.test_labels.truncate(n);
+        }
+        Ok(data)
+    }
+}
+
+/// What a finished (or diverged) run amounts to.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct RunStats {
+    /// Whether the loss became non-finite.
+    pub diverged: bool,
+    /// Epochs completed with finite metrics.
+    pub epochs_run: usize,
+    /// The last completed epoch's metrics (`None` if none completed).
+    pub last: Option<EpochMetrics>,
+    /// The completed epoch with the best test accuracy.
+    pub best: Option<EpochMetrics>,
+    /// Seconds of the completed epochs.
+    pub seconds: f64,
+}
+
+impl RunStats {
+    /// Summarizes a run's per-epoch metrics.
+    pub fn of(metrics: &[EpochMetrics], diverged: bool) -> Self {
+        let done: Vec<&EpochMetrics> = metrics
+            .iter()
+            .filter(|m| m.train_loss.is_finite())
+            .collect();
+        let best = done
+            .iter()
+            .filter(|m| m.test_accuracy.is_finite())
+            .max_by(|a, b| {
+                a.test_accuracy
+                    .total_cmp(&b.test_accuracy)
+                    .then(b.epoch.cmp(&a.epoch))
+            })
+            .map(|m| **m);
+        Self {
+            diverged,
+            epochs_run: done.len(),
+            last: done.last().map(|m| **m),
+            best,
+            seconds: metrics.iter().map(|m| m.seconds).sum(),
+        }
+    }
+
+    /// The last completed epoch's value of `f` (`NaN` if none).
+    pub fn last_or_nan(&self, f: impl Fn(&EpochMetrics) -> f64) -> f64 {
+        self.last.as_ref().map_or(f64::NAN, f)
+    }
+
+    /// `"ok"` or `"diverged"`.
+    pub fn status(&self) -> &'static str {
+        if self.diverged { "diverged" } else { "ok" }
+    }
+}
+
+/// The header of a per-epoch metrics CSV (after any key columns).
+pub(super) const EPOCH_COLUMNS: [&str; 6] = [
+    "epoch",
+    "lr",
+    "train_loss",
+    "test_loss",
+    "test_accuracy",
+    "seconds",
+];
+
+/// The cells of one epoch row, matching [`EPOCH_COLUMNS`].
+pub(super) fn epoch_cells(cfg: &TrainConfig, m: &EpochMetrics) -> [String; 6] {
+    [
+        m.epoch.to_string(),
+        cell(Some(cfg.schedule().lr(m.epoch - 1))),
+        cell(Some(m.train_loss)),
+        cell(Some(m.test_loss)),
+        cell(Some(m.test_accuracy)),
+        cell(Some(m.seconds)),
+    ]
+}
+
+/// A JSON number, or `null` when not finite.
+pub(super) fn num(x: f64) -> serde_json::Value {
+    if x.is_finite() {
+        serde_json::json!(x)
+    } else {
+        serde_json::Value::Null
+    }
+}
+
+impl TrainRunConfig {
+    /// The data fields.
+    pub fn data(&self) -> DataSource<'_> {
+        DataSource {
+            dataset: &self.dataset,
+            data_dir: self.data_dir.as_deref(),
+            train_samples: self.train_samples,
+            test_samples: self.test_samples,
+        }
+    }
+
+    /// The training hyper-parameters.
+    pub fn train_config(&self) -> Result<TrainConfig> {
+        let cfg = TrainConfig {
+            seed: self.seed,
+            depth: self.depth,
+            width: self.width,
+            beta: self.beta,
+            lr: self.lr,
+            epochs: self.epochs,
+            batch_size: self.batch_size,
+            lr_step: self.lr_step,
+            lr_gamma: self.lr_gamma,
+            init_v: parse_init("init_v", &self.init_v)?,
+        };
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    fn plot(
+        &self,
+        ctx: &RunContext,
+        cfg: &TrainConfig,
+        data: &Dataset,
+        out: &TrainOutcome,
+    ) -> Result<()> {
+        let ms: Vec<&EpochMetrics> = out
+            .metrics
+            .iter()
+            .filter(|m| m.train_loss.is_finite())
+            .collect();
+        let x: Vec<f64> = ms.iter().map(|m| m.epoch as f64).collect();
+        let series = |label: &str, f: fn(&EpochMetrics) -> f64| Series {
+            label: label.into(),
+            x: x.clone(),
+            y: ms.iter().map(|m| f(m)).collect(),
+            band: None,
+            style: LineStyle::Solid,
+            markers: true,
+        };
+        let title = if self.title.is_empty() {
+            format!(
+                "Training on {}: L = {}, d = {}, beta = {}, V ~ {}, lr = {}{}",
+                data.name,
+                cfg.depth,
+                cfg.width,
+                cfg.beta,
+                cfg.init_v,
+                cfg.lr,
+                if out.diverged { " (diverged)" } else { "" }
+            )
+        } else {
+            self.title.clone()
+        };
+        plot::line_panels(
+            &ctx.path("training"),
+            &title,
+            &[
+                Panel {
+                    title: "Cross-entropy".into(),
+                    x_label: "epoch".into(),
+                    y_label: "mean loss".into(),
+                    log_x: false,
+                    log_y: true,
+                    series: vec![
+                        series("train (mean over the epoch)", |m| m.train_loss),
+                        series("test (after the epoch)", |m| m.test_loss),
+                    ],
+                },
+                Panel {
+                    title: "Test accuracy".into(),
+                    x_label: "epoch".into(),
+                    y_label: "accuracy".into(),
+                    log_x: false,
+                    log_y: false,
+                    series: vec![series("test", |m| m.test_accuracy)],
+                },
+            ],
+            2,
+        )
+    }
+}
+
+/// Writes `initial.safetensors` and `model.safetensors` for a run; returns the file names.
+pub(super) fn save_pair(
+    dir: &Path,
+    prefix: &str,
+    cfg: &TrainConfig,
+    dataset: &str,
+    out: &TrainOutcome,
+) -> Result<Vec<String>> {
+    let mut names = Vec::new();
+    for (state, net) in [("initial", &out.initial), ("trained", &out.trained)] {
+        let mut extra = BTreeMap::new();
+        extra.insert("state".to_string(), state.to_string());
+        extra.insert("dataset".to_string(), dataset.to_string());
+        extra.insert("init_v".to_string(), cfg.init_v.to_string());
+        extra.insert("seed".to_string(), cfg.seed.to_string());
+        extra.insert("lr".to_string(), format!("{:?}", cfg.lr));
+        extra.insert("epochs".to_string(), cfg.epochs.to_string());
+        extra.insert("diverged".to_string(), out.diverged.to_string());
+        let name = match state {
+            "initial" => format!("{prefix}initial.safetensors"),
+            _ => format!("{prefix}model.safetensors"),
+        };
+        save_checkpoint(&dir.join(&name), net, cfg.beta, &extra)?;
+        names.push(name);
+    }
+    Ok(names)
+}
+
+impl Experiment for TrainRunConfig {
+    const KIND: &'static str = "train";
+
+    fn validate(&self) -> Result<()> {
+        self.data().validate()?;
+        self.train_config().map(|_| ())
+    }
+
+    fn quick(&mut self) {
+        self.depth = self.depth.min(100);
+        self.epochs = 1;
+        self.train_samples = Some(self.train_samples.unwrap_or(usize::MAX).min(2000));
+        self.test_samples = Some(self.test_samples.unwrap_or(usize::MAX).min(1000));
+    }
+
+    fn run(&self, ctx: &RunContext) -> Result<serde_json::Value> {
+        let cfg = self.train_config()?;
+        let data = self.data().load(ctx.progress)?;
+        let mut csv = ctx.csv("metrics.csv")?;
+        csv.row(EPOCH_COLUMNS)?;
+        csv.flush()?;
+        let mut write_error = None;
+        let start = Instant::now();
+        let out = train(&cfg, &data, ctx.progress, &mut |m| {
+            let written = csv.row(epoch_cells(&cfg, m)).and_then(|()| csv.flush());
+            if let (Err(e), None) = (written, &write_error) {
+                write_error = Some(e);
+            }
+        })?;
+        let seconds = start.elapsed().as_secs_f64();
+        if let Some(e) = write_error {
+            return Err(e);
+        }
+        csv.finish()?;
+        self.plot(ctx, &cfg, &data, &out)?;
+        let checkpoints = if self.save {
+            save_pair(&ctx.dir, "", &cfg, &data.name, &out)?
+        } else {
+            Vec::new()
+        };
+        let stats = RunStats::of(&out.metrics, out.diverged);
+        let steps = stats.epochs_run * data.n_train().div_ceil(cfg.batch_size);
+        let epoch_seconds: f64 = out.metrics[..stats.epochs_run]
+            .iter()
+            .map(|m| m.seconds)
+            .sum();
+        Ok(serde_json::json!({
+            "dataset": data.name,
+            "n_train": data.n_train(),
+            "n_test": data.n_test(),
+            "n_features": data.n_features,
+            "n_classes": data.n_classes,
+            "init_v": cfg.init_v.to_string(),
+            "diverged": out.diverged,
+            "epochs_run": stats.epochs_run,
+            "final_test_accuracy": num(stats.last_or_nan(|m| m.test_accuracy)),
+            "final_test_loss": num(stats.last_or_nan(|m| m.test_loss)),
+            "final_train_loss": num(stats.last_or_nan(|m| m.train_loss)),
+            "best_test_accuracy": num(stats.best.map_or(f64::NAN, |m| m.test_accuracy)),
+            "best_epoch": stats.best.map(|m| m.epoch),
+            "train_seconds": seconds,
+            "steps": steps,
+            "steps_per_second": num(steps as f64 / epoch_seconds),
+            "checkpoints": checkpoints,
+        }))
+    }
+}
+
+/// A CSV file in `dir` opened for appending, with `header` written first when it is new or
+/// empty.
+pub(super) fn append_csv(path: &Path, header: &[&str]) -> Result<CsvOut> {
+    let fresh = std::fs::metadata(path).map_or(true, |m| m.len() == 0);
+    let mut csv = CsvOut::append(path)?;
+    if fresh {
+        csv.row(header)?;
+        csv.flush()?;
+    }
+    Ok(csv)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::experiment::{RunOptions, run_kind};
+    use crate::progress::Silent;
+
+    fn table(text: &str) -> toml::Table {
+        toml::from_str(text).unwrap()
+    }
+
+    #[test]
+    fn defaults_are_the_papers_protocol_on_the_bundled_set() {
+        let cfg: TrainRunConfig = crate::experiment::runner::typed(toml::Table::new()).unwrap();
+        assert_eq!(cfg.dataset, BUNDLED);
+        assert_eq!(cfg.train_config().unwrap(), TrainConfig::default());
+        cfg.validate().unwrap();
+    }
+
+    #[test]
+    fn training_presets_type_and_validate() {
+        let load = |name: &str| -> toml::Table {
+            let mut t: toml::Table =
+                toml::from_str(crate::experiment::preset(name).unwrap().toml).unwrap();
+            t.remove("kind");
+            t
+        };
+        let train: TrainRunConfig = crate::experiment::runner::typed(load("train")).unwrap();
+        train.validate().unwrap();
+        assert_eq!(train.train_config().unwrap(), TrainConfig::default());
+        let fig8: crate::experiment::WeightsConfig =
+            crate::experiment::runner::typed(load("fig8")).unwrap();
+        fig8.validate().unwrap();
+        assert_eq!(fig8.models.len(), 3);
+        let fig9: crate::experiment::SweepConfig =
+            crate::experiment::runner::typed(load("fig9")).unwrap();
+        fig9.validate().unwrap();
+        let n = |g: &crate::experiment::Grid| g.values("g").unwrap().len();
+        assert_eq!(
+            n(&fig9.lr) * n(fig9.hurst.as_ref().unwrap()) * n(&fig9.beta),
+            500
+        );
+    }
+
+    #[test]
+    fn data_fields_are_checked() {
+        let err = |t: &str| {
+            let cfg: TrainRunConfig = crate::experiment::runner::typed(table(t)).unwrap();
+            match cfg.validate() {
+                Err(Error::Config { field, .. }) => field,
+                other => panic!("{t}: {other:?}"),
+            }
+        };
+        assert_eq!(err("dataset = \"mnist\""), "data_dir");
+        assert_eq!(
+            err("dataset = \"mnist\"\ndata_dir = \"/no/such/dir\""),
+            "data_dir"
+        );
+        assert_eq!(err("data_dir = \"/tmp\""), "data_dir");
+        assert_eq!(err("dataset = \"imagenet\""), "dataset");
+        assert_eq!(err("train_samples = 0"), "train_samples");
+        assert_eq!(err("init_v = \"fbm(1.5)\""), "init_v");
+        assert_eq!(err("depth = 0"), "depth");
+    }
+
+    #[test]
+    fn a_small_run_writes_metrics_figure_and_loadable_checkpoints() {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path().join("run");
+        let t = table(
+            "depth = 40\nwidth = 12\nepochs = 2\nlr = 0.01\ntrain_samples = 600\ntest_samples = 300\nsave = true",
+        );
+        let opts = RunOptions {
+            out: Some(out.clone()),
+            ..Default::default()
+        };
+        let report = run_kind("train", "t", t, &opts, &Silent).unwrap();
+        let r = &report.summary["results"];
+        assert_eq!(r["n_train"], 600);
+        assert_eq!(r["epochs_run"], 2);
+        assert_eq!(r["steps"], 2 * 5);
+        assert_eq!(r["diverged"], false);
+        // 600 digits, 2 epochs: far better than chance (0.1)
+        assert!(r["final_test_accuracy"].as_f64().unwrap() > 0.5, "{r}");
+        let csv = std::fs::read_to_string(out.join("metrics.csv")).unwrap();
+        let lines: Vec<&str> = csv.lines().collect();
+        assert_eq!(
+            lines[0],
+            "epoch,lr,train_loss,test_loss,test_accuracy,seconds"
+        );
+        assert_eq!(lines.len(), 3);
+        assert!(lines[2].starts_with("2,0.01,"), "{}", lines[2]);
+        for f in [
+            "training.png",
+            "training.svg",
+            "config.toml",
+            "summary.json",
+        ] {
+            assert!(out.join(f).is_file(), "{f}");
+        }
+        let (net, meta) = crate::train::load_checkpoint(&out.join("model.safetensors")).unwrap();
+        let (init, _) = crate::train::load_checkpoint(&out.join("initial.safetensors")).unwrap();
+        assert_eq!(meta.beta, 0.5);
+        assert_eq!(meta.extra["state"], "trained");
+        assert_eq!(net.dims.depth, 40);
+        assert_ne!(net.params.v, init.params.v);
+        // the saved network reproduces the reported accuracy
+        let data = DataSource {
+            dataset: BUNDLED,
+            data_dir: None,
+            train_samples: None,
+            test_samples: Some(300),
+        }
+        .load(&Silent)
+        .unwrap();
+        let alpha = crate::train::residual_scale(40, 0.5) as f32;
+        let (_, acc) =
+            crate::train::evaluate(&net, alpha, &data.test_images, &data.test_labels, 784);
+        assert_eq!(acc, r["final_test_accuracy"].as_f64().unwrap());
+    }
+
+    #[test]
+    fn a_diverging_run_is_recorded_with_its_last_finite_metrics() {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path().join("run");
+        let t = table(
+            "depth = 40\nwidth = 8\nepochs = 2\nbeta = -2.0\ntrain_samples = 200\ntest_samples = 100",
+        );
+        let opts = RunOptions {
+            out: Some(out.clone()),
+            ..Default::default()
+        };
+        let report = run_kind("train", "t", t, &opts, &Silent).unwrap();
+        let r = &report.summary["results"];
+        assert_eq!(r["diverged"], true);
+        assert_eq!(r["epochs_run"], 0);
+        assert!(r["final_test_accuracy"].is_null());
+        let csv = std::fs::read_to_string(out.join("metrics.csv")).unwrap();
+        assert!(csv.lines().nth(1).unwrap().contains(",nan,"), "{csv}");
+    }
+}
