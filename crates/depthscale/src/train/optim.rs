@@ -3,6 +3,7 @@
 
 use crate::Float;
 use crate::model::Params;
+use rayon::prelude::*;
 
 /// Adam without weight decay, following PyTorch's single-tensor implementation step by step:
 ///
@@ -78,10 +79,18 @@ impl<T: Float> Adam<T> {
                 "Adam: tensor `{}` changed shape",
                 g.0
             );
-            update(&coeffs, p, g.1, m, v);
+            // Elementwise, so splitting across threads changes no bit of the result.
+            p.par_chunks_mut(PARALLEL_CHUNK)
+                .zip(g.1.par_chunks(PARALLEL_CHUNK))
+                .zip(m.par_chunks_mut(PARALLEL_CHUNK))
+                .zip(v.par_chunks_mut(PARALLEL_CHUNK))
+                .for_each(|(((p, g), m), v)| update(&coeffs, p, g, m, v));
         }
     }
 }
+
+/// Entries per parallel task of an update (large enough that scheduling costs nothing).
+const PARALLEL_CHUNK: usize = 1 << 16;
 
 /// The per-step scalars of an Adam update, rounded to `T`.
 struct Coeffs<T> {

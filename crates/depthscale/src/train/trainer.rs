@@ -15,6 +15,7 @@ use crate::paths::Init;
 use crate::progress::Progress;
 use crate::{Error, Result, rng};
 use rand::seq::SliceRandom;
+use rayon::prelude::*;
 use std::fmt::Write as _;
 use std::time::Instant;
 
@@ -267,9 +268,13 @@ impl Trainer {
             },
         );
         for (a, b) in self.grads.tensors_mut().into_iter().zip(g1.named()) {
-            for (x, y) in a.iter_mut().zip(b.1.iter()) {
-                *x += *y;
-            }
+            a.par_chunks_mut(1 << 16)
+                .zip(b.1.par_chunks(1 << 16))
+                .for_each(|(a, b)| {
+                    for (x, y) in a.iter_mut().zip(b) {
+                        *x += *y;
+                    }
+                });
         }
         let loss = l0 + l1;
         if loss.is_finite() {
