@@ -133,11 +133,11 @@ struct TrainArgs {
     #[arg(long = "data", value_name = "DIR")]
     data: Option<PathBuf>,
     /// Number of residual layers L [preset: 1000].
-    #[arg(long, value_name = "L")]
-    depth: Option<usize>,
+    #[arg(long, value_name = "L", allow_negative_numbers = true)]
+    depth: Option<i64>,
     /// Hidden width d [preset: 30].
-    #[arg(long, value_name = "D")]
-    width: Option<usize>,
+    #[arg(long, value_name = "D", allow_negative_numbers = true)]
+    width: Option<i64>,
     /// Residual scale exponent, alpha_L = L^-beta [preset: 0.5].
     #[arg(long, allow_negative_numbers = true)]
     beta: Option<f64>,
@@ -145,11 +145,11 @@ struct TrainArgs {
     #[arg(long, allow_negative_numbers = true)]
     lr: Option<f64>,
     /// Number of epochs [preset: 10].
-    #[arg(long, value_name = "N")]
-    epochs: Option<usize>,
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    epochs: Option<i64>,
     /// Mini-batch size [preset: 128].
-    #[arg(long, value_name = "N")]
-    batch_size: Option<usize>,
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    batch_size: Option<i64>,
     /// Law of V over depth: uniform, gaussian, rademacher, fbm(H), rbf(BW) [preset: uniform].
     #[arg(long, value_name = "LAW")]
     init_v: Option<String>,

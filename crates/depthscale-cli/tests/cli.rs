@@ -167,6 +167,14 @@ fn bad_input_gives_one_clear_line() {
         &depthscale(&["run", "no-such-preset"]),
         &["no-such-preset", "fig7"],
     );
+    assert_error(
+        &depthscale(&["train", "--depth", "-3", "--out", &out]),
+        &["depth", "non-negative integer"],
+    );
+    assert_error(
+        &depthscale(&["train", "--width", "0", "--out", &out]),
+        &["width", ">= 1"],
+    );
     // An output path below a regular file cannot be created.
     let file = tmp.path().join("file");
     std::fs::write(&file, "").unwrap();

@@ -103,7 +103,11 @@ pub fn typed<E: Experiment>(table: toml::Table) -> Result<E> {
         } else {
             path
         };
-        Error::config(field, one_line(&e.into_inner().to_string()))
+        let message = one_line(&e.into_inner().to_string())
+            .replace(&format!(" in `{field}`"), "")
+            .replace("expected usize", "expected a non-negative integer")
+            .replace("expected u64", "expected a non-negative integer");
+        Error::config(field, message)
     })
 }
 
