@@ -428,7 +428,7 @@ impl ProbeConfig {
         &self,
         ctx: &RunContext,
         plan: &Plan,
-        cells: &[Cell],
+        cells: &Cells,
     ) -> Result<serde_json::Value> {
         let metrics = [
             ("h_ratio", "||h_L|| / ||h_0||"),
@@ -451,11 +451,7 @@ impl ProbeConfig {
                         let pick: Vec<&Cell> = plan
                             .depths
                             .iter()
-                            .filter_map(|&l| {
-                                cells
-                                    .iter()
-                                    .find(|c| c.depth == l && c.hurst == h && c.beta == beta)
-                            })
+                            .filter_map(|&l| cells.get(&cell_key(l, h, beta)))
                             .collect();
                         let stats: Vec<(f64, f64)> = pick.iter().map(|c| c.stat(metric)).collect();
                         series.push(Series {
@@ -503,7 +499,7 @@ impl ProbeConfig {
                 plan.betas.len(),
             )?;
         }
-        for c in cells {
+        for c in cells.values() {
             let (h_diff, h_ci) = c.stat("h_diff");
             let (g_diff, g_ci) = c.stat("g_diff");
             summary.push(serde_json::json!({
@@ -559,7 +555,7 @@ impl ProbeConfig {
         &self,
         ctx: &RunContext,
         plan: &Plan,
-        cells: &[Cell],
+        cells: &Cells,
     ) -> Result<serde_json::Value> {
         let hursts: Vec<f64> = plan
             .hursts
@@ -572,8 +568,7 @@ impl ProbeConfig {
         for &l in &plan.depths {
             let value = |h: f64, b: f64, metric: &str| -> f64 {
                 cells
-                    .iter()
-                    .find(|c| c.depth == l && c.hurst == Some(h) && c.beta == b)
+                    .get(&cell_key(l, Some(h), b))
                     .map_or(f64::NAN, |c| c.mean_log10(metric))
             };
             let crit: Vec<f64> = hursts
@@ -736,21 +731,26 @@ impl Cell {
     }
 }
 
-fn aggregate(rows: &[Row]) -> Vec<Cell> {
-    let mut map: BTreeMap<(usize, u64, u64), Cell> = BTreeMap::new();
+/// Cells by `(depth, hurst bits, beta bits)`, in that order.
+type Cells = BTreeMap<(usize, u64, u64), Cell>;
+
+/// The key of the cell `(depth, hurst, beta)` in [`Cells`].
+fn cell_key(depth: usize, hurst: Option<f64>, beta: f64) -> (usize, u64, u64) {
+    (depth, hurst.map_or(u64::MAX, f64::to_bits), beta.to_bits())
+}
+
+fn aggregate(rows: &[Row]) -> Cells {
+    let mut map = Cells::new();
     for r in rows {
-        let key = (
-            r.depth,
-            r.hurst.map_or(u64::MAX, f64::to_bits),
-            r.beta.to_bits(),
-        );
-        let c = map.entry(key).or_insert_with(|| Cell {
-            depth: r.depth,
-            hurst: r.hurst,
-            beta: r.beta,
-            n: 0,
-            values: Default::default(),
-        });
+        let c = map
+            .entry(cell_key(r.depth, r.hurst, r.beta))
+            .or_insert_with(|| Cell {
+                depth: r.depth,
+                hurst: r.hurst,
+                beta: r.beta,
+                n: 0,
+                values: Default::default(),
+            });
         c.n += 1;
         for (i, v) in [r.m.h_ratio, r.m.h_diff, r.m.g_ratio, r.m.g_diff]
             .into_iter()
@@ -759,10 +759,10 @@ fn aggregate(rows: &[Row]) -> Vec<Cell> {
             c.values[i].push(v);
         }
     }
-    map.into_values().collect()
+    map
 }
 
-fn write_cells(ctx: &RunContext, cells: &[Cell]) -> Result<()> {
+fn write_cells(ctx: &RunContext, cells: &Cells) -> Result<()> {
     let mut csv = ctx.csv("cells.csv")?;
     let mut header = vec![
         "depth".to_owned(),
@@ -778,7 +778,7 @@ fn write_cells(ctx: &RunContext, cells: &[Cell]) -> Result<()> {
         ]);
     }
     csv.row(&header)?;
-    for c in cells {
+    for c in cells.values() {
         let mut row = vec![
             c.depth.to_string(),
             cell(c.hurst),
