@@ -250,8 +250,9 @@ mod tests {
     #[test]
     fn every_law_has_entry_variance_one_over_fan_in() {
         // Within 4 standard errors of 1/25 (plus f32 rounding of the entries, 1e-6 relative):
-        // about 3% for i.i.d. Gaussian entries, 25% for the smooth rbf paths (nearly constant
-        // over the 64 layers, so only the 500 entries average out), 0 for Rademacher.
+        // about 3% for i.i.d. Gaussian entries, at most 25% for the smooth rbf paths (at worst
+        // constant over the 64 layers, so that only the 500 entries average out), 0 for
+        // Rademacher.
         let cache = PathCache::new();
         for s in [
             "uniform",
