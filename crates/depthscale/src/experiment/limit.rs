@@ -244,7 +244,7 @@ impl Experiment for LimitConfig {
         Ok(())
     }
 
-    /// The three largest depths up to [`QUICK_MAX_DEPTH`] (the three smallest if fewer than two
+    /// The three largest depths up to 256 (the three smallest if fewer than two
     /// are that small), at most 48 paths, the reference factor capped at 16: small enough for a
     /// second, deep enough to be in the asymptotic regime, so that the fitted slopes stay within
     /// about 0.1 of theory (measured on the presets over seeds 0..8: ode within 0.002, sde 0.03,
