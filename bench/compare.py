@@ -2,7 +2,7 @@
 """Side-by-side speed comparison of depthscale against the PyTorch eager baseline.
 
 Runs, on this machine and one after the other:
-  1. the PyTorch baseline (../shared/bench/torch_baseline.py) with 2 threads, and
+  1. the PyTorch baseline (bench/torch_baseline.py, kept next to this script) with 2 threads, and
   2. depthscale's criterion benches (`cargo bench --bench hot` and `--bench train`),
 then prints each workload's time per unit and the speed ratio (baseline time / depthscale time).
 
@@ -35,7 +35,7 @@ def run_criterion(bench):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--torch-python", default=os.environ.get("TORCH_PYTHON", "python3"))
-    ap.add_argument("--baseline", default=os.path.join(ROOT, "..", "shared", "bench", "torch_baseline.py"))
+    ap.add_argument("--baseline", default=os.path.join(HERE, "torch_baseline.py"))
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--json", help="also write the table as JSON to this file")
     args = ap.parse_args()

@@ -11,122 +11,91 @@
 
 use crate::Float;
 
-/// An immutable strided matrix view.
+/// An immutable matrix view: a `faer` view built from a slice by faer's safe constructors, so the
+/// shape is checked against the slice once and no `unsafe` is needed anywhere in this module.
 #[derive(Clone, Copy, Debug)]
 pub struct MatRef<'a, T> {
-    data: &'a [T],
-    rows: usize,
-    cols: usize,
-    row_stride: isize,
-    col_stride: isize,
+    inner: faer::MatRef<'a, T>,
 }
 
-/// A mutable strided matrix view.
+/// A mutable matrix view (see [`MatRef`]).
 #[derive(Debug)]
 pub struct MatMut<'a, T> {
-    data: &'a mut [T],
-    rows: usize,
-    cols: usize,
-    row_stride: isize,
-    col_stride: isize,
+    inner: faer::MatMut<'a, T>,
 }
 
-fn check_extent(len: usize, rows: usize, cols: usize, rs: usize, cs: usize) {
-    if rows > 0 && cols > 0 {
-        let last = (rows - 1) * rs + (cols - 1) * cs;
-        assert!(
-            last < len,
-            "matrix view {rows}x{cols} (strides {rs},{cs}) exceeds buffer of {len}"
-        );
-    }
+/// The first `rows * cols` values of a buffer of `len`, panicking with the shape if too short.
+fn extent(len: usize, rows: usize, cols: usize) -> usize {
+    let need = rows * cols;
+    assert!(
+        need <= len,
+        "matrix view {rows}x{cols} exceeds buffer of {len}"
+    );
+    need
 }
 
 impl<'a, T: Float> MatRef<'a, T> {
-    /// A `rows x cols` row-major view of `data`.
+    /// A `rows x cols` row-major view of `data` (its first `rows * cols` values).
     pub fn row_major(data: &'a [T], rows: usize, cols: usize) -> Self {
-        check_extent(data.len(), rows, cols, cols, 1);
+        let n = extent(data.len(), rows, cols);
         Self {
-            data,
-            rows,
-            cols,
-            row_stride: cols as isize,
-            col_stride: 1,
+            inner: faer::MatRef::from_row_major_slice(&data[..n], rows, cols),
         }
     }
 
-    /// A `rows x cols` column-major view of `data`.
+    /// A `rows x cols` column-major view of `data` (its first `rows * cols` values).
     pub fn col_major(data: &'a [T], rows: usize, cols: usize) -> Self {
-        check_extent(data.len(), rows, cols, 1, rows);
+        let n = extent(data.len(), rows, cols);
         Self {
-            data,
-            rows,
-            cols,
-            row_stride: 1,
-            col_stride: rows as isize,
+            inner: faer::MatRef::from_column_major_slice(&data[..n], rows, cols),
         }
     }
 
     /// The transposed view (no copy).
     pub fn t(self) -> Self {
         Self {
-            data: self.data,
-            rows: self.cols,
-            cols: self.rows,
-            row_stride: self.col_stride,
-            col_stride: self.row_stride,
+            inner: self.inner.transpose(),
         }
     }
 
     /// Number of rows.
     pub fn rows(&self) -> usize {
-        self.rows
+        self.inner.nrows()
     }
 
     /// Number of columns.
     pub fn cols(&self) -> usize {
-        self.cols
+        self.inner.ncols()
     }
 
     /// Element `(i, j)`.
     pub fn get(&self, i: usize, j: usize) -> T {
-        assert!(i < self.rows && j < self.cols);
-        self.data[(i as isize * self.row_stride + j as isize * self.col_stride) as usize]
+        assert!(i < self.rows() && j < self.cols());
+        self.inner[(i, j)]
     }
 }
 
 impl<'a, T: Float> MatMut<'a, T> {
-    /// A `rows x cols` row-major mutable view of `data`.
+    /// A `rows x cols` row-major mutable view of `data` (its first `rows * cols` values).
     pub fn row_major(data: &'a mut [T], rows: usize, cols: usize) -> Self {
-        check_extent(data.len(), rows, cols, cols, 1);
+        let n = extent(data.len(), rows, cols);
         Self {
-            data,
-            rows,
-            cols,
-            row_stride: cols as isize,
-            col_stride: 1,
+            inner: faer::MatMut::from_row_major_slice_mut(&mut data[..n], rows, cols),
         }
     }
 
-    /// A `rows x cols` column-major mutable view of `data`.
+    /// A `rows x cols` column-major mutable view of `data` (its first `rows * cols` values).
     pub fn col_major(data: &'a mut [T], rows: usize, cols: usize) -> Self {
-        check_extent(data.len(), rows, cols, 1, rows);
+        let n = extent(data.len(), rows, cols);
         Self {
-            data,
-            rows,
-            cols,
-            row_stride: 1,
-            col_stride: rows as isize,
+            inner: faer::MatMut::from_column_major_slice_mut(&mut data[..n], rows, cols),
         }
     }
 
     /// The transposed view (no copy).
     pub fn t(self) -> Self {
         Self {
-            data: self.data,
-            rows: self.cols,
-            cols: self.rows,
-            row_stride: self.col_stride,
-            col_stride: self.row_stride,
+            inner: self.inner.transpose_mut(),
         }
     }
 }
@@ -141,56 +110,16 @@ pub fn matmul<T: Float>(
     beta: T,
     accumulate: bool,
 ) {
-    assert_eq!(dst.rows, lhs.rows, "matmul: dst rows != lhs rows");
-    assert_eq!(dst.cols, rhs.cols, "matmul: dst cols != rhs cols");
-    assert_eq!(lhs.cols, rhs.rows, "matmul: lhs cols != rhs rows");
-    let (m, n, k) = (dst.rows, dst.cols, lhs.cols);
-    if m == 0 || n == 0 {
-        return;
-    }
-    if k == 0 {
-        if !accumulate {
-            for i in 0..m {
-                for j in 0..n {
-                    dst.data
-                        [(i as isize * dst.row_stride + j as isize * dst.col_stride) as usize] =
-                        T::zero();
-                }
-            }
-        }
-        return;
-    }
-    // SAFETY: every view was checked at construction to lie inside its buffer, the shapes are
-    // checked above, and `dst` is borrowed mutably so it cannot alias `lhs` or `rhs`.
-    unsafe {
-        let d = faer::MatMut::<T>::from_raw_parts_mut(
-            dst.data.as_mut_ptr(),
-            m,
-            n,
-            dst.row_stride,
-            dst.col_stride,
-        );
-        let l = faer::MatRef::<T>::from_raw_parts(
-            lhs.data.as_ptr(),
-            m,
-            k,
-            lhs.row_stride,
-            lhs.col_stride,
-        );
-        let r = faer::MatRef::<T>::from_raw_parts(
-            rhs.data.as_ptr(),
-            k,
-            n,
-            rhs.row_stride,
-            rhs.col_stride,
-        );
-        let accum = if accumulate {
-            faer::Accum::Add
-        } else {
-            faer::Accum::Replace
-        };
-        faer::linalg::matmul::matmul(d, accum, l, r, beta, faer::Par::Seq);
-    }
+    let (d, l, r) = (dst.inner, lhs.inner, rhs.inner);
+    assert_eq!(d.nrows(), l.nrows(), "matmul: dst rows != lhs rows");
+    assert_eq!(d.ncols(), r.ncols(), "matmul: dst cols != rhs cols");
+    assert_eq!(l.ncols(), r.nrows(), "matmul: lhs cols != rhs rows");
+    let accum = if accumulate {
+        faer::Accum::Add
+    } else {
+        faer::Accum::Replace
+    };
+    faer::linalg::matmul::matmul(d, accum, l, r, beta, faer::Par::Seq);
 }
 
 #[cfg(test)]
@@ -239,5 +168,38 @@ mod tests {
             let want: f64 = (0..m).map(|i| a[i * k + l] * v[i]).sum();
             assert!((o - want).abs() < 1e-12);
         }
+    }
+
+    #[test]
+    fn empty_inner_dimension_gives_zero_or_keeps_dst() {
+        let (a, b) = (Vec::<f64>::new(), Vec::<f64>::new());
+        let mut c = vec![3.0; 6];
+        matmul(
+            MatMut::col_major(&mut c, 2, 3),
+            MatRef::row_major(&a, 2, 0),
+            MatRef::col_major(&b, 0, 3),
+            1.0,
+            true,
+        );
+        assert_eq!(c, vec![3.0; 6]);
+        matmul(
+            MatMut::col_major(&mut c, 2, 3),
+            MatRef::row_major(&a, 2, 0),
+            MatRef::col_major(&b, 0, 3),
+            1.0,
+            false,
+        );
+        assert_eq!(c, vec![0.0; 6]);
+        // views may be built on a longer buffer: only its first rows * cols values are used
+        let long = [1.0, 2.0, 3.0, 4.0, 99.0];
+        let m = MatRef::row_major(&long, 2, 2);
+        assert_eq!((m.get(1, 0), m.t().get(0, 1)), (3.0, 3.0));
+    }
+
+    #[test]
+    #[should_panic(expected = "exceeds buffer")]
+    fn a_view_larger_than_its_buffer_panics() {
+        let data = [0.0f64; 5];
+        let _ = MatRef::col_major(&data, 2, 3);
     }
 }

@@ -1,5 +1,6 @@
-//! The paper's settings, shipped as named TOML presets (the files live in `presets/` at the
-//! repository root and are compiled into the binary).
+//! The paper's settings, shipped as named TOML presets (the files live in
+//! `crates/depthscale/presets/`, inside the crate so that it packages on its own, and are
+//! compiled into the binary).
 
 /// A named experiment config.
 #[derive(Clone, Copy, Debug)]
@@ -24,7 +25,7 @@ macro_rules! presets {
     ($($name:literal),* $(,)?) => {
         /// Every shipped preset.
         pub const PRESETS: &[Preset] = &[
-            $(Preset { name: $name, toml: include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../presets/", $name, ".toml")) },)*
+            $(Preset { name: $name, toml: include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/presets/", $name, ".toml")) },)*
         ];
     };
 }

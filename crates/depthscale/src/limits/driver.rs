@@ -47,9 +47,19 @@ impl Driver {
         }
     }
 
-    /// Whether the path is smooth (the limit is an ODE, solved by RK4).
+    /// Whether the path is smooth (the limit is an ODE).
     pub fn is_smooth(&self) -> bool {
         matches!(self, Driver::Rbf { .. } | Driver::Sines { .. })
+    }
+
+    /// The name of the limit the networks driven by this law converge to: `SDE` (Brownian),
+    /// `Young ODE` (fractional) or `ODE` (smooth).
+    pub fn limit_name(&self) -> &'static str {
+        match self {
+            Driver::Brownian => "SDE",
+            Driver::Fbm { .. } => "Young ODE",
+            Driver::Rbf { .. } | Driver::Sines { .. } => "ODE",
+        }
     }
 
     /// Checks the parameters; `field` names the config field.

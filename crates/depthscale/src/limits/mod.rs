@@ -8,10 +8,16 @@
 //!   [`FourierPath`]s (the RBF Gaussian process as a trigonometric series, evaluable at any `t`,
 //!   or a deterministic sum of sines); [`Driver`] names their laws in configs;
 //! - the network driven by a path ([`PathNet`]): depth `L` uses `X`'s increments on `{k/L}`;
-//! - solvers: [`Rk4`] with the [`NeuralOdeField`] for smooth drivers, the trapezoidal [`heun`]
-//!   scheme for fractional (Young) drivers and the Euler-Maruyama scheme (the network itself)
-//!   for Brownian drivers, each at a reference resolution `N` on the same path;
-//! - [`Study`]: one path of a convergence measurement.
+//! - the term ([`Term`]): the controlled vector field `dH = dX(t) act(W(t) H)`, the one place
+//!   `act(W h)` is written here;
+//! - solvers ([`Solver`]: [`Euler`], [`Heun`], [`Rk4`]) with one step interface, each declaring
+//!   its ODE, strong, weak and Young orders; [`Solver::strong_rate`] gives the rate expected for
+//!   a [`Driver`], and [`reference_solver`] picks the most accurate one that converges for it
+//!   (RK4 for smooth drivers, the trapezoidal rule for fractional ones, Euler-Maruyama for
+//!   Brownian ones), run at a reference resolution `N` on the same path;
+//! - [`Study`]: one path of a convergence measurement; [`Tables`]: its rows, cells and fits,
+//!   which is all that figures and summaries read (they are drawn by the `limit` experiment,
+//!   not here).
 //!
 //! # Scaling conventions
 //!
@@ -42,25 +48,22 @@ mod brownian;
 mod driver;
 mod fbm;
 mod net;
-mod ode;
 mod path;
-mod report;
 mod smooth;
+mod solver;
 mod study;
+mod table;
+mod term;
 #[cfg(test)]
 mod tests;
-mod young;
 
 pub use brownian::{BrownianPath, dyadic_split};
 pub use driver::{Driver, Sampled, Sampler};
 pub use fbm::fbm_grid_path;
 pub use net::{NetWorkspace, PathNet};
-pub use ode::{NeuralOdeField, Rk4};
 pub use path::{GridPath, MatrixPath};
-pub use report::{
-    Aggregate, Fit, Names, Table, aggregate, errors_figure, loglog_fit, trajectories_figure,
-    weak_figure,
-};
 pub use smooth::FourierPath;
+pub use solver::{Euler, Heun, Rk4, Solver, integrate, reference_solver, solvers};
 pub use study::{LevelRecord, PathRecord, Study, Trajectory};
-pub use young::{HeunWorkspace, heun};
+pub use table::{Cells, Fit, Fits, PathRow, Table, Tables, Trajectories, loglog_fit, means};
+pub use term::{Term, TermScratch};

@@ -3,9 +3,9 @@
 
 use super::driver::{Driver, Sampled, Sampler};
 use super::net::{NetWorkspace, PathNet};
-use super::ode::{NeuralOdeField, Rk4};
 use super::smooth::FourierPath;
-use super::young::{HeunWorkspace, heun};
+use super::solver::{Euler, Solver, integrate, reference_solver};
+use super::term::Term;
 use crate::model::Activation;
 use crate::{Result, rng};
 use rand_distr::{Distribution, StandardNormal};
@@ -20,8 +20,7 @@ pub struct Study {
     pub width: usize,
     /// Tested depths; each divides `reference`.
     pub depths: Vec<usize>,
-    /// Resolution `N` of the reference solution (RK4 steps for smooth drivers, Euler steps at
-    /// the finest level otherwise).
+    /// Resolution `N` of the reference solution: the steps of [`Study::reference_solver`].
     pub reference: usize,
     /// Scalings run on every path: the first is the driver's natural `beta`, the others are
     /// mismatched.
@@ -116,12 +115,6 @@ fn dist(a: &[f64], b: &[f64]) -> f64 {
         .sqrt()
 }
 
-/// Scratch of the reference solvers.
-#[derive(Debug, Default)]
-struct RefWorkspace {
-    heun: HeunWorkspace,
-}
-
 /// Seed tags of the random streams of one path.
 const TAG_DRIVER: u64 = 1;
 const TAG_INNER: u64 = 2;
@@ -210,9 +203,10 @@ impl Study {
                 tr.push(j as f64 / n as f64, h);
             }
         };
-        let mut refws = RefWorkspace::default();
+        let term = Term::new(&x, w.as_ref(), self.net.block.activation);
+        let mut solver = self.reference_solver();
         let mut h = h0.clone();
-        if !self.solve_reference(&x, w.as_ref(), n, &mut h, &mut refws, ws, &mut record_ref) {
+        if !integrate(solver.as_mut(), &term, n, &mut h, &mut record_ref) {
             return Err(crate::Error::Numerical(format!(
                 "the reference solution of path {p} is not finite"
             )));
@@ -221,7 +215,7 @@ impl Study {
         if keep && n % 2 == 0 {
             let mut worst: f64 = 0.0;
             let mut h = h0.clone();
-            self.solve_reference(&x, w.as_ref(), n / 2, &mut h, &mut refws, ws, |j, y| {
+            integrate(solver.as_mut(), &term, n / 2, &mut h, |j, y| {
                 worst = worst.max(dist(y, &reference[2 * j * d..(2 * j + 1) * d]));
             });
             reference_check = Some(worst);
@@ -319,49 +313,30 @@ impl Study {
         (rec, traj)
     }
 
-    /// The reference scheme of the driver: RK4 for smooth paths, the trapezoidal rule for
-    /// fractional ones, Euler-Maruyama (the network with its natural `beta`) for Brownian ones.
-    pub fn scheme(&self) -> &'static str {
-        match self.driver {
-            Driver::Brownian => "Euler-Maruyama",
-            Driver::Fbm { .. } => "trapezoidal",
-            _ => "RK4",
-        }
+    /// A fresh reference solver: the most accurate one that converges for the driver (see
+    /// [`reference_solver`]).
+    pub fn reference_solver(&self) -> Box<dyn Solver> {
+        reference_solver(&self.driver, self.width)
     }
 
-    /// Solves the limit on the grid `{j/steps}` from `h`, calling `on_step(j, H_j)`; `false` if
-    /// the solution stops being finite.
-    #[allow(clippy::too_many_arguments)]
-    fn solve_reference(
-        &self,
-        x: &Sampled,
-        w: Option<&FourierPath>,
-        steps: usize,
-        h: &mut [f64],
-        refws: &mut RefWorkspace,
-        ws: &mut NetWorkspace,
-        mut on_step: impl FnMut(usize, &[f64]),
-    ) -> bool {
-        let act = self.net.block.activation;
-        match (x.smooth(), self.driver) {
-            (Some(v), _) => {
-                let mut field = NeuralOdeField::new(v, w, act);
-                Rk4::new(self.width).integrate(
-                    |t, y, out| field.eval(t, y, out),
-                    0.0,
-                    1.0,
-                    steps,
-                    h,
-                    &mut on_step,
-                );
-                h.iter().all(|v| v.is_finite())
-            }
-            (None, Driver::Fbm { .. }) => {
-                heun(x.as_path(), w, act, steps, h, &mut refws.heun, on_step)
-            }
-            (None, _) => self
-                .net
-                .run(x.as_path(), w, steps, self.net.natural_beta, h, ws, on_step),
-        }
+    /// The reference solver's name for the driver (`RK4`, `trapezoidal`, `Euler-Maruyama`).
+    pub fn scheme(&self) -> String {
+        self.reference_solver().label(&self.driver)
+    }
+
+    /// The strong rate at which the paired networks converge: they are the [`Euler`] scheme of
+    /// the limit, so this is Euler's declared rate for the driver (`1` smooth, `1/2` Brownian,
+    /// `2H - 1` fractional).
+    pub fn network_rate(&self) -> f64 {
+        Euler::new(self.width)
+            .strong_rate(&self.driver)
+            .expect("Euler converges for every driver")
+    }
+
+    /// The strong rate of the reference solver for the driver.
+    pub fn reference_rate(&self) -> f64 {
+        self.reference_solver()
+            .strong_rate(&self.driver)
+            .expect("the reference solver converges for the driver")
     }
 }

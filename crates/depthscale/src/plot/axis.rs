@@ -3,6 +3,11 @@
 //! Everything is computed in *axis space*: the data value itself on a linear axis, its base-10
 //! logarithm on a log axis. Charts are then plain linear charts over axis space with the tick
 //! positions and labels chosen here.
+//!
+//! Why not plotters' own axes: its default tick labels are the values' `Debug` text
+//! (`0.30000000000000004`, `1000.0`), and its logarithmic coordinates have no `10^k` decade
+//! labels or mantissa ticks (`2, 5 x 10^k`) for ranges under a decade; the round ticks, shortest
+//! labels and decade/mantissa choice below are what a paper figure needs.
 
 /// Values of larger magnitude are treated like infinities (they would overflow pixel maths).
 const LIMIT: f64 = 1e300;

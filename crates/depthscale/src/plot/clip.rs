@@ -1,4 +1,12 @@
 //! Splitting data into drawable runs and clipping them to the plotting rectangle.
+//!
+//! Why by hand: plotters maps every point through the chart's coordinates and draws it (its
+//! `DrawingArea::draw` does not clip to the plotting rectangle), so a point outside the axis
+//! ranges would be drawn over the labels and margins; and the bitmap backend joins thick
+//! polylines with unbounded miters, which shoot far outside the panel at the sharp turns of
+//! rough paths (see `series.rs`). Lines are therefore split at undrawable points (non-finite, or
+//! non-positive on a log axis) and clipped here (Liang-Barsky for segments, Sutherland-Hodgman
+//! for band polygons).
 
 use super::axis::Axis;
 

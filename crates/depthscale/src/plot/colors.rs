@@ -1,39 +1,31 @@
 //! Colour maps and palettes.
 
 use plotters::style::RGBColor;
+use plotters::style::colors::colormaps::{ColorMap, DerivedColorMap, ViridisRGB};
+use std::sync::OnceLock;
 
 /// Light grey used for NaN heatmap cells.
 pub(super) const NAN_GREY: RGBColor = RGBColor(200, 200, 200);
 
-/// Blue-white-red, after ColorBrewer RdBu (reversed so that low is blue), with a pure white centre.
-const DIVERGING: [(u8, u8, u8); 11] = [
-    (5, 48, 97),
-    (33, 102, 172),
-    (67, 147, 195),
-    (146, 197, 222),
-    (209, 229, 240),
-    (255, 255, 255),
-    (253, 219, 199),
-    (244, 165, 130),
-    (214, 96, 77),
-    (178, 24, 43),
-    (103, 0, 31),
+/// Blue-white-red, after ColorBrewer RdBu (reversed so that low is blue), with a pure white
+/// centre. plotters ships no diverging map, so its samples are listed here and interpolated by
+/// plotters' `DerivedColorMap`.
+const DIVERGING: [RGBColor; 11] = [
+    RGBColor(5, 48, 97),
+    RGBColor(33, 102, 172),
+    RGBColor(67, 147, 195),
+    RGBColor(146, 197, 222),
+    RGBColor(209, 229, 240),
+    RGBColor(255, 255, 255),
+    RGBColor(253, 219, 199),
+    RGBColor(244, 165, 130),
+    RGBColor(214, 96, 77),
+    RGBColor(178, 24, 43),
+    RGBColor(103, 0, 31),
 ];
 
-/// matplotlib's viridis sampled at k/8.
-const VIRIDIS: [(u8, u8, u8); 9] = [
-    (68, 1, 84),
-    (71, 44, 122),
-    (59, 82, 139),
-    (44, 114, 142),
-    (33, 145, 140),
-    (40, 174, 128),
-    (94, 201, 98),
-    (173, 220, 48),
-    (253, 231, 37),
-];
-
-/// Line colours (matplotlib's tab10).
+/// Line colours: matplotlib's tab10, the qualitative palette readers of ML papers know (plotters'
+/// `Palette99` and `full_palette` hold other colours).
 const LINES: [(u8, u8, u8); 10] = [
     (31, 119, 180),
     (255, 127, 14),
@@ -56,28 +48,27 @@ const OVERLAYS: [(u8, u8, u8); 5] = [
     (44, 160, 44),
 ];
 
-fn interpolate(table: &[(u8, u8, u8)], t: f64) -> RGBColor {
-    if t.is_nan() {
-        return NAN_GREY;
-    }
-    let s = t.clamp(0.0, 1.0) * (table.len() - 1) as f64;
-    let i = (s.floor() as usize).min(table.len() - 2);
-    let f = s - i as f64;
-    let mix = |a: u8, b: u8| (a as f64 + f * (b as f64 - a as f64)).round() as u8;
-    let (a, b) = (table[i], table[i + 1]);
-    RGBColor(mix(a.0, b.0), mix(a.1, b.1), mix(a.2, b.2))
+/// The diverging map, built once.
+fn diverging_map() -> &'static DerivedColorMap<RGBColor> {
+    static MAP: OnceLock<DerivedColorMap<RGBColor>> = OnceLock::new();
+    MAP.get_or_init(|| DerivedColorMap::new(&DIVERGING))
+}
+
+/// `t` clamped to `[0, 1]`, `None` for NaN (plotters' maps need a number).
+fn unit(t: f64) -> Option<f64> {
+    (!t.is_nan()).then(|| t.clamp(0.0, 1.0))
 }
 
 /// Diverging blue-white-red map: `t = 0` is dark blue `(5, 48, 97)`, `t = 0.5` is white,
 /// `t = 1` is dark red `(103, 0, 31)`. `t` is clamped to `[0, 1]`; NaN gives light grey.
 pub fn diverging_color(t: f64) -> RGBColor {
-    interpolate(&DIVERGING, t)
+    unit(t).map_or(NAN_GREY, |t| diverging_map().get_color(t))
 }
 
-/// Sequential viridis map: `t = 0` is dark purple `(68, 1, 84)`, `t = 0.5` is teal
-/// `(33, 145, 140)`, `t = 1` is yellow `(253, 231, 37)`. `t` is clamped; NaN gives light grey.
+/// Sequential viridis map (plotters' `ViridisRGB`): `t = 0` is dark purple `(68, 1, 84)`,
+/// `t = 1` is yellow `(254, 232, 37)`. `t` is clamped; NaN gives light grey.
 pub fn sequential_color(t: f64) -> RGBColor {
-    interpolate(&VIRIDIS, t)
+    unit(t).map_or(NAN_GREY, ViridisRGB::get_color)
 }
 
 /// The colour of the `i`-th line of a panel.

@@ -36,8 +36,13 @@ fn color_maps_hit_their_ends_and_middle() {
     assert_eq!(diverging_color(1.0), RGBColor(103, 0, 31));
     assert_eq!(diverging_color(-3.0), diverging_color(0.0));
     assert_eq!(sequential_color(0.0), RGBColor(68, 1, 84));
-    assert_eq!(sequential_color(0.5), RGBColor(33, 145, 140));
-    assert_eq!(sequential_color(1.0), RGBColor(253, 231, 37));
+    // plotters' viridis: 8 samples, t = 0.5 halfway between (39, 127, 143) and (31, 162, 136)
+    assert_eq!(sequential_color(0.5), RGBColor(35, 145, 140));
+    assert_eq!(sequential_color(1.0), RGBColor(254, 232, 37));
+    assert_eq!(sequential_color(f64::NAN), RGBColor(200, 200, 200));
+    assert_eq!(diverging_color(f64::NAN), RGBColor(200, 200, 200));
+    // the second of the eleven diverging samples
+    assert_eq!(diverging_color(0.1), RGBColor(33, 102, 172));
     assert_eq!(sequential_color(2.0), sequential_color(1.0));
 }
 

@@ -192,6 +192,85 @@ mod tests {
         assert_eq!(adam.steps, 2);
     }
 
+    /// Runs six Adam steps with the gradient sequence `g_t` (the same on every entry) under
+    /// `StepLR(step_size = 2, gamma = 0.5)` from `lr = 0.1`, one scheduler step per Adam step,
+    /// from `p = 1` everywhere, and returns each step's learning rate and displacement of every
+    /// entry.
+    fn varying_sequence<T: Float>() -> Vec<(f64, Vec<f64>)> {
+        let block = BlockSpec {
+            inner: false,
+            bias: BiasPosition::Outside,
+            activation: Activation::Relu,
+        };
+        let dims = Dims {
+            n_in: 2,
+            width: 2,
+            n_out: 1,
+            depth: 1,
+        };
+        let mut p = Params::<T>::zeros(&block, dims);
+        for x in p.tensors_mut().into_iter().flatten() {
+            *x = T::one();
+        }
+        let p0 = p.clone();
+        let mut g = p.clone();
+        let schedule = StepLr {
+            base_lr: 0.1,
+            step_size: 2,
+            gamma: 0.5,
+        };
+        let mut adam = Adam::new(&p);
+        [0.5, -1.5, 2.0, -0.25, 1.0, 0.75]
+            .iter()
+            .enumerate()
+            .map(|(t, &gt)| {
+                for x in g.tensors_mut().into_iter().flatten() {
+                    *x = T::of(gt);
+                }
+                let lr = schedule.lr(t);
+                adam.step(&mut p, &g, lr);
+                let moved = p
+                    .named()
+                    .iter()
+                    .zip(p0.named())
+                    .flat_map(|(a, b)| a.1.iter().zip(b.1).map(|(x, y)| x.f64() - y.f64()))
+                    .collect();
+                (lr, moved)
+            })
+            .collect()
+    }
+
+    /// PyTorch 2.15 (`torch.optim.Adam(foreach=False)` with `StepLR(step_size=2, gamma=0.5)`,
+    /// float64, `p0 = 1`) and the textbook recursion by hand in Python floats agree bitwise on
+    /// these learning rates and positions `p_t` after steps 1..6 for `g = 0.5, -1.5, 2, -0.25,
+    /// 1, 0.75`. Step 1 moves by `lr g / (|g| + eps)`; the sign change at step 2 turns the first
+    /// moment (`m_2 = -0.105`) and the parameter moves back up.
+    const TORCH_SEQUENCE: [(f64, f64); 6] = [
+        (0.1, 0.900000002),
+        (0.1, 0.9494189848877799),
+        (0.05, 0.9361989738783835),
+        (0.05, 0.9282593244979807),
+        (0.025, 0.9201699422747476),
+        (0.025, 0.9100049266107101),
+    ];
+
+    #[test]
+    fn adam_with_step_lr_matches_pytorch_over_varying_gradients() {
+        for (tol, steps) in [
+            (1e-15, varying_sequence::<f64>()),
+            (1e-6, varying_sequence::<f32>()),
+        ] {
+            for ((lr, moved), (want_lr, want_p)) in steps.iter().zip(TORCH_SEQUENCE) {
+                assert_eq!(*lr, want_lr);
+                assert_eq!(moved.len(), 12);
+                for m in moved {
+                    // displacement from p0 = 1: want_p - 1
+                    assert!((m - (want_p - 1.0)).abs() < tol, "{m} vs {}", want_p - 1.0);
+                }
+            }
+        }
+    }
+
     #[test]
     fn step_lr_decays_every_step_size_epochs() {
         let s = StepLr {

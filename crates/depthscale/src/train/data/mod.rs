@@ -131,7 +131,7 @@ macro_rules! bundled_file {
             $name,
             include_bytes!(concat!(
                 env!("CARGO_MANIFEST_DIR"),
-                "/../../data/mnist-10k/",
+                "/data/mnist-10k/",
                 $name
             )) as &[u8],
         )

@@ -1,0 +1,222 @@
+//! What the `limit` experiment writes from its tables: `results.csv`, `cells.csv`,
+//! `trajectories.csv` and the summary.
+
+use super::LimitConfig;
+use crate::Result;
+use crate::experiment::{RunContext, cell};
+use crate::limits::{Driver, Fit, Study, Tables, Trajectory, means};
+use serde_json::json;
+
+/// The name of case `c` in the tables.
+fn case_name(c: usize) -> &'static str {
+    if c == 0 { "paired" } else { "mismatched" }
+}
+
+/// `cells.csv`: one row per (case, depth), the means over paths with their 95% half-widths.
+pub(super) fn write_cells(ctx: &RunContext, t: &Tables) -> Result<()> {
+    let mut csv = ctx.csv("cells.csv")?;
+    csv.row([
+        "case",
+        "beta",
+        "depth",
+        "strong_error",
+        "strong_error_ci95",
+        "terminal_error",
+        "terminal_error_ci95",
+        "displacement",
+        "displacement_ci95",
+        "non_finite_paths",
+        "ks",
+        "w1",
+    ])?;
+    let c = &t.cells;
+    for (case, beta) in t.betas.iter().enumerate() {
+        for (i, l) in t.depths.iter().enumerate() {
+            let (s, e, m) = (
+                c.strong[case][i],
+                c.terminal[case][i],
+                c.displacement[case][i],
+            );
+            csv.row([
+                case_name(case).to_owned(),
+                cell(Some(*beta)),
+                l.to_string(),
+                cell(Some(s.0)),
+                cell(Some(s.1)),
+                cell(Some(e.0)),
+                cell(Some(e.1)),
+                cell(Some(m.0)),
+                cell(Some(m.1)),
+                c.exploded[case][i].to_string(),
+                cell(Some(c.ks[case][i])),
+                cell(Some(c.w1[case][i])),
+            ])?;
+        }
+    }
+    csv.finish()
+}
+
+/// `trajectories.csv`: path 0's trajectories, one row per (series, time), the kept coordinates
+/// of `h` and its norm; the limit's rows have an empty `beta` and `depth` = `N`.
+pub(super) fn write_trajectories(ctx: &RunContext, t: &Tables, n: usize) -> Result<()> {
+    let tr = &t.trajectories;
+    let coords = tr.limit.coords.len();
+    let mut csv = ctx.csv("trajectories.csv")?;
+    let mut header: Vec<String> = ["series", "beta", "depth", "t", "norm"]
+        .map(String::from)
+        .to_vec();
+    header.extend((1..=coords).map(|c| format!("h{c}")));
+    csv.row(&header)?;
+    let mut write = |series: &str, beta: String, depth: String, tr: &Trajectory| -> Result<()> {
+        for j in 0..tr.t.len() {
+            let mut row = vec![
+                series.to_owned(),
+                beta.clone(),
+                depth.clone(),
+                cell(Some(tr.t[j])),
+                cell(Some(tr.norm[j])),
+            ];
+            row.extend(tr.coords.iter().map(|c| cell(Some(c[j]))));
+            csv.row(&row)?;
+        }
+        Ok(())
+    };
+    if !tr.limit.t.is_empty() {
+        write("limit", String::new(), n.to_string(), &tr.limit)?;
+    }
+    for (case, depth, traj) in &tr.networks {
+        write(
+            case_name(*case),
+            cell(Some(t.betas[*case])),
+            depth.to_string(),
+            traj,
+        )?;
+    }
+    csv.finish()
+}
+
+impl LimitConfig {
+    /// `results.csv`: one row per (path, case, depth) and one limit row per path.
+    pub(super) fn write_results(&self, ctx: &RunContext, t: &Tables, n: usize) -> Result<()> {
+        let mut csv = ctx.csv("results.csv")?;
+        csv.row([
+            "case",
+            "beta",
+            "depth",
+            "path",
+            "strong_error",
+            "terminal_error",
+            "h_ratio",
+            "displacement",
+        ])?;
+        for (p, r) in t.rows.iter().enumerate() {
+            for (c, beta) in t.betas.iter().enumerate() {
+                for (i, l) in t.depths.iter().enumerate() {
+                    let m = r.levels[c][i];
+                    csv.row([
+                        case_name(c).to_owned(),
+                        cell(Some(*beta)),
+                        l.to_string(),
+                        p.to_string(),
+                        cell(Some(m.strong)),
+                        cell(Some(m.terminal)),
+                        cell(Some(m.ratio)),
+                        cell(Some(m.displacement)),
+                    ])?;
+                }
+            }
+            csv.row([
+                "limit".to_owned(),
+                String::new(),
+                n.to_string(),
+                p.to_string(),
+                String::new(),
+                String::new(),
+                cell(Some(r.limit_ratio)),
+                cell(Some(r.limit_displacement)),
+            ])?;
+        }
+        csv.finish()
+    }
+
+    /// The kind-specific part of `summary.json`, from the tables.
+    pub(super) fn summary(
+        &self,
+        study: &Study,
+        t: &Tables,
+        n: usize,
+        scheme: &str,
+    ) -> serde_json::Value {
+        let (cells, fits) = (&t.cells, &t.fits);
+        let cis = |row: &[(f64, f64)]| row.iter().map(|m| m.1).collect::<Vec<_>>();
+        let slope = |f: Option<Fit>| f.map(|f| f.slope);
+        let mismatched: Vec<_> = t
+            .betas
+            .iter()
+            .enumerate()
+            .skip(1)
+            .map(|(c, beta)| {
+                json!({
+                    "beta": beta,
+                    "strong_error": means(&cells.strong[c]),
+                    "terminal_error": means(&cells.terminal[c]),
+                    "displacement": means(&cells.displacement[c]),
+                    "strong_error_slope": slope(fits.strong[c]),
+                    "displacement_slope": slope(fits.displacement[c]),
+                    "non_finite_paths": cells.exploded[c],
+                    "ks": cells.ks[c],
+                    "w1": cells.w1[c],
+                })
+            })
+            .collect();
+        let network_rate = study.network_rate();
+        let mut out = json!({
+            "strong_error_slope": slope(fits.strong[0]),
+            "terminal_error_slope": slope(fits.terminal[0]),
+            "expected_slope": -network_rate,
+            "expected_slope_source": "minus the strong rate the Euler solver (the networks' scheme) declares for the driver",
+            "limit": self.driver.limit_name(),
+            "driver": self.driver.to_string(),
+            "natural_beta": self.driver.natural_beta(),
+            "block": self.block,
+            "activation": self.activation.to_string(),
+            "width": self.width,
+            "paths": t.rows.len(),
+            "depths": t.depths,
+            "reference_resolution": n,
+            "reference_scheme": scheme,
+            "reference_rate": study.reference_rate(),
+            "strong_error": means(&cells.strong[0]),
+            "strong_error_ci95": cis(&cells.strong[0]),
+            "terminal_error": means(&cells.terminal[0]),
+            "terminal_error_ci95": cis(&cells.terminal[0]),
+            "displacement": means(&cells.displacement[0]),
+            "limit_displacement": cells.limit_displacement.0,
+            "mismatched": mismatched,
+            "weak": {
+                "statistic": "||h_L|| / ||h_0||, coupled samples (network and limit on the same path)",
+                "ks": cells.ks[0],
+                "w1": cells.w1[0],
+                "w1_slope": slope(fits.w1),
+            },
+        });
+        if let Some(check) = t.reference_check {
+            out["reference_check"] = json!({
+                "what": "max_j ||H_N - H_{N/2}|| on path 0: the reference scheme at N and N/2 steps",
+                "value": check,
+            });
+        }
+        if let Driver::Fbm { hurst } = self.driver {
+            // the slope over the largest depths, where the L^{1-2H} term dominates
+            out["young"] = json!({
+                "hurst": hurst,
+                "expected_rate": network_rate,
+                "measured_strong_rate": slope(fits.strong[0]).map(|s| -s),
+                "measured_terminal_rate": slope(fits.terminal[0]).map(|s| -s),
+                "measured_strong_rate_largest_depths": slope(fits.strong_tail).map(|s| -s),
+                "largest_depths": fits.tail_depths,
+            });
+        }
+        out
+    }
+}
