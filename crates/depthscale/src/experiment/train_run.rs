@@ -7,7 +7,8 @@
 //! and `initial.safetensors` (see [`crate::train::checkpoint`] for the format), and the
 //! summary (final and best test accuracy, divergence, timing, dataset sizes).
 
-use super::{CsvOut, Experiment, RunContext, cell};
+use super::{Experiment, RunContext, cell};
+use crate::budget::{Footprint, bytes};
 use crate::paths::Init;
 use crate::plot::{self, LineStyle, Panel, Series};
 use crate::progress::Progress;
@@ -179,6 +180,23 @@ impl DataSource<'_> {
         Ok(Some(kind))
     }
 
+    /// The sizes `(n_train, n_test, n_features)` the dataset is expected to have: the nominal
+    /// sizes of its format (mnist-10k 8,000 + 2,000, MNIST and Fashion-MNIST 60,000 + 10,000,
+    /// CIFAR-10 50,000 + 10,000) cut to the requested subsets. Used for resource estimates
+    /// before anything is read.
+    pub fn expected_sizes(&self) -> (usize, usize, usize) {
+        let (train, test, features) = match self.dataset.trim().parse::<DatasetKind>() {
+            Ok(DatasetKind::Cifar10) => (50_000, 10_000, 3072),
+            Ok(_) => (60_000, 10_000, 784),
+            Err(_) => (8_000, 2_000, 784),
+        };
+        (
+            self.train_samples.map_or(train, |n| n.min(train)),
+            self.test_samples.map_or(test, |n| n.min(test)),
+            features,
+        )
+    }
+
     /// Loads the dataset (a progress phase of one unit) and keeps the requested subsets.
     pub fn load(&self, progress: &dyn Progress) -> Result<Dataset> {
         let kind = self.validate()?;
@@ -273,6 +291,65 @@ pub(super) fn epoch_cells(cfg: &TrainConfig, m: &EpochMetrics) -> [String; 6] {
         cell(Some(m.test_accuracy)),
         cell(Some(m.seconds)),
     ]
+}
+
+/// Adds to `f` the memory of `parallel` concurrent training runs of `cfg` on `data` (the
+/// dataset itself counted once). The batch is counted as `min(batch_size, n_train)`: a batch
+/// larger than the training set is the whole set (see [`effective`]).
+pub(super) fn training_footprint(
+    f: Footprint,
+    cfg: &TrainConfig,
+    data: &DataSource,
+    parallel: usize,
+) -> Footprint {
+    let (n_train, n_test, n_in) = data.expected_sizes();
+    let (l, d, n_out) = (cfg.depth, cfg.width, 10);
+    let batch = cfg.batch_size.min(n_train.max(1));
+    let p = parallel as u128;
+    let params = bytes(4, &[l, d, d])
+        .saturating_add(bytes(4, &[l, d]))
+        .saturating_add(bytes(4, &[d, n_in + n_out]));
+    let shape_field = if d.saturating_mul(d) > l {
+        "width"
+    } else {
+        "depth"
+    };
+    f.memory(
+        shape_field,
+        format!(
+            "parameters, gradients, Adam moments and copies (7 x depth x width^2 f32 per run, {parallel} at once)"
+        ),
+        params.saturating_mul(7).saturating_mul(p),
+    )
+    .memory(
+        "batch_size",
+        "the activations of a batch (depth x width x batch f32 per run)",
+        bytes(4, &[l, d, batch]).saturating_mul(2).saturating_mul(p),
+    )
+    .memory(
+        "batch_size",
+        "the inputs of a batch",
+        bytes(4, &[n_in, batch]).saturating_mul(p),
+    )
+    .memory(
+        "epochs",
+        "the per-epoch metrics",
+        bytes(64, &[cfg.epochs]).saturating_mul(p),
+    )
+    .memory(
+        "train_samples",
+        "the dataset (pixels as f32, plus the file bytes while loading)",
+        bytes(6, &[n_train + n_test, n_in]),
+    )
+}
+
+/// `cfg` with its batch size cut to the training set: a batch larger than the set is the whole
+/// set, so the run is the same, and its buffers are sized by the data.
+pub(super) fn effective(cfg: TrainConfig, data: &Dataset) -> TrainConfig {
+    TrainConfig {
+        batch_size: cfg.batch_size.min(data.n_train().max(1)),
+        ..cfg
+    }
 }
 
 /// A JSON number, or `null` when not finite.
@@ -420,9 +497,26 @@ impl Experiment for TrainRunConfig {
         self.test_samples = Some(self.test_samples.unwrap_or(usize::MAX).min(1000));
     }
 
+    fn footprint(&self) -> Result<Footprint> {
+        let cfg = self.train_config()?;
+        let (l, d) = (cfg.depth, cfg.width);
+        let checkpoints = if self.save {
+            bytes(8, &[l, d, d]).saturating_add(bytes(8, &[l, d]))
+        } else {
+            0
+        };
+        Ok(
+            training_footprint(Footprint::default(), &cfg, &self.data(), 1)
+                .disk("epochs", "metrics.csv", bytes(128, &[cfg.epochs]))
+                .disk("depth", "the two checkpoints", checkpoints)
+                .disk("epochs", "the figures", 4 << 20),
+        )
+    }
+
     fn run(&self, ctx: &RunContext) -> Result<serde_json::Value> {
         let cfg = self.train_config()?;
         let data = self.data().load(ctx.progress)?;
+        let cfg = effective(cfg, &data);
         let mut csv = ctx.csv("metrics.csv")?;
         csv.row(EPOCH_COLUMNS)?;
         csv.flush()?;
@@ -471,18 +565,6 @@ impl Experiment for TrainRunConfig {
             "checkpoints": checkpoints,
         }))
     }
-}
-
-/// A CSV file in `dir` opened for appending, with `header` written first when it is new or
-/// empty.
-pub(super) fn append_csv(path: &Path, header: &[&str]) -> Result<CsvOut> {
-    let fresh = std::fs::metadata(path).map_or(true, |m| m.len() == 0);
-    let mut csv = CsvOut::append(path)?;
-    if fresh {
-        csv.row(header)?;
-        csv.flush()?;
-    }
-    Ok(csv)
 }
 
 #[cfg(test)]
