@@ -33,7 +33,8 @@ pub use init_probe::ProbeConfig;
 pub use limit::LimitConfig;
 pub use presets::{PRESETS, Preset, preset};
 pub use runner::{
-    KINDS, RunOptions, RunReport, merge, merge_with, parse_shard, run, run_kind, utc_timestamp,
+    KINDS, RunOptions, RunReport, check, merge, merge_with, parse_shard, run, run_kind,
+    utc_timestamp,
 };
 pub use sweep::SweepConfig;
 pub use train_run::{DataSource, TrainRunConfig};

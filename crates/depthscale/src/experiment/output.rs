@@ -108,9 +108,8 @@ impl Protected {
             Err(Error::config(
                 field,
                 format!(
-                    "refusing to replace {}: {why}; depthscale only replaces its own output directories: choose a new directory such as {}",
-                    dir.display(),
-                    canon.join("run").display()
+                    "refusing to replace {}: {why}; depthscale only replaces its own output directories: choose a new directory",
+                    dir.display()
                 ),
             ))
         };

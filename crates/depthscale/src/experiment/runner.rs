@@ -8,7 +8,7 @@ use super::{
     Experiment, FbmPathsConfig, LimitConfig, ProbeConfig, RunContext, SweepConfig, TrainRunConfig,
     WeightsConfig,
 };
-use crate::budget::{Limits, check_title};
+use crate::budget::{Footprint, Limits, check_title};
 use crate::progress::Progress;
 use crate::{Error, Result};
 use std::path::{Path, PathBuf};
@@ -73,7 +73,21 @@ macro_rules! for_kind {
 
 /// Resolves overrides, then runs the config's `kind`.
 pub fn run(source: ConfigSource, opts: &RunOptions, progress: &dyn Progress) -> Result<RunReport> {
-    let mut table = source.table;
+    let (kind, table) = resolve(source.table, opts)?;
+    run_kind(&kind, &source.name, table, opts, progress)
+}
+
+/// Everything [`run`] checks before it starts, without running anything or touching the disk:
+/// overrides, `--quick`, the typed and validated config, `--shard`; returns the run's estimated
+/// [`Footprint`] (compare it with [`Limits::detect`], or call [`Footprint::check`]).
+pub fn check(source: ConfigSource, opts: &RunOptions) -> Result<Footprint> {
+    let (kind, table) = resolve(source.table, opts)?;
+    check_title_of(&table)?;
+    for_kind!(kind.as_str(), prepare_typed(table, opts)).and_then(|f| f)
+}
+
+/// Applies the overrides and takes out `kind`.
+fn resolve(mut table: toml::Table, opts: &RunOptions) -> Result<(String, toml::Table)> {
     for o in &opts.overrides {
         apply_override(&mut table, o)?;
     }
@@ -92,7 +106,42 @@ pub fn run(source: ConfigSource, opts: &RunOptions, progress: &dyn Progress) -> 
             ));
         }
     };
-    run_kind(&kind, &source.name, table, opts, progress)
+    Ok((kind, table))
+}
+
+fn check_title_of(table: &toml::Table) -> Result<()> {
+    match table.get("title").and_then(toml::Value::as_str) {
+        Some(t) => check_title("title", t),
+        None => Ok(()),
+    }
+}
+
+/// The typed config of `E` with `--quick` and `--shard` applied and checked, and its
+/// footprint.
+fn prepare_typed<E: Experiment>(
+    table: toml::Table,
+    opts: &RunOptions,
+) -> Result<Result<Footprint>> {
+    let cfg = prepare::<E>(table, opts)?;
+    Ok(cfg.footprint())
+}
+
+fn prepare<E: Experiment>(table: toml::Table, opts: &RunOptions) -> Result<E> {
+    let mut cfg: E = typed(table)?;
+    if opts.quick {
+        cfg.quick();
+    }
+    cfg.validate()?;
+    if let Some(shard) = opts.shard {
+        check_shard(shard)?;
+        if !cfg.shardable() {
+            return Err(Error::config(
+                "--shard",
+                format!("experiments of kind {:?} cannot be sharded", E::KIND),
+            ));
+        }
+    }
+    Ok(cfg)
 }
 
 /// Runs the experiment of kind `kind` from its table (without the `kind` key).
@@ -103,9 +152,7 @@ pub fn run_kind(
     opts: &RunOptions,
     progress: &dyn Progress,
 ) -> Result<RunReport> {
-    if let Some(t) = table.get("title").and_then(toml::Value::as_str) {
-        check_title("title", t)?;
-    }
+    check_title_of(&table)?;
     for_kind!(kind, run_typed(name, table, opts, progress))
 }
 
@@ -121,7 +168,10 @@ pub fn typed<E: Experiment>(table: toml::Table) -> Result<E> {
         let message = one_line(&e.into_inner().to_string())
             .replace(&format!(" in `{field}`"), "")
             .replace("expected usize", "expected a non-negative integer")
-            .replace("expected u64", "expected a non-negative integer");
+            .replace(
+                "expected u64",
+                "expected an integer in 0..=9223372036854775807",
+            );
         Error::config(field, message)
     })
 }
@@ -132,20 +182,7 @@ fn run_typed<E: Experiment>(
     opts: &RunOptions,
     progress: &dyn Progress,
 ) -> Result<RunReport> {
-    let mut cfg: E = typed(table)?;
-    if opts.quick {
-        cfg.quick();
-    }
-    cfg.validate()?;
-    if let Some(shard) = opts.shard {
-        check_shard(shard)?;
-        if !cfg.shardable() {
-            return Err(Error::config(
-                "--shard",
-                format!("experiments of kind {:?} cannot be sharded", E::KIND),
-            ));
-        }
-    }
+    let cfg: E = prepare(table, opts)?;
     let requested = opts
         .out
         .clone()
@@ -421,6 +458,69 @@ pub fn utc_timestamp() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::budget::Limit;
+
+    fn footprint(name: &str, sets: &[&str]) -> Result<Footprint> {
+        let opts = RunOptions {
+            overrides: sets.iter().map(|s| s.to_string()).collect(),
+            ..RunOptions::default()
+        };
+        check(ConfigSource::resolve(name).unwrap(), &opts)
+    }
+
+    /// A machine of this project's size: 24 GB of memory, 50 GB of disk.
+    fn machine() -> Limits {
+        let limit = |gb: u64, what: &str| Limit {
+            bytes: gb << 30,
+            source: what.into(),
+        };
+        Limits {
+            memory: Some(limit(24, "test memory")),
+            disk: Some(limit(50, "test disk")),
+        }
+    }
+
+    #[test]
+    fn every_preset_fits_a_laptop_and_absurd_sizes_are_refused_by_field() {
+        for p in super::super::PRESETS {
+            let f = footprint(p.name, &[]).unwrap();
+            assert!(f.memory_bytes() < 4 << 30, "{}: {f:?}", p.name);
+            assert!(f.disk_bytes() < 1 << 30, "{}: {f:?}", p.name);
+            assert!(f.memory_bytes() > 0 && f.disk_bytes() > 0, "{}", p.name);
+        }
+        let refused = |name: &str, sets: &[&str]| -> String {
+            match footprint(name, sets).and_then(|f| f.check(&machine())) {
+                Err(Error::TooLarge { field, .. }) => field,
+                other => panic!("{name} {sets:?}: {other:?}"),
+            }
+        };
+        assert_eq!(refused("fig1", &["depth=1000000000"]), "depth");
+        assert_eq!(refused("fig1", &["width=100000"]), "width");
+        assert_eq!(refused("fig1", &["samples=1000000000000"]), "samples");
+        assert_eq!(
+            refused("fig1", &["beta={linspace=[0, 1, 10000000]}"]),
+            "beta"
+        );
+        assert_eq!(
+            refused(
+                "ode",
+                &["reference_factor=1024", "depth=[4096, 16384]", "width=256"]
+            ),
+            "reference_factor"
+        );
+        assert_eq!(refused("fig6", &["steps=10000000", "paths=1000"]), "steps");
+        assert_eq!(
+            refused("train", &["depth=576460752303423488", "width=32"]),
+            "depth"
+        );
+        assert_eq!(refused("train", &["epochs=1000000000000000000"]), "epochs");
+        assert_eq!(refused("fig9", &["width=20000"]), "width");
+        // A batch larger than the data is the whole data: not refused.
+        footprint("train", &["batch_size=1000000000000000000"])
+            .unwrap()
+            .check(&machine())
+            .unwrap();
+    }
 
     #[test]
     fn timestamps_are_utc_and_sortable() {

@@ -8,7 +8,7 @@
 //! summary (final and best test accuracy, divergence, timing, dataset sizes).
 
 use super::{Experiment, RunContext, cell};
-use crate::budget::{Footprint, bytes};
+use crate::budget::{Footprint, bytes, largest};
 use crate::paths::Init;
 use crate::plot::{self, LineStyle, Panel, Series};
 use crate::progress::Progress;
@@ -322,7 +322,7 @@ pub(super) fn training_footprint(
         params.saturating_mul(7).saturating_mul(p),
     )
     .memory(
-        "batch_size",
+        largest(&[("batch_size", batch), ("depth", l), ("width", d)]),
         "the activations of a batch (depth x width x batch f32 per run)",
         bytes(4, &[l, d, batch]).saturating_mul(2).saturating_mul(p),
     )
