@@ -122,6 +122,14 @@ fn contents(path: &Path, bytes: Vec<u8>, magic: u32) -> Result<Vec<u8>> {
         .take((total - header_len) as u64 + 1)
         .read_to_end(&mut out)
         .map_err(corrupt)?;
+    if out.len() > total {
+        return Err(Error::data(
+            path,
+            format!(
+                "length mismatch: the gzip stream holds more than the {total} bytes its IDX header promises (not decompressed further)"
+            ),
+        ));
+    }
     Ok(out)
 }
 
@@ -194,14 +202,8 @@ fn check_payload(actual: usize, expected: usize, what: &str) -> std::result::Res
             "truncated: header promises {expected} bytes of {what}, file has {actual}"
         ))
     } else if actual > expected {
-        // a gzip stream is read one byte past the promise: say "more", not a wrong count
-        let found = if actual == expected + 1 {
-            "more".to_string()
-        } else {
-            actual.to_string()
-        };
         Err(format!(
-            "length mismatch: header promises {expected} bytes of {what}, file has {found}"
+            "length mismatch: header promises {expected} bytes of {what}, file has {actual}"
         ))
     } else {
         Ok(())
