@@ -619,7 +619,10 @@ fn errors_name_the_field_the_value_and_what_is_accepted() {
     case(&["train", "--no-such-flag"], &["--no-such-flag", "--help"]);
     // An OS error is printed once.
     let line = refused(
-        &run(t.path(), &["run", "fig6", "--quick", "--out", "/proc/no/such/dir"]),
+        &run(
+            t.path(),
+            &["run", "fig6", "--quick", "--out", "/proc/no/such/dir"],
+        ),
         &["os error"],
     );
     assert_eq!(line.matches("os error").count(), 1, "{line}");

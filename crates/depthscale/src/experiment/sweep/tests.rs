@@ -304,3 +304,76 @@ fn nearest_centroid_accuracy(n_train: usize, n_test: usize) -> f64 {
         .count();
     hits as f64 / data.n_test() as f64
 }
+
+/// The tables a finished tiny sweep wrote, as seeds for the resume-parser fuzz targets.
+fn resume_seed() -> &'static (Vec<u8>, Vec<u8>) {
+    static SEED: std::sync::OnceLock<(Vec<u8>, Vec<u8>)> = std::sync::OnceLock::new();
+    SEED.get_or_init(|| {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("s");
+        let mut t = tiny();
+        t.insert("train_samples".into(), toml::Value::Integer(64));
+        t.insert("test_samples".into(), toml::Value::Integer(32));
+        run_to(&dir, t, None).unwrap();
+        (
+            std::fs::read(dir.join("cells.csv")).unwrap(),
+            std::fs::read(dir.join("metrics.csv")).unwrap(),
+        )
+    })
+}
+
+/// Byte edits: (position, byte, 0 = set, 1 = insert, 2 = delete, 3 = truncate).
+fn edit(seed: &[u8], edits: &[(usize, u8, u8)]) -> Vec<u8> {
+    let mut v = seed.to_vec();
+    for &(p, b, op) in edits {
+        let i = if v.is_empty() { 0 } else { p % v.len() };
+        match op {
+            0 if !v.is_empty() => v[i] = b,
+            1 => v.insert(i, b),
+            2 if !v.is_empty() => {
+                v.remove(i);
+            }
+            3 => v.truncate(i),
+            _ => {}
+        }
+    }
+    v
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::test_runner::Config {
+        cases: std::env::var("DEPTHSCALE_FUZZ_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(200),
+        failure_persistence: None,
+        ..Default::default()
+    })]
+
+    /// The resume parser on mutated `cells.csv` and `metrics.csv`: rows of the grid or a data
+    /// error naming the file, never a panic; repairing cuts only a partial last line.
+    #[test]
+    fn fuzz_resume_tables(
+        edits in proptest::collection::vec((proptest::prelude::any::<usize>(), proptest::prelude::any::<u8>(), 0..4u8), 1..6),
+        which in 0..2usize,
+        repair in proptest::prelude::any::<bool>(),
+    ) {
+        let (cells, metrics) = resume_seed();
+        let tmp = tempfile::tempdir().unwrap();
+        let (name, seed) = if which == 0 { ("cells.csv", cells) } else { ("metrics.csv", metrics) };
+        let bytes = edit(seed, &edits);
+        std::fs::write(tmp.path().join(name), &bytes).unwrap();
+        let cfg: SweepConfig = typed(tiny()).unwrap();
+        let plan = cfg.plan().unwrap();
+        let result = if which == 0 {
+            read_cells(&plan, tmp.path(), repair).map(|r| r.iter().map(|(i, _)| *i).collect::<Vec<_>>())
+        } else {
+            read_epochs(&plan, tmp.path(), repair, |_| true).map(|r| r.iter().map(|(i, _)| *i).collect())
+        };
+        match result {
+            Ok(idx) => proptest::prop_assert!(idx.iter().all(|&i| i < plan.cells.len())),
+            Err(Error::Data { path, .. }) => proptest::prop_assert!(path.ends_with(name)),
+            Err(other) => proptest::prop_assert!(false, "unexpected error kind: {other}"),
+        }
+        let after = std::fs::read(tmp.path().join(name)).unwrap();
+        let complete = crate::experiment::store::complete_lines(&bytes);
+        proptest::prop_assert!(after == bytes || (repair && after == complete));
+    }
+}
