@@ -13,6 +13,7 @@
 
 mod config;
 mod context;
+mod data_source;
 mod fbm_paths;
 mod grid;
 mod init_probe;
