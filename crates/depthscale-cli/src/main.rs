@@ -28,7 +28,8 @@ use std::process::ExitCode;
 #[derive(Parser, Debug)]
 #[command(name = "depthscale", version, verbatim_doc_comment)]
 struct Cli {
-    /// Worker threads (default: all cores). Results are identical for any value.
+    /// Worker threads (default: all cores; at most 8 x the cores). Results are identical for
+    /// any value.
     #[arg(long, global = true, value_name = "N")]
     threads: Option<usize>,
 
@@ -43,7 +44,10 @@ enum Command {
     /// Writes into the output directory: config.toml (the fully resolved config, seed included:
     /// rerun it with `depthscale run DIR/config.toml`), results.csv (tidy, one row per
     /// measurement), the figures as PNG and SVG, and summary.json. The directory is written as
-    /// DIR.partial and renamed to DIR only when the run is complete.
+    /// DIR.partial and renamed to DIR only when the run is complete; it is locked while the run
+    /// writes it (a second process on the same DIR fails at once), and a run whose estimated
+    /// memory or disk exceeds the machine's (or DEPTHSCALE_MAX_MEMORY / DEPTHSCALE_MAX_DISK) is
+    /// refused before it starts.
     ///
     /// Sweeps (fig9, kind = "sweep") are written in place and resumable: rerun the same command
     /// with the same --out after an interruption and finished cells are skipped. They can be
@@ -97,7 +101,9 @@ struct RunArgs {
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
     /// Replace the output directory if it exists and is not empty (for a sweep: start over
-    /// instead of resuming).
+    /// instead of resuming). Only a directory depthscale created (it holds a .depthscale
+    /// marker) is ever replaced, and never the current or home directory or one containing
+    /// them.
     #[arg(long)]
     force: bool,
     /// Run only shard I of N (0 <= I < N) of a sweep: the cells whose index is I modulo N.
@@ -111,7 +117,8 @@ struct TrainArgs {
     /// Output directory [default: runs/train-<UTC timestamp>].
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
-    /// Replace the output directory if it exists and is not empty.
+    /// Replace the output directory if it exists and is not empty (only a directory depthscale
+    /// created, marked by its .depthscale file).
     #[arg(long)]
     force: bool,
     /// Smoke size: depth at most 100, 1 epoch, 2,000 training and 1,000 test images.
@@ -153,9 +160,9 @@ struct TrainArgs {
     /// Law of V over depth: uniform, gaussian, rademacher, fbm(H), rbf(BW) [preset: uniform].
     #[arg(long, value_name = "LAW")]
     init_v: Option<String>,
-    /// Seed of every random stream [preset: 0].
-    #[arg(long)]
-    seed: Option<u64>,
+    /// Seed of every random stream, 0..=9223372036854775807 [preset: 0].
+    #[arg(long, allow_negative_numbers = true)]
+    seed: Option<i128>,
 }
 
 impl TrainArgs {
@@ -168,7 +175,13 @@ impl TrainArgs {
                 self.dataset.is_some(),
                 "`--data` needs `--dataset` (mnist, fashion-mnist or cifar10)"
             );
-            o.push(format!("data_dir={}", quote(&dir.to_string_lossy())));
+            let dir = dir.to_str().with_context(|| {
+                format!(
+                    "invalid `--data`: {} is not valid UTF-8, and configs store paths as UTF-8 text; rename it or point a symbolic link with a UTF-8 name at it",
+                    dir.display()
+                )
+            })?;
+            o.push(format!("data_dir={}", quote(dir)));
         }
         if let Some(d) = &self.dataset {
             o.push(format!("dataset={}", quote(d)));
@@ -212,7 +225,8 @@ struct MergeArgs {
     /// Where to write the merged result.
     #[arg(long, value_name = "OUT")]
     out: PathBuf,
-    /// Replace OUT if it exists and is not empty.
+    /// Replace OUT if it exists and is not empty (only a directory depthscale created; never
+    /// one of the inputs or a directory containing one).
     #[arg(long)]
     force: bool,
 }
@@ -235,34 +249,98 @@ enum DataCommand {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if !e.use_stderr() => {
+            // --help and --version
+            let _ = e.print();
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            // clap's first line is the cause; the usage lines after it are left out.
+            let text = e.to_string();
+            let first = text.lines().next().unwrap_or("invalid arguments");
+            let first = first.strip_prefix("error: ").unwrap_or(first);
+            eprintln!("error: {} (see --help)", one_line(first));
+            return ExitCode::from(2);
+        }
+    };
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {}", one_line(&format!("{e:#}")));
+            eprintln!("error: {}", message(&e));
             ExitCode::FAILURE
         }
     }
+}
+
+/// The error and its causes on one line, a cause already spelled out by the error before it
+/// (an I/O error quoted with its path) left out.
+fn message(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let c = cause.to_string();
+        if out.contains(&c) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&c);
+    }
+    one_line(&out)
 }
 
 fn one_line(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-fn run(cli: Cli) -> Result<()> {
-    if let Some(n) = cli.threads {
-        anyhow::ensure!(n >= 1, "invalid `--threads`: must be at least 1, got {n}");
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(n)
-            .build_global()
-            .context("cannot start the thread pool")?;
+/// The worker threads: `--threads`, else `RAYON_NUM_THREADS`, else all cores; a count beyond
+/// [`depthscale::budget::max_threads`] is refused.
+fn start_threads(flag: Option<usize>) -> Result<()> {
+    let n = match flag {
+        Some(n) => {
+            depthscale::budget::check_threads("--threads", n)?;
+            n
+        }
+        None => match std::env::var("RAYON_NUM_THREADS") {
+            Ok(v) if !v.trim().is_empty() => {
+                let n: usize = v.trim().parse().map_err(|_| {
+                    anyhow::anyhow!(
+                        "invalid `RAYON_NUM_THREADS`: expected a positive integer, got {v:?}"
+                    )
+                })?;
+                depthscale::budget::check_threads("RAYON_NUM_THREADS", n)?;
+                n
+            }
+            _ => 0, // rayon's default: one per core
+        },
+    };
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(n)
+        .build_global()
+        .context("cannot start the thread pool")
+}
+
+/// Prints the `warnings` a run's summary lists, one line each on stderr.
+fn print_warnings(summary: &serde_json::Value) {
+    if let Some(w) = summary["results"]["warnings"].as_array() {
+        for line in w.iter().filter_map(|v| v.as_str()) {
+            eprintln!("warning: {line}");
+        }
     }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    start_threads(cli.threads)?;
     match cli.command {
         Command::Run(args) => run_experiment(args),
         Command::Train(args) => train(args),
         Command::Merge(args) => {
             let bars = progress::Bars::default();
-            let report = experiment::merge(&args.dirs, &args.out, args.force, &bars)?;
+            let report =
+                experiment::merge(&args.dirs, &args.out, args.force, &bars).context("merge")?;
+            print_warnings(&report.summary);
             let r = &report.summary["results"];
             println!(
                 "merged {} of {} cells from {} directories",
@@ -309,10 +387,12 @@ fn run_experiment(args: RunArgs) -> Result<()> {
             .as_deref()
             .map(experiment::parse_shard)
             .transpose()?,
+        limits: None,
     };
     let bars = progress::Bars::default();
     let report = experiment::run(source, &opts, &bars)
         .with_context(|| format!("experiment {}", args.experiment))?;
+    print_warnings(&report.summary);
     let r = &report.summary["results"];
     if let (Some(done), Some(total)) = (r["cells_done"].as_u64(), r["cells_total"].as_u64()) {
         println!(

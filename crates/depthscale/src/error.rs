@@ -33,6 +33,27 @@ pub enum Error {
     /// A numerical routine could not produce a trustworthy answer.
     #[error("numerical failure: {0}")]
     Numerical(String),
+    /// Another depthscale process holds the output directory (its advisory lock is taken).
+    #[error(
+        "{} is in use by another depthscale process{}; wait for it to finish or choose another directory",
+        path.display(),
+        pid.map_or(String::new(), |p| format!(" (pid {p})"))
+    )]
+    InUse {
+        /// The directory.
+        path: PathBuf,
+        /// The process holding it, as recorded in its marker file.
+        pid: Option<u32>,
+    },
+    /// A run or a file needs more than a limit allows (memory, disk, a format's cap), or a
+    /// buffer size does not fit in 64 bits; `field` names what to shrink.
+    #[error("`{field}` is too large: {message}")]
+    TooLarge {
+        /// The config field (or file) to shrink.
+        field: String,
+        /// What was needed, what is allowed, and how to get under the limit.
+        message: String,
+    },
     /// Drawing a figure failed.
     #[error("plot {}: {message}", path.display())]
     Plot {
@@ -59,6 +80,14 @@ impl Error {
     pub fn data(path: impl Into<PathBuf>, message: impl Into<String>) -> Self {
         Error::Data {
             path: path.into(),
+            message: message.into(),
+        }
+    }
+
+    /// Shorthand for an [`Error::TooLarge`] error.
+    pub fn too_large(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Error::TooLarge {
+            field: field.into(),
             message: message.into(),
         }
     }

@@ -11,8 +11,10 @@
 //! - [`limits`]: neural ODE/SDE reference solutions driven by the same paths;
 //! - [`train`]: datasets, loss, optimizer, trainer and sweeps;
 //! - [`experiment`]: configuration, presets, runners and outputs;
-//! - [`plot`]: figures as PNG and SVG.
+//! - [`plot`]: figures as PNG and SVG;
+//! - [`budget`]: checked buffer sizes and the memory/disk limits a run is checked against.
 
+pub mod budget;
 pub mod error;
 pub mod experiment;
 pub mod float;

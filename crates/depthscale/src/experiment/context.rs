@@ -29,6 +29,12 @@ impl RunContext<'_> {
         std::fs::write(&p, contents).map_err(|e| Error::io(&p, e))
     }
 
+    /// Writes `contents` to the file `name` atomically (temporary file, fsync, rename; see
+    /// [`super::output::write_atomic`]).
+    pub fn write_atomic(&self, name: &str, contents: impl AsRef<[u8]>) -> Result<()> {
+        super::output::write_atomic(&self.path(name), contents)
+    }
+
     /// A CSV writer on the file `name` inside the output directory.
     pub fn csv(&self, name: &str) -> Result<CsvOut> {
         CsvOut::create(&self.path(name))
@@ -81,9 +87,19 @@ impl CsvOut {
         self.writer.flush().map_err(|e| Error::io(&self.path, e))
     }
 
-    /// Flushes the file to disk.
+    /// Flushes everything written so far and fsyncs it, so that it survives a crash of the
+    /// machine too.
+    pub fn sync(&mut self) -> Result<()> {
+        self.writer.flush().map_err(|e| Error::io(&self.path, e))?;
+        self.writer
+            .get_ref()
+            .sync_data()
+            .map_err(|e| Error::io(&self.path, e))
+    }
+
+    /// Flushes the file and fsyncs it to disk.
     pub fn finish(mut self) -> Result<()> {
-        self.writer.flush().map_err(|e| Error::io(&self.path, e))
+        self.sync()
     }
 }
 

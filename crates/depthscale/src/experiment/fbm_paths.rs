@@ -2,6 +2,7 @@
 //! over depth for rough (H < 1/2), Brownian (H = 1/2) and smooth (H > 1/2) regimes.
 
 use super::{Experiment, Grid, RunContext, cell};
+use crate::budget::{Footprint, bytes};
 use crate::paths::fbm::{autocovariance, fbm_path};
 use crate::plot::{self, LineStyle, Panel, Series};
 use crate::rng::stream;
@@ -62,6 +63,34 @@ impl Experiment for FbmPathsConfig {
             ));
         }
         Ok(())
+    }
+
+    fn footprint(&self) -> Result<Footprint> {
+        let h = self.hursts()?.len();
+        let (steps, paths) = (self.steps.max(0) as usize, self.paths.max(0) as usize);
+        let field = if steps >= paths { "steps" } else { "paths" };
+        let points = [h, paths, steps + 1];
+        Ok(Footprint::default()
+            .memory(
+                field,
+                "the plotted paths (hurst x paths x (steps + 1) points of 16 bytes)",
+                bytes(16, &points),
+            )
+            .memory(
+                "steps",
+                "one path and its increments",
+                bytes(48, &[steps + 1]),
+            )
+            .disk(
+                field,
+                "results.csv (one row of about 60 bytes per point)",
+                bytes(60, &points),
+            )
+            .disk(
+                field,
+                "fbm_paths.svg (about 20 bytes per point)",
+                bytes(20, &points),
+            ))
     }
 
     fn quick(&mut self) {

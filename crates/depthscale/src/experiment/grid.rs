@@ -10,9 +10,19 @@
 use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
 
+/// The largest count of a generated range (`linspace`, `geomspace`).
+pub const MAX_COUNT: f64 = 1e7;
+
+/// The largest integer an integer grid (depths) accepts.
+pub const MAX_INTEGER: usize = 1_000_000_000;
+
 /// A grid of values for one config field.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(untagged, deny_unknown_fields)]
+#[serde(
+    untagged,
+    deny_unknown_fields,
+    expecting = "a grid: a number, a list of numbers, { linspace = [start, stop, count] } or { geomspace = [start, stop, count] }"
+)]
 pub enum Grid {
     /// One value.
     One(f64),
@@ -34,12 +44,15 @@ impl Grid {
     /// The grid's values, checked to be finite and non-empty; `field` names the field in errors.
     pub fn values(&self, field: &str) -> Result<Vec<f64>> {
         let count = |c: f64| -> Result<usize> {
-            if c >= 1.0 && c.fract() == 0.0 && c <= 1e7 {
+            if c >= 1.0 && c.fract() == 0.0 && c <= MAX_COUNT {
                 Ok(c as usize)
             } else {
                 Err(Error::config(
                     field,
-                    format!("the count of a range must be a positive integer, got {c}"),
+                    format!(
+                        "the count of a range must be an integer in 1..={}, got {c}",
+                        MAX_COUNT as u64
+                    ),
                 ))
             }
         };
@@ -83,10 +96,10 @@ impl Grid {
         for x in self.values(field)? {
             let generated = !matches!(self, Grid::One(_) | Grid::List(_));
             let r = x.round();
-            if (!generated && r != x) || r < min as f64 || r > 1e9 {
+            if (!generated && r != x) || r < min as f64 || r > MAX_INTEGER as f64 {
                 return Err(Error::config(
                     field,
-                    format!("values must be integers >= {min}, got {x}"),
+                    format!("values must be integers in {min}..={MAX_INTEGER}, got {x}"),
                 ));
             }
             if out.last() != Some(&(r as usize)) {
@@ -147,10 +160,33 @@ mod tests {
         assert!(Grid::One(2.5).integers("depth", 1).is_err());
         assert!(Grid::List(vec![]).values("beta").is_err());
         assert!(Grid::One(f64::NAN).values("beta").is_err());
+        let err = Grid::One(1_000_000_001.0)
+            .integers("depth", 1)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("1..=1000000000"), "{err}");
         let mut s = Grid::Linspace {
             linspace: [0.0, 1.0, 11.0],
         };
         s.shrink(3);
         assert_eq!(s.values("x").unwrap(), vec![0.0, 0.5, 1.0]);
+    }
+
+    #[test]
+    fn a_value_that_is_no_grid_says_what_a_grid_is() {
+        for bad in [
+            "g = \"many\"",
+            "g = { range = [1, 2] }",
+            "g = [1, \"a\"]",
+            "g = true",
+        ] {
+            let t: toml::Table = toml::from_str(bad).unwrap();
+            let err = t["g"].clone().try_into::<Grid>().unwrap_err().to_string();
+            assert!(!err.contains("untagged"), "{bad}: {err}");
+            assert!(
+                err.contains("linspace") && err.contains("a list of numbers"),
+                "{bad}: {err}"
+            );
+        }
     }
 }

@@ -292,6 +292,59 @@ impl Experiment for ProbeConfig {
         self.plan().map(|_| ())
     }
 
+    fn footprint(&self) -> Result<crate::budget::Footprint> {
+        use crate::budget::{Footprint, bytes, largest};
+        let plan = self.plan()?;
+        let (l, d) = (
+            *plan.depths.iter().max().expect("non-empty grid"),
+            plan.width,
+        );
+        let columns = plan.betas.len().saturating_mul(plan.samples);
+        let jobs = (plan.depths.len() * plan.hursts.len()).saturating_mul(plan.draws);
+        let rows = jobs.saturating_mul(columns);
+        let threads = rayon::current_num_threads().min(jobs).max(1) as u128;
+        let tape = (TAPE_BUDGET_BYTES / (8 * l * d).max(1))
+            .clamp(8, 1024)
+            .min(columns);
+        let shape = largest(&[("depth", l), ("width", d.saturating_mul(d))]);
+        let rows_field = largest(&[
+            ("samples", plan.samples),
+            ("beta", plan.betas.len()),
+            ("draws", plan.draws),
+            ("hurst", plan.hursts.len()),
+            ("depth", plan.depths.len()),
+        ]);
+        let per_draw =
+            bytes(8, &[plan.n_in + plan.n_out, columns]).saturating_add(bytes(40, &[columns]));
+        Ok(Footprint::default()
+            .memory(
+                shape,
+                "the weights of a draw (2 x depth x width^2 f64 per thread)",
+                bytes(16, &[l, d, d]).saturating_mul(threads),
+            )
+            .memory(
+                shape,
+                "the probe tape (depth x width x columns f64 per thread)",
+                bytes(24, &[l, d, tape]).saturating_mul(threads),
+            )
+            .memory(
+                rows_field,
+                "the inputs and rows of a draw (per thread)",
+                per_draw.saturating_mul(threads),
+            )
+            .memory(
+                rows_field,
+                "the measured rows (depths x hursts x draws x betas x samples)",
+                bytes(160, &[rows]),
+            )
+            .disk(
+                rows_field,
+                "results.csv (about 200 bytes per row)",
+                bytes(200, &[rows]),
+            )
+            .disk("figures", "the figures", 16 << 20))
+    }
+
     fn quick(&mut self) {
         self.depth.cap(100.0);
         self.depth.shrink(4);

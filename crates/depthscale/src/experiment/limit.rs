@@ -244,6 +244,24 @@ impl Experiment for LimitConfig {
         Ok(())
     }
 
+    fn footprint(&self) -> Result<crate::budget::Footprint> {
+        use crate::budget::{Footprint, bytes};
+        let (n, d) = (self.reference()?, self.width);
+        let cases = self.depths()?.len() * (1 + self.mismatched_beta.len());
+        let threads = rayon::current_num_threads().min(self.paths).max(1) as u128;
+        let grid = if self.driver.is_smooth() {
+            0
+        } else {
+            bytes(24, &[n + 1, d, d])
+        };
+        Ok(Footprint::default()
+            .memory("reference_factor", "the reference solution ((N + 1) x width f64 per path in flight)", bytes(8, &[n + 1, d]).saturating_mul(threads))
+            .memory("reference_factor", "the driving path on the reference grid ((N + 1) x width^2 f64, 3x while refined, per path in flight)", grid.saturating_mul(threads))
+            .memory("paths", "the per-path records", bytes(256, &[self.paths, cases + 1]))
+            .disk("paths", "results.csv (about 200 bytes per row)", bytes(200, &[self.paths, cases + 1]))
+            .disk("coordinates", "the figures", 16 << 20))
+    }
+
     /// The three largest depths up to 256 (the three smallest if fewer than two
     /// are that small), at most 48 paths, the reference factor capped at 16: small enough for a
     /// second, deep enough to be in the asymptotic regime, so that the fitted slopes stay within

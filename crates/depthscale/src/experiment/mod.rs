@@ -1,21 +1,27 @@
 //! Experiments: configuration, presets, the runner and outputs.
 //!
 //! An experiment is a TOML table with a `kind` and the kind's fields. The runner resolves a
-//! preset or file, applies `--set` overrides and `--quick`, validates, writes `config.toml`,
-//! runs the experiment into a staging directory, writes `summary.json` and only then moves the
-//! directory to its final name: an output directory without `.partial` is always complete.
+//! preset or file, applies `--set` overrides and `--quick`, validates, checks the run's
+//! estimated memory and disk ([`Experiment::footprint`]) against the machine, claims and locks
+//! the output directory ([`output`]), writes `config.toml`, runs the experiment into a staging
+//! directory, writes `summary.json` and only then moves the directory to its final name: an
+//! output directory without `.partial` is always complete.
 //!
 //! To add an experiment: write a config struct implementing [`Experiment`] in a module of its
-//! own, add its `kind` to [`run_kind`]'s match, and ship a preset in `presets/`.
+//! own, add its `kind` to the runner's `for_kind!` list and [`KINDS`], and ship a preset in
+//! `presets/`.
 
 mod config;
 mod context;
+mod data_source;
 mod fbm_paths;
 mod grid;
 mod init_probe;
 mod limit;
+pub mod output;
 mod presets;
 mod runner;
+pub mod store;
 mod sweep;
 mod train_run;
 mod weights;
@@ -27,14 +33,19 @@ pub use grid::Grid;
 pub use init_probe::ProbeConfig;
 pub use limit::LimitConfig;
 pub use presets::{PRESETS, Preset, preset};
-pub use runner::{RunOptions, RunReport, parse_shard, run, run_kind};
-pub use sweep::{SweepConfig, merge};
+pub use runner::{
+    KINDS, RunOptions, RunReport, check, merge, merge_with, parse_shard, run, run_kind,
+    utc_timestamp,
+};
+pub use sweep::SweepConfig;
 pub use train_run::{DataSource, TrainRunConfig};
 pub use weights::{WeightsConfig, WeightsModel};
 
-use crate::Result;
+use crate::budget::Footprint;
+use crate::{Error, Result};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use std::path::PathBuf;
 
 /// One kind of experiment: its config schema and how to run it.
 pub trait Experiment: Serialize + DeserializeOwned {
@@ -44,6 +55,11 @@ pub trait Experiment: Serialize + DeserializeOwned {
     fn validate(&self) -> Result<()>;
     /// Shrinks the experiment to a smoke size that finishes in a few seconds.
     fn quick(&mut self);
+    /// The run's estimated peak memory and the bytes it writes, from the validated config
+    /// (with the current rayon thread count); the runner refuses a run over the machine's
+    /// limits before anything is allocated. Sizes are computed with saturating arithmetic
+    /// ([`crate::budget::bytes`]) and each need names the field to shrink.
+    fn footprint(&self) -> Result<Footprint>;
     /// Runs the experiment, writing its files into `ctx.dir`; returns the kind-specific part of
     /// `summary.json`.
     fn run(&self, ctx: &RunContext) -> Result<serde_json::Value>;
@@ -57,5 +73,16 @@ pub trait Experiment: Serialize + DeserializeOwned {
     /// a shard for an experiment that does not.
     fn shardable(&self) -> bool {
         false
+    }
+    /// Joins the records of `inputs` (output directories of runs of this same config, e.g.
+    /// its shards) into `ctx.dir`; returns the kind-specific part of `summary.json`. The runner
+    /// ([`merge`]) checks the inputs and the output directory and calls it only for shardable
+    /// experiments, which must implement it.
+    fn merge(&self, inputs: &[PathBuf], ctx: &RunContext) -> Result<serde_json::Value> {
+        let _ = (inputs, ctx);
+        Err(Error::config(
+            "merge",
+            format!("experiments of kind {:?} cannot be merged", Self::KIND),
+        ))
     }
 }

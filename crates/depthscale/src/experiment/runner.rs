@@ -1,11 +1,14 @@
-//! Runs an experiment end to end: typed config, output directory, `config.toml`, the run
-//! itself, `summary.json`, and the final rename that marks the output complete.
+//! Runs an experiment end to end: typed config, resource check, output directory (see
+//! [`super::output`]), `config.toml`, the run itself, `summary.json`, and the commit that marks
+//! the output complete.
 
 use super::config::{ConfigSource, apply_override, one_line};
+use super::output::{self, Output, Protected};
 use super::{
     Experiment, FbmPathsConfig, LimitConfig, ProbeConfig, RunContext, SweepConfig, TrainRunConfig,
     WeightsConfig,
 };
+use crate::budget::{Footprint, Limits, check_title};
 use crate::progress::Progress;
 use crate::{Error, Result};
 use std::path::{Path, PathBuf};
@@ -24,6 +27,8 @@ pub struct RunOptions {
     pub force: bool,
     /// `Some((i, n))`: run only shard `i` of `n` (`0 <= i < n`) of a shardable experiment.
     pub shard: Option<(usize, usize)>,
+    /// The memory and disk the run may use; `None`: detect them ([`Limits::detect`]).
+    pub limits: Option<Limits>,
 }
 
 /// What a completed run produced.
@@ -45,9 +50,44 @@ pub const KINDS: &[&str] = &[
     LimitConfig::KIND,
 ];
 
+/// Calls `f::<E>(args)` with `E` the experiment type of `kind`, or errs on an unknown kind.
+macro_rules! for_kind {
+    ($kind:expr, $f:ident($($arg:expr),*)) => {
+        match $kind {
+            ProbeConfig::KIND => $f::<ProbeConfig>($($arg),*),
+            FbmPathsConfig::KIND => $f::<FbmPathsConfig>($($arg),*),
+            LimitConfig::KIND => $f::<LimitConfig>($($arg),*),
+            TrainRunConfig::KIND => $f::<TrainRunConfig>($($arg),*),
+            SweepConfig::KIND => $f::<SweepConfig>($($arg),*),
+            WeightsConfig::KIND => $f::<WeightsConfig>($($arg),*),
+            other => Err(Error::config(
+                "kind",
+                format!(
+                    "unknown experiment kind {other:?}; accepted: {}",
+                    KINDS.join(", ")
+                ),
+            )),
+        }
+    };
+}
+
 /// Resolves overrides, then runs the config's `kind`.
 pub fn run(source: ConfigSource, opts: &RunOptions, progress: &dyn Progress) -> Result<RunReport> {
-    let mut table = source.table;
+    let (kind, table) = resolve(source.table, opts)?;
+    run_kind(&kind, &source.name, table, opts, progress)
+}
+
+/// Everything [`run`] checks before it starts, without running anything or touching the disk:
+/// overrides, `--quick`, the typed and validated config, `--shard`; returns the run's estimated
+/// [`Footprint`] (compare it with [`Limits::detect`], or call [`Footprint::check`]).
+pub fn check(source: ConfigSource, opts: &RunOptions) -> Result<Footprint> {
+    let (kind, table) = resolve(source.table, opts)?;
+    check_title_of(&table)?;
+    for_kind!(kind.as_str(), prepare_typed(table, opts)).and_then(|f| f)
+}
+
+/// Applies the overrides and takes out `kind`.
+fn resolve(mut table: toml::Table, opts: &RunOptions) -> Result<(String, toml::Table)> {
     for o in &opts.overrides {
         apply_override(&mut table, o)?;
     }
@@ -66,57 +106,27 @@ pub fn run(source: ConfigSource, opts: &RunOptions, progress: &dyn Progress) -> 
             ));
         }
     };
-    run_kind(&kind, &source.name, table, opts, progress)
+    Ok((kind, table))
 }
 
-/// Runs the experiment of kind `kind` from its table (without the `kind` key).
-pub fn run_kind(
-    kind: &str,
-    name: &str,
-    table: toml::Table,
-    opts: &RunOptions,
-    progress: &dyn Progress,
-) -> Result<RunReport> {
-    match kind {
-        ProbeConfig::KIND => run_typed::<ProbeConfig>(name, table, opts, progress),
-        FbmPathsConfig::KIND => run_typed::<FbmPathsConfig>(name, table, opts, progress),
-        LimitConfig::KIND => run_typed::<LimitConfig>(name, table, opts, progress),
-        TrainRunConfig::KIND => run_typed::<TrainRunConfig>(name, table, opts, progress),
-        SweepConfig::KIND => run_typed::<SweepConfig>(name, table, opts, progress),
-        WeightsConfig::KIND => run_typed::<WeightsConfig>(name, table, opts, progress),
-        _ => Err(Error::config(
-            "kind",
-            format!(
-                "unknown experiment kind {kind:?}; accepted: {}",
-                KINDS.join(", ")
-            ),
-        )),
+fn check_title_of(table: &toml::Table) -> Result<()> {
+    match table.get("title").and_then(toml::Value::as_str) {
+        Some(t) => check_title("title", t),
+        None => Ok(()),
     }
 }
 
-/// Deserializes a table into `E`, with errors naming the offending field.
-pub fn typed<E: Experiment>(table: toml::Table) -> Result<E> {
-    serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
-        let path = e.path().to_string();
-        let field = if path == "." {
-            "config".to_owned()
-        } else {
-            path
-        };
-        let message = one_line(&e.into_inner().to_string())
-            .replace(&format!(" in `{field}`"), "")
-            .replace("expected usize", "expected a non-negative integer")
-            .replace("expected u64", "expected a non-negative integer");
-        Error::config(field, message)
-    })
-}
-
-fn run_typed<E: Experiment>(
-    name: &str,
+/// The typed config of `E` with `--quick` and `--shard` applied and checked, and its
+/// footprint.
+fn prepare_typed<E: Experiment>(
     table: toml::Table,
     opts: &RunOptions,
-    progress: &dyn Progress,
-) -> Result<RunReport> {
+) -> Result<Result<Footprint>> {
+    let cfg = prepare::<E>(table, opts)?;
+    Ok(cfg.footprint())
+}
+
+fn prepare<E: Experiment>(table: toml::Table, opts: &RunOptions) -> Result<E> {
     let mut cfg: E = typed(table)?;
     if opts.quick {
         cfg.quick();
@@ -131,20 +141,63 @@ fn run_typed<E: Experiment>(
             ));
         }
     }
-    let final_dir = opts
+    Ok(cfg)
+}
+
+/// Runs the experiment of kind `kind` from its table (without the `kind` key).
+pub fn run_kind(
+    kind: &str,
+    name: &str,
+    table: toml::Table,
+    opts: &RunOptions,
+    progress: &dyn Progress,
+) -> Result<RunReport> {
+    check_title_of(&table)?;
+    for_kind!(kind, run_typed(name, table, opts, progress))
+}
+
+/// Deserializes a table into `E`, with errors naming the offending field.
+pub fn typed<E: Experiment>(table: toml::Table) -> Result<E> {
+    serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
+        let path = e.path().to_string();
+        let field = if path == "." {
+            "config".to_owned()
+        } else {
+            path
+        };
+        let message = one_line(&e.into_inner().to_string())
+            .replace(&format!(" in `{field}`"), "")
+            .replace("expected usize", "expected a non-negative integer")
+            .replace(
+                "expected u64",
+                "expected an integer in 0..=9223372036854775807",
+            );
+        Error::config(field, message)
+    })
+}
+
+fn run_typed<E: Experiment>(
+    name: &str,
+    table: toml::Table,
+    opts: &RunOptions,
+    progress: &dyn Progress,
+) -> Result<RunReport> {
+    let cfg: E = prepare(table, opts)?;
+    let requested = opts
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from("runs").join(format!("{name}-{}", utc_timestamp())));
+    let final_dir = output::normalize("--out", &requested)?;
+    check_footprint(&cfg, opts, &final_dir)?;
     let config_text = config_toml(name, opts.quick, E::KIND, &cfg)?;
-    let resumable = cfg.resumable();
-    let (dir, resuming) = if resumable {
-        let resuming = prepare_resumable(&final_dir, opts.force, &config_text)?;
-        (final_dir.clone(), resuming)
+    let protected = Protected::standard();
+    let (out, resuming) = if cfg.resumable() {
+        Output::in_place(&final_dir, opts.force, &config_text, &protected)?
     } else {
-        (prepare_output(&final_dir, opts.force)?, false)
+        (Output::staged(&final_dir, opts.force, &protected)?, false)
     };
     let ctx = RunContext {
-        dir,
+        dir: out.dir().to_owned(),
         progress,
         shard: opts.shard,
     };
@@ -153,24 +206,182 @@ fn run_typed<E: Experiment>(
     }
     let start = Instant::now();
     let results = cfg.run(&ctx)?;
-    let summary = summary_json(
-        name,
-        E::KIND,
-        opts.quick,
-        start.elapsed().as_secs_f64(),
-        results,
-    );
-    ctx.write(
-        "summary.json",
+    finish_run(out, &ctx, name, E::KIND, opts.quick, start, results)
+}
+
+/// Estimates the run's memory and disk and refuses it when over the limits.
+pub(super) fn check_footprint<E: Experiment>(
+    cfg: &E,
+    opts: &RunOptions,
+    final_dir: &Path,
+) -> Result<()> {
+    let limits = match &opts.limits {
+        Some(l) => l.clone(),
+        None => Limits::detect(final_dir)?,
+    };
+    cfg.footprint()?.check(&limits)
+}
+
+/// Writes `summary.json` atomically and commits the output.
+pub(super) fn finish_run(
+    out: Output,
+    ctx: &RunContext,
+    name: &str,
+    kind: &str,
+    quick: bool,
+    start: Instant,
+    results: serde_json::Value,
+) -> Result<RunReport> {
+    let summary = summary_json(name, kind, quick, start.elapsed().as_secs_f64(), results);
+    output::write_atomic(
+        &ctx.path("summary.json"),
         serde_json::to_string_pretty(&summary).expect("json values serialize"),
     )?;
-    if !resumable {
-        commit_output(&ctx.dir, &final_dir)?;
+    let dir = out.commit()?;
+    Ok(RunReport { dir, summary })
+}
+
+/// Joins the output directories of runs with equal configs (the shards of one shardable
+/// experiment, or interrupted runs of it) into `out`, staged and committed like any run.
+///
+/// The runner's part: every input must be a directory holding a `config.toml` equal to the
+/// first one's (the first difference is named), none may be in use by a running process (each
+/// is held under a shared lock while it is read), `out` may be neither an input nor a directory
+/// containing one (see [`super::output`]), and the experiment must be shardable. The
+/// experiment's part ([`Experiment::merge`]) combines the inputs' records into `out`.
+pub fn merge(
+    dirs: &[PathBuf],
+    out: &Path,
+    force: bool,
+    progress: &dyn Progress,
+) -> Result<RunReport> {
+    let opts = RunOptions {
+        out: Some(out.to_owned()),
+        force,
+        ..RunOptions::default()
+    };
+    merge_with(dirs, &opts, progress)
+}
+
+/// [`merge`] with the output directory, `force` and limits taken from `opts`.
+pub fn merge_with(
+    dirs: &[PathBuf],
+    opts: &RunOptions,
+    progress: &dyn Progress,
+) -> Result<RunReport> {
+    let Some(out) = &opts.out else {
+        return Err(Error::config("--out", "merge needs an output directory"));
+    };
+    if dirs.is_empty() {
+        return Err(Error::config(
+            "merge",
+            "give at least one output directory to merge",
+        ));
     }
-    Ok(RunReport {
-        dir: final_dir,
-        summary,
-    })
+    let mut inputs = Vec::with_capacity(dirs.len());
+    let mut locks = Vec::new();
+    for d in dirs {
+        let dir = output::normalize("merge", d)?;
+        if !dir.is_dir() {
+            return Err(Error::config(
+                "merge",
+                format!("{} is not a directory", d.display()),
+            ));
+        }
+        if inputs.contains(&dir) {
+            return Err(Error::config(
+                "merge",
+                format!("{} is given twice", d.display()),
+            ));
+        }
+        locks.extend(output::DirLock::shared(&dir)?);
+        inputs.push(dir);
+    }
+    let config_of = |dir: &Path| -> Result<(String, toml::Table)> {
+        let path = dir.join("config.toml");
+        if !path.is_file() {
+            return Err(Error::config(
+                "merge",
+                format!(
+                    "{} holds no config.toml: it is not the output of a run",
+                    dir.display()
+                ),
+            ));
+        }
+        let text = super::config::read_text(&path)?;
+        let table = super::config::parse_toml(&text, &path)?;
+        Ok((text, table))
+    };
+    let (text, table) = config_of(&inputs[0])?;
+    for dir in &inputs[1..] {
+        let (_, other) = config_of(dir)?;
+        if let Some(key) = output::first_difference(&table, &other) {
+            return Err(Error::config(
+                "merge",
+                format!(
+                    "{} has another config than {} (`{key}` differs); only outputs of the same experiment can be merged",
+                    dir.display(),
+                    inputs[0].display()
+                ),
+            ));
+        }
+    }
+    let mut body = table;
+    let kind = match body.remove("kind") {
+        Some(toml::Value::String(k)) => k,
+        _ => {
+            return Err(Error::config(
+                "merge",
+                format!("{}/config.toml has no `kind`", inputs[0].display()),
+            ));
+        }
+    };
+    let out = output::normalize("--out", out)?;
+    let merged = for_kind!(
+        kind.as_str(),
+        merge_typed(&text, body, &inputs, &out, opts, progress)
+    );
+    drop(locks);
+    merged
+}
+
+fn merge_typed<E: Experiment>(
+    text: &str,
+    body: toml::Table,
+    inputs: &[PathBuf],
+    out: &Path,
+    opts: &RunOptions,
+    progress: &dyn Progress,
+) -> Result<RunReport> {
+    let cfg: E = typed(body)?;
+    cfg.validate()?;
+    if !cfg.shardable() {
+        return Err(Error::config(
+            "merge",
+            format!(
+                "{} holds a run of kind {:?}, which cannot be merged (only shardable experiments, e.g. sweeps)",
+                inputs[0].display(),
+                E::KIND
+            ),
+        ));
+    }
+    let protected = Protected::standard().with(inputs, "an input of this merge");
+    let out = Output::staged(out, opts.force, &protected)?;
+    let ctx = RunContext {
+        dir: out.dir().to_owned(),
+        progress,
+        shard: None,
+    };
+    ctx.write("config.toml", text)?;
+    let start = Instant::now();
+    let mut results = cfg.merge(inputs, &ctx)?;
+    results["merged_from"] = serde_json::json!(
+        inputs
+            .iter()
+            .map(|d| d.display().to_string())
+            .collect::<Vec<_>>()
+    );
+    finish_run(out, &ctx, "merge", E::KIND, false, start, results)
 }
 
 /// The contents of `summary.json`: run metadata around the experiment's own `results`.
@@ -239,126 +450,88 @@ fn check_shard((i, n): (usize, usize)) -> Result<()> {
     }
 }
 
-/// Prepares the output directory of a resumable experiment, which is written in place.
-/// Returns whether an interrupted (or finished) run with the same config is being resumed: the
-/// directory exists, is not empty and its `config.toml` equals `config_text` as TOML. A
-/// non-empty directory with another or no config is an error unless `force`, which empties it.
-pub fn prepare_resumable(dir: &Path, force: bool, config_text: &str) -> Result<bool> {
-    let non_empty = dir.exists()
-        && std::fs::read_dir(dir)
-            .map_err(|e| Error::io(dir, e))?
-            .next()
-            .is_some();
-    if non_empty && force {
-        std::fs::remove_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    } else if non_empty {
-        let cfg_path = dir.join("config.toml");
-        let old = std::fs::read_to_string(&cfg_path).map_err(|_| {
-            Error::config(
-                "--out",
-                format!(
-                    "{} already exists and holds no config.toml of an earlier run; choose another directory or pass --force to replace it",
-                    dir.display()
-                ),
-            )
-        })?;
-        let old: toml::Table = toml::from_str(&old).map_err(|e| {
-            Error::data(
-                &cfg_path,
-                format!("not valid TOML: {}", one_line(e.message())),
-            )
-        })?;
-        let new: toml::Table = toml::from_str(config_text).expect("the runner writes valid TOML");
-        if let Some(key) = first_difference(&old, &new) {
-            return Err(Error::config(
-                "--out",
-                format!(
-                    "{} holds a run with another config (`{key}` differs); rerun the same command to resume it, choose another directory, or pass --force to start over",
-                    dir.display()
-                ),
-            ));
-        }
-        let summary = dir.join("summary.json");
-        if summary.exists() {
-            std::fs::remove_file(&summary).map_err(|e| Error::io(&summary, e))?;
-        }
-        return Ok(true);
-    }
-    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    let probe = dir.join(".write-test");
-    std::fs::write(&probe, b"").map_err(|e| Error::io(dir, e))?;
-    std::fs::remove_file(&probe).map_err(|e| Error::io(&probe, e))?;
-    Ok(false)
-}
-
-/// The first top-level key whose value differs between two tables (`None` if equal).
-pub(crate) fn first_difference(a: &toml::Table, b: &toml::Table) -> Option<String> {
-    a.keys()
-        .chain(b.keys())
-        .find(|k| a.get(*k) != b.get(*k))
-        .cloned()
-}
-
-/// The staging directory for `final_dir`: checks the target is free (or `force`), creates the
-/// staging directory and proves it is writable before any work starts.
-pub fn prepare_output(final_dir: &Path, force: bool) -> Result<PathBuf> {
-    if final_dir.exists() {
-        let non_empty = std::fs::read_dir(final_dir)
-            .map_err(|e| Error::io(final_dir, e))?
-            .next()
-            .is_some();
-        if non_empty && !force {
-            return Err(Error::config(
-                "--out",
-                format!(
-                    "{} already exists and is not empty; choose another directory or pass --force to replace it",
-                    final_dir.display()
-                ),
-            ));
-        }
-    }
-    let mut staging = final_dir.as_os_str().to_owned();
-    staging.push(".partial");
-    let staging = PathBuf::from(staging);
-    if staging.exists() {
-        std::fs::remove_dir_all(&staging).map_err(|e| Error::io(&staging, e))?;
-    }
-    std::fs::create_dir_all(&staging).map_err(|e| Error::io(&staging, e))?;
-    let probe = staging.join(".write-test");
-    std::fs::write(&probe, b"").map_err(|e| Error::io(&staging, e))?;
-    std::fs::remove_file(&probe).map_err(|e| Error::io(&probe, e))?;
-    Ok(staging)
-}
-
-/// Moves a finished staging directory to its final name.
-pub fn commit_output(staging: &Path, final_dir: &Path) -> Result<()> {
-    if final_dir.exists() {
-        std::fs::remove_dir_all(final_dir).map_err(|e| Error::io(final_dir, e))?;
-    }
-    std::fs::rename(staging, final_dir).map_err(|e| Error::io(final_dir, e))
-}
-
 /// The current UTC time as `YYYYMMDD-HHMMSS`.
 pub fn utc_timestamp() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    let (days, rem) = ((secs / 86_400) as i64, secs % 86_400);
-    // Civil date from days since 1970-01-01 (H. Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}{month:02}{day:02}-{:02}{:02}{:02}",
-        rem / 3600,
-        (rem / 60) % 60,
-        rem % 60
-    )
+    jiff::Timestamp::now().strftime("%Y%m%d-%H%M%S").to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::budget::Limit;
+
+    fn footprint(name: &str, sets: &[&str]) -> Result<Footprint> {
+        let opts = RunOptions {
+            overrides: sets.iter().map(|s| s.to_string()).collect(),
+            ..RunOptions::default()
+        };
+        check(ConfigSource::resolve(name).unwrap(), &opts)
+    }
+
+    /// A machine of this project's size: 24 GB of memory, 50 GB of disk.
+    fn machine() -> Limits {
+        let limit = |gb: u64, what: &str| Limit {
+            bytes: gb << 30,
+            source: what.into(),
+        };
+        Limits {
+            memory: Some(limit(24, "test memory")),
+            disk: Some(limit(50, "test disk")),
+        }
+    }
+
+    #[test]
+    fn every_preset_fits_a_laptop_and_absurd_sizes_are_refused_by_field() {
+        for p in super::super::PRESETS {
+            let f = footprint(p.name, &[]).unwrap();
+            assert!(f.memory_bytes() < 4 << 30, "{}: {f:?}", p.name);
+            assert!(f.disk_bytes() < 1 << 30, "{}: {f:?}", p.name);
+            assert!(f.memory_bytes() > 0 && f.disk_bytes() > 0, "{}", p.name);
+        }
+        let refused = |name: &str, sets: &[&str]| -> String {
+            match footprint(name, sets).and_then(|f| f.check(&machine())) {
+                Err(Error::TooLarge { field, .. }) => field,
+                other => panic!("{name} {sets:?}: {other:?}"),
+            }
+        };
+        assert_eq!(refused("fig1", &["depth=1000000000"]), "depth");
+        assert_eq!(refused("fig1", &["width=100000"]), "width");
+        assert_eq!(refused("fig1", &["samples=1000000000000"]), "samples");
+        assert_eq!(
+            refused("fig1", &["beta={linspace=[0, 1, 10000000]}"]),
+            "beta"
+        );
+        assert_eq!(
+            refused(
+                "ode",
+                &["reference_factor=1024", "depth=[4096, 16384]", "width=256"]
+            ),
+            "reference_factor"
+        );
+        assert_eq!(refused("fig6", &["steps=10000000", "paths=1000"]), "steps");
+        assert_eq!(
+            refused("train", &["depth=576460752303423488", "width=32"]),
+            "depth"
+        );
+        assert_eq!(refused("train", &["epochs=1000000000000000000"]), "epochs");
+        assert_eq!(refused("fig9", &["width=20000"]), "width");
+        // A batch larger than the data is the whole data: not refused.
+        footprint("train", &["batch_size=1000000000000000000"])
+            .unwrap()
+            .check(&machine())
+            .unwrap();
+    }
+
+    #[test]
+    fn timestamps_are_utc_and_sortable() {
+        let t = utc_timestamp();
+        assert_eq!(t.len(), 15, "{t}");
+        assert_eq!(&t[8..9], "-");
+        assert!(t.chars().filter(|c| *c != '-').all(|c| c.is_ascii_digit()));
+        let fixed = jiff::Timestamp::from_second(1_700_000_000).unwrap();
+        assert_eq!(
+            fixed.strftime("%Y%m%d-%H%M%S").to_string(),
+            "20231114-221320"
+        );
+    }
 }

@@ -7,11 +7,11 @@
 //! and `initial.safetensors` (see [`crate::train::checkpoint`] for the format), and the
 //! summary (final and best test accuracy, divergence, timing, dataset sizes).
 
-use super::{CsvOut, Experiment, RunContext, cell};
+use super::{Experiment, RunContext, cell};
+use crate::budget::{Footprint, bytes, largest};
 use crate::paths::Init;
 use crate::plot::{self, LineStyle, Panel, Series};
-use crate::progress::Progress;
-use crate::train::data::{self, Dataset, DatasetKind};
+use crate::train::data::Dataset;
 use crate::train::{EpochMetrics, TrainConfig, TrainOutcome, save_checkpoint, train};
 use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
@@ -19,8 +19,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Instant;
 
-/// Name of the bundled dataset.
-pub const BUNDLED: &str = "mnist-10k";
+pub use super::data_source::{BUNDLED, DataSource};
 
 /// Config of a `train` experiment: the fields of [`TrainConfig`] plus where the data comes from.
 /// Every field has a default; the defaults are the paper's protocol on the bundled `mnist-10k`.
@@ -116,92 +115,6 @@ pub(super) fn parse_init(field: &str, spec: &str) -> Result<Init> {
     })
 }
 
-/// Where a run's data comes from: the config fields `dataset`, `data_dir`, `train_samples`,
-/// `test_samples`.
-#[derive(Clone, Copy, Debug)]
-pub struct DataSource<'a> {
-    /// `mnist-10k` or a [`DatasetKind`] name.
-    pub dataset: &'a str,
-    /// Directory or archive of an on-disk dataset.
-    pub data_dir: Option<&'a str>,
-    /// Keep only the first `n` training images.
-    pub train_samples: Option<usize>,
-    /// Keep only the first `n` test images.
-    pub test_samples: Option<usize>,
-}
-
-impl DataSource<'_> {
-    /// The on-disk kind, `None` for the bundled set; checks `data_dir` is given exactly when
-    /// needed and exists, and the subset sizes are positive.
-    pub fn validate(&self) -> Result<Option<DatasetKind>> {
-        for (field, n) in [
-            ("train_samples", self.train_samples),
-            ("test_samples", self.test_samples),
-        ] {
-            if n == Some(0) {
-                return Err(Error::config(
-                    field,
-                    "must be a positive integer (>= 1), or absent for the whole set",
-                ));
-            }
-        }
-        if self.dataset.trim() == BUNDLED {
-            return match self.data_dir {
-                Some(_) => Err(Error::config(
-                    "data_dir",
-                    format!(
-                        "{BUNDLED} is bundled and takes no data_dir; set dataset to mnist, fashion-mnist or cifar10 to read a directory"
-                    ),
-                )),
-                None => Ok(None),
-            };
-        }
-        let kind: DatasetKind = self.dataset.parse().map_err(|_| {
-            Error::config(
-                "dataset",
-                format!(
-                    "unknown dataset {:?}; accepted: {BUNDLED} (bundled), mnist, fashion-mnist, cifar10",
-                    self.dataset
-                ),
-            )
-        })?;
-        let dir = self.data_dir.ok_or_else(|| {
-            Error::config(
-                "data_dir",
-                format!(
-                    "dataset {kind} is read from disk: give its directory (e.g. --data DIR; `depthscale data fetch {kind} --dir DIR` downloads it)"
-                ),
-            )
-        })?;
-        if !Path::new(dir).exists() {
-            return Err(Error::config("data_dir", format!("{dir} does not exist")));
-        }
-        Ok(Some(kind))
-    }
-
-    /// Loads the dataset (a progress phase of one unit) and keeps the requested subsets.
-    pub fn load(&self, progress: &dyn Progress) -> Result<Dataset> {
-        let kind = self.validate()?;
-        progress.start(&format!("loading {}", self.dataset.trim()), 1);
-        let mut data = match (kind, self.data_dir) {
-            (Some(kind), Some(dir)) => data::load(kind, Path::new(dir))?,
-            _ => data::bundled_mnist()?,
-        };
-        progress.advance(1);
-        progress.finish();
-        let f = data.n_features;
-        if let Some(n) = self.train_samples.filter(|&n| n < data.n_train()) {
-            data.train_images.truncate(n * f);
-            data.train_labels.truncate(n);
-        }
-        if let Some(n) = self.test_samples.filter(|&n| n < data.n_test()) {
-            data.test_images.truncate(n * f);
-            data.test_labels.truncate(n);
-        }
-        Ok(data)
-    }
-}
-
 /// What a finished (or diverged) run amounts to.
 #[derive(Clone, Copy, Debug)]
 pub(super) struct RunStats {
@@ -273,6 +186,65 @@ pub(super) fn epoch_cells(cfg: &TrainConfig, m: &EpochMetrics) -> [String; 6] {
         cell(Some(m.test_accuracy)),
         cell(Some(m.seconds)),
     ]
+}
+
+/// Adds to `f` the memory of `parallel` concurrent training runs of `cfg` on `data` (the
+/// dataset itself counted once). The batch is counted as `min(batch_size, n_train)`: a batch
+/// larger than the training set is the whole set (see [`effective`]).
+pub(super) fn training_footprint(
+    f: Footprint,
+    cfg: &TrainConfig,
+    data: &DataSource,
+    parallel: usize,
+) -> Footprint {
+    let (n_train, n_test, n_in) = data.expected_sizes();
+    let (l, d, n_out) = (cfg.depth, cfg.width, 10);
+    let batch = cfg.batch_size.min(n_train.max(1));
+    let p = parallel as u128;
+    let params = bytes(4, &[l, d, d])
+        .saturating_add(bytes(4, &[l, d]))
+        .saturating_add(bytes(4, &[d, n_in + n_out]));
+    let shape_field = if d.saturating_mul(d) > l {
+        "width"
+    } else {
+        "depth"
+    };
+    f.memory(
+        shape_field,
+        format!(
+            "parameters, gradients, Adam moments and copies (7 x depth x width^2 f32 per run, {parallel} at once)"
+        ),
+        params.saturating_mul(7).saturating_mul(p),
+    )
+    .memory(
+        largest(&[("batch_size", batch), ("depth", l), ("width", d)]),
+        "the activations of a batch (depth x width x batch f32 per run)",
+        bytes(4, &[l, d, batch]).saturating_mul(2).saturating_mul(p),
+    )
+    .memory(
+        "batch_size",
+        "the inputs of a batch",
+        bytes(4, &[n_in, batch]).saturating_mul(p),
+    )
+    .memory(
+        "epochs",
+        "the per-epoch metrics",
+        bytes(64, &[cfg.epochs]).saturating_mul(p),
+    )
+    .memory(
+        "train_samples",
+        "the dataset (pixels as f32, plus the file bytes while loading)",
+        bytes(6, &[n_train + n_test, n_in]),
+    )
+}
+
+/// `cfg` with its batch size cut to the training set: a batch larger than the set is the whole
+/// set, so the run is the same, and its buffers are sized by the data.
+pub(super) fn effective(cfg: TrainConfig, data: &Dataset) -> TrainConfig {
+    TrainConfig {
+        batch_size: cfg.batch_size.min(data.n_train().max(1)),
+        ..cfg
+    }
 }
 
 /// A JSON number, or `null` when not finite.
@@ -420,9 +392,26 @@ impl Experiment for TrainRunConfig {
         self.test_samples = Some(self.test_samples.unwrap_or(usize::MAX).min(1000));
     }
 
+    fn footprint(&self) -> Result<Footprint> {
+        let cfg = self.train_config()?;
+        let (l, d) = (cfg.depth, cfg.width);
+        let checkpoints = if self.save {
+            bytes(8, &[l, d, d]).saturating_add(bytes(8, &[l, d]))
+        } else {
+            0
+        };
+        Ok(
+            training_footprint(Footprint::default(), &cfg, &self.data(), 1)
+                .disk("epochs", "metrics.csv", bytes(128, &[cfg.epochs]))
+                .disk("depth", "the two checkpoints", checkpoints)
+                .disk("epochs", "the figures", 4 << 20),
+        )
+    }
+
     fn run(&self, ctx: &RunContext) -> Result<serde_json::Value> {
         let cfg = self.train_config()?;
         let data = self.data().load(ctx.progress)?;
+        let cfg = effective(cfg, &data);
         let mut csv = ctx.csv("metrics.csv")?;
         csv.row(EPOCH_COLUMNS)?;
         csv.flush()?;
@@ -471,18 +460,6 @@ impl Experiment for TrainRunConfig {
             "checkpoints": checkpoints,
         }))
     }
-}
-
-/// A CSV file in `dir` opened for appending, with `header` written first when it is new or
-/// empty.
-pub(super) fn append_csv(path: &Path, header: &[&str]) -> Result<CsvOut> {
-    let fresh = std::fs::metadata(path).map_or(true, |m| m.len() == 0);
-    let mut csv = CsvOut::append(path)?;
-    if fresh {
-        csv.row(header)?;
-        csv.flush()?;
-    }
-    Ok(csv)
 }
 
 #[cfg(test)]

@@ -17,10 +17,11 @@
 
 use super::train_run::{
     DataSource, EPOCH_COLUMNS, RunStats, default_batch_size, default_dataset, default_depth,
-    default_epochs, default_lr_gamma, default_lr_step, default_width, epoch_cells, num, parse_init,
-    save_pair,
+    default_epochs, default_lr_gamma, default_lr_step, default_width, effective, epoch_cells, num,
+    parse_init, save_pair, training_footprint,
 };
 use super::{Experiment, RunContext, cell};
+use crate::budget::{Footprint, bytes, check_title};
 use crate::model::ResNet;
 use crate::plot::{self, Histogram, LineStyle, Panel, Series};
 use crate::progress::Silent;
@@ -303,10 +304,39 @@ impl Experiment for WeightsConfig {
                 ),
             ));
         }
-        for k in 0..self.models.len() {
+        for (k, m) in self.models.iter().enumerate() {
+            check_title(&format!("models[{k}].label"), &m.label)?;
             self.model_config(k)?;
         }
         Ok(())
+    }
+
+    fn footprint(&self) -> Result<Footprint> {
+        let cfg = self.model_config(0)?;
+        let m = self.models.len();
+        let parallel = rayon::current_num_threads().min(m).max(1);
+        let (l, d) = (self.depth, self.width);
+        let checkpoints = if self.save {
+            bytes(8, &[m, l, d, d])
+        } else {
+            0
+        };
+        Ok(
+            training_footprint(Footprint::default(), &cfg, &self.data(), parallel)
+                .memory(
+                    "width",
+                    "the roughness estimates and the weight change (per model)",
+                    bytes(24, &[m, d, d]).saturating_add(bytes(4, &[m, l, d, d])),
+                )
+                .disk(
+                    "width",
+                    "results.csv (one row per model and entry)",
+                    bytes(80, &[m, d, d]),
+                )
+                .disk("epochs", "metrics.csv", bytes(128, &[m, self.epochs]))
+                .disk("depth", "the checkpoints", checkpoints)
+                .disk("models", "the figures", 8 << 20),
+        )
     }
 
     fn quick(&mut self) {
@@ -327,6 +357,7 @@ impl Experiment for WeightsConfig {
             .par_iter()
             .with_max_len(1)
             .map(|cfg| {
+                let cfg = &effective(cfg.clone(), &data);
                 let mut epochs = 0u64;
                 let out = train(cfg, &data, &Silent, &mut |_| {
                     epochs += 1;

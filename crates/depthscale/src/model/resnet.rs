@@ -20,7 +20,8 @@ pub struct Dims {
 }
 
 impl Dims {
-    /// Checks every dimension is positive.
+    /// Checks every dimension is positive and every parameter tensor's size fits in memory
+    /// arithmetic (an overflow is [`Error::TooLarge`], see [`crate::budget::len`]).
     pub fn validate(&self) -> Result<()> {
         for (field, v) in [
             ("n_in", self.n_in),
@@ -32,6 +33,10 @@ impl Dims {
                 return Err(Error::config(field, "must be a positive integer (>= 1)"));
             }
         }
+        let (d, l) = (self.width, self.depth);
+        crate::budget::len("depth", 8, &[l, d, d])?;
+        crate::budget::len("n_in", 8, &[d, self.n_in])?;
+        crate::budget::len("n_out", 8, &[d, self.n_out])?;
         Ok(())
     }
 }

@@ -81,13 +81,23 @@ pub(super) fn fit<DB: DrawingBackend>(
         chosen -= 1.0;
     }
     let st = style(chosen, bold, color);
-    let mut shown = text.to_string();
-    let mut chars: Vec<char> = text.chars().collect();
-    while chars.len() > 1 && text_width(area, &shown, &st)? > avail {
-        chars.pop();
-        shown = chars.iter().collect::<String>() + "…";
+    if text_width(area, text, &st)? <= avail {
+        return Ok((text.to_string(), st));
     }
-    Ok((shown, st))
+    // The longest prefix (at least one character) that fits with an ellipsis, by bisection:
+    // O(n log n) in the text's length, so a very long label cannot stall a figure.
+    let chars: Vec<char> = text.chars().collect();
+    let with_ellipsis = |k: usize| chars[..k].iter().collect::<String>() + "…";
+    let (mut lo, mut hi) = (1, chars.len());
+    while lo < hi {
+        let mid = (lo + hi).div_ceil(2);
+        if text_width(area, &with_ellipsis(mid), &st)? <= avail {
+            lo = mid;
+        } else {
+            hi = mid - 1;
+        }
+    }
+    Ok((with_ellipsis(lo), st))
 }
 
 /// Draws `text` horizontally centred on `area` with its top at `y`, fitted to the width.

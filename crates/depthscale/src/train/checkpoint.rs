@@ -133,10 +133,39 @@ pub fn save_checkpoint(
 }
 
 /// Reads a network written by [`save_checkpoint`]; a malformed file gives [`Error::Data`].
+///
+/// Only a regular file no larger than the memory available is read, and nothing is allocated
+/// for the network before its tensors are found in the file with the shapes the metadata
+/// declares: the memory used is bounded by the file's size.
 pub fn load_checkpoint(path: &Path) -> Result<(ResNet<f32>, CheckpointMetadata)> {
+    let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
+    if !meta.is_file() {
+        return Err(Error::data(path, "not a regular file"));
+    }
+    if let Some(limit) = crate::budget::Limits::detect(path)?.memory
+        && meta.len() > limit.bytes
+    {
+        return Err(Error::too_large(
+            "checkpoint",
+            format!(
+                "{} holds {}, more than the {} {}",
+                path.display(),
+                crate::budget::human(u128::from(meta.len())),
+                crate::budget::human(u128::from(limit.bytes)),
+                limit.source
+            ),
+        ));
+    }
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    decode_checkpoint(&bytes, path)
+}
+
+/// Decodes the bytes of a checkpoint file (`origin` names it in errors); see
+/// [`load_checkpoint`].
+pub fn decode_checkpoint(bytes: &[u8], origin: &Path) -> Result<(ResNet<f32>, CheckpointMetadata)> {
+    let path = origin;
     let bad = |msg: String| Error::data(path, msg);
-    let (_, header) = SafeTensors::read_metadata(&bytes)
+    let (_, header) = SafeTensors::read_metadata(bytes)
         .map_err(|e| bad(format!("not a safetensors file: {e}")))?;
     let mut meta = header.metadata().clone().unwrap_or_default();
     let mut take = |key: &str| {
@@ -204,8 +233,8 @@ pub fn load_checkpoint(path: &Path) -> Result<(ResNet<f32>, CheckpointMetadata)>
     if block.has_bias() {
         expected.push(("bias", vec![l, d]));
     }
-    let st = SafeTensors::deserialize(&bytes)
-        .map_err(|e| bad(format!("not a safetensors file: {e}")))?;
+    let st =
+        SafeTensors::deserialize(bytes).map_err(|e| bad(format!("not a safetensors file: {e}")))?;
     if st.len() != expected.len() {
         return Err(bad(format!(
             "expected tensors {:?}, found {:?}",
@@ -213,7 +242,9 @@ pub fn load_checkpoint(path: &Path) -> Result<(ResNet<f32>, CheckpointMetadata)>
             st.names()
         )));
     }
-    let mut net = ResNet::zeros(block, dims).map_err(|e| bad(e.to_string()))?;
+    // Every tensor is present with its declared shape (so its data is in the file) before
+    // anything is allocated.
+    let mut views = Vec::with_capacity(expected.len());
     for (name, shape) in &expected {
         let t = st
             .tensor(name)
@@ -225,7 +256,11 @@ pub fn load_checkpoint(path: &Path) -> Result<(ResNet<f32>, CheckpointMetadata)>
                 t.shape()
             )));
         }
-        let dst = match *name {
+        views.push((*name, t));
+    }
+    let mut net = ResNet::zeros(block, dims).map_err(|e| bad(e.to_string()))?;
+    for (name, t) in views {
+        let dst = match name {
             "embed" => &mut net.params.embed,
             "v" => &mut net.params.v,
             "w" => &mut net.params.w,

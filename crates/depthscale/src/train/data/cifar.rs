@@ -5,7 +5,10 @@ use std::fs::File;
 use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
 
-use super::{Dataset, check_labels, is_gzip, push_scaled, read_file};
+use super::{
+    Dataset, MAX_ARCHIVE_BYTES, MAX_CIFAR_RECORDS, check_labels, is_gzip, printable, push_scaled,
+    read_file,
+};
 use crate::error::{Error, Result};
 
 /// Features per image: 3 planes of 32x32.
@@ -27,6 +30,8 @@ const SUBDIR: &str = "cifar-10-batches-bin";
 const ARCHIVE: &str = "cifar-10-binary.tar.gz";
 /// Largest up-front allocation for an archive entry (its header could lie about its size).
 const MAX_RESERVE: u64 = 64 << 20;
+/// The largest batch file read: [`MAX_CIFAR_RECORDS`] records.
+const MAX_BATCH_BYTES: u64 = (MAX_CIFAR_RECORDS * RECORD) as u64;
 
 /// Loads CIFAR-10 from a directory of batch files or from the archive (see [`super::load`]).
 pub(super) fn load(path: &Path) -> Result<Dataset> {
@@ -34,7 +39,12 @@ pub(super) fn load(path: &Path) -> Result<Dataset> {
         return load_archive(path);
     }
     if !path.is_dir() {
-        return Err(Error::data(path, "no such file or directory"));
+        let problem = if path.exists() {
+            "neither a directory nor a regular file; expected a directory of CIFAR-10 batch files or the cifar-10-binary.tar.gz archive"
+        } else {
+            "no such file or directory"
+        };
+        return Err(Error::data(path, problem));
     }
     let dir = if path.join(FILES[0]).is_file() {
         path.to_path_buf()
@@ -57,7 +67,7 @@ pub(super) fn load(path: &Path) -> Result<Dataset> {
     let mut batches = Vec::with_capacity(FILES.len());
     for name in FILES {
         let file = dir.join(name);
-        let bytes = read_file(&file)?;
+        let bytes = read_file(&file, MAX_BATCH_BYTES)?;
         validate(&bytes).map_err(|m| Error::data(&file, m))?;
         batches.push(bytes);
     }
@@ -66,7 +76,19 @@ pub(super) fn load(path: &Path) -> Result<Dataset> {
 
 /// Streams the archive (gzip-compressed or plain tar), keeping the six batch files in memory.
 fn load_archive(archive: &Path) -> Result<Dataset> {
-    let corrupt = |e: std::io::Error| Error::data(archive, format!("corrupt archive: {e}"));
+    let corrupt = |e: std::io::Error| {
+        let text = e.to_string();
+        // The tar crate quotes the bytes of a header it cannot read; say what it means.
+        let cause = if text.contains("cksum") || text.contains("numeric field") {
+            "not a tar archive (a header block is not a valid tar header)".to_string()
+        } else {
+            printable(&text)
+        };
+        Error::data(
+            archive,
+            format!("corrupt archive (expected the CIFAR-10 tar.gz): {cause}"),
+        )
+    };
     let mut file =
         File::open(archive).map_err(|e| Error::data(archive, format!("cannot read file: {e}")))?;
     let mut magic = [0u8; 2];
@@ -74,9 +96,9 @@ fn load_archive(archive: &Path) -> Result<Dataset> {
     let head = std::io::Cursor::new(magic[..n].to_vec());
     let reader = head.chain(BufReader::new(file));
     let stream: Box<dyn Read> = if is_gzip(&magic[..n]) {
-        Box::new(flate2::read::MultiGzDecoder::new(reader))
+        Box::new(Capped::new(flate2::read::MultiGzDecoder::new(reader)))
     } else {
-        Box::new(reader)
+        Box::new(Capped::new(reader))
     };
     let mut tar = tar::Archive::new(stream);
     let mut batches: [Option<Vec<u8>>; 6] = Default::default();
@@ -97,8 +119,19 @@ fn load_archive(archive: &Path) -> Result<Dataset> {
             ));
         }
         let size = entry.header().size().map_err(corrupt)?;
+        if size > MAX_BATCH_BYTES {
+            return Err(Error::data(
+                archive,
+                format!(
+                    "entry {shown} declares {size} bytes; a batch holds at most {MAX_CIFAR_RECORDS} records ({MAX_BATCH_BYTES} bytes)"
+                ),
+            ));
+        }
         let mut bytes = Vec::with_capacity(size.min(MAX_RESERVE) as usize);
-        entry.read_to_end(&mut bytes).map_err(corrupt)?;
+        (&mut entry)
+            .take(size)
+            .read_to_end(&mut bytes)
+            .map_err(corrupt)?;
         validate(&bytes).map_err(|m| Error::data(archive, format!("entry {shown}: {m}")))?;
         batches[slot] = Some(bytes);
     }
@@ -111,6 +144,39 @@ fn load_archive(archive: &Path) -> Result<Dataset> {
         );
     }
     Ok(assemble(&found))
+}
+
+/// A reader that fails once more than [`MAX_ARCHIVE_BYTES`] came through it.
+struct Capped<R> {
+    inner: R,
+    left: u64,
+}
+
+impl<R: Read> Capped<R> {
+    fn new(inner: R) -> Self {
+        Self {
+            inner,
+            left: MAX_ARCHIVE_BYTES,
+        }
+    }
+}
+
+impl<R: Read> Read for Capped<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.left == 0 {
+            let mut probe = [0u8; 1];
+            return match self.inner.read(&mut probe)? {
+                0 => Ok(0),
+                _ => Err(std::io::Error::other(format!(
+                    "it decompresses to more than {MAX_ARCHIVE_BYTES} bytes"
+                ))),
+            };
+        }
+        let want = buf.len().min(self.left.min(usize::MAX as u64) as usize);
+        let n = self.inner.read(&mut buf[..want])?;
+        self.left -= n as u64;
+        Ok(n)
+    }
 }
 
 /// Checks a batch file: a non-zero multiple of the record length, every label in `0..10`.

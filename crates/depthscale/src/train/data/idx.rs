@@ -3,7 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{Dataset, check_labels, gunzip_if_needed, push_scaled, read_file};
+use std::io::Read;
+
+use super::{Dataset, MAX_IDX_ITEMS, check_labels, is_gzip, printable, push_scaled, read_file};
 use crate::error::{Error, Result};
 
 /// Magic number of an IDX file of unsigned-byte 3-tensors (images).
@@ -14,6 +16,9 @@ const LABEL_MAGIC: u32 = 2049;
 const SIDE: u32 = 28;
 /// Features per image.
 const FEATURES: usize = (SIDE * SIDE) as usize;
+
+/// The largest IDX file read from disk (raw or gzip): the largest image file allowed.
+const MAX_FILE_BYTES: u64 = 16 + (MAX_IDX_ITEMS * FEATURES) as u64;
 
 /// The standard file names: train images, train labels, test images, test labels.
 pub(super) const FILES: [&str; 4] = [
@@ -35,7 +40,7 @@ pub(super) fn load_dir(name: &str, dir: &Path) -> Result<Dataset> {
     }
     let read = |base: &str| -> Result<(PathBuf, Vec<u8>)> {
         let path = find(dir, base)?;
-        let bytes = read_file(&path)?;
+        let bytes = read_file(&path, MAX_FILE_BYTES)?;
         Ok((path, bytes))
     };
     let [a, b, c, d] = FILES;
@@ -70,9 +75,9 @@ fn find(dir: &Path, base: &str) -> Result<PathBuf> {
 fn pair(images: (PathBuf, Vec<u8>), labels: (PathBuf, Vec<u8>)) -> Result<(Vec<f32>, Vec<u8>)> {
     let (x_path, x_bytes) = images;
     let (y_path, y_bytes) = labels;
-    let x_bytes = gunzip_if_needed(&x_path, x_bytes)?;
+    let x_bytes = contents(&x_path, x_bytes, IMAGE_MAGIC)?;
     let pixels = parse_images(&x_bytes).map_err(|m| Error::data(&x_path, m))?;
-    let y_bytes = gunzip_if_needed(&y_path, y_bytes)?;
+    let y_bytes = contents(&y_path, y_bytes, LABEL_MAGIC)?;
     let labels = parse_labels(&y_bytes).map_err(|m| Error::data(&y_path, m))?;
     let n_images = pixels.len() / FEATURES;
     if n_images != labels.len() {
@@ -88,6 +93,61 @@ fn pair(images: (PathBuf, Vec<u8>), labels: (PathBuf, Vec<u8>)) -> Result<(Vec<f
     let mut images = Vec::with_capacity(pixels.len());
     push_scaled(&mut images, pixels);
     Ok((images, labels))
+}
+
+/// The bytes of an IDX file, decompressed when they are gzip (by magic bytes). A gzip stream is
+/// decompressed no further than its IDX header declares (plus one byte, to detect a longer
+/// stream): a small file that inflates without end is cut off and reported, never held in
+/// memory.
+fn contents(path: &Path, bytes: Vec<u8>, magic: u32) -> Result<Vec<u8>> {
+    if !is_gzip(&bytes) {
+        return Ok(bytes);
+    }
+    let corrupt = |e: std::io::Error| {
+        Error::data(
+            path,
+            format!("corrupt gzip data: {}", printable(&e.to_string())),
+        )
+    };
+    let mut decoder = flate2::read::MultiGzDecoder::new(bytes.as_slice());
+    let header_len = if magic == IMAGE_MAGIC { 16 } else { 8 };
+    let mut out = Vec::with_capacity(header_len);
+    (&mut decoder)
+        .take(header_len as u64)
+        .read_to_end(&mut out)
+        .map_err(corrupt)?;
+    let total = declared_len(&out, magic).map_err(|m| Error::data(path, m))?;
+    out.reserve(total.min(bytes.len().saturating_mul(8)));
+    decoder
+        .take((total - header_len) as u64 + 1)
+        .read_to_end(&mut out)
+        .map_err(corrupt)?;
+    if out.len() > total {
+        return Err(Error::data(
+            path,
+            format!(
+                "length mismatch: the gzip stream holds more than the {total} bytes its IDX header promises (not decompressed further)"
+            ),
+        ));
+    }
+    Ok(out)
+}
+
+/// The length (header and payload) an IDX file's header declares, with its caps checked.
+fn declared_len(bytes: &[u8], magic: u32) -> std::result::Result<usize, String> {
+    let (header_len, item, what) = if magic == IMAGE_MAGIC {
+        (16, FEATURES, "image")
+    } else {
+        (8, 1, "label")
+    };
+    let n = header(bytes, magic, header_len, what)?;
+    if magic == IMAGE_MAGIC {
+        let (rows, cols) = (be_u32(bytes, 8), be_u32(bytes, 12));
+        if (rows, cols) != (SIDE, SIDE) {
+            return Err(format!("images are {rows}x{cols}, expected {SIDE}x{SIDE}"));
+        }
+    }
+    Ok(header_len + n * item)
 }
 
 /// Reads the big-endian `u32` at `offset` (the caller checked the length).
@@ -128,6 +188,9 @@ fn header(
     }
     match be_u32(bytes, 4) as usize {
         0 => Err(format!("empty: the IDX {what} header declares 0 items")),
+        n if n > MAX_IDX_ITEMS => Err(format!(
+            "the IDX {what} header declares {n} items; at most {MAX_IDX_ITEMS} are read"
+        )),
         n => Ok(n),
     }
 }
@@ -149,13 +212,9 @@ fn check_payload(actual: usize, expected: usize, what: &str) -> std::result::Res
 
 /// Validates an IDX image file and returns its raw pixel bytes (`n x 784`).
 fn parse_images(bytes: &[u8]) -> std::result::Result<&[u8], String> {
-    let n = header(bytes, IMAGE_MAGIC, 16, "image")?;
-    let (rows, cols) = (be_u32(bytes, 8), be_u32(bytes, 12));
-    if (rows, cols) != (SIDE, SIDE) {
-        return Err(format!("images are {rows}x{cols}, expected {SIDE}x{SIDE}"));
-    }
+    let total = declared_len(bytes, IMAGE_MAGIC)?;
     let pixels = &bytes[16..];
-    check_payload(pixels.len(), n.saturating_mul(FEATURES), "pixels")?;
+    check_payload(pixels.len(), total - 16, "pixels")?;
     Ok(pixels)
 }
 

@@ -3,6 +3,11 @@
 //!
 //! Pixels are scaled to `[0, 1]` as `x / 255` and each image is flattened row-major (CIFAR-10 keeps its
 //! stored R, G, B plane order). Malformed files produce an [`Error::Data`] naming the file and the problem.
+//!
+//! Reads are bounded by what the formats declare: an IDX file may declare at most
+//! [`MAX_IDX_ITEMS`] items and a gzip stream is decompressed no further than its IDX header
+//! promises; a CIFAR-10 batch holds at most [`MAX_CIFAR_RECORDS`] records and the archive is
+//! decompressed to at most [`MAX_ARCHIVE_BYTES`]. Only regular files are read.
 
 mod cifar;
 mod idx;
@@ -154,26 +159,58 @@ pub fn bundled_mnist() -> Result<Dataset> {
     idx::from_parts("mnist-10k", parts)
 }
 
-/// Reads a whole file, any failure becoming an [`Error::Data`] naming it.
-fn read_file(path: &Path) -> Result<Vec<u8>> {
-    std::fs::read(path).map_err(|e| Error::data(path, format!("cannot read file: {e}")))
+/// The most items (images or labels) an IDX file may declare (MNIST has 60,000).
+pub const MAX_IDX_ITEMS: usize = 1_000_000;
+
+/// The most records a CIFAR-10 batch file may hold (the distributed ones hold 10,000).
+pub const MAX_CIFAR_RECORDS: usize = 100_000;
+
+/// The most bytes a CIFAR-10 archive is decompressed to (the distributed one: 185 MB).
+pub const MAX_ARCHIVE_BYTES: u64 = 4 << 30;
+
+/// Reads a whole regular file of at most `cap` bytes, any failure becoming an [`Error::Data`]
+/// naming it.
+fn read_file(path: &Path, cap: u64) -> Result<Vec<u8>> {
+    let meta =
+        std::fs::metadata(path).map_err(|e| Error::data(path, format!("cannot read file: {e}")))?;
+    if !meta.is_file() {
+        return Err(Error::data(path, "not a regular file"));
+    }
+    if meta.len() > cap {
+        return Err(Error::data(
+            path,
+            format!(
+                "{} bytes, more than the {cap} this format can hold",
+                meta.len()
+            ),
+        ));
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    std::fs::File::open(path)
+        .and_then(|f| f.take(cap + 1).read_to_end(&mut bytes))
+        .map_err(|e| Error::data(path, format!("cannot read file: {e}")))?;
+    if bytes.len() as u64 > cap {
+        return Err(Error::data(
+            path,
+            format!("more than the {cap} bytes this format can hold"),
+        ));
+    }
+    Ok(bytes)
+}
+
+/// `s` with control characters escaped and cut to 120 characters: error messages of parsers
+/// may quote the bytes of a file.
+fn printable(s: &str) -> String {
+    let escaped: String = s.chars().flat_map(char::escape_debug).collect();
+    match escaped.char_indices().nth(120) {
+        Some((i, _)) => format!("{}...", &escaped[..i]),
+        None => escaped,
+    }
 }
 
 /// Whether `bytes` start with the gzip magic bytes `1f 8b`.
 fn is_gzip(bytes: &[u8]) -> bool {
     bytes.starts_with(&[0x1f, 0x8b])
-}
-
-/// Decompresses `bytes` if they are gzip (by magic bytes), else returns them unchanged.
-fn gunzip_if_needed(path: &Path, bytes: Vec<u8>) -> Result<Vec<u8>> {
-    if !is_gzip(&bytes) {
-        return Ok(bytes);
-    }
-    let mut out = Vec::with_capacity(bytes.len().saturating_mul(4));
-    flate2::read::MultiGzDecoder::new(bytes.as_slice())
-        .read_to_end(&mut out)
-        .map_err(|e| Error::data(path, format!("corrupt gzip data: {e}")))?;
-    Ok(out)
 }
 
 /// Appends the bytes as `f32` pixels scaled to `[0, 1]`.

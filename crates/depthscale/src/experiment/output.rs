@@ -1,0 +1,656 @@
+//! Output directories: which paths depthscale may create, replace or delete, how it claims them,
+//! and how it writes the files that mark a run complete.
+//!
+//! The rules, all enforced here:
+//! - **Paths are normalized first** ([`normalize`]): absolute, `.`, `..` and trailing separators
+//!   resolved, so `--out runs/x/` stages into `runs/x.partial`, never `runs/x/.partial`.
+//! - **Every output directory carries a marker**, the file [`MARKER`] (`.depthscale`), written
+//!   when depthscale creates the directory. `--force` replaces only a directory holding one, and
+//!   never the root, the home directory, the current directory or any directory containing it,
+//!   nor (for `merge`) an input or a directory containing one ([`Protected`]). Anything else is
+//!   refused in one line saying why.
+//! - **A run holds an exclusive advisory lock** on its directory's marker for its whole
+//!   duration ([`DirLock`], `flock` through `std::fs::File::try_lock`); a second process on the
+//!   same directory fails at once with [`Error::InUse`] naming the holder's pid (recorded in the
+//!   marker). `merge` takes shared locks on its inputs, so it cannot read a shard still being
+//!   written.
+//! - **Completion is atomic**: staged runs write `DIR.partial` and rename it to `DIR` last;
+//!   completion files (`summary.json`, rewritten tables) are written to a temporary file,
+//!   fsynced and renamed over their name ([`write_atomic`]), and the directory is fsynced.
+
+use crate::{Error, Result};
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Write};
+use std::path::{Component, Path, PathBuf};
+
+/// Name of the marker file proving a directory is a depthscale output.
+pub const MARKER: &str = ".depthscale";
+
+/// Suffix of the staging directory of a run in progress.
+pub const STAGING_SUFFIX: &str = ".partial";
+
+/// The absolute form of `path` with `.`, `..` and trailing separators resolved: its longest
+/// existing prefix is canonicalized (symlinks resolved, as the OS would), the rest is applied
+/// lexically. `field` names the option in errors.
+pub fn normalize(field: &str, path: &Path) -> Result<PathBuf> {
+    if path.as_os_str().is_empty() {
+        return Err(Error::config(field, "the path is empty"));
+    }
+    let abs = std::path::absolute(path).map_err(|e| Error::io(path, e))?;
+    let comps: Vec<Component> = abs.components().collect();
+    let (mut base, rest) = (1..=comps.len())
+        .rev()
+        .find_map(|k| {
+            let prefix: PathBuf = comps[..k].iter().collect();
+            prefix.canonicalize().ok().map(|c| (c, &comps[k..]))
+        })
+        .unwrap_or_else(|| (PathBuf::from(comps[0].as_os_str()), &comps[1..]));
+    for c in rest {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                base.pop();
+            }
+            other => base.push(other.as_os_str()),
+        }
+    }
+    Ok(base)
+}
+
+/// `dir` with [`STAGING_SUFFIX`] appended to its last component (`dir` normalized).
+pub fn staging_path(dir: &Path) -> PathBuf {
+    let mut s = dir.as_os_str().to_owned();
+    s.push(STAGING_SUFFIX);
+    PathBuf::from(s)
+}
+
+/// Whether `dir` holds the depthscale [`MARKER`].
+pub fn has_marker(dir: &Path) -> bool {
+    dir.join(MARKER).is_file()
+}
+
+/// Directories that must never be removed or replaced, nor any directory containing them.
+#[derive(Clone, Debug)]
+pub struct Protected {
+    paths: Vec<(PathBuf, &'static str)>,
+}
+
+impl Protected {
+    /// The current directory and the home directory.
+    pub fn standard() -> Self {
+        let mut paths = Vec::new();
+        if let Ok(cwd) = std::env::current_dir().and_then(|d| d.canonicalize()) {
+            paths.push((cwd, "the current directory"));
+        }
+        if let Some(home) = std::env::var_os("HOME").filter(|h| !h.is_empty())
+            && let Ok(home) = Path::new(&home).canonicalize()
+        {
+            paths.push((home, "your home directory"));
+        }
+        Self { paths }
+    }
+
+    /// Adds `dirs` (e.g. the inputs of a merge), described as `what` in errors.
+    pub fn with(mut self, dirs: &[PathBuf], what: &'static str) -> Self {
+        for d in dirs {
+            if let Ok(c) = d.canonicalize() {
+                self.paths.push((c, what));
+            }
+        }
+        self
+    }
+
+    /// Refuses to remove or replace `dir` (an existing directory) if it is the root or a
+    /// protected directory, or contains one.
+    pub fn check(&self, field: &str, dir: &Path) -> Result<()> {
+        let canon = dir.canonicalize().map_err(|e| Error::io(dir, e))?;
+        let refuse = |why: String| {
+            Err(Error::config(
+                field,
+                format!(
+                    "refusing to replace {}: {why}; depthscale only replaces its own output directories: choose a new directory",
+                    dir.display()
+                ),
+            ))
+        };
+        if canon.parent().is_none() {
+            return refuse("it is the root directory".into());
+        }
+        for (p, what) in &self.paths {
+            if p == &canon {
+                return refuse(format!("it is {what}"));
+            }
+            if p.starts_with(&canon) {
+                return refuse(format!("it contains {what} ({})", p.display()));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// An advisory lock on a directory's [`MARKER`], released when dropped.
+#[derive(Debug)]
+pub struct DirLock {
+    _file: File,
+}
+
+impl DirLock {
+    /// Takes the exclusive lock of `dir`, creating its marker if needed, and records this
+    /// process's pid in the marker. Fails at once with [`Error::InUse`] if another process
+    /// holds it.
+    pub fn exclusive(dir: &Path) -> Result<Self> {
+        let path = dir.join(MARKER);
+        let mut file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(|e| Error::io(&path, e))?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(Error::InUse {
+                    path: dir.to_owned(),
+                    pid: holder_pid(&path),
+                });
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(Error::io(&path, e)),
+        }
+        let text = format!(
+            "# This directory is an output of depthscale; `--force` may replace it.\n\
+             depthscale_version = \"{}\"\npid = {}\n",
+            env!("CARGO_PKG_VERSION"),
+            std::process::id()
+        );
+        file.set_len(0)
+            .and_then(|()| file.write_all(text.as_bytes()))
+            .and_then(|()| file.sync_all())
+            .map_err(|e| Error::io(&path, e))?;
+        Ok(Self { _file: file })
+    }
+
+    /// Takes a shared lock of `dir` (an input being read) if it has a marker; `None` for a
+    /// directory without one. Fails with [`Error::InUse`] while a run holds it exclusively.
+    pub fn shared(dir: &Path) -> Result<Option<Self>> {
+        let path = dir.join(MARKER);
+        if !path.is_file() {
+            return Ok(None);
+        }
+        let file = File::open(&path).map_err(|e| Error::io(&path, e))?;
+        match file.try_lock_shared() {
+            Ok(()) => Ok(Some(Self { _file: file })),
+            Err(std::fs::TryLockError::WouldBlock) => Err(Error::InUse {
+                path: dir.to_owned(),
+                pid: holder_pid(&path),
+            }),
+            Err(std::fs::TryLockError::Error(e)) => Err(Error::io(&path, e)),
+        }
+    }
+}
+
+/// The pid recorded in a marker file, if readable.
+fn holder_pid(marker: &Path) -> Option<u32> {
+    let text = std::fs::read_to_string(marker).ok()?;
+    text.lines()
+        .find_map(|l| l.strip_prefix("pid = "))
+        .and_then(|p| p.trim().parse().ok())
+}
+
+/// Whether `dir` exists and holds at least one entry.
+fn non_empty(dir: &Path) -> Result<bool> {
+    Ok(std::fs::read_dir(dir)
+        .map_err(|e| Error::io(dir, e))?
+        .next()
+        .is_some())
+}
+
+/// Refuses a path that exists but is not a directory.
+fn require_dir(field: &str, dir: &Path) -> Result<bool> {
+    match std::fs::metadata(dir) {
+        Ok(m) if m.is_dir() => Ok(true),
+        Ok(_) => Err(Error::config(
+            field,
+            format!(
+                "{} exists and is not a directory; choose another path",
+                dir.display()
+            ),
+        )),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            // a dangling symlink is "there" but not usable
+            if std::fs::symlink_metadata(dir).is_ok() {
+                return Err(Error::config(
+                    field,
+                    format!(
+                        "{} is a symbolic link to nothing; choose another path",
+                        dir.display()
+                    ),
+                ));
+            }
+            Ok(false)
+        }
+        Err(e) => Err(Error::io(dir, e)),
+    }
+}
+
+/// The refusal of a non-empty directory without a marker.
+fn not_ours(field: &str, dir: &Path) -> Error {
+    Error::config(
+        field,
+        format!(
+            "{} is not empty and was not created by depthscale (it has no {MARKER} marker); \
+             --force only replaces depthscale's own output directories: choose another directory",
+            dir.display()
+        ),
+    )
+}
+
+/// Creates `dir`'s parent directories.
+fn create_parent(dir: &Path) -> Result<()> {
+    if let Some(parent) = dir.parent() {
+        std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+    }
+    Ok(())
+}
+
+/// Where a run writes, and what it holds while writing.
+#[derive(Debug)]
+pub struct Output {
+    final_dir: PathBuf,
+    work_dir: PathBuf,
+    staged: bool,
+    /// The lock of the directory being written (moves with it at commit).
+    _lock: DirLock,
+    /// The lock of the directory being replaced (`--force` on a staged run).
+    replaced: Option<DirLock>,
+}
+
+impl Output {
+    /// Claims `final_dir` (normalized) for a staged run: checks it may be created or replaced,
+    /// creates `DIR.partial` with its marker and locks it. A stale staging directory of a
+    /// killed run (with a marker, not locked) is removed; one without a marker is refused.
+    pub fn staged(final_dir: &Path, force: bool, protected: &Protected) -> Result<Self> {
+        let field = "--out";
+        if final_dir.parent().is_none() {
+            return Err(Error::config(field, "refusing to write the root directory"));
+        }
+        let mut replaced = None;
+        if require_dir(field, final_dir)? {
+            protected.check(field, final_dir)?;
+            if non_empty(final_dir)? {
+                if !force {
+                    return Err(Error::config(
+                        field,
+                        format!(
+                            "{} already exists and is not empty; choose another directory or pass --force to replace it",
+                            final_dir.display()
+                        ),
+                    ));
+                }
+                if !has_marker(final_dir) {
+                    return Err(not_ours(field, final_dir));
+                }
+                replaced = Some(DirLock::exclusive(final_dir)?);
+            }
+        }
+        let staging = staging_path(final_dir);
+        if require_dir(field, &staging)? {
+            if !has_marker(&staging) && non_empty(&staging)? {
+                return Err(Error::config(
+                    field,
+                    format!(
+                        "{} exists and was not created by depthscale; remove it or choose another directory",
+                        staging.display()
+                    ),
+                ));
+            }
+            protected.check(field, &staging)?;
+            let stale = DirLock::exclusive(&staging)?;
+            std::fs::remove_dir_all(&staging).map_err(|e| Error::io(&staging, e))?;
+            drop(stale);
+        }
+        create_parent(&staging)?;
+        std::fs::create_dir(&staging).map_err(|e| match e.kind() {
+            std::io::ErrorKind::AlreadyExists => Error::InUse {
+                path: staging.clone(),
+                pid: None,
+            },
+            _ => Error::io(&staging, e),
+        })?;
+        let lock = DirLock::exclusive(&staging)?;
+        Ok(Self {
+            final_dir: final_dir.to_owned(),
+            work_dir: staging,
+            staged: true,
+            _lock: lock,
+            replaced,
+        })
+    }
+
+    /// Claims `final_dir` (normalized) for a resumable run written in place. Returns the output
+    /// and whether an earlier run with the same config (`config_text`) is being resumed: the
+    /// directory is not empty and its `config.toml` equals `config_text` as TOML (a directory of
+    /// an earlier version without a marker is adopted). `force` empties a marked directory
+    /// (keeping nothing) instead; other non-empty directories are refused.
+    pub fn in_place(
+        final_dir: &Path,
+        force: bool,
+        config_text: &str,
+        protected: &Protected,
+    ) -> Result<(Self, bool)> {
+        let field = "--out";
+        let claim = |lock: DirLock| Self {
+            final_dir: final_dir.to_owned(),
+            work_dir: final_dir.to_owned(),
+            staged: false,
+            _lock: lock,
+            replaced: None,
+        };
+        if !require_dir(field, final_dir)? {
+            std::fs::create_dir_all(final_dir).map_err(|e| Error::io(final_dir, e))?;
+            return Ok((claim(DirLock::exclusive(final_dir)?), false));
+        }
+        if !non_empty(final_dir)? {
+            return Ok((claim(DirLock::exclusive(final_dir)?), false));
+        }
+        let marked = has_marker(final_dir);
+        if force {
+            if !marked {
+                return Err(not_ours(field, final_dir));
+            }
+            protected.check(field, final_dir)?;
+            let lock = DirLock::exclusive(final_dir)?;
+            empty_except_marker(final_dir)?;
+            return Ok((claim(lock), false));
+        }
+        let lock = marked.then(|| DirLock::exclusive(final_dir)).transpose()?;
+        let cfg_path = final_dir.join("config.toml");
+        let hint = if marked {
+            "choose another directory or pass --force to replace it"
+        } else {
+            "choose another directory"
+        };
+        if !cfg_path.is_file() {
+            return Err(Error::config(
+                field,
+                format!(
+                    "{} already exists and holds no config.toml of an earlier run; {hint}",
+                    final_dir.display()
+                ),
+            ));
+        }
+        let old = super::config::read_toml(&cfg_path)?;
+        let new: toml::Table = toml::from_str(config_text).expect("the runner writes valid TOML");
+        if let Some(key) = first_difference(&old, &new) {
+            return Err(Error::config(
+                field,
+                format!(
+                    "{} holds a run with another config (`{key}` differs); rerun the same command to resume it, {}",
+                    final_dir.display(),
+                    if marked {
+                        "choose another directory, or pass --force to start over"
+                    } else {
+                        "or choose another directory"
+                    }
+                ),
+            ));
+        }
+        let lock = match lock {
+            Some(l) => l,
+            None => DirLock::exclusive(final_dir)?,
+        };
+        let summary = final_dir.join("summary.json");
+        if summary.exists() {
+            std::fs::remove_file(&summary).map_err(|e| Error::io(&summary, e))?;
+        }
+        Ok((claim(lock), true))
+    }
+
+    /// The directory the run writes into (the staging directory of a staged run).
+    pub fn dir(&self) -> &Path {
+        &self.work_dir
+    }
+
+    /// The directory the run ends up in.
+    pub fn final_dir(&self) -> &Path {
+        &self.final_dir
+    }
+
+    /// Makes the output complete: fsyncs it and, for a staged run, moves it to its final name
+    /// (replacing the directory claimed with `--force`, or an empty one). Returns the final
+    /// directory.
+    pub fn commit(self) -> Result<PathBuf> {
+        sync_dir(&self.work_dir)?;
+        if !self.staged {
+            return Ok(self.final_dir);
+        }
+        if self.replaced.is_some() {
+            std::fs::remove_dir_all(&self.final_dir).map_err(|e| Error::io(&self.final_dir, e))?;
+        } else if self.final_dir.is_dir() {
+            // Only an empty directory can be here (checked when claimed); remove_dir refuses
+            // one that was filled meanwhile.
+            std::fs::remove_dir(&self.final_dir).map_err(|e| {
+                Error::config(
+                    "--out",
+                    format!(
+                        "{} was filled while the run was writing ({e}); the complete run is kept in {}",
+                        self.final_dir.display(),
+                        self.work_dir.display()
+                    ),
+                )
+            })?;
+        }
+        std::fs::rename(&self.work_dir, &self.final_dir)
+            .map_err(|e| Error::io(&self.final_dir, e))?;
+        if let Some(parent) = self.final_dir.parent() {
+            sync_dir(parent)?;
+        }
+        Ok(self.final_dir)
+    }
+}
+
+/// Removes every entry of `dir` but its marker.
+fn empty_except_marker(dir: &Path) -> Result<()> {
+    for entry in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
+        let entry = entry.map_err(|e| Error::io(dir, e))?;
+        if entry.file_name() == MARKER {
+            continue;
+        }
+        let p = entry.path();
+        let is_dir = entry.file_type().map_err(|e| Error::io(&p, e))?.is_dir();
+        if is_dir {
+            std::fs::remove_dir_all(&p)
+        } else {
+            std::fs::remove_file(&p)
+        }
+        .map_err(|e| Error::io(&p, e))?;
+    }
+    Ok(())
+}
+
+/// The first top-level key whose value differs between two tables (`None` if equal).
+pub(crate) fn first_difference(a: &toml::Table, b: &toml::Table) -> Option<String> {
+    a.keys()
+        .chain(b.keys())
+        .find(|k| a.get(*k) != b.get(*k))
+        .cloned()
+}
+
+/// Writes `contents` to `path` atomically: a temporary file next to it, fsynced, renamed over
+/// `path`, then the directory fsynced. A reader sees the old file or the whole new one.
+pub fn write_atomic(path: &Path, contents: impl AsRef<[u8]>) -> Result<()> {
+    let tmp = temp_path(path);
+    let written = File::create(&tmp).and_then(|mut f| {
+        f.write_all(contents.as_ref())?;
+        f.sync_all()
+    });
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(Error::io(&tmp, e));
+    }
+    rename_synced(&tmp, path)
+}
+
+/// A temporary name next to `path` (hidden, unique to this process).
+pub(crate) fn temp_path(path: &Path) -> PathBuf {
+    let name = path
+        .file_name()
+        .map_or_else(|| "file".into(), |n| n.to_string_lossy().into_owned());
+    path.with_file_name(format!(".{name}.{}.tmp", std::process::id()))
+}
+
+/// Renames `tmp` over `path` and fsyncs the directory.
+pub(crate) fn rename_synced(tmp: &Path, path: &Path) -> Result<()> {
+    std::fs::rename(tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(tmp);
+        Error::io(path, e)
+    })?;
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => sync_dir(p),
+        _ => Ok(()),
+    }
+}
+
+/// Fsyncs a directory (its entries: creations and renames). A no-op where directories cannot
+/// be opened as files.
+pub fn sync_dir(dir: &Path) -> Result<()> {
+    #[cfg(unix)]
+    {
+        let f = File::open(dir).map_err(|e| Error::io(dir, e))?;
+        f.sync_all().map_err(|e| Error::io(dir, e))?;
+    }
+    #[cfg(not(unix))]
+    let _ = dir;
+    Ok(())
+}
+
+/// Reads at most `cap` bytes of `path`; a longer input is an [`Error::TooLarge`] naming
+/// `field` (reads of `/dev/zero` or a FIFO stop at the cap too).
+pub fn read_capped(path: &Path, cap: u64, field: &str) -> Result<Vec<u8>> {
+    let file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut bytes = Vec::new();
+    file.take(cap.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::io(path, e))?;
+    if bytes.len() as u64 > cap {
+        return Err(Error::too_large(
+            field,
+            format!(
+                "{} is larger than the {} accepted",
+                path.display(),
+                crate::budget::human(u128::from(cap))
+            ),
+        ));
+    }
+    Ok(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalize_resolves_dots_and_trailing_separators() {
+        let tmp = tempfile::tempdir().unwrap();
+        let base = tmp.path().canonicalize().unwrap();
+        let n = |p: &Path| normalize("--out", p).unwrap();
+        assert_eq!(n(&base.join("runs/x/")), base.join("runs/x"));
+        assert_eq!(n(&base.join("runs/./x")), base.join("runs/x"));
+        assert_eq!(n(&base.join("runs/x/..")), base.join("runs"));
+        assert_eq!(n(&base.join("a/../../b")), base.parent().unwrap().join("b"));
+        assert_eq!(staging_path(&n(&base.join("x/"))), base.join("x.partial"));
+        assert!(normalize("--out", Path::new("")).is_err());
+    }
+
+    #[test]
+    fn protected_directories_and_their_ancestors_are_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        let input = tmp.path().join("shards/s0");
+        std::fs::create_dir_all(&input).unwrap();
+        let p = Protected::standard().with(std::slice::from_ref(&input), "an input of this merge");
+        for bad in [input.clone(), tmp.path().join("shards"), PathBuf::from("/")] {
+            let err = p.check("--out", &bad).unwrap_err().to_string();
+            assert!(err.contains("refusing to replace"), "{err}");
+        }
+        let other = tmp.path().join("other");
+        std::fs::create_dir(&other).unwrap();
+        p.check("--out", &other).unwrap();
+        let cwd = std::env::current_dir().unwrap();
+        assert!(p.check("--out", &cwd).is_err());
+        assert!(p.check("--out", cwd.parent().unwrap()).is_err());
+    }
+
+    #[test]
+    fn the_lock_is_exclusive_and_names_the_holder() {
+        let tmp = tempfile::tempdir().unwrap();
+        let held = DirLock::exclusive(tmp.path()).unwrap();
+        match DirLock::exclusive(tmp.path()) {
+            Err(Error::InUse { pid, .. }) => assert_eq!(pid, Some(std::process::id())),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            DirLock::shared(tmp.path()),
+            Err(Error::InUse { .. })
+        ));
+        drop(held);
+        let a = DirLock::shared(tmp.path()).unwrap().unwrap();
+        let b = DirLock::shared(tmp.path()).unwrap().unwrap();
+        assert!(DirLock::exclusive(tmp.path()).is_err());
+        drop((a, b));
+        DirLock::exclusive(tmp.path()).unwrap();
+    }
+
+    #[test]
+    fn staged_outputs_replace_only_marked_directories() {
+        let tmp = tempfile::tempdir().unwrap();
+        let p = Protected::standard();
+        let dir = tmp.path().join("user");
+        std::fs::create_dir(&dir).unwrap();
+        std::fs::write(dir.join("keep"), "x").unwrap();
+        let err = Output::staged(&dir, true, &p).unwrap_err().to_string();
+        assert!(err.contains("not created by depthscale"), "{err}");
+        assert!(dir.join("keep").is_file());
+        // A directory depthscale made is replaced with --force, only at commit.
+        let ours = tmp.path().join("ours");
+        let out = Output::staged(&ours, false, &p).unwrap();
+        std::fs::write(out.dir().join("a"), "1").unwrap();
+        out.commit().unwrap();
+        assert!(ours.join("a").is_file() && has_marker(&ours));
+        assert!(Output::staged(&ours, false, &p).is_err());
+        let out = Output::staged(&ours, true, &p).unwrap();
+        assert!(ours.join("a").is_file(), "replaced before commit");
+        std::fs::write(out.dir().join("b"), "2").unwrap();
+        out.commit().unwrap();
+        assert!(!ours.join("a").exists() && ours.join("b").is_file());
+        // A foreign `.partial` is never deleted.
+        let foreign = tmp.path().join("f.partial");
+        std::fs::create_dir(&foreign).unwrap();
+        std::fs::write(foreign.join("data"), "x").unwrap();
+        assert!(Output::staged(&tmp.path().join("f"), false, &p).is_err());
+        assert!(foreign.join("data").is_file());
+    }
+
+    #[test]
+    fn atomic_writes_leave_no_temporary() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("summary.json");
+        write_atomic(&path, "{}").unwrap();
+        write_atomic(&path, "{\"a\": 1}").unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "{\"a\": 1}");
+        assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn capped_reads_stop_at_the_cap() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("f");
+        std::fs::write(&path, [7u8; 100]).unwrap();
+        assert_eq!(read_capped(&path, 100, "f").unwrap().len(), 100);
+        assert!(matches!(
+            read_capped(&path, 99, "f"),
+            Err(Error::TooLarge { .. })
+        ));
+        #[cfg(unix)]
+        assert!(read_capped(Path::new("/dev/zero"), 1 << 16, "f").is_err());
+    }
+}

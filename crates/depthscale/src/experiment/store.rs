@@ -1,0 +1,323 @@
+//! Resumable CSV tables: typed rows (serde + csv) appended and fsynced one record at a time,
+//! read back after a kill (a partially written last line is cut off), and rewritten
+//! atomically.
+//!
+//! A table is a CSV file whose header is [`Record::COLUMNS`]; a row type is a plain
+//! `Serialize + Deserialize` struct whose fields are the columns, in order (no `flatten`: the
+//! csv crate reads fields by position). Floats go through [`float`] / [`opt_float`] so that they
+//! are written as elsewhere in depthscale (shortest round trip, `inf`, `-inf`, `nan`, empty for
+//! missing) and read back from any spelling Rust's `f64` parser accepts.
+
+use super::output::{read_capped, rename_synced, temp_path};
+use crate::{Error, Result};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::fs::File;
+use std::io::Write;
+use std::marker::PhantomData;
+use std::path::{Path, PathBuf};
+
+/// A row of a resumable table.
+pub trait Record: Serialize + DeserializeOwned {
+    /// The header: the names of the struct's fields, in order.
+    const COLUMNS: &'static [&'static str];
+}
+
+/// The bytes of `bytes` up to and including the last newline (an appended file's complete
+/// lines).
+pub fn complete_lines(bytes: &[u8]) -> &[u8] {
+    bytes
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(&[][..], |i| &bytes[..=i])
+}
+
+/// The rows of the table at `path` (a missing file is empty), at most `max_bytes` long. A
+/// partially written last line is ignored, and cut off the file when `repair`. A wrong header
+/// or a malformed row is an [`Error::Data`] naming the file and the line.
+pub fn read<R: Record>(path: &Path, repair: bool, max_bytes: u64) -> Result<Vec<R>> {
+    if !path.exists() {
+        return Ok(Vec::new());
+    }
+    let name = path
+        .file_name()
+        .map_or_else(|| "table".into(), |n| n.to_string_lossy().into_owned());
+    let bytes = read_capped(path, max_bytes, &name)?;
+    let complete = complete_lines(&bytes);
+    if repair && complete.len() < bytes.len() {
+        let f = std::fs::OpenOptions::new()
+            .write(true)
+            .open(path)
+            .map_err(|e| Error::io(path, e))?;
+        f.set_len(complete.len() as u64)
+            .and_then(|()| f.sync_data())
+            .map_err(|e| Error::io(path, e))?;
+    }
+    parse(path, complete)
+}
+
+/// Parses the complete lines of a table (see [`read`]); `origin` names it in errors.
+pub fn parse<R: Record>(origin: &Path, bytes: &[u8]) -> Result<Vec<R>> {
+    if bytes.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .from_reader(bytes);
+    let found = reader
+        .headers()
+        .map_err(|e| Error::data(origin, format!("unreadable CSV header: {}", brief(&e))))?
+        .clone();
+    if found.iter().ne(R::COLUMNS.iter().copied()) {
+        return Err(Error::data(
+            origin,
+            format!(
+                "header is `{}`, expected `{}`",
+                printable(&found.iter().collect::<Vec<_>>().join(",")),
+                R::COLUMNS.join(",")
+            ),
+        ));
+    }
+    reader
+        .deserialize::<R>()
+        .enumerate()
+        .map(|(i, r)| r.map_err(|e| Error::data(origin, format!("line {}: {}", i + 2, brief(&e)))))
+        .collect()
+}
+
+/// A csv error without its position prefix, made printable.
+fn brief(e: &csv::Error) -> String {
+    let text = match e.kind() {
+        csv::ErrorKind::Deserialize { err, .. } => err.to_string(),
+        csv::ErrorKind::UnequalLengths {
+            expected_len, len, ..
+        } => format!("{len} fields, expected {expected_len}"),
+        csv::ErrorKind::Utf8 { err, .. } => format!("invalid UTF-8 ({err})"),
+        _ => e.to_string(),
+    };
+    printable(&text)
+}
+
+/// `s` with control characters escaped and cut to 200 characters (it may quote file bytes).
+fn printable(s: &str) -> String {
+    let escaped: String = s.chars().flat_map(char::escape_debug).collect();
+    match escaped.char_indices().nth(200) {
+        Some((i, _)) => format!("{}...", &escaped[..i]),
+        None => escaped,
+    }
+}
+
+/// A table opened for appending: each [`Appender::push`] writes one row.
+pub struct Appender<R> {
+    path: PathBuf,
+    writer: csv::Writer<File>,
+    _rows: PhantomData<R>,
+}
+
+impl<R: Record> Appender<R> {
+    /// Opens (creating it if needed) the table at `path`; the header is written first when the
+    /// file is new or empty.
+    pub fn open(path: &Path) -> Result<Self> {
+        let fresh = std::fs::metadata(path).map_or(true, |m| m.len() == 0);
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .map_err(|e| Error::io(path, e))?;
+        let mut a = Self {
+            path: path.to_owned(),
+            writer: csv::WriterBuilder::new()
+                .has_headers(false)
+                .from_writer(file),
+            _rows: PhantomData,
+        };
+        if fresh {
+            a.writer
+                .write_record(R::COLUMNS)
+                .map_err(|e| Error::io(path, e.into()))?;
+            a.sync()?;
+        }
+        Ok(a)
+    }
+
+    /// Appends one row (buffered until [`Appender::sync`]).
+    pub fn push(&mut self, row: &R) -> Result<()> {
+        self.writer
+            .serialize(row)
+            .map_err(|e| Error::io(&self.path, e.into()))
+    }
+
+    /// Writes the buffered rows and fsyncs the file: they survive a kill or a crash.
+    pub fn sync(&mut self) -> Result<()> {
+        self.writer
+            .flush()
+            .and_then(|()| self.writer.get_ref().sync_data())
+            .map_err(|e| Error::io(&self.path, e))
+    }
+}
+
+/// Replaces the table at `path` with `rows`, atomically (temporary file, fsync, rename).
+pub fn rewrite<'a, R: Record + 'a>(
+    path: &Path,
+    rows: impl IntoIterator<Item = &'a R>,
+) -> Result<()> {
+    let tmp = temp_path(path);
+    let written = (|| -> std::result::Result<(), csv::Error> {
+        let mut w = csv::WriterBuilder::new()
+            .has_headers(false)
+            .from_path(&tmp)?;
+        w.write_record(R::COLUMNS)?;
+        for r in rows {
+            w.serialize(r)?;
+        }
+        let mut file = w
+            .into_inner()
+            .map_err(|e| std::io::Error::other(e.to_string()))?;
+        file.flush()?;
+        file.sync_all()?;
+        Ok(())
+    })();
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(Error::io(&tmp, e.into()));
+    }
+    rename_synced(&tmp, path)
+}
+
+/// Serde helpers for an `f64` column written with [`super::cell`].
+pub mod float {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    /// Writes `x` as [`super::super::cell`] does.
+    pub fn serialize<S: Serializer>(x: &f64, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&super::super::cell(Some(*x)))
+    }
+
+    /// Reads a number (`inf`, `nan` included); an empty field reads as `NaN`.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+        let s = String::deserialize(d)?;
+        parse(&s).ok_or_else(|| serde::de::Error::custom(format!("{s:?} is not a number")))
+    }
+
+    /// Parses a trimmed number, empty as `NaN`.
+    pub(super) fn parse(s: &str) -> Option<f64> {
+        match s.trim() {
+            "" => Some(f64::NAN),
+            t => t.parse().ok(),
+        }
+    }
+}
+
+/// Serde helpers for an `Option<f64>` column: empty when `None`.
+pub mod opt_float {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    /// Writes `x` as [`super::super::cell`] does (empty for `None`).
+    pub fn serialize<S: Serializer>(x: &Option<f64>, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&super::super::cell(*x))
+    }
+
+    /// Reads an empty field as `None`, anything else as a number.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+        let s = String::deserialize(d)?;
+        if s.trim().is_empty() {
+            return Ok(None);
+        }
+        super::float::parse(&s)
+            .map(Some)
+            .ok_or_else(|| serde::de::Error::custom(format!("{s:?} is not a number")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+    struct Row {
+        #[serde(with = "float")]
+        x: f64,
+        #[serde(with = "opt_float")]
+        h: Option<f64>,
+        n: usize,
+        tag: String,
+    }
+
+    impl Record for Row {
+        const COLUMNS: &'static [&'static str] = &["x", "h", "n", "tag"];
+    }
+
+    #[test]
+    fn complete_lines_drop_a_partial_tail() {
+        assert_eq!(complete_lines(b"a,b\n1,2\n3,"), b"a,b\n1,2\n");
+        assert_eq!(complete_lines(b"a,b\n"), b"a,b\n");
+        assert_eq!(complete_lines(b"a,b"), b"");
+    }
+
+    #[test]
+    fn rows_round_trip_through_append_repair_and_rewrite() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("t.csv");
+        let rows = vec![
+            Row {
+                x: 0.01,
+                h: None,
+                n: 3,
+                tag: "a,b".into(),
+            },
+            Row {
+                x: f64::INFINITY,
+                h: Some(-2.0),
+                n: 0,
+                tag: "fbm(0.5)".into(),
+            },
+        ];
+        let mut a = Appender::<Row>::open(&path).unwrap();
+        for r in &rows {
+            a.push(r).unwrap();
+        }
+        a.sync().unwrap();
+        drop(a);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(text, "x,h,n,tag\n0.01,,3,\"a,b\"\ninf,-2,0,fbm(0.5)\n");
+        // A kill mid-row: the tail is ignored, and cut when repairing.
+        std::fs::write(&path, format!("{text}0.5,1,")).unwrap();
+        assert_eq!(read::<Row>(&path, false, 1 << 20).unwrap(), rows);
+        assert!(std::fs::read_to_string(&path).unwrap().ends_with("0.5,1,"));
+        assert_eq!(read::<Row>(&path, true, 1 << 20).unwrap(), rows);
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
+        rewrite(&path, rows.iter().rev()).unwrap();
+        let back: Vec<Row> = read(&path, false, 1 << 20).unwrap();
+        assert_eq!(back[0], rows[1]);
+        assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 1);
+        assert!(
+            read::<Row>(&tmp.path().join("absent"), true, 10)
+                .unwrap()
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn malformed_tables_name_the_line() {
+        let p = Path::new("t.csv");
+        let err = |text: &str| parse::<Row>(p, text.as_bytes()).unwrap_err().to_string();
+        assert!(err("x,h\n").contains("header"), "{}", err("x,h\n"));
+        let e = err("x,h,n,tag\n1,,2,a\nzz,,2,a\n");
+        assert!(e.contains("line 3") && e.contains("not a number"), "{e}");
+        let e = err("x,h,n,tag\n1,,-2,a\n");
+        assert!(e.contains("line 2"), "{e}");
+        let e = err("x,h,n,tag\n1,2\n");
+        assert!(e.contains("line 2") && e.contains("2 fields"), "{e}");
+        assert!(parse::<Row>(p, "x,h,n,tag\n1,,2,\u{1}\n".as_bytes()).is_ok());
+        let e = err("\u{1}\u{2}\n");
+        assert!(!e.contains('\u{1}'), "{e}");
+        let tmp = tempfile::tempdir().unwrap();
+        let big = tmp.path().join("t.csv");
+        std::fs::write(&big, vec![b'x'; 100]).unwrap();
+        assert!(matches!(
+            read::<Row>(&big, false, 99),
+            Err(Error::TooLarge { .. })
+        ));
+    }
+}

@@ -1,0 +1,503 @@
+//! Training sweeps over learning rate x Hurst index x beta (the paper's Figure 9), resumable,
+//! shardable and mergeable ([`crate::experiment::merge`]).
+//!
+//! Cells are listed `lr`-major, then `hurst`, then `beta` (config order); cell `k` belongs to
+//! shard `k % n`. Every cell trains with the config's `seed` (common random numbers: at one Hurst
+//! index all learning rates and betas start from the same weights and see the same batches), so
+//! a cell's result depends only on its coordinates, never on the shard, the order or the thread
+//! count. Cells run in parallel, one per rayon thread, each single-threaded inside.
+//!
+//! Files: `cells.csv` (one row per finished cell) and `metrics.csv` (one row per epoch of a
+//! finished cell), typed tables of [`rows`] on [`crate::experiment::store`], are appended and
+//! fsynced as each cell ends, so a killed sweep loses at most the cells in flight; rerunning the
+//! same command resumes it (see [`super::Experiment::resumable`]): a partially written last line
+//! is cut off, epoch rows of unfinished cells are dropped and finished cells are skipped. At the
+//! end both files are rewritten in cell order and the figures drawn ([`report`]).
+//!
+//! Layout: this file holds the config, the grid and the run; `rows.rs` the tables, `report.rs`
+//! the tables' final form, the figures and the summary; `tests.rs` the tests.
+
+mod report;
+mod rows;
+#[cfg(test)]
+mod tests;
+
+use self::rows::{CellRow, EpochRow, MetricsRow, Status, read_cells, read_epochs};
+
+use super::store::{self, Appender};
+use super::train_run::{
+    DataSource, RunStats, default_batch_size, default_dataset, default_depth, default_epochs,
+    default_lr_gamma, default_lr_step, default_width, parse_init, training_footprint,
+};
+use super::{Experiment, Grid, RunContext};
+use crate::budget::Footprint;
+use crate::paths::Init;
+use crate::progress::Silent;
+use crate::train::data::Dataset;
+use crate::train::{TrainConfig, train};
+use crate::{Error, Result};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::Instant;
+
+/// The most cells a sweep may have (each is a training run).
+pub const MAX_CELLS: usize = 1_000_000;
+
+/// Config of a `sweep` experiment.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SweepConfig {
+    /// Free text shown in figure titles.
+    #[serde(default)]
+    pub title: String,
+    /// `mnist-10k` (bundled), `mnist`, `fashion-mnist` or `cifar10`.
+    #[serde(default = "default_dataset")]
+    pub dataset: String,
+    /// Directory (or CIFAR-10 archive) of a dataset other than `mnist-10k`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<String>,
+    /// Train on the first `n` training images only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub train_samples: Option<usize>,
+    /// Evaluate on the first `n` test images only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_samples: Option<usize>,
+    /// Seed of every cell (see the module doc).
+    #[serde(default)]
+    pub seed: u64,
+    /// Initial learning rates (each positive).
+    pub lr: Grid,
+    /// Hurst indices, each in (0, 1), substituted into `init_v = "fbm"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hurst: Option<Grid>,
+    /// Residual scale exponents: `alpha_L = L^-beta`.
+    pub beta: Grid,
+    /// Law of `V` over depth: `fbm` (H from `hurst`), or a fixed law (uniform, fbm(H), rbf(BW), ...).
+    #[serde(default = "default_sweep_init")]
+    pub init_v: String,
+    /// Number of residual layers `L`.
+    #[serde(default = "default_depth")]
+    pub depth: usize,
+    /// Hidden width `d`.
+    #[serde(default = "default_width")]
+    pub width: usize,
+    /// Passes over the training set.
+    #[serde(default = "default_epochs")]
+    pub epochs: usize,
+    /// Mini-batch size.
+    #[serde(default = "default_batch_size")]
+    pub batch_size: usize,
+    /// Epochs between learning-rate decays.
+    #[serde(default = "default_lr_step")]
+    pub lr_step: usize,
+    /// Learning-rate decay factor.
+    #[serde(default = "default_lr_gamma")]
+    pub lr_gamma: f64,
+}
+
+fn default_sweep_init() -> String {
+    "fbm".into()
+}
+
+/// The coordinates of one cell.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(super) struct Key {
+    lr: f64,
+    hurst: Option<f64>,
+    beta: f64,
+}
+
+impl Key {
+    fn bits(&self) -> (u64, u64, u64) {
+        (
+            self.lr.to_bits(),
+            self.hurst.map_or(u64::MAX, f64::to_bits),
+            self.beta.to_bits(),
+        )
+    }
+
+    fn describe(&self) -> String {
+        match self.hurst {
+            Some(h) => format!("lr = {}, H = {h}, beta = {}", self.lr, self.beta),
+            None => format!("lr = {}, beta = {}", self.lr, self.beta),
+        }
+    }
+}
+
+/// The validated grid of a sweep.
+pub(super) struct Plan {
+    base: TrainConfig,
+    lrs: Vec<f64>,
+    hursts: Vec<Option<f64>>,
+    betas: Vec<f64>,
+    cells: Vec<Key>,
+    index: HashMap<(u64, u64, u64), usize>,
+}
+
+impl Plan {
+    /// Index of a key in the grid.
+    fn find(&self, key: &Key) -> Option<usize> {
+        self.index.get(&key.bits()).copied()
+    }
+}
+
+impl SweepConfig {
+    fn data(&self) -> DataSource<'_> {
+        DataSource {
+            dataset: &self.dataset,
+            data_dir: self.data_dir.as_deref(),
+            train_samples: self.train_samples,
+            test_samples: self.test_samples,
+        }
+    }
+
+    fn init_for(&self, hurst: Option<f64>) -> Result<Init> {
+        if self.init_v.trim() == "fbm" {
+            let h = hurst.ok_or_else(|| {
+                Error::config(
+                    "init_v",
+                    "plain `fbm` takes its Hurst index from a `hurst` grid; add one or write fbm(H)",
+                )
+            })?;
+            let init = Init::Fbm { hurst: h };
+            init.validate("hurst")?;
+            return Ok(init);
+        }
+        parse_init("init_v", &self.init_v)
+    }
+
+    fn plan(&self) -> Result<Plan> {
+        let distinct = |field: &str, v: Vec<f64>| -> Result<Vec<f64>> {
+            let mut s = v.clone();
+            s.sort_by(f64::total_cmp);
+            if s.windows(2).any(|w| w[0] == w[1]) {
+                return Err(Error::config(field, "the grid holds a value twice"));
+            }
+            Ok(v)
+        };
+        let lrs = distinct("lr", self.lr.values("lr")?)?;
+        if let Some(bad) = lrs.iter().find(|&&x| x <= 0.0) {
+            return Err(Error::config(
+                "lr",
+                format!("learning rates must be positive, got {bad}"),
+            ));
+        }
+        let betas = distinct("beta", self.beta.values("beta")?)?;
+        let hursts: Vec<Option<f64>> = match &self.hurst {
+            Some(g) => {
+                let hs = distinct("hurst", g.values("hurst")?)?;
+                if let Some(h) = hs.iter().find(|h| !(**h > 0.0 && **h < 1.0)) {
+                    return Err(Error::config(
+                        "hurst",
+                        format!("Hurst indices must lie in (0, 1), got {h}"),
+                    ));
+                }
+                if self.init_v.trim() != "fbm" {
+                    return Err(Error::config(
+                        "hurst",
+                        "a hurst grid is given but init_v is not plain `fbm`; set init_v = \"fbm\" (or remove hurst)",
+                    ));
+                }
+                hs.into_iter().map(Some).collect()
+            }
+            None => vec![None],
+        };
+        for &h in &hursts {
+            self.init_for(h)?;
+        }
+        let n_cells = lrs
+            .len()
+            .saturating_mul(hursts.len())
+            .saturating_mul(betas.len());
+        if n_cells > MAX_CELLS {
+            return Err(Error::too_large(
+                "lr",
+                format!(
+                    "the sweep has lr x hurst x beta = {} x {} x {} cells (each a training run); at most {MAX_CELLS}: use shorter grids",
+                    lrs.len(),
+                    hursts.len(),
+                    betas.len()
+                ),
+            ));
+        }
+        let base = TrainConfig {
+            seed: self.seed,
+            depth: self.depth,
+            width: self.width,
+            beta: betas[0],
+            lr: lrs[0],
+            epochs: self.epochs,
+            batch_size: self.batch_size,
+            lr_step: self.lr_step,
+            lr_gamma: self.lr_gamma,
+            init_v: self.init_for(hursts[0])?,
+        };
+        base.validate()?;
+        let mut cells = Vec::with_capacity(n_cells);
+        for &lr in &lrs {
+            for &hurst in &hursts {
+                for &beta in &betas {
+                    cells.push(Key { lr, hurst, beta });
+                }
+            }
+        }
+        let index = cells
+            .iter()
+            .enumerate()
+            .map(|(i, k)| (k.bits(), i))
+            .collect();
+        Ok(Plan {
+            base,
+            lrs,
+            hursts,
+            betas,
+            cells,
+            index,
+        })
+    }
+
+    fn cell_config(&self, plan: &Plan, key: &Key) -> Result<TrainConfig> {
+        Ok(TrainConfig {
+            lr: key.lr,
+            beta: key.beta,
+            init_v: self.init_for(key.hurst)?,
+            ..plan.base.clone()
+        })
+    }
+
+    /// Trains one cell; returns its row and its epoch rows.
+    fn run_cell(
+        &self,
+        plan: &Plan,
+        data: &Dataset,
+        idx: usize,
+    ) -> Result<(CellRow, Vec<EpochRow>)> {
+        let key = plan.cells[idx];
+        let cfg = self.cell_config(plan, &key)?;
+        let cfg = TrainConfig {
+            batch_size: cfg.batch_size.min(data.n_train().max(1)),
+            ..cfg
+        };
+        let out = train(&cfg, data, &Silent, &mut |_| {})?;
+        let stats = RunStats::of(&out.metrics, out.diverged);
+        let epochs = out
+            .metrics
+            .iter()
+            .map(|m| (idx, MetricsRow::new(key, &cfg, m)))
+            .collect();
+        let row = CellRow {
+            lr: key.lr,
+            hurst: key.hurst,
+            beta: key.beta,
+            init_v: cfg.init_v.to_string(),
+            status: if stats.diverged {
+                Status::Diverged
+            } else {
+                Status::Ok
+            },
+            epochs_run: stats.epochs_run,
+            final_train_loss: stats.last_or_nan(|m| m.train_loss),
+            final_test_loss: stats.last_or_nan(|m| m.test_loss),
+            final_test_accuracy: stats.last_or_nan(|m| m.test_accuracy),
+            best_test_accuracy: stats.best.map_or(f64::NAN, |m| m.test_accuracy),
+            best_epoch: stats.best.map(|m| m.epoch),
+            seconds: stats.seconds,
+        };
+        Ok((row, epochs))
+    }
+}
+
+impl Experiment for SweepConfig {
+    const KIND: &'static str = "sweep";
+
+    fn validate(&self) -> Result<()> {
+        self.data().validate()?;
+        self.plan().map(|_| ())
+    }
+
+    fn quick(&mut self) {
+        self.lr.shrink(2);
+        if let Some(h) = self.hurst.as_mut() {
+            h.shrink(2);
+        }
+        self.beta.shrink(2);
+        self.depth = self.depth.min(50);
+        self.epochs = 1;
+        self.train_samples = Some(self.train_samples.unwrap_or(usize::MAX).min(2000));
+        self.test_samples = Some(self.test_samples.unwrap_or(usize::MAX).min(1000));
+    }
+
+    fn footprint(&self) -> Result<Footprint> {
+        let plan = self.plan()?;
+        let parallel = rayon::current_num_threads().min(plan.cells.len()).max(1);
+        let rows = plan.cells.len() as u128;
+        let epochs = self.epochs as u128;
+        Ok(
+            training_footprint(Footprint::default(), &plan.base, &self.data(), parallel)
+                .memory(
+                    "lr",
+                    "sweep rows kept in memory (cells x epochs)",
+                    rows.saturating_mul(epochs.saturating_add(1))
+                        .saturating_mul(200),
+                )
+                .disk(
+                    "epochs",
+                    "cells.csv and metrics.csv (cells x epochs rows)",
+                    rows.saturating_mul(epochs.saturating_add(1))
+                        .saturating_mul(2 * 160),
+                )
+                .disk(
+                    "lr",
+                    "figures",
+                    (plan.lrs.len() as u128 + 2).saturating_mul(4 << 20),
+                ),
+        )
+    }
+
+    fn resumable(&self) -> bool {
+        true
+    }
+
+    fn shardable(&self) -> bool {
+        true
+    }
+
+    fn run(&self, ctx: &RunContext) -> Result<serde_json::Value> {
+        let plan = self.plan()?;
+        let (shard, n_shards) = ctx.shard.unwrap_or((0, 1));
+        let done = read_cells(&plan, &ctx.dir, true)?;
+        let mut is_done = vec![false; plan.cells.len()];
+        for (i, _) in &done {
+            is_done[*i] = true;
+        }
+        let epochs = read_epochs(&plan, &ctx.dir, true, |i| is_done[i])?;
+        // Drop the epoch rows of cells that never finished before appending new ones.
+        store::rewrite(&ctx.path("metrics.csv"), epochs.iter().map(|(_, r)| r))?;
+        let pending: Vec<usize> = (0..plan.cells.len())
+            .filter(|i| i % n_shards == shard && !is_done[*i])
+            .collect();
+        let resumed = done.len();
+        let mut new_cells = Vec::new();
+        let mut new_epochs = Vec::new();
+        let start = Instant::now();
+        if !pending.is_empty() {
+            let data = self.data().load(ctx.progress)?;
+            let files = Mutex::new((
+                Appender::<CellRow>::open(&ctx.path("cells.csv"))?,
+                Appender::<MetricsRow>::open(&ctx.path("metrics.csv"))?,
+            ));
+            ctx.progress.start("training cells", pending.len() as u64);
+            let results: Vec<(CellRow, Vec<EpochRow>)> = pending
+                .par_iter()
+                .with_max_len(1)
+                .map(|&idx| {
+                    let (row, rows) = self.run_cell(&plan, &data, idx)?;
+                    let mut f = files.lock().expect("cell files lock");
+                    let (cells_csv, metrics_csv) = &mut *f;
+                    for (_, r) in &rows {
+                        metrics_csv.push(r)?;
+                    }
+                    // Epochs first: a cell is done once its row in cells.csv is on disk.
+                    metrics_csv.sync()?;
+                    cells_csv.push(&row)?;
+                    cells_csv.sync()?;
+                    drop(f);
+                    ctx.progress.advance(1);
+                    ctx.progress.note(&format!(
+                        "{}: {} {:.4}",
+                        row.key().describe(),
+                        row.status.as_str(),
+                        row.final_test_accuracy
+                    ));
+                    Ok((row, rows))
+                })
+                .collect::<Result<_>>()?;
+            ctx.progress.finish();
+            for (row, rows) in results {
+                new_cells.push((plan.find(&row.key()).expect("grid cell"), row));
+                new_epochs.extend(rows);
+            }
+        }
+        let train_seconds = start.elapsed().as_secs_f64();
+        let ran = new_cells.len();
+        let mut cells = done;
+        cells.extend(new_cells);
+        let mut all_epochs = epochs;
+        all_epochs.extend(new_epochs);
+        let mut summary = report::finish(self, &plan, &ctx.dir, cells, all_epochs)?;
+        summary["cells_in_shard"] = serde_json::json!(
+            (0..plan.cells.len())
+                .filter(|i| i % n_shards == shard)
+                .count()
+        );
+        summary["cells_run_now"] = serde_json::json!(ran);
+        summary["cells_found_done"] = serde_json::json!(resumed);
+        summary["shard"] = match ctx.shard {
+            Some((i, n)) => serde_json::json!(format!("{i}/{n}")),
+            None => serde_json::Value::Null,
+        };
+        summary["train_seconds"] = serde_json::json!(train_seconds);
+        Ok(summary)
+    }
+
+    fn merge(&self, inputs: &[PathBuf], ctx: &RunContext) -> Result<serde_json::Value> {
+        let plan = self.plan()?;
+        ctx.progress.start("merging outputs", inputs.len() as u64);
+        let mut source: Vec<Option<usize>> = vec![None; plan.cells.len()];
+        let mut cells: Vec<(usize, CellRow)> = Vec::new();
+        let mut position: HashMap<usize, usize> = HashMap::new();
+        let mut conflicts = Vec::new();
+        let mut contributions = Vec::new();
+        let mut warnings = Vec::new();
+        for (d, dir) in inputs.iter().enumerate() {
+            let found = read_cells(&plan, dir, false)?;
+            let (listed, mut added) = (found.len(), 0);
+            for (idx, row) in found {
+                match source[idx] {
+                    None => {
+                        source[idx] = Some(d);
+                        position.insert(idx, cells.len());
+                        cells.push((idx, row));
+                        added += 1;
+                    }
+                    Some(s) => {
+                        if !cells[position[&idx]].1.same_result(&row) {
+                            conflicts.push(format!(
+                                "cell ({}): {} and {} disagree; kept {}",
+                                row.key().describe(),
+                                inputs[s].display(),
+                                dir.display(),
+                                inputs[s].display()
+                            ));
+                        }
+                    }
+                }
+            }
+            if listed == 0 {
+                let why = if dir.join("cells.csv").is_file() {
+                    "its cells.csv lists no finished cell"
+                } else {
+                    "it has no cells.csv"
+                };
+                warnings.push(format!("{} contributed no cells ({why})", dir.display()));
+            }
+            contributions.push(serde_json::json!({
+                "dir": dir.display().to_string(), "cells": listed, "new_cells": added,
+            }));
+            ctx.progress.advance(1);
+        }
+        ctx.progress.finish();
+        let mut epochs = Vec::new();
+        for (d, dir) in inputs.iter().enumerate() {
+            epochs.extend(read_epochs(&plan, dir, false, |i| source[i] == Some(d))?);
+        }
+        let mut results = report::finish(self, &plan, &ctx.dir, cells, epochs)?;
+        results["conflicts"] = serde_json::json!(conflicts);
+        results["inputs"] = serde_json::json!(contributions);
+        results["warnings"] = serde_json::json!(warnings);
+        Ok(results)
+    }
+}
