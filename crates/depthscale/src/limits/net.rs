@@ -14,9 +14,10 @@ use super::smooth::FourierPath;
 use crate::kernels::{Backend, CpuBackend, Keep, StackShape, StackWeights, Tape};
 use crate::model::{Activation, BlockSpec};
 
-/// Weight values of one tensor written per stack call (8 MB of `f64`): the layers of a deep
-/// network are run in chunks of `LAYER_VALUES / d^2` layers.
-const LAYER_VALUES: usize = 1 << 20;
+/// Weight values of one tensor written per stack call (256 KB of `f64`, so that the chunk is
+/// still in cache when the stack reads it): the layers of a deep network are run in chunks of
+/// `LAYER_VALUES / d^2` layers.
+const LAYER_VALUES: usize = 1 << 15;
 
 /// A path-driven ResNet block structure (`res1` or `res3`, no bias).
 #[derive(Clone, Copy, Debug)]

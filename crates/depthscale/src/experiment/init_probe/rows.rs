@@ -18,8 +18,11 @@ use std::time::Instant;
 const TAPE_BUDGET_BYTES: usize = 256 << 20;
 
 /// Memory budget of one worker's batch (weights and tape chunk of the networks probed
-/// together), in bytes: it sets how many draws share one stack call (at least one).
-const BATCH_BUDGET_BYTES: usize = 256 << 20;
+/// together), in bytes: it sets how many draws share one stack call (at least one). On the CPU
+/// a batch buys no speed (its networks run one after the other), so the budget only keeps the
+/// batch about as large as one deep network; a device backend, which advances the networks of
+/// a batch together, wants it as large as its memory allows.
+const BATCH_BUDGET_BYTES: usize = 32 << 20;
 
 /// One measured column.
 #[derive(Clone, Copy, Debug)]
