@@ -7,9 +7,11 @@
 //! `g_ratio = ||p_0||/||p_L||`, `g_diff = ||p_L - p_0||/||p_L||`.
 //! In the explosion regime a quantity that overflows is recorded as `+inf`, never dropped.
 
-use crate::kernels::{Backend, CpuBackend, Keep, NetBatch, Op, ProductShape, StackShape, Tape};
+use crate::Result;
+use crate::kernels::{
+    Backend, CpuBackend, Keep, NetBatch, Op, ProductShape, StackShape, Tape, ensure_len,
+};
 use crate::model::{BlockSpec, Dims, ResNet};
-use crate::{Float, Result};
 
 /// The four measurements of one probe.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -55,13 +57,6 @@ fn explosion_ratio(a: f64, b: f64) -> f64 {
         a / b
     } else {
         f64::INFINITY
-    }
-}
-
-/// Grows `buf` to at least `len` values (between stack calls only).
-fn ensure<T: Float, B: Backend<T>>(backend: &B, buf: &mut B::Buffer, len: usize) {
-    if backend.len(buf) < len {
-        *buf = backend.zeros(len);
     }
 }
 
@@ -256,7 +251,7 @@ impl<B: Backend<f64>> Prober<B> {
             (&mut *p_last, shape.states()),
             (&mut *scratch, scratch_len),
         ] {
-            ensure(backend, buf, len);
+            ensure_len(backend, buf, len);
         }
         // the chunk's columns of every network, contiguous per network
         let gather = |src: &[f64], rows: usize, host: &mut [f64]| {
@@ -347,9 +342,9 @@ impl<B: Backend<f64>> Prober<B> {
 
 /// Grows the tape to hold `shape` with pre-activations.
 fn size_tape<B: Backend<f64>>(backend: &B, tape: &mut Tape<B::Buffer>, shape: StackShape) {
-    ensure(backend, &mut tape.h0, shape.states());
-    ensure(backend, &mut tape.h_last, shape.states());
-    ensure(backend, &mut tape.pre, shape.tape());
+    ensure_len(backend, &mut tape.h0, shape.states());
+    ensure_len(backend, &mut tape.h_last, shape.states());
+    ensure_len(backend, &mut tape.pre, shape.tape());
 }
 
 /// The four measurements of one column from `h_0`, `h_L`, `p_0`, `p_L`.

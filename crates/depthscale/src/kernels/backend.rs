@@ -205,6 +205,14 @@ impl<T: Float> AdamCoeffs<T> {
     }
 }
 
+/// Grows `buf` to hold at least `len` values (a fresh zeroed buffer when it is shorter), for
+/// workspaces that size themselves between stack calls, never inside one.
+pub fn ensure_len<T: Float, B: Backend<T>>(backend: &B, buf: &mut B::Buffer, len: usize) {
+    if backend.len(buf) < len {
+        *buf = backend.zeros(len);
+    }
+}
+
 /// A compute backend: it owns the storage of its buffers and runs whole stacks of residual
 /// layers on batches of networks, the products around them, the loss and the optimizer.
 ///

@@ -1,7 +1,7 @@
 //! [`NetBatch`]: the parameters of `B` networks of one block and shape, resident in a
 //! backend.
 
-use super::backend::{Backend, StackGrads, StackShape, StackWeights};
+use super::backend::{Backend, StackGrads, StackShape, StackWeights, ensure_len};
 use crate::model::{BlockSpec, Dims, ResNet, TensorKind, Tensors};
 use crate::{Float, Result};
 
@@ -100,10 +100,7 @@ impl<T: Float, B: Backend<T>> NetBatch<T, B> {
         let networks = networks.max(1);
         for kind in TensorKind::ALL {
             let need = networks * dims.tensor_len(&self.block, kind);
-            let buf = self.params.get_mut(kind);
-            if self.backend.len(buf) < need {
-                *buf = self.backend.zeros(need);
-            }
+            ensure_len(&self.backend, self.params.get_mut(kind), need);
         }
         self.dims = dims;
         self.networks = networks;

@@ -24,6 +24,7 @@ mod cpu;
 
 pub use backend::{
     AdamCoeffs, Backend, Keep, Op, ProductShape, StackGrads, StackShape, StackWeights, Tape,
+    ensure_len,
 };
 pub use batch::{NetBatch, grads_of, weights_of};
 pub use cpu::CpuBackend;

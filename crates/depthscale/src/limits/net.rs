@@ -11,7 +11,7 @@
 
 use super::path::MatrixPath;
 use super::smooth::FourierPath;
-use crate::kernels::{Backend, CpuBackend, Keep, StackShape, StackWeights, Tape};
+use crate::kernels::{Backend, CpuBackend, Keep, StackShape, StackWeights, Tape, ensure_len};
 use crate::model::{Activation, BlockSpec};
 
 /// Weight values of one tensor written per stack call (256 KB of `f64`, so that the chunk is
@@ -83,9 +83,7 @@ impl<B: Backend<f64>> NetWorkspace<B> {
             (&mut self.tape.inputs, shape.tape()),
             (&mut self.scratch, scratch),
         ] {
-            if b.len(buf) < len {
-                *buf = b.zeros(len);
-            }
+            ensure_len(b, buf, len);
         }
     }
 }

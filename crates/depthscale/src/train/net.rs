@@ -15,7 +15,7 @@
 //! forward stack without a tape ([`Keep::Output`]), chunk by chunk.
 
 use crate::kernels::{
-    Backend, CpuBackend, Keep, NetBatch, Op, ProductShape, StackShape, Tape, grads_of,
+    Backend, CpuBackend, Keep, NetBatch, Op, ProductShape, StackShape, Tape, ensure_len, grads_of,
 };
 use crate::model::{
     Activation, BiasPosition, BlockSpec, Dims, DrawStream, NetworkStreams, ResNet, TensorKind,
@@ -68,13 +68,6 @@ pub fn init_network<T: Float>(seed: u64, dims: Dims, init_v: Init) -> Result<Res
         &mut p.readout,
     )?;
     Ok(net)
-}
-
-/// Grows `buf` to at least `len` values (at call boundaries only, never inside a stack).
-fn ensure<T: Float, B: Backend<T>>(backend: &B, buf: &mut B::Buffer, len: usize) {
-    if backend.len(buf) < len {
-        *buf = backend.zeros(len);
-    }
 }
 
 /// The embedding and readout product shapes of one network of shape `dims` on `n` columns.
@@ -165,7 +158,7 @@ impl<T: Float, B: Backend<T>> Workspace<T, B> {
     /// Lets `f` write the inputs of a batch of `n` columns (`n_in x n`, column-major) straight
     /// into the workspace ([`Backend::write`]); `f` must write every value.
     pub fn write_inputs<R>(&mut self, n_in: usize, n: usize, f: impl FnOnce(&mut [T]) -> R) -> R {
-        ensure(&self.backend, &mut self.x, n_in * n);
+        ensure_len(&self.backend, &mut self.x, n_in * n);
         self.backend
             .write(&mut self.x, n_in * n, &mut self.staging, f)
     }
@@ -223,11 +216,11 @@ impl<T: Float, B: Backend<T>> Workspace<T, B> {
             ..
         } = self;
         let keep = *keep;
-        ensure(backend, &mut tape.h0, shape.states());
-        ensure(backend, &mut tape.h_last, shape.states());
-        ensure(backend, &mut tape.pre, shape.tape());
+        ensure_len(backend, &mut tape.h0, shape.states());
+        ensure_len(backend, &mut tape.h_last, shape.states());
+        ensure_len(backend, &mut tape.pre, shape.tape());
         if keep == Keep::PreAndInputs {
-            ensure(backend, &mut tape.inputs, shape.tape());
+            ensure_len(backend, &mut tape.inputs, shape.tape());
         }
         for (buf, len) in [
             (&mut *alpha_buf, n),
@@ -236,7 +229,7 @@ impl<T: Float, B: Backend<T>> Workspace<T, B> {
             (&mut *p, d * n),
             (&mut *scratch, pass_scratch(backend, &block, shape, dims)),
         ] {
-            ensure(backend, buf, len);
+            ensure_len(backend, buf, len);
         }
         assert!(backend.len(x) >= dims.n_in * n, "write the inputs first");
         backend.fill(alpha_buf, n, alpha);
