@@ -1,6 +1,7 @@
 //! Criterion benches of the hot initialization workloads, shaped like the PyTorch baseline in
-//! `bench/` (`../shared/bench/torch_baseline.py`): one probe of res3 at L = 1000, d = 40, and the
-//! fBm weights of one draw.
+//! `bench/` (`../shared/bench/torch_baseline.py`): one probe of res3 at L = 1000, d = 40, a batch
+//! of draws probed through one stack call (as Figure 1 runs them), and the fBm weights of one
+//! draw.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use depthscale::model::{Activation, BlockSpec, Dims, ResNet};
@@ -45,29 +46,56 @@ fn probes(c: &mut Criterion) {
         let x = vec![0.5; 64 * n];
         let y = vec![0.5; n];
         let mut prober = Prober::new(256);
+        prober.load_network(&net).unwrap();
         let mut out = Vec::with_capacity(n);
         g.throughput(Throughput::Elements(n as u64));
         g.bench_function(format!("batch{n}"), |b| {
             b.iter(|| {
                 out.clear();
-                prober.probe(&net, &alpha, &x, &y, &mut out);
+                prober.probe(&alpha, &x, &y, &mut out);
                 black_box(&out);
             })
         });
     }
+    // Several draws through one stack call, three columns each (Figure 1 at L = 1000: one
+    // column per beta, nine draws per batch).
+    let draws = 8;
+    let mut prober = Prober::new(256);
+    let batch = prober.load(net.block, net.dims, draws).unwrap();
+    for b in 0..draws {
+        batch.set_network(b, &net);
+    }
+    let alpha: Vec<f64> = [0.25, 0.5, 1.0].map(|b| 1000f64.powf(-b)).to_vec();
+    let x = vec![0.5; draws * 64 * 3];
+    let y = vec![0.5; draws * 3];
+    let mut out = Vec::with_capacity(draws * 3);
+    g.throughput(Throughput::Elements((draws * 3) as u64));
+    g.bench_function(format!("draws{draws}_columns3"), |b| {
+        b.iter(|| {
+            out.clear();
+            prober.probe(&alpha, &x, &y, &mut out);
+            black_box(&out);
+        })
+    });
     // Throughput on the whole machine: one weight draw per core, 700 columns each, as the
     // phase-diagram experiment runs them.
     let cores = rayon::current_num_threads();
     let alpha = vec![1000f64.powf(-0.5); 700];
     let x = vec![0.5; 64 * 700];
     let y = vec![0.5; 700];
-    let mut probers: Vec<Prober> = (0..cores).map(|_| Prober::new(256)).collect();
+    let mut probers: Vec<Prober> = (0..cores)
+        .map(|_| {
+            let mut p = Prober::new(256);
+            p.load_network(&net).unwrap();
+            p
+        })
+        .collect();
     g.throughput(Throughput::Elements((700 * cores) as u64));
     g.bench_function("all_cores_batch700", |b| {
         b.iter(|| {
             probers.par_iter_mut().for_each(|p| {
                 let mut out = Vec::with_capacity(700);
-                p.probe(&net, &alpha, &x, &y, &mut out);
+                p.probe(&alpha, &x, &y, &mut out);
                 black_box(&out);
             })
         })

@@ -2,8 +2,7 @@
 //! forward + backward + Adam; plus its parts, to see where the time goes.
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use depthscale::kernels::CpuKernel;
-use depthscale::model::Tape;
+use depthscale::kernels::{Backend, CpuBackend, Keep, NetBatch, Op, ProductShape, Tape};
 use depthscale::train::{TrainConfig, Trainer, Workspace, init_network, training_block};
 use rand::Rng;
 use std::hint::black_box;
@@ -56,21 +55,54 @@ fn bench(c: &mut Criterion) {
 
     let dims = cfg.dims(N_IN, 10);
     let net = init_network::<f32>(0, dims, cfg.init_v).unwrap();
+    let backend = CpuBackend::new();
+    let batch_net = NetBatch::from_network(backend, &net).unwrap();
     let mut grads = net.params.clone();
     let mut ws = Workspace::new(&training_block(), dims, BATCH);
+    ws.write_inputs(N_IN, BATCH, |x| x.copy_from_slice(&images));
     let alpha = (cfg.depth as f32).powf(-0.5);
     c.bench_function("train_loss_and_grad", |b| {
-        b.iter(|| black_box(ws.loss_and_grad(&net, alpha, &images, &labels, &mut grads)))
+        b.iter(|| black_box(ws.loss_and_grad_loaded(&batch_net, alpha, &labels, BATCH, &mut grads)))
     });
 
-    let mut kernel = CpuKernel::new();
-    let mut tape = Tape::default();
+    // the embedding and the forward stack alone
+    let shape = batch_net.stack_shape(BATCH);
+    let embed = ProductShape {
+        networks: 1,
+        rows: 30,
+        cols: N_IN,
+        columns: BATCH,
+    };
+    let mut tape: Tape<Vec<f32>> = Tape::new(&backend, shape, Keep::PreActivations);
     let alphas = vec![alpha; BATCH];
+    let block = training_block();
+    let mut scratch = vec![
+        0.0;
+        Backend::<f32>::stack_scratch(&backend, &block, shape)
+            .max(Backend::<f32>::product_scratch(&backend, Op::Plain, embed))
+    ];
     c.bench_function("train_forward_layers", |b| {
         b.iter(|| {
-            tape.h0.resize(30 * BATCH, 0.0);
-            net.embed(&images, BATCH, &mut tape.h0);
-            net.forward(&mut kernel, &alphas, &mut tape, false);
+            let params = batch_net.params();
+            backend.product(
+                &params.embed,
+                Op::Plain,
+                &images,
+                &mut tape.h0,
+                embed,
+                1.0,
+                false,
+                &mut scratch,
+            );
+            backend.forward_stack(
+                &block,
+                shape,
+                batch_net.weights(),
+                &alphas,
+                &mut tape,
+                Keep::PreActivations,
+                &mut scratch,
+            );
             black_box(tape.h_last[0])
         })
     });

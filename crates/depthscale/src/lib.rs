@@ -5,8 +5,8 @@
 //! and reads out `B h_L`. The crate is organised along the flow of one experiment:
 //!
 //! - [`paths`]: weights as paths over depth (i.i.d. laws, fractional Gaussian noise, RBF Gaussian processes);
-//! - [`model`]: activations, residual blocks, the ResNet and its forward/backward passes;
-//! - [`kernels`]: the batched layer-step interface and its CPU implementation;
+//! - [`model`]: activations, residual blocks, the ResNet's shape and tensors, the random-stream convention;
+//! - [`kernels`]: the backend seam (whole stacks on batches of networks, storage owned by the backend) and its CPU implementation;
 //! - [`probe`]: what the paper measures at initialization;
 //! - [`limits`]: neural ODE/SDE reference solutions driven by the same paths;
 //! - [`train`]: datasets, loss, optimizer, trainer and sweeps;

@@ -9,8 +9,8 @@
 //! `train::Workspace` and `train::Adam`.
 
 use depthscale::Float;
-use depthscale::kernels::CpuKernel;
-use depthscale::model::{Dims, Params, ResNet, Tape};
+use depthscale::kernels::{CpuBackend, NetBatch};
+use depthscale::model::{Dims, Params, ResNet};
 use depthscale::train::{Adam, Workspace, residual_scale, training_block};
 use safetensors::SafeTensors;
 use safetensors::tensor::Dtype;
@@ -121,21 +121,18 @@ fn check_step<T: Float>(tol: f64) {
     let x = cast("x");
     let alpha = T::of(residual_scale(dims.depth, o.meta("beta")));
 
-    // forward: logits B h_L, [n, n_out] row-major = column-major n_out x n
-    let mut tape = Tape {
-        h0: vec![T::zero(); dims.width * n],
-        ..Tape::default()
-    };
-    net.embed(&x, n, &mut tape.h0);
-    net.forward(&mut CpuKernel::new(), &vec![alpha; n], &mut tape, false);
-    let mut logits = vec![T::zero(); dims.n_out * n];
-    net.readout(&tape.h_last, n, &mut logits);
-    assert_close("logits", &logits, o.get("logits"), tol);
-
-    // loss and every gradient
+    // forward (logits B h_L, [n, n_out] row-major = column-major n_out x n), loss and every
+    // gradient, through the training workspace on the CPU backend
+    let batch = NetBatch::from_network(CpuBackend::new(), &net).unwrap();
     let mut grads: Params<T> = net.params.clone();
-    let loss =
-        Workspace::new(&block, dims, n).loss_and_grad(&net, alpha, &x, &o.labels, &mut grads);
+    let mut ws = Workspace::new(&block, dims, n);
+    let loss = ws.loss_and_grad(&batch, alpha, &x, &o.labels, &mut grads);
+    assert_close(
+        "logits",
+        &ws.last_logits(dims.n_out, n),
+        o.get("logits"),
+        tol,
+    );
     assert_close("loss", &[T::of(loss)], o.get("loss"), tol);
     for (name, g) in grads.named() {
         if g.is_empty() {

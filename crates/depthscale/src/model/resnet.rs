@@ -1,9 +1,10 @@
-//! The ResNet: parameters, embedding, readout, and the layer loop of the forward and backward
-//! passes (the per-layer arithmetic is a [`LayerKernel`]).
+//! The ResNet on the host: its shape, its five tensors, and the network itself.
+//!
+//! The passes (embedding, the residual stack forward and backward, readout) run on a
+//! [`crate::kernels::Backend`], on parameters it holds in its own storage
+//! ([`crate::kernels::NetBatch`]); this module only describes what is being computed.
 
 use super::BlockSpec;
-use crate::kernels::{LayerGrads, LayerKernel, LayerRef};
-use crate::linalg::{MatMut, MatRef, matmul};
 use crate::{Error, Float, Result};
 
 /// The shape of a ResNet.
@@ -39,55 +40,126 @@ impl Dims {
         crate::budget::len("n_out", 8, &[d, self.n_out])?;
         Ok(())
     }
+
+    /// Number of values of tensor `kind` in one network with this shape and block (0 for a
+    /// tensor the block does not have).
+    pub fn tensor_len(&self, block: &BlockSpec, kind: TensorKind) -> usize {
+        let (d, l) = (self.width, self.depth);
+        match kind {
+            TensorKind::Embed => d * self.n_in,
+            TensorKind::V => l * d * d,
+            TensorKind::W if block.inner => l * d * d,
+            TensorKind::Bias if block.has_bias() => l * d,
+            TensorKind::W | TensorKind::Bias => 0,
+            TensorKind::Readout => self.n_out * d,
+        }
+    }
 }
 
-/// Every trainable tensor of a ResNet (also used for their gradients and optimizer moments).
-///
-/// Matrices are row-major; the per-layer tensors are stacked layer after layer.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Params<T> {
+/// One of the five tensors of a ResNet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum TensorKind {
     /// Embedding `A`: `width x n_in`.
-    pub embed: Vec<T>,
+    Embed,
     /// Residual weights `V_1..V_L`: `depth x width x width`.
-    pub v: Vec<T>,
-    /// Inner weights `W_1..W_L`: `depth x width x width`, empty when the block has none.
-    pub w: Vec<T>,
-    /// Biases `b_1..b_L`: `depth x width`, empty when the block has none.
-    pub bias: Vec<T>,
+    V,
+    /// Inner weights `W_1..W_L`: `depth x width x width` (blocks with `W` only).
+    W,
+    /// Biases `b_1..b_L`: `depth x width` (blocks with a bias only).
+    Bias,
     /// Readout `B`: `n_out x width`.
-    pub readout: Vec<T>,
+    Readout,
 }
 
-impl<T: Float> Params<T> {
+impl TensorKind {
+    /// The five tensors, in the order of [`Params::named`].
+    pub const ALL: [TensorKind; 5] = [
+        TensorKind::Embed,
+        TensorKind::V,
+        TensorKind::W,
+        TensorKind::Bias,
+        TensorKind::Readout,
+    ];
+
+    /// The tensor's conventional name (`embed`, `v`, `w`, `bias`, `readout`).
+    pub fn name(self) -> &'static str {
+        match self {
+            TensorKind::Embed => "embed",
+            TensorKind::V => "v",
+            TensorKind::W => "w",
+            TensorKind::Bias => "bias",
+            TensorKind::Readout => "readout",
+        }
+    }
+}
+
+/// The five tensors of a ResNet (or of a batch of them), in some storage `S`: host vectors
+/// ([`Params`]) or a backend's buffers.
+///
+/// Matrices are row-major; the per-layer tensors are stacked layer after layer; a batch of
+/// networks stores each tensor network after network.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Tensors<S> {
+    /// Embedding `A`: `width x n_in`.
+    pub embed: S,
+    /// Residual weights `V_1..V_L`: `depth x width x width`.
+    pub v: S,
+    /// Inner weights `W_1..W_L`: `depth x width x width`, empty when the block has none.
+    pub w: S,
+    /// Biases `b_1..b_L`: `depth x width`, empty when the block has none.
+    pub bias: S,
+    /// Readout `B`: `n_out x width`.
+    pub readout: S,
+}
+
+impl<S> Tensors<S> {
+    /// The tensor `kind`.
+    pub fn get(&self, kind: TensorKind) -> &S {
+        match kind {
+            TensorKind::Embed => &self.embed,
+            TensorKind::V => &self.v,
+            TensorKind::W => &self.w,
+            TensorKind::Bias => &self.bias,
+            TensorKind::Readout => &self.readout,
+        }
+    }
+
+    /// The tensor `kind`, mutably.
+    pub fn get_mut(&mut self, kind: TensorKind) -> &mut S {
+        match kind {
+            TensorKind::Embed => &mut self.embed,
+            TensorKind::V => &mut self.v,
+            TensorKind::W => &mut self.w,
+            TensorKind::Bias => &mut self.bias,
+            TensorKind::Readout => &mut self.readout,
+        }
+    }
+
+    /// Builds each tensor from its kind.
+    pub fn from_fn(mut f: impl FnMut(TensorKind) -> S) -> Self {
+        Self {
+            embed: f(TensorKind::Embed),
+            v: f(TensorKind::V),
+            w: f(TensorKind::W),
+            bias: f(TensorKind::Bias),
+            readout: f(TensorKind::Readout),
+        }
+    }
+}
+
+/// Every trainable tensor of one ResNet on the host (also used for gradients and optimizer
+/// moments).
+pub type Params<T> = Tensors<Vec<T>>;
+
+impl<T: Float> Tensors<Vec<T>> {
     /// All-zero parameters for a block and shape.
     pub fn zeros(block: &BlockSpec, dims: Dims) -> Self {
-        let (d, l) = (dims.width, dims.depth);
-        Self {
-            embed: vec![T::zero(); d * dims.n_in],
-            v: vec![T::zero(); l * d * d],
-            w: if block.inner {
-                vec![T::zero(); l * d * d]
-            } else {
-                Vec::new()
-            },
-            bias: if block.has_bias() {
-                vec![T::zero(); l * d]
-            } else {
-                Vec::new()
-            },
-            readout: vec![T::zero(); dims.n_out * d],
-        }
+        Self::from_fn(|kind| vec![T::zero(); dims.tensor_len(block, kind)])
     }
 
     /// The tensors with their conventional names, in a fixed order.
     pub fn named(&self) -> [(&'static str, &Vec<T>); 5] {
-        [
-            ("embed", &self.embed),
-            ("v", &self.v),
-            ("w", &self.w),
-            ("bias", &self.bias),
-            ("readout", &self.readout),
-        ]
+        TensorKind::ALL.map(|k| (k.name(), self.get(k)))
     }
 
     /// The tensors, mutably, in the order of [`Params::named`].
@@ -109,7 +181,7 @@ impl<T: Float> Params<T> {
     }
 }
 
-/// A ResNet `x -> B h_L` with its parameters.
+/// A ResNet `x -> B h_L` with its parameters on the host.
 #[derive(Clone, Debug)]
 pub struct ResNet<T> {
     /// The residual block's structure.
@@ -118,35 +190,6 @@ pub struct ResNet<T> {
     pub dims: Dims,
     /// The parameters.
     pub params: Params<T>,
-}
-
-/// What the forward pass keeps for the backward pass, for a batch of `n` columns.
-#[derive(Clone, Debug, Default)]
-pub struct Tape<T> {
-    /// Number of columns (samples) in the batch.
-    pub n: usize,
-    /// `h_0`: `width x n`, column-major. Set it (or use [`ResNet::embed`]) before the forward pass.
-    pub h0: Vec<T>,
-    /// `h_L` after the forward pass: `width x n`.
-    pub h_last: Vec<T>,
-    /// Pre-activations of every layer: `depth x width x n`.
-    pub pre: Vec<T>,
-    /// Layer inputs `h_0..h_{L-1}`: `depth x width x n`; only kept when `W` gradients are wanted.
-    pub inputs: Vec<T>,
-}
-
-impl<T: Float> Tape<T> {
-    /// Resizes the buffers for `n` columns of a network of shape `dims` (no allocation when
-    /// already large enough).
-    pub fn resize(&mut self, dims: Dims, n: usize, keep_inputs: bool) {
-        let (d, l) = (dims.width, dims.depth);
-        self.n = n;
-        self.h0.resize(d * n, T::zero());
-        self.h_last.resize(d * n, T::zero());
-        self.pre.resize(l * d * n, T::zero());
-        self.inputs
-            .resize(if keep_inputs { l * d * n } else { 0 }, T::zero());
-    }
 }
 
 impl<T: Float> ResNet<T> {
@@ -158,133 +201,5 @@ impl<T: Float> ResNet<T> {
             block,
             dims,
         })
-    }
-
-    /// The weights of residual layer `k` (0-based: layer `k` maps `h_k` to `h_{k+1}`).
-    pub fn layer(&self, k: usize) -> LayerRef<'_, T> {
-        let d = self.dims.width;
-        let p = &self.params;
-        LayerRef {
-            width: d,
-            v: &p.v[k * d * d..(k + 1) * d * d],
-            w: self.block.inner.then(|| &p.w[k * d * d..(k + 1) * d * d]),
-            bias: self.block.has_bias().then(|| &p.bias[k * d..(k + 1) * d]),
-        }
-    }
-
-    /// `h0 <- A x` for `n` inputs `x` (`n_in x n`, column-major).
-    pub fn embed(&self, x: &[T], n: usize, h0: &mut [T]) {
-        let Dims { n_in, width, .. } = self.dims;
-        matmul(
-            MatMut::col_major(&mut h0[..width * n], width, n),
-            MatRef::row_major(&self.params.embed, width, n_in),
-            MatRef::col_major(&x[..n_in * n], n_in, n),
-            T::one(),
-            false,
-        );
-    }
-
-    /// `out <- B h` for `n` hidden states (`width x n`), `out` is `n_out x n`.
-    pub fn readout(&self, h: &[T], n: usize, out: &mut [T]) {
-        let Dims { n_out, width, .. } = self.dims;
-        matmul(
-            MatMut::col_major(&mut out[..n_out * n], n_out, n),
-            MatRef::row_major(&self.params.readout, n_out, width),
-            MatRef::col_major(&h[..width * n], width, n),
-            T::one(),
-            false,
-        );
-    }
-
-    /// Runs the residual layers on `tape.h0`, column `c` scaled by `alpha[c]`, filling the tape.
-    ///
-    /// `keep_inputs` stores every layer's input (needed only for `W` gradients).
-    pub fn forward<K: LayerKernel<T>>(
-        &self,
-        kernel: &mut K,
-        alpha: &[T],
-        tape: &mut Tape<T>,
-        keep_inputs: bool,
-    ) {
-        let n = alpha.len();
-        assert_eq!(
-            tape.h0.len(),
-            self.dims.width * n,
-            "tape.h0 must hold width x n values"
-        );
-        // leaves h0 as it is (its length already matches) and allocates nothing in steady state
-        tape.resize(self.dims, n, keep_inputs);
-        let dn = self.dims.width * n;
-        let Tape {
-            h0,
-            h_last,
-            pre,
-            inputs,
-            ..
-        } = tape;
-        h_last.copy_from_slice(h0);
-        for k in 0..self.dims.depth {
-            if keep_inputs {
-                inputs[k * dn..(k + 1) * dn].copy_from_slice(h_last);
-            }
-            kernel.forward_layer(
-                &self.block,
-                self.layer(k),
-                alpha,
-                h_last,
-                &mut pre[k * dn..(k + 1) * dn],
-            );
-        }
-    }
-
-    /// Back-propagates `p = dloss/dh_L` (in place) down to `dloss/dh_0`.
-    ///
-    /// `on_layer(k, p_k)` is called for `k = L, L-1, ..., 0` with `p_k = dloss/dh_k`. When `grads`
-    /// is given, the residual layers' parameter gradients are accumulated into it (the tape must
-    /// then hold the inputs if the block has `W`); embedding and readout gradients are the
-    /// caller's (they depend on the loss and the input).
-    pub fn backward<K: LayerKernel<T>>(
-        &self,
-        kernel: &mut K,
-        alpha: &[T],
-        tape: &Tape<T>,
-        p: &mut [T],
-        mut grads: Option<&mut Params<T>>,
-        mut on_layer: impl FnMut(usize, &[T]),
-    ) {
-        let n = alpha.len();
-        let d = self.dims.width;
-        let dn = d * n;
-        assert_eq!(p.len(), dn, "p must hold width x n values");
-        let want_w = grads.is_some() && self.block.inner;
-        assert!(
-            !want_w || tape.inputs.len() == self.dims.depth * dn,
-            "W gradients need a tape with inputs"
-        );
-        on_layer(self.dims.depth, p);
-        for k in (0..self.dims.depth).rev() {
-            let layer_grads = grads.as_deref_mut().map(|g| LayerGrads {
-                v: &mut g.v[k * d * d..(k + 1) * d * d],
-                w: self
-                    .block
-                    .inner
-                    .then(|| &mut g.w[k * d * d..(k + 1) * d * d]),
-                bias: self
-                    .block
-                    .has_bias()
-                    .then(|| &mut g.bias[k * d..(k + 1) * d]),
-            });
-            let input = want_w.then(|| &tape.inputs[k * dn..(k + 1) * dn]);
-            kernel.backward_layer(
-                &self.block,
-                self.layer(k),
-                alpha,
-                &tape.pre[k * dn..(k + 1) * dn],
-                input,
-                p,
-                layer_grads,
-            );
-            on_layer(k, p);
-        }
     }
 }

@@ -6,8 +6,8 @@
 //! `1e-3` of zero (a perturbation moves them by `O(1e-6)`).
 
 use super::net::{Workspace, init_network, residual_scale};
-use crate::kernels::CpuKernel;
-use crate::model::{Activation, BiasPosition, BlockSpec, Dims, Params, ResNet, Tape};
+use crate::kernels::{Backend, CpuBackend, Keep, NetBatch, Tape, grads_of};
+use crate::model::{Activation, BiasPosition, BlockSpec, Dims, Params, ResNet};
 use crate::paths::{Init, PathCache};
 use crate::rng;
 use rand::Rng as _;
@@ -46,6 +46,52 @@ fn numerical(params: &Params<f64>, mut f: impl FnMut(&Params<f64>) -> f64) -> Pa
     g
 }
 
+/// `h_0 = A x` for `n` columns, written out.
+fn embed_host(net: &ResNet<f64>, x: &[f64], n: usize) -> Vec<f64> {
+    let (d, n_in) = (net.dims.width, net.dims.n_in);
+    let mut h0 = vec![0.0; d * n];
+    for c in 0..n {
+        for i in 0..d {
+            h0[c * d + i] = (0..n_in)
+                .map(|j| net.params.embed[i * n_in + j] * x[c * n_in + j])
+                .sum();
+        }
+    }
+    h0
+}
+
+/// The forward stack of `net` from `h0` on the CPU: `(h_L, pre-activations)`.
+fn stack(net: &ResNet<f64>, h0: &[f64], alpha: &[f64], keep: Keep) -> (Vec<f64>, Vec<f64>) {
+    let (tape, _) = forward(net, h0, alpha, keep);
+    (tape.h_last, tape.pre)
+}
+
+/// The forward stack of `net` from `h0`, with its tape and parameters in the backend.
+fn forward(
+    net: &ResNet<f64>,
+    h0: &[f64],
+    alpha: &[f64],
+    keep: Keep,
+) -> (Tape<Vec<f64>>, NetBatch<f64, CpuBackend>) {
+    let backend = CpuBackend::new();
+    let batch = NetBatch::from_network(backend, net).unwrap();
+    let shape = batch.stack_shape(alpha.len());
+    let mut tape: Tape<Vec<f64>> = Tape::new(&backend, shape, keep);
+    tape.h0.copy_from_slice(h0);
+    let mut scratch = vec![0.0; Backend::<f64>::stack_scratch(&backend, &net.block, shape)];
+    let alpha = alpha.to_vec();
+    backend.forward_stack(
+        &net.block,
+        shape,
+        batch.weights(),
+        &alpha,
+        &mut tape,
+        keep,
+        &mut scratch,
+    );
+    (tape, batch)
+}
+
 fn assert_close(analytic: &Params<f64>, fd: &Params<f64>) {
     for ((name, a), (_, b)) in analytic.named().into_iter().zip(fd.named()) {
         if b.is_empty() {
@@ -73,13 +119,13 @@ fn training_model_gradient_matches_finite_differences() {
     let alpha = residual_scale(dims.depth, 0.5);
 
     // no ReLU kink within reach of the perturbations
-    let mut tape = Tape {
-        h0: vec![0.0; dims.width * n],
-        ..Tape::default()
-    };
-    net.embed(&x, n, &mut tape.h0);
-    net.forward(&mut CpuKernel::new(), &[alpha; 4], &mut tape, false);
-    let closest = tape.pre.iter().fold(f64::INFINITY, |m, v| m.min(v.abs()));
+    let (_, pre) = stack(
+        &net,
+        &embed_host(&net, &x, n),
+        &[alpha; 4],
+        Keep::PreActivations,
+    );
+    let closest = pre.iter().fold(f64::INFINITY, |m, v| m.min(v.abs()));
     assert!(
         closest > 1e-3,
         "a pre-activation is {closest:e} from the kink"
@@ -87,7 +133,8 @@ fn training_model_gradient_matches_finite_differences() {
 
     let mut ws = Workspace::new(&net.block, dims, n);
     let mut grads = net.params.clone();
-    let loss = ws.loss_and_grad(&net, alpha, &x, &labels, &mut grads);
+    let batch = NetBatch::from_network(CpuBackend::new(), &net).unwrap();
+    let loss = ws.loss_and_grad(&batch, alpha, &x, &labels, &mut grads);
     assert!(loss.is_finite() && loss > 0.0);
     let mut scratch = grads.clone();
     let fd = numerical(&net.params, |p| {
@@ -95,7 +142,8 @@ fn training_model_gradient_matches_finite_differences() {
             params: p.clone(),
             ..net.clone()
         };
-        ws.loss_and_grad(&probe, alpha, &x, &labels, &mut scratch)
+        let batch = NetBatch::from_network(CpuBackend::new(), &probe).unwrap();
+        ws.loss_and_grad(&batch, alpha, &x, &labels, &mut scratch)
     });
     assert_close(&grads, &fd);
 }
@@ -128,36 +176,28 @@ fn res3_inside_bias_tanh_stack_gradient_matches_finite_differences() {
     // distinct per-column scales exercise the alpha broadcast
     let alpha = [0.9, 0.4, 0.6, 0.25];
     let objective = |net: &ResNet<f64>, h0: &[f64]| {
-        let mut tape = Tape {
-            h0: h0.to_vec(),
-            ..Tape::default()
-        };
-        net.forward(&mut CpuKernel::new(), &alpha, &mut tape, false);
-        tape.h_last.iter().zip(&c).map(|(h, c)| h * c).sum::<f64>()
+        let (h_last, _) = stack(net, h0, &alpha, Keep::Output);
+        h_last.iter().zip(&c).map(|(h, c)| h * c).sum::<f64>()
     };
 
-    let mut tape = Tape {
-        h0: h0.clone(),
-        ..Tape::default()
-    };
-    let mut kernel = CpuKernel::new();
-    net.forward(&mut kernel, &alpha, &mut tape, true);
+    let (tape, batch) = forward(&net, &h0, &alpha, Keep::PreAndInputs);
     let mut grads = net.params.clone();
     grads.fill_zero();
     let mut p = c.clone();
-    let mut dh0 = Vec::new();
-    net.backward(
-        &mut kernel,
-        &alpha,
+    let backend = CpuBackend::new();
+    let shape = batch.stack_shape(alpha.len());
+    let mut scratch = vec![0.0; Backend::<f64>::stack_scratch(&backend, &block, shape)];
+    backend.backward_stack(
+        &block,
+        shape,
+        batch.weights(),
+        &alpha.to_vec(),
         &tape,
         &mut p,
-        Some(&mut grads),
-        |k, pk| {
-            if k == 0 {
-                dh0 = pk.to_vec();
-            }
-        },
+        Some(grads_of(&block, &mut grads)),
+        &mut scratch,
     );
+    let dh0 = p;
     let fd = numerical(&net.params, |params| {
         let probe = ResNet {
             params: params.clone(),
@@ -216,11 +256,13 @@ fn f32_training_gradient_agrees_with_f64() {
     let alpha = residual_scale(dims.depth, 0.5);
 
     let mut g64 = net64.params.clone();
+    let b64 = NetBatch::from_network(CpuBackend::new(), &net64).unwrap();
     let l64 =
-        Workspace::new(&net64.block, dims, n).loss_and_grad(&net64, alpha, &x64, &labels, &mut g64);
+        Workspace::new(&net64.block, dims, n).loss_and_grad(&b64, alpha, &x64, &labels, &mut g64);
     let mut g32 = net32.params.clone();
+    let b32 = NetBatch::from_network(CpuBackend::new(), &net32).unwrap();
     let l32 = Workspace::new(&net32.block, dims, n).loss_and_grad(
-        &net32,
+        &b32,
         alpha as f32,
         &x32,
         &labels,

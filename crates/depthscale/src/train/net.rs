@@ -1,25 +1,30 @@
-//! The paper's training model (Marion et al., Figures 8-9) and its loss gradient.
+//! The paper's training model (Marion et al., Figures 8-9) and its loss gradient, on any
+//! [`Backend`].
 //!
 //! `x -> h_0 = A x`, `h_{k+1} = h_k + L^-beta (V_{k+1} relu(h_k) + b_{k+1})`, logits `B h_L`,
 //! softmax cross-entropy. `A` (`d x n_in`) and `B` (`n_out x d`) are i.i.d. uniform with variance
 //! `1/fan_in` and no bias, `V` follows any [`Init`] over depth, `b` starts at zero; every tensor
 //! is trained.
 //!
-//! Random streams: `A`, `V`, `B` are drawn from `rng::stream(seed, &[TAG_INIT, i])` with
-//! `i = 0, 1, 2` respectively, so changing the law of `V` leaves `A` and `B` unchanged.
+//! Random streams: the convention of [`crate::model::NetworkStreams`] with no coordinates (the
+//! run's seed is its own): `A`, `V`, `B` come from `rng::stream(seed, &[TAG_INIT, i])` with
+//! `i = 0, 1, 2`, so changing the law of `V` leaves `A` and `B` unchanged.
 //!
 //! [`Workspace`] holds every buffer of one training step (tape, logits, back-propagated
-//! signal), so steady-state steps do not allocate; [`Evaluator`] runs the forward pass only,
-//! chunk by chunk, with one layer of scratch space.
+//! signal) in the backend, so steady-state steps do not allocate; [`Evaluator`] runs the one
+//! forward stack without a tape ([`Keep::Output`]), chunk by chunk.
 
-use super::loss::{cross_entropy, cross_entropy_sum};
-use crate::kernels::{CpuKernel, LayerKernel, matmul_cc, matmul_outer};
-use crate::model::{Activation, BiasPosition, BlockSpec, Dims, Params, ResNet, Tape};
+use crate::kernels::{
+    Backend, CpuBackend, Keep, NetBatch, Op, ProductShape, StackShape, Tape, ensure_len, grads_of,
+};
+use crate::model::{
+    Activation, BiasPosition, BlockSpec, Dims, DrawStream, NetworkStreams, ResNet, TensorKind,
+    Tensors,
+};
 use crate::paths::{Init, PathCache};
-use crate::{Float, Result, rng};
+use crate::{Float, Result};
 
-/// Stream tag of the initial weight draws (`"init"`).
-pub const TAG_INIT: u64 = 0x696e_6974;
+pub use crate::model::TAG_INIT;
 
 /// The residual block of the training model: `res1`, ReLU, bias outside the activation.
 pub fn training_block() -> BlockSpec {
@@ -41,6 +46,7 @@ pub fn init_network<T: Float>(seed: u64, dims: Dims, init_v: Init) -> Result<Res
     init_v.validate("init_v")?;
     let mut net = ResNet::zeros(training_block(), dims)?;
     let cache = PathCache::new();
+    let streams = NetworkStreams::new(seed, &[]);
     let Dims {
         n_in,
         width: d,
@@ -48,202 +54,318 @@ pub fn init_network<T: Float>(seed: u64, dims: Dims, init_v: Init) -> Result<Res
         depth,
     } = dims;
     let p = &mut net.params;
-    let draw = |law: Init, i: u64, l: usize, rows: usize, cols: usize, out: &mut [T]| {
-        law.sample_stack(
-            l,
-            rows,
-            cols,
-            &cache,
-            &mut rng::stream(seed, &[TAG_INIT, i]),
-            out,
-        )
+    let draw = |law: Init, s: DrawStream, l: usize, rows: usize, cols: usize, out: &mut [T]| {
+        law.sample_stack(l, rows, cols, &cache, &mut streams.stream(s), out)
     };
-    draw(Init::Uniform, 0, 1, d, n_in, &mut p.embed)?;
-    draw(init_v, 1, depth, d, d, &mut p.v)?;
-    draw(Init::Uniform, 2, 1, n_out, d, &mut p.readout)?;
+    draw(Init::Uniform, DrawStream::Embed, 1, d, n_in, &mut p.embed)?;
+    draw(init_v, DrawStream::V, depth, d, d, &mut p.v)?;
+    draw(
+        Init::Uniform,
+        DrawStream::Readout,
+        1,
+        n_out,
+        d,
+        &mut p.readout,
+    )?;
     Ok(net)
 }
 
-/// Writes the column-major copy of the row-major `rows x cols` matrix `src` into `dst`.
-fn to_col_major<T: Copy + Default>(src: &[T], rows: usize, cols: usize, dst: &mut Vec<T>) {
-    dst.resize(rows * cols, T::default());
-    for (j, col) in dst.chunks_exact_mut(rows).enumerate() {
-        for (i, x) in col.iter_mut().enumerate() {
-            *x = src[i * cols + j];
-        }
-    }
+/// The embedding and readout product shapes of one network of shape `dims` on `n` columns.
+fn io_shapes(dims: Dims, n: usize) -> (ProductShape, ProductShape) {
+    let embed = ProductShape {
+        networks: 1,
+        rows: dims.width,
+        cols: dims.n_in,
+        columns: n,
+    };
+    let readout = ProductShape {
+        rows: dims.n_out,
+        cols: dims.width,
+        ..embed
+    };
+    (embed, readout)
+}
+
+/// Scratch values every operation of a pass over `shape` needs (the largest of them).
+fn pass_scratch<T: Float, B: Backend<T>>(
+    backend: &B,
+    block: &BlockSpec,
+    shape: StackShape,
+    dims: Dims,
+) -> usize {
+    let (embed, readout) = io_shapes(dims, shape.columns);
+    [
+        backend.stack_scratch(block, shape),
+        backend.product_scratch(Op::Plain, embed),
+        backend.product_scratch(Op::Plain, readout),
+        backend.product_scratch(Op::Transposed, readout),
+        backend.loss_scratch(1, shape.columns),
+    ]
+    .into_iter()
+    .max()
+    .unwrap_or(0)
 }
 
 /// Preallocated buffers of one loss-and-gradient evaluation of the training model (any
-/// [`BlockSpec`]; `W` inputs are kept on the tape when the block has `W`).
+/// [`BlockSpec`]; `W` inputs are kept on the tape when the block has `W`), in backend `B`.
 #[derive(Debug)]
-pub struct Workspace<T: Float> {
-    kernel: CpuKernel<T>,
-    embed_cm: Vec<T>,
-    readout_cm: Vec<T>,
-    tape: Tape<T>,
-    alpha: Vec<T>,
-    logits: Vec<T>,
-    dlogits: Vec<T>,
-    p: Vec<T>,
+pub struct Workspace<T: Float, B: Backend<T> = CpuBackend> {
+    backend: B,
+    keep: Keep,
+    tape: Tape<B::Buffer>,
+    x: B::Buffer,
+    alpha: B::Buffer,
+    logits: B::Buffer,
+    dlogits: B::Buffer,
+    p: B::Buffer,
+    scratch: B::Buffer,
+    staging: Vec<T>,
 }
 
-impl<T: Float> Workspace<T> {
-    /// Buffers for batches of up to `max_batch` columns of a network of shape `dims` (larger
-    /// batches still work, growing the buffers once).
+impl<T: Float> Workspace<T, CpuBackend> {
+    /// CPU buffers for batches of up to `max_batch` columns of a network of shape `dims`
+    /// (larger batches still work, growing the buffers once).
     pub fn new(block: &BlockSpec, dims: Dims, max_batch: usize) -> Self {
-        let mut tape = Tape::default();
-        tape.resize(dims, max_batch, block.inner);
+        Self::with_backend(CpuBackend::new(), block, dims, max_batch)
+    }
+}
+
+impl<T: Float, B: Backend<T>> Workspace<T, B> {
+    /// Buffers in `backend` for batches of up to `max_batch` columns of a network of shape
+    /// `dims` (larger batches still work, growing the buffers once).
+    pub fn with_backend(backend: B, block: &BlockSpec, dims: Dims, max_batch: usize) -> Self {
+        let shape = StackShape {
+            networks: 1,
+            depth: dims.depth,
+            width: dims.width,
+            columns: max_batch,
+        };
+        let keep = Keep::for_backward(block, true);
         Self {
-            kernel: CpuKernel::new(),
-            embed_cm: vec![T::zero(); dims.width * dims.n_in],
-            readout_cm: vec![T::zero(); dims.n_out * dims.width],
-            tape,
-            alpha: vec![T::zero(); max_batch],
-            logits: vec![T::zero(); dims.n_out * max_batch],
-            dlogits: vec![T::zero(); dims.n_out * max_batch],
-            p: vec![T::zero(); dims.width * max_batch],
+            tape: Tape::new(&backend, shape, keep),
+            x: backend.zeros(dims.n_in * max_batch),
+            alpha: backend.zeros(max_batch),
+            logits: backend.zeros(dims.n_out * max_batch),
+            dlogits: backend.zeros(dims.n_out * max_batch),
+            p: backend.zeros(shape.states()),
+            scratch: backend.zeros(pass_scratch(&backend, block, shape, dims)),
+            staging: Vec::new(),
+            keep,
+            backend,
         }
     }
 
-    /// Mean cross-entropy of `net` on the batch `x` (`n_in x n`, column-major) with `labels`
-    /// (`n` of them), every column scaled by `alpha`; overwrites `grads` with its gradient with
-    /// respect to every parameter.
-    ///
-    /// # Panics
-    /// If `x` does not hold `n_in x n` values, `grads` is not shaped like `net.params`, or a
-    /// label is `>= n_out`.
-    pub fn loss_and_grad(
-        &mut self,
-        net: &ResNet<T>,
-        alpha: T,
-        x: &[T],
-        labels: &[u8],
-        grads: &mut Params<T>,
-    ) -> f64 {
-        self.loss_and_grad_part(net, alpha, x, labels, labels.len(), grads)
+    /// Lets `f` write the inputs of a batch of `n` columns (`n_in x n`, column-major) straight
+    /// into the workspace ([`Backend::write`]); `f` must write every value.
+    pub fn write_inputs<R>(&mut self, n_in: usize, n: usize, f: impl FnOnce(&mut [T]) -> R) -> R {
+        ensure_len(&self.backend, &mut self.x, n_in * n);
+        self.backend
+            .write(&mut self.x, n_in * n, &mut self.staging, f)
     }
 
-    /// Like [`Workspace::loss_and_grad`] for a part of a batch of `total` columns: the loss and
-    /// the gradient are this part's share of the whole batch's mean (sum over the part divided
-    /// by `total`), so the parts' losses and gradients add up to the whole batch's.
-    pub fn loss_and_grad_part(
+    /// Mean cross-entropy of the single network `net` on the batch `x` (`n_in x n`,
+    /// column-major) with `labels` (`n` of them), every column scaled by `alpha`; overwrites
+    /// `grads` with its gradient with respect to every parameter.
+    ///
+    /// # Panics
+    /// If `x` does not hold `n_in x n` values, `net` is not one network, `grads` is not shaped
+    /// like its parameters, or a label is `>= n_out`.
+    pub fn loss_and_grad(
         &mut self,
-        net: &ResNet<T>,
+        net: &NetBatch<T, B>,
         alpha: T,
         x: &[T],
         labels: &[u8],
-        total: usize,
-        grads: &mut Params<T>,
+        grads: &mut Tensors<B::Buffer>,
     ) -> f64 {
-        let Dims {
-            n_in,
-            width: d,
-            n_out,
-            ..
-        } = net.dims;
+        let n_in = net.dims().n_in;
+        assert_eq!(x.len(), n_in * labels.len(), "x must hold n_in x n values");
+        self.write_inputs(n_in, labels.len(), |h| h.copy_from_slice(x));
+        self.loss_and_grad_loaded(net, alpha, labels, labels.len(), grads)
+    }
+
+    /// The logits (`n_out x n`, column-major) of the last batch of `n` columns passed through
+    /// [`Workspace::loss_and_grad`] or [`Workspace::loss_and_grad_loaded`], copied to the host.
+    ///
+    /// # Panics
+    /// If no batch of that size was evaluated.
+    pub fn last_logits(&mut self, n_out: usize, n: usize) -> Vec<T> {
+        assert!(
+            self.backend.len(&self.logits) >= n_out * n,
+            "no such batch was evaluated"
+        );
+        self.backend
+            .read(&self.logits, n_out * n, &mut self.staging)
+            .to_vec()
+    }
+
+    /// Like [`Workspace::loss_and_grad`] on the inputs already written by
+    /// [`Workspace::write_inputs`], for a part of a batch of `total` columns: the loss and the
+    /// gradient are this part's share of the whole batch's mean (sum over the part divided by
+    /// `total`), so the parts' losses and gradients add up to the whole batch's.
+    pub fn loss_and_grad_loaded(
+        &mut self,
+        net: &NetBatch<T, B>,
+        alpha: T,
+        labels: &[u8],
+        total: usize,
+        grads: &mut Tensors<B::Buffer>,
+    ) -> f64 {
+        assert_eq!(net.networks(), 1, "a training step runs one network");
+        let dims = net.dims();
+        let block = *net.block();
+        let (d, n_out) = (dims.width, dims.n_out);
         let n = labels.len();
-        assert_eq!(x.len(), n_in * n, "x must hold n_in x n values");
-        self.alpha.resize(n, alpha);
-        self.alpha.fill(alpha);
-        self.logits.resize(n_out * n, T::zero());
-        self.dlogits.resize(n_out * n, T::zero());
-        self.p.resize(d * n, T::zero());
+        let shape = net.stack_shape(n);
+        let (embed, readout) = io_shapes(dims, n);
         let Self {
-            kernel,
-            embed_cm,
-            readout_cm,
+            backend,
+            keep,
             tape,
-            alpha,
+            x,
+            alpha: alpha_buf,
             logits,
             dlogits,
             p,
+            scratch,
+            ..
         } = self;
-        let params = &net.params;
-        to_col_major(&params.embed, d, n_in, embed_cm);
-        to_col_major(&params.readout, n_out, d, readout_cm);
-
-        tape.h0.resize(d * n, T::zero());
-        matmul_cc(&mut tape.h0, embed_cm, x, (d, n_in, n), false);
-        net.forward(kernel, alpha, tape, net.block.inner);
-        matmul_cc(logits, readout_cm, &tape.h_last, (n_out, d, n), false);
-        let mut loss = cross_entropy(logits, labels, n_out, dlogits);
-        if total != n {
-            let share = n as f64 / total as f64;
-            loss *= share;
-            let share = T::of(share);
-            for g in dlogits.iter_mut() {
-                *g *= share;
-            }
+        let keep = *keep;
+        ensure_len(backend, &mut tape.h0, shape.states());
+        ensure_len(backend, &mut tape.h_last, shape.states());
+        ensure_len(backend, &mut tape.pre, shape.tape());
+        if keep == Keep::PreAndInputs {
+            ensure_len(backend, &mut tape.inputs, shape.tape());
         }
-
-        grads.v.fill(T::zero());
-        grads.w.fill(T::zero());
-        grads.bias.fill(T::zero());
-        // dB = dlogits h_L^T ; p = B^T dlogits (row-major B is column-major B^T)
-        matmul_outer(
-            &mut grads.readout,
-            dlogits,
-            &tape.h_last,
-            (n_out, d, n),
+        for (buf, len) in [
+            (&mut *alpha_buf, n),
+            (&mut *logits, n_out * n),
+            (&mut *dlogits, n_out * n),
+            (&mut *p, d * n),
+            (&mut *scratch, pass_scratch(backend, &block, shape, dims)),
+        ] {
+            ensure_len(backend, buf, len);
+        }
+        assert!(backend.len(x) >= dims.n_in * n, "write the inputs first");
+        backend.fill(alpha_buf, n, alpha);
+        let params = net.params();
+        backend.product(
+            &params.embed,
+            Op::Plain,
+            x,
+            &mut tape.h0,
+            embed,
+            T::one(),
             false,
+            scratch,
         );
-        matmul_cc(p, &params.readout, dlogits, (d, n_out, n), false);
-        net.backward(kernel, alpha, tape, p, Some(grads), |_, _| {});
+        backend.forward_stack(&block, shape, net.weights(), alpha_buf, tape, keep, scratch);
+        backend.product(
+            &params.readout,
+            Op::Plain,
+            &tape.h_last,
+            logits,
+            readout,
+            T::one(),
+            false,
+            scratch,
+        );
+        let mut loss = [0.0];
+        backend.cross_entropy(logits, labels, n_out, total, dlogits, &mut loss, scratch);
+
+        for kind in [TensorKind::V, TensorKind::W, TensorKind::Bias] {
+            backend.fill(grads.get_mut(kind), net.tensor_len(kind), T::zero());
+        }
+        // dB = dlogits h_L^T ; p = B^T dlogits
+        backend.outer(dlogits, &tape.h_last, &mut grads.readout, readout, false);
+        backend.product(
+            &params.readout,
+            Op::Transposed,
+            dlogits,
+            p,
+            readout,
+            T::one(),
+            false,
+            scratch,
+        );
+        backend.backward_stack(
+            &block,
+            shape,
+            net.weights(),
+            alpha_buf,
+            tape,
+            p,
+            Some(grads_of(&block, grads)),
+            scratch,
+        );
         // dA = p_0 x^T
-        matmul_outer(&mut grads.embed, p, x, (d, n_in, n), false);
-        loss
+        backend.outer(p, x, &mut grads.embed, embed, false);
+        loss[0]
     }
 }
 
-/// Forward-only evaluation of an `f32` network, chunk by chunk, with preallocated buffers.
+/// Forward-only evaluation of an `f32` network on backend `B`, chunk by chunk, with
+/// preallocated buffers and no tape.
 #[derive(Debug)]
-pub struct Evaluator {
-    kernel: CpuKernel<f32>,
+pub struct Evaluator<B: Backend<f32> = CpuBackend> {
+    backend: B,
     chunk: usize,
-    embed_cm: Vec<f32>,
-    readout_cm: Vec<f32>,
-    alpha: Vec<f32>,
-    h: Vec<f32>,
-    pre: Vec<f32>,
-    logits: Vec<f32>,
+    tape: Tape<B::Buffer>,
+    x: B::Buffer,
+    alpha: B::Buffer,
+    logits: B::Buffer,
+    scratch: B::Buffer,
+    staging: Vec<f32>,
 }
 
-impl Evaluator {
-    /// Buffers for chunks of `chunk` (`>= 1`) columns of a network of shape `dims`.
-    pub fn new(dims: Dims, chunk: usize) -> Self {
+impl Evaluator<CpuBackend> {
+    /// CPU buffers for chunks of `chunk` (`>= 1`) columns of a network of shape `dims`.
+    pub fn new(block: &BlockSpec, dims: Dims, chunk: usize) -> Self {
+        Self::with_backend(CpuBackend::new(), block, dims, chunk)
+    }
+}
+
+impl<B: Backend<f32>> Evaluator<B> {
+    /// Buffers in `backend` for chunks of `chunk` (`>= 1`) columns of a network of shape
+    /// `dims`.
+    pub fn with_backend(backend: B, block: &BlockSpec, dims: Dims, chunk: usize) -> Self {
         let chunk = chunk.max(1);
+        let shape = StackShape {
+            networks: 1,
+            depth: dims.depth,
+            width: dims.width,
+            columns: chunk,
+        };
         Self {
-            kernel: CpuKernel::new(),
+            tape: Tape::new(&backend, shape, Keep::Output),
+            x: backend.zeros(dims.n_in * chunk),
+            alpha: backend.zeros(chunk),
+            logits: backend.zeros(dims.n_out * chunk),
+            scratch: backend.zeros(pass_scratch(&backend, block, shape, dims)),
+            staging: Vec::new(),
             chunk,
-            embed_cm: vec![0.0; dims.width * dims.n_in],
-            readout_cm: vec![0.0; dims.n_out * dims.width],
-            alpha: vec![0.0; chunk],
-            h: vec![0.0; dims.width * chunk],
-            pre: vec![0.0; dims.width * chunk],
-            logits: vec![0.0; dims.n_out * chunk],
+            backend,
         }
     }
 
-    /// Mean cross-entropy and accuracy (fraction in `[0, 1]`) of `net` on `images`
-    /// (`n x n_in`, row-major) with `labels`, every column scaled by `alpha`; sums are
+    /// Mean cross-entropy and accuracy (fraction in `[0, 1]`) of the single network `net` on
+    /// `images` (`n x n_in`, row-major) with `labels`, every column scaled by `alpha`; sums are
     /// accumulated in `f64`. `(NaN, NaN)` for an empty set.
     ///
     /// # Panics
-    /// If `images` does not hold `labels.len() x n_in` values or a label is `>= n_out`.
+    /// If `images` does not hold `labels.len() x n_in` values, `net`'s shape is not the one
+    /// the evaluator was built for, or a label is `>= n_out`.
     pub fn evaluate(
         &mut self,
-        net: &ResNet<f32>,
+        net: &NetBatch<f32, B>,
         alpha: f32,
         images: &[f32],
         labels: &[u8],
     ) -> (f64, f64) {
-        let Dims {
-            n_in,
-            width: d,
-            n_out,
-            depth,
-        } = net.dims;
+        assert_eq!(net.networks(), 1, "an evaluation runs one network");
+        let dims = net.dims();
+        let block = *net.block();
+        let (n_in, n_out) = (dims.n_in, dims.n_out);
         assert_eq!(
             images.len(),
             labels.len() * n_in,
@@ -252,31 +374,65 @@ impl Evaluator {
         if labels.is_empty() {
             return (f64::NAN, f64::NAN);
         }
-        self.alpha.resize(self.chunk, alpha);
-        self.alpha.fill(alpha);
-        self.h.resize(d * self.chunk, 0.0);
-        self.pre.resize(d * self.chunk, 0.0);
-        self.logits.resize(n_out * self.chunk, 0.0);
-        to_col_major(&net.params.embed, d, n_in, &mut self.embed_cm);
-        to_col_major(&net.params.readout, n_out, d, &mut self.readout_cm);
+        let Self {
+            backend,
+            chunk,
+            tape,
+            x,
+            alpha: alpha_buf,
+            logits,
+            scratch,
+            staging,
+        } = self;
+        let chunk = *chunk;
+        assert!(
+            backend.len(&tape.h0) >= dims.width * chunk
+                && backend.len(scratch)
+                    >= pass_scratch(backend, &block, net.stack_shape(chunk), dims),
+            "the evaluator was built for another shape"
+        );
+        backend.fill(alpha_buf, chunk, alpha);
+        let params = net.params();
         let (mut loss, mut correct) = (0.0f64, 0usize);
-        for (x, y) in images
-            .chunks(n_in * self.chunk)
-            .zip(labels.chunks(self.chunk))
-        {
-            let n = y.len();
-            let h = &mut self.h[..d * n];
-            let pre = &mut self.pre[..d * n];
-            matmul_cc(h, &self.embed_cm, x, (d, n_in, n), false);
-            for k in 0..depth {
-                self.kernel
-                    .forward_layer(&net.block, net.layer(k), &self.alpha[..n], h, pre);
-            }
-            let logits = &mut self.logits[..n_out * n];
-            matmul_cc(logits, &self.readout_cm, h, (n_out, d, n), false);
-            let (l, c) = cross_entropy_sum(logits, y, n_out);
-            loss += l;
-            correct += c;
+        for (images, labels) in images.chunks(n_in * chunk).zip(labels.chunks(chunk)) {
+            let n = labels.len();
+            let shape = net.stack_shape(n);
+            let (embed, readout) = io_shapes(dims, n);
+            // row-major n x n_in images are the column-major n_in x n batch
+            backend.write(x, n_in * n, staging, |h| h.copy_from_slice(images));
+            backend.product(
+                &params.embed,
+                Op::Plain,
+                x,
+                &mut tape.h0,
+                embed,
+                1.0,
+                false,
+                scratch,
+            );
+            backend.forward_stack(
+                &block,
+                shape,
+                net.weights(),
+                alpha_buf,
+                tape,
+                Keep::Output,
+                scratch,
+            );
+            backend.product(
+                &params.readout,
+                Op::Plain,
+                &tape.h_last,
+                logits,
+                readout,
+                1.0,
+                false,
+                scratch,
+            );
+            let mut out = [(0.0, 0)];
+            backend.cross_entropy_sum(logits, labels, n_out, &mut out, scratch);
+            loss += out[0].0;
+            correct += out[0].1;
         }
         let n = labels.len() as f64;
         (loss / n, correct as f64 / n)
@@ -284,7 +440,7 @@ impl Evaluator {
 }
 
 /// Mean cross-entropy and accuracy of `net` on `images` (`n x n_features`, row-major, each image
-/// contiguous) with `labels`, with residual scale `alpha`, in chunks of 500 columns.
+/// contiguous) with `labels`, with residual scale `alpha`, in chunks of 500 columns on the CPU.
 ///
 /// # Panics
 /// If `n_features` is not the network's input dimension, the slices disagree in length, or a
@@ -300,5 +456,6 @@ pub fn evaluate(
         n_features, net.dims.n_in,
         "n_features must be the network's input dimension"
     );
-    Evaluator::new(net.dims, 500).evaluate(net, alpha, images, labels)
+    let batch = NetBatch::from_network(CpuBackend::new(), net).expect("a validated network");
+    Evaluator::new(&net.block, net.dims, 500).evaluate(&batch, alpha, images, labels)
 }

@@ -2,8 +2,8 @@
 //! `torch.optim.lr_scheduler.StepLR`).
 
 use crate::Float;
+use crate::kernels::{AdamCoeffs, Backend, CpuBackend};
 use crate::model::Params;
-use rayon::prelude::*;
 
 /// Adam without weight decay, following PyTorch's single-tensor implementation step by step:
 ///
@@ -15,7 +15,8 @@ use rayon::prelude::*;
 /// ```
 ///
 /// The bias corrections and the step size are computed in `f64` (Python floats) and rounded to
-/// `T` once per step; the element loop is branch-free and allocation-free.
+/// `T` once per step ([`AdamCoeffs`]); the element loop is the backend's
+/// ([`Backend::adam_update`]), branch-free and allocation-free.
 #[derive(Clone, Debug)]
 pub struct Adam<T> {
     /// First-moment decay (`0.9`).
@@ -55,17 +56,7 @@ impl<T: Float> Adam<T> {
     /// If a tensor's length differs from the moments'.
     pub fn step(&mut self, params: &mut Params<T>, grads: &Params<T>, lr: f64) {
         self.steps += 1;
-        let t = self.steps as i32;
-        let bc1 = 1.0 - self.beta1.powi(t);
-        let bc2_sqrt = (1.0 - self.beta2.powi(t)).sqrt();
-        let coeffs = Coeffs {
-            lerp: T::of(1.0 - self.beta1),
-            beta2: T::of(self.beta2),
-            one_minus_beta2: T::of(1.0 - self.beta2),
-            bc2_sqrt: T::of(bc2_sqrt),
-            eps: T::of(self.eps),
-            step_size: T::of(lr / bc1),
-        };
+        let coeffs = [self.coeffs(self.steps, lr)];
         let grads = grads.named();
         for (((p, g), m), v) in params
             .tensors_mut()
@@ -79,43 +70,16 @@ impl<T: Float> Adam<T> {
                 "Adam: tensor `{}` changed shape",
                 g.0
             );
-            // Elementwise, so splitting across threads changes no bit of the result.
-            p.par_chunks_mut(PARALLEL_CHUNK)
-                .zip(g.1.par_chunks(PARALLEL_CHUNK))
-                .zip(m.par_chunks_mut(PARALLEL_CHUNK))
-                .zip(v.par_chunks_mut(PARALLEL_CHUNK))
-                .for_each(|(((p, g), m), v)| update(&coeffs, p, g, m, v));
+            // the host parameters are the CPU backend's buffers
+            CpuBackend::new().adam_update(&coeffs, p.len(), p, g.1, m, v);
         }
     }
-}
 
-/// Entries per parallel task of an update (large enough that scheduling costs nothing).
-const PARALLEL_CHUNK: usize = 1 << 16;
-
-/// The per-step scalars of an Adam update, rounded to `T`.
-struct Coeffs<T> {
-    lerp: T,
-    beta2: T,
-    one_minus_beta2: T,
-    bc2_sqrt: T,
-    eps: T,
-    step_size: T,
-}
-
-/// The element loop, over equal-length slices (re-sliced so bounds checks vanish and the loop
-/// vectorizes; `sqrt` and `/` are exact IEEE operations, so no fast-math is needed).
-#[inline(never)]
-fn update<T: Float>(c: &Coeffs<T>, p: &mut [T], g: &[T], m: &mut [T], v: &mut [T]) {
-    let n = p.len();
-    let (g, m, v) = (&g[..n], &mut m[..n], &mut v[..n]);
-    for i in 0..n {
-        let gi = g[i];
-        let mi = m[i] + c.lerp * (gi - m[i]);
-        let vi = v[i] * c.beta2 + c.one_minus_beta2 * gi * gi;
-        m[i] = mi;
-        v[i] = vi;
-        let denom = vi.sqrt() / c.bc2_sqrt + c.eps;
-        p[i] -= c.step_size * (mi / denom);
+    /// The per-step scalars of step `step` (from 1) at learning rate `lr`, for a backend's
+    /// [`Backend::adam_update`] (a trainer that keeps its moments in a backend uses these
+    /// hyper-parameters without the host moments).
+    pub fn coeffs(&self, step: u64, lr: f64) -> AdamCoeffs<T> {
+        AdamCoeffs::new(self.beta1, self.beta2, self.eps, step, lr)
     }
 }
 

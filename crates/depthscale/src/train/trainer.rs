@@ -5,17 +5,18 @@
 //! (weights: see [`super::net`]; the permutation of epoch `e` (0-based) comes from
 //! `rng::stream(seed, &[TAG_SHUFFLE, e])`), so the same seed and data give bitwise the same
 //! metrics and weights whatever the rayon thread count. A [`Trainer`] owns every buffer of a
-//! step; steady-state steps do not allocate.
+//! step, and keeps the network, its gradients and Adam's moments resident in its backend;
+//! steady-state steps do not allocate.
 
 use super::data::Dataset;
 use super::net::{Evaluator, Workspace, init_network, residual_scale, training_block};
 use super::optim::{Adam, StepLr};
-use crate::model::{Dims, Params, ResNet};
+use crate::kernels::{Backend, CpuBackend, NetBatch};
+use crate::model::{Dims, Params, ResNet, TensorKind, Tensors};
 use crate::paths::Init;
 use crate::progress::Progress;
 use crate::{Error, Result, rng};
 use rand::seq::SliceRandom;
-use rayon::prelude::*;
 use std::fmt::Write as _;
 use std::time::Instant;
 
@@ -168,55 +169,68 @@ pub struct TrainOutcome {
     pub trained: ResNet<f32>,
 }
 
-/// One training run's state: network, optimizer and every step buffer.
+/// One training run's state on backend `B`: network, optimizer and every step buffer, all
+/// resident in the backend.
 #[derive(Debug)]
-pub struct Trainer {
-    net: ResNet<f32>,
-    grads: Params<f32>,
+pub struct Trainer<B: Backend<f32> = CpuBackend> {
+    backend: B,
+    net: NetBatch<f32, B>,
+    grads: Tensors<B::Buffer>,
+    /// Adam's hyper-parameters and step count (its moments are `moments`, in the backend).
     adam: Adam<f32>,
-    ws: Workspace<f32>,
+    /// Adam's first and second moments.
+    moments: (Tensors<B::Buffer>, Tensors<B::Buffer>),
+    ws: Workspace<f32, B>,
     /// Workspace and gradient of the second half-batch (see [`Trainer::step`]).
-    half: (Workspace<f32>, Params<f32>),
-    eval: Evaluator,
+    half: (Workspace<f32, B>, Tensors<B::Buffer>),
+    eval: Evaluator<B>,
     alpha: f32,
-    x: Vec<f32>,
     labels: Vec<u8>,
 }
 
-impl Trainer {
+impl Trainer<CpuBackend> {
     /// A freshly initialized network for `n_in` inputs and `n_out` classes, with its optimizer
-    /// and buffers for batches of `cfg.batch_size`.
+    /// and buffers for batches of `cfg.batch_size`, on the CPU.
     pub fn new(cfg: &TrainConfig, n_in: usize, n_out: usize) -> Result<Self> {
+        Self::with_backend(CpuBackend::new(), cfg, n_in, n_out)
+    }
+}
+
+impl<B: Backend<f32>> Trainer<B> {
+    /// A freshly initialized network for `n_in` inputs and `n_out` classes, with its optimizer
+    /// and buffers for batches of `cfg.batch_size`, on `backend`.
+    pub fn with_backend(backend: B, cfg: &TrainConfig, n_in: usize, n_out: usize) -> Result<Self> {
         cfg.validate()?;
         let dims = cfg.dims(n_in, n_out);
-        let net = init_network::<f32>(cfg.seed, dims, cfg.init_v)?;
-        let mut grads = net.params.clone();
-        grads.fill_zero();
+        let host = init_network::<f32>(cfg.seed, dims, cfg.init_v)?;
+        let net = NetBatch::from_network(backend.clone(), &host)?;
         let block = training_block();
+        let zeros = || Tensors::from_fn(|k| backend.zeros(dims.tensor_len(&block, k)));
         Ok(Self {
-            adam: Adam::new(&net.params),
-            ws: Workspace::new(&block, dims, cfg.batch_size.div_ceil(2)),
+            grads: zeros(),
+            adam: Adam::new(&Params::default()),
+            moments: (zeros(), zeros()),
+            ws: Workspace::with_backend(backend.clone(), &block, dims, cfg.batch_size.div_ceil(2)),
             half: (
-                Workspace::new(&block, dims, cfg.batch_size / 2),
-                grads.clone(),
+                Workspace::with_backend(backend.clone(), &block, dims, cfg.batch_size / 2),
+                zeros(),
             ),
-            eval: Evaluator::new(dims, EVAL_CHUNK),
+            eval: Evaluator::with_backend(backend.clone(), &block, dims, EVAL_CHUNK),
             alpha: residual_scale(cfg.depth, cfg.beta) as f32,
-            x: vec![0.0; n_in * cfg.batch_size],
             labels: vec![0; cfg.batch_size],
-            grads,
             net,
+            backend,
         })
     }
 
-    /// The current network.
-    pub fn network(&self) -> &ResNet<f32> {
-        &self.net
+    /// A host copy of the current network.
+    pub fn network(&self) -> ResNet<f32> {
+        self.net.network(0)
     }
 
-    /// The current network, consuming the trainer.
+    /// A host copy of the current network, consuming the trainer.
     pub fn into_network(self) -> ResNet<f32> {
-        self.net
+        self.network()
     }
 
     /// The residual scale `L^-beta` in use.
@@ -232,53 +246,66 @@ impl Trainer {
     /// # Panics
     /// If an index is out of range or a label is `>= n_out`.
     pub fn step(&mut self, images: &[f32], labels: &[u8], batch: &[usize], lr: f64) -> f64 {
-        let n_in = self.net.dims.n_in;
+        let n_in = self.net.dims().n_in;
         let n = batch.len();
-        self.x.resize(n_in * n, 0.0);
-        self.labels.resize(n, 0);
-        for ((col, y), &i) in self
-            .x
-            .chunks_exact_mut(n_in)
-            .zip(self.labels.iter_mut())
-            .zip(batch)
-        {
-            col.copy_from_slice(&images[i * n_in..(i + 1) * n_in]);
-            *y = labels[i];
-        }
         // The batch is always split into the same two halves, computed concurrently (columns
         // are independent through the whole depth) and summed in a fixed order: the result does
         // not depend on the number of threads.
         let split = n.div_ceil(2);
-        let (x0, x1) = self.x.split_at(split * n_in);
-        let (y0, y1) = self.labels.split_at(split);
-        let (net, alpha) = (&self.net, self.alpha);
+        let gather = |part: &[usize], x: &mut [f32]| {
+            for (col, &i) in x.chunks_exact_mut(n_in).zip(part) {
+                col.copy_from_slice(&images[i * n_in..(i + 1) * n_in]);
+            }
+        };
+        let (b0, b1) = batch.split_at(split);
+        self.ws.write_inputs(n_in, b0.len(), |x| gather(b0, x));
         let (ws1, g1) = &mut self.half;
+        if !b1.is_empty() {
+            ws1.write_inputs(n_in, b1.len(), |x| gather(b1, x));
+        }
+        self.labels.resize(n, 0);
+        for (y, &i) in self.labels.iter_mut().zip(batch) {
+            *y = labels[i];
+        }
+        let (y0, y1) = self.labels.split_at(split);
+        let (net, alpha, backend) = (&self.net, self.alpha, &self.backend);
+        let (ws0, g0) = (&mut self.ws, &mut self.grads);
         let (l0, l1) = rayon::join(
-            || {
-                self.ws
-                    .loss_and_grad_part(net, alpha, x0, y0, n, &mut self.grads)
-            },
+            || ws0.loss_and_grad_loaded(net, alpha, y0, n, g0),
             || {
                 if y1.is_empty() {
-                    g1.fill_zero();
+                    for kind in TensorKind::ALL {
+                        backend.fill(g1.get_mut(kind), net.tensor_len(kind), 0.0);
+                    }
                     0.0
                 } else {
-                    ws1.loss_and_grad_part(net, alpha, x1, y1, n, g1)
+                    ws1.loss_and_grad_loaded(net, alpha, y1, n, g1)
                 }
             },
         );
-        for (a, b) in self.grads.tensors_mut().into_iter().zip(g1.named()) {
-            a.par_chunks_mut(1 << 16)
-                .zip(b.1.par_chunks(1 << 16))
-                .for_each(|(a, b)| {
-                    for (x, y) in a.iter_mut().zip(b) {
-                        *x += *y;
-                    }
-                });
+        for kind in TensorKind::ALL {
+            let len = self.net.tensor_len(kind);
+            self.backend
+                .axpy(1.0, g1.get(kind), self.grads.get_mut(kind), len);
         }
         let loss = l0 + l1;
         if loss.is_finite() {
-            self.adam.step(&mut self.net.params, &self.grads, lr);
+            self.adam.steps += 1;
+            let coeffs = [self.adam.coeffs(self.adam.steps, lr)];
+            let (m, v) = &mut self.moments;
+            for kind in TensorKind::ALL {
+                let len = self.net.tensor_len(kind);
+                if len > 0 {
+                    self.backend.adam_update(
+                        &coeffs,
+                        len,
+                        self.net.params_mut().get_mut(kind),
+                        self.grads.get(kind),
+                        m.get_mut(kind),
+                        v.get_mut(kind),
+                    );
+                }
+            }
         }
         loss
     }
@@ -337,7 +364,7 @@ pub fn train(
     cfg.validate()?;
     check_dataset(data)?;
     let mut trainer = Trainer::new(cfg, data.n_features, data.n_classes)?;
-    let initial = trainer.network().clone();
+    let initial = trainer.network();
     let schedule = cfg.schedule();
     let n = data.n_train();
     let n_batches = n.div_ceil(cfg.batch_size);
@@ -405,293 +432,4 @@ pub fn train(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use rand::Rng as _;
-    use std::sync::Mutex;
-
-    /// Three well-separated Gaussian blobs in 8 dimensions (pixels around prototypes in [0, 1]).
-    fn blobs(seed: u64, n_train: usize, n_test: usize) -> Dataset {
-        let (f, k) = (8, 3);
-        let mut r = rng::stream(seed, &[1]);
-        let protos: Vec<f32> = (0..f * k).map(|_| r.random::<f32>()).collect();
-        let mut draw = |n: usize| {
-            let mut images = Vec::with_capacity(n * f);
-            let mut labels = Vec::with_capacity(n);
-            for i in 0..n {
-                let c = i % k;
-                labels.push(c as u8);
-                for j in 0..f {
-                    images.push(protos[c * f + j] + 0.1 * (r.random::<f32>() - 0.5));
-                }
-            }
-            (images, labels)
-        };
-        let (train_images, train_labels) = draw(n_train);
-        let (test_images, test_labels) = draw(n_test);
-        Dataset {
-            name: "blobs".into(),
-            n_features: f,
-            n_classes: k,
-            train_images,
-            train_labels,
-            test_images,
-            test_labels,
-        }
-    }
-
-    fn small_config() -> TrainConfig {
-        TrainConfig {
-            depth: 16,
-            width: 8,
-            epochs: 4,
-            batch_size: 16,
-            lr: 1e-2,
-            lr_step: 3,
-            ..TrainConfig::default()
-        }
-    }
-
-    #[derive(Default)]
-    struct Recorder {
-        starts: Mutex<Vec<(String, u64)>>,
-        advances: Mutex<u64>,
-        notes: Mutex<usize>,
-    }
-
-    impl Progress for Recorder {
-        fn start(&self, message: &str, total: u64) {
-            self.starts
-                .lock()
-                .unwrap()
-                .push((message.to_string(), total));
-        }
-        fn advance(&self, units: u64) {
-            *self.advances.lock().unwrap() += units;
-        }
-        fn note(&self, _message: &str) {
-            *self.notes.lock().unwrap() += 1;
-        }
-    }
-
-    #[test]
-    fn default_is_the_papers_protocol() {
-        let c = TrainConfig::default();
-        assert_eq!(
-            (c.seed, c.depth, c.width, c.epochs, c.batch_size, c.lr_step),
-            (0, 1000, 30, 10, 128, 5)
-        );
-        assert_eq!((c.beta, c.lr, c.lr_gamma), (0.5, 1e-3, 0.1));
-        assert_eq!(c.init_v, Init::Uniform);
-        c.validate().unwrap();
-    }
-
-    #[test]
-    fn rejects_out_of_range_fields() {
-        let cases: Vec<(&str, TrainConfig)> = vec![
-            (
-                "depth",
-                TrainConfig {
-                    depth: 0,
-                    ..Default::default()
-                },
-            ),
-            (
-                "width",
-                TrainConfig {
-                    width: 0,
-                    ..Default::default()
-                },
-            ),
-            (
-                "epochs",
-                TrainConfig {
-                    epochs: 0,
-                    ..Default::default()
-                },
-            ),
-            (
-                "batch_size",
-                TrainConfig {
-                    batch_size: 0,
-                    ..Default::default()
-                },
-            ),
-            (
-                "lr_step",
-                TrainConfig {
-                    lr_step: 0,
-                    ..Default::default()
-                },
-            ),
-            (
-                "beta",
-                TrainConfig {
-                    beta: f64::NAN,
-                    ..Default::default()
-                },
-            ),
-            (
-                "lr",
-                TrainConfig {
-                    lr: 0.0,
-                    ..Default::default()
-                },
-            ),
-            (
-                "lr",
-                TrainConfig {
-                    lr: f64::INFINITY,
-                    ..Default::default()
-                },
-            ),
-            (
-                "lr_gamma",
-                TrainConfig {
-                    lr_gamma: -0.1,
-                    ..Default::default()
-                },
-            ),
-            (
-                "init_v",
-                TrainConfig {
-                    init_v: Init::Fbm { hurst: 1.5 },
-                    ..Default::default()
-                },
-            ),
-        ];
-        for (field, cfg) in cases {
-            match cfg.validate() {
-                Err(Error::Config { field: f, .. }) => assert_eq!(f, field),
-                other => panic!("{field}: {other:?}"),
-            }
-        }
-    }
-
-    #[test]
-    fn rejects_inconsistent_datasets() {
-        let mut data = blobs(0, 30, 10);
-        data.train_labels[3] = 7;
-        let err = train(
-            &small_config(),
-            &data,
-            &crate::progress::Silent,
-            &mut |_| {},
-        );
-        assert!(matches!(err, Err(Error::Data { .. })));
-        let mut data = blobs(0, 30, 10);
-        data.test_images.pop();
-        let err = train(
-            &small_config(),
-            &data,
-            &crate::progress::Silent,
-            &mut |_| {},
-        );
-        assert!(matches!(err, Err(Error::Data { .. })));
-    }
-
-    #[test]
-    fn learns_separable_blobs_and_reports_progress() {
-        let data = blobs(0, 300, 150);
-        let cfg = small_config();
-        let rec = Recorder::default();
-        let mut seen = Vec::new();
-        let out = train(&cfg, &data, &rec, &mut |m| seen.push(m.epoch)).unwrap();
-        assert!(!out.diverged);
-        assert_eq!(seen, vec![1, 2, 3, 4]);
-        let first = out.metrics[0];
-        let last = out.metrics[3];
-        assert!(last.test_accuracy > 0.95, "{:?}", out.metrics);
-        assert!(last.train_loss < first.train_loss, "{:?}", out.metrics);
-        // 300 samples in batches of 16: 19 batches, the last one of 12
-        let starts = rec.starts.lock().unwrap();
-        assert_eq!(starts[2], ("epoch 3/4".to_string(), 19));
-        assert_eq!(*rec.advances.lock().unwrap(), 4 * 19);
-        assert_eq!(*rec.notes.lock().unwrap(), 4 * 2);
-        // the initial network is the one a fresh trainer starts from, and training moved it
-        assert_eq!(
-            out.initial.params,
-            Trainer::new(&cfg, 8, 3).unwrap().network().params
-        );
-        assert_ne!(out.initial.params.bias, out.trained.params.bias);
-        // evaluate agrees with the last epoch's metrics
-        let alpha = residual_scale(cfg.depth, cfg.beta) as f32;
-        let (loss, acc) = super::super::net::evaluate(
-            &out.trained,
-            alpha,
-            &data.test_images,
-            &data.test_labels,
-            8,
-        );
-        assert_eq!((loss, acc), (last.test_loss, last.test_accuracy));
-        // and the untrained network was no good at it
-        let (loss0, _) = super::super::net::evaluate(
-            &out.initial,
-            alpha,
-            &data.test_images,
-            &data.test_labels,
-            8,
-        );
-        assert!(
-            loss0 > 0.5 && last.test_loss < 0.05 * loss0,
-            "{loss0} -> {loss}"
-        );
-    }
-
-    #[test]
-    fn same_seed_gives_identical_bits_on_any_thread_count() {
-        let data = blobs(1, 100, 40);
-        let cfg = TrainConfig {
-            epochs: 2,
-            seed: 9,
-            ..small_config()
-        };
-        let run = |threads: usize| {
-            rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .unwrap()
-                .install(|| train(&cfg, &data, &crate::progress::Silent, &mut |_| {}).unwrap())
-        };
-        let (a, b) = (run(1), run(2));
-        let bits = |o: &TrainOutcome| -> Vec<u64> {
-            o.metrics
-                .iter()
-                .flat_map(|m| [m.train_loss, m.test_loss, m.test_accuracy])
-                .map(f64::to_bits)
-                .collect()
-        };
-        assert_eq!(bits(&a), bits(&b));
-        assert_eq!(a.trained.params, b.trained.params);
-        let other = train(
-            &TrainConfig {
-                seed: 10,
-                ..cfg.clone()
-            },
-            &data,
-            &crate::progress::Silent,
-            &mut |_| {},
-        )
-        .unwrap();
-        assert_ne!(bits(&a), bits(&other));
-    }
-
-    #[test]
-    fn divergence_stops_training_cleanly() {
-        let data = blobs(2, 64, 16);
-        // alpha = L^2: the forward pass overflows f32 at once
-        let cfg = TrainConfig {
-            beta: -2.0,
-            depth: 40,
-            ..small_config()
-        };
-        let mut calls = 0;
-        let out = train(&cfg, &data, &crate::progress::Silent, &mut |_| calls += 1).unwrap();
-        assert!(out.diverged);
-        assert_eq!(out.metrics.len(), 1);
-        assert_eq!(calls, 1);
-        assert!(out.metrics[0].train_loss.is_nan() && out.metrics[0].test_accuracy.is_nan());
-        // no update was applied
-        assert_eq!(out.initial.params, out.trained.params);
-    }
-}
+mod tests;

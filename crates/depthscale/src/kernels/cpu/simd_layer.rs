@@ -1,4 +1,4 @@
-//! The AVX-512 residual layer of [`super::CpuKernel`]: `f32`, `res1`, ReLU, no bias or a bias
+//! The AVX-512 residual layer of [`super::CpuBackend`]: `f32`, `res1`, ReLU, no bias or a bias
 //! outside the activation (the training model's layer), built from [`super::simd`].
 //!
 //! - forward: `pre <- h`, `a <- alpha relu(h)`, then `h[:, c] += V a[:, c] + alpha_c b` as one
@@ -38,6 +38,14 @@ pub(super) fn forward(
     assert!(bias.is_none_or(|b| b.len() == d));
     let (vt, a) = scratch.split_at_mut(d * d);
     let a = &mut a[..d * n];
+    // SAFETY: AVX-512F is available (asserted); `v` and `vt` are `d x d`, `h`, `a` and `pre`
+    // are `d x n` and `alpha` has `n` values (all asserted).
+    unsafe {
+        transpose(v, vt, d, d);
+        scaled_relu(alpha, h, a, Some(pre), d);
+    }
+    // The raw pointers are taken only now, after the last writes through `vt`, `a` and `h`'s
+    // references, and nothing else touches those buffers while `tn` runs.
     let tn = Tn {
         m: vt.as_ptr(),
         ms: d,
@@ -49,13 +57,9 @@ pub(super) fn forward(
         k: d,
         n,
     };
-    // SAFETY: AVX-512F is available (asserted); `vt` is `d x d`, `a` and `h` are `d x n`,
-    // `alpha` has `n` values and `bias` `d` (all asserted); `h` is not read through `a`.
-    unsafe {
-        transpose(v, vt, d, d);
-        scaled_relu(alpha, h, a, Some(pre), d);
-        tn.run(Epilogue::Forward { alpha, bias });
-    }
+    // SAFETY: AVX-512F is available; `vt` is `d x d`, `a` and `h` are distinct `d x n`
+    // buffers, `alpha` has `n` values and `bias` `d` (all asserted).
+    unsafe { tn.run(Epilogue::Forward { alpha, bias }) };
 }
 
 /// The backward step of a layer: given `p = dloss/dh_{k+1}`, accumulates
@@ -82,6 +86,9 @@ pub(super) fn backward(
     if let Some((gv, gb)) = grads {
         assert!(gv.len() == d * d && gb.as_ref().is_none_or(|b| b.len() == d));
         let a = &mut scratch[..d * n];
+        // SAFETY: AVX-512F is available (asserted); `pre` and `a` are `d x n` (asserted).
+        unsafe { scaled_relu(alpha, pre, a, None, d) };
+        // The pointers are taken after the last write through `a`.
         let outer = Outer {
             g: gv.as_mut_ptr(),
             gs: d,
@@ -94,37 +101,41 @@ pub(super) fn backward(
             n,
             accumulate: true,
         };
-        // SAFETY: AVX-512F is available (asserted); `gv` is `d x d`, `p` and `a` are `d x n`
-        // (asserted), and `gv` is a distinct borrow.
-        unsafe {
-            scaled_relu(alpha, pre, a, None, d);
-            outer.run();
-            if let Some(gb) = gb {
-                weighted_column_sum(alpha, p, gb, d);
-            }
+        // SAFETY: AVX-512F is available; `gv` is `d x d`, `p` and `a` are `d x n` (asserted),
+        // and `gv` is a distinct borrow from both.
+        unsafe { outer.run() };
+        if let Some(gb) = gb {
+            // SAFETY: AVX-512F is available; `p` is `d x n` and `gb` has `d` values (asserted).
+            unsafe { weighted_column_sum(alpha, p, gb, d) };
         }
     }
-    // `Tn` may read the columns it writes only when one pass covers all rows
-    let x = if d > LANES2 {
-        let copy = &mut scratch[..d * n];
-        copy.copy_from_slice(p);
-        copy.as_ptr()
+    // `Tn` may read the columns it writes only when one pass covers all rows; otherwise it
+    // reads a copy. The pointers are taken after the copy, and `x` is derived from `out` when
+    // they alias, so writes through `out` never invalidate it.
+    let copied = d > LANES2;
+    if copied {
+        scratch[..d * n].copy_from_slice(p);
+    }
+    let out = p.as_mut_ptr();
+    let x = if copied {
+        scratch.as_ptr()
     } else {
-        p.as_ptr()
+        out.cast_const()
     };
     let tn = Tn {
         m: v.as_ptr(),
         ms: d,
         x,
         xs: d,
-        out: p.as_mut_ptr(),
+        out,
         os: d,
         rows: d,
         k: d,
         n,
     };
-    // SAFETY: as above; `x` and `p` alias only when `d <= 32`, which `Tn` allows, and `pre`
-    // has the layout of `p`.
+    // SAFETY: AVX-512F is available; `v` is `d x d`, `p` (and its copy) `d x n`, `alpha` has
+    // `n` values and `pre` the layout of `p` (asserted); `x` aliases `out` only when
+    // `d <= 32`, which `Tn` allows.
     unsafe { tn.run(Epilogue::Backward { alpha, pre }) };
 }
 
@@ -185,7 +196,7 @@ mod tests {
 
     #[test]
     fn matches_the_naive_layer_for_awkward_shapes() {
-        if !available() {
+        if !super::super::simd::testable() {
             return;
         }
         for (d, n) in [(1, 1), (5, 3), (16, 17), (30, 128), (37, 29)] {

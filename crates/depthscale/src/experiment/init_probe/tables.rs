@@ -1,0 +1,186 @@
+//! Stage 3, tables: what the experiment concludes from the cells, computed whatever figures
+//! are requested — the critical beta of every `(depth, hurst)` and the depth-curve summary.
+
+use super::Plan;
+use super::cells::{Cells, METRICS, cell_key};
+use crate::Result;
+use crate::experiment::{RunContext, cell};
+use std::collections::BTreeMap;
+
+/// Root-mean-square `h_diff` for res3/ReLU with i.i.d. weights: `sqrt((1 + L^{-2b}/2)^L - 1)`.
+pub fn closed_form_h_diff(depth: f64, beta: f64) -> f64 {
+    let a2 = depth.powf(-2.0 * beta);
+    (depth * (0.5 * a2).ln_1p()).exp_m1().sqrt()
+}
+
+/// The beta where `values` (mean log10 of a measurement, against ascending `betas`) first
+/// crosses 0 from above, linearly interpolated; NaN if it never does.
+pub fn critical_beta(betas: &[f64], values: &[f64]) -> f64 {
+    for i in 0..betas.len().saturating_sub(1) {
+        let (a, b) = (values[i], values[i + 1]);
+        if a > 0.0 && b <= 0.0 {
+            return if a.is_finite() && b.is_finite() {
+                betas[i] + (betas[i + 1] - betas[i]) * a / (a - b)
+            } else {
+                0.5 * (betas[i] + betas[i + 1])
+            };
+        }
+    }
+    f64::NAN
+}
+
+/// The critical betas of one `(depth, hurst)`: where mean `log10 h_diff` and mean
+/// `log10 g_diff` cross 0 (NaN where they do not).
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Critical {
+    pub depth: usize,
+    pub hurst: Option<f64>,
+    pub hidden: f64,
+    pub gradients: f64,
+}
+
+/// The betas of the plan in ascending order.
+pub(super) fn sorted_betas(plan: &Plan) -> Vec<f64> {
+    let mut betas = plan.betas.clone();
+    betas.sort_by(f64::total_cmp);
+    betas
+}
+
+/// The critical betas of every `(depth, hurst)`, depth-major.
+pub(super) fn critical(plan: &Plan, cells: &Cells) -> Vec<Critical> {
+    let betas = sorted_betas(plan);
+    let mut out = Vec::new();
+    for &depth in &plan.depths {
+        for hurst in plan.hursts() {
+            let crossing = |metric: &str| {
+                let values: Vec<f64> = betas
+                    .iter()
+                    .map(|&b| {
+                        cells
+                            .get(&cell_key(depth, hurst, b))
+                            .map_or(f64::NAN, |c| c.mean_log10(metric))
+                    })
+                    .collect();
+                critical_beta(&betas, &values)
+            };
+            out.push(Critical {
+                depth,
+                hurst,
+                hidden: crossing("h_diff"),
+                gradients: crossing("g_diff"),
+            });
+        }
+    }
+    out
+}
+
+fn nan_empty(x: f64) -> String {
+    if x.is_nan() {
+        String::new()
+    } else {
+        cell(Some(x))
+    }
+}
+
+fn finite_or_null(x: f64) -> serde_json::Value {
+    if x.is_finite() {
+        serde_json::json!(x)
+    } else {
+        serde_json::Value::Null
+    }
+}
+
+/// Writes `critical.csv`: `depth, hurst, critical_beta, critical_beta_gradients` (empty where
+/// a measurement never crosses 0).
+pub(super) fn write_critical(ctx: &RunContext, rows: &[Critical]) -> Result<()> {
+    let mut csv = ctx.csv("critical.csv")?;
+    csv.row(["depth", "hurst", "critical_beta", "critical_beta_gradients"])?;
+    for r in rows {
+        csv.row([
+            r.depth.to_string(),
+            cell(r.hurst),
+            nan_empty(r.hidden),
+            nan_empty(r.gradients),
+        ])?;
+    }
+    csv.finish()
+}
+
+/// The critical betas for `summary.json`: per depth, the Hurst grid and both estimates.
+pub(super) fn critical_json(plan: &Plan, rows: &[Critical]) -> serde_json::Value {
+    let per_depth = plan
+        .depths
+        .iter()
+        .map(|&depth| {
+            let here: Vec<&Critical> = rows.iter().filter(|r| r.depth == depth).collect();
+            serde_json::json!({
+                "depth": depth,
+                "hurst": here.iter().map(|r| r.hurst).collect::<Vec<_>>(),
+                "critical_beta": here.iter().map(|r| finite_or_null(r.hidden)).collect::<Vec<_>>(),
+                "critical_beta_gradients": here.iter().map(|r| finite_or_null(r.gradients)).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    serde_json::Value::Array(per_depth)
+}
+
+/// One point of the depth curves: a cell's mean and 95% half-width of each measurement, and
+/// the closed form of the root-mean-square `h_diff` where it applies.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct CurvePoint {
+    pub depth: usize,
+    pub hurst: Option<f64>,
+    pub beta: f64,
+    /// `(mean, ci95)` of `h_ratio, h_diff, g_ratio, g_diff`.
+    pub stats: [(f64, f64); 4],
+    pub closed_form: Option<f64>,
+}
+
+impl CurvePoint {
+    /// `(mean, ci95)` of `metric`.
+    pub fn stat(&self, metric: &str) -> (f64, f64) {
+        let i = METRICS
+            .iter()
+            .position(|m| *m == metric)
+            .expect("known metric");
+        self.stats[i]
+    }
+}
+
+/// The depth curves, keyed like the cells.
+pub(super) type DepthCurves = BTreeMap<(usize, u64, u64), CurvePoint>;
+
+/// The depth-curve summary of every cell.
+pub(super) fn depth_curves(plan: &Plan, cells: &Cells) -> DepthCurves {
+    let closed = plan.closed_form_applies();
+    cells
+        .iter()
+        .map(|(key, c)| {
+            let point = CurvePoint {
+                depth: c.depth,
+                hurst: c.hurst,
+                beta: c.beta,
+                stats: METRICS.map(|m| c.stat(m)),
+                closed_form: closed.then(|| closed_form_h_diff(c.depth as f64, c.beta)),
+            };
+            (*key, point)
+        })
+        .collect()
+}
+
+/// The depth-curve summary for `summary.json`.
+pub(super) fn depth_curves_json(curves: &DepthCurves) -> serde_json::Value {
+    curves
+        .values()
+        .map(|c| {
+            let (h_diff, h_ci) = c.stat("h_diff");
+            let (g_diff, g_ci) = c.stat("g_diff");
+            serde_json::json!({
+                "depth": c.depth, "beta": c.beta, "hurst": c.hurst,
+                "h_diff_mean": finite_or_null(h_diff), "h_diff_ci95": finite_or_null(h_ci),
+                "h_diff_closed_form_rms": c.closed_form,
+                "g_diff_mean": finite_or_null(g_diff), "g_diff_ci95": finite_or_null(g_ci),
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,106 @@
+use super::rows::{Row, run_batch_for_tests};
+use super::tables::{closed_form_h_diff, critical_beta};
+use super::*;
+use crate::paths::PathCache;
+use crate::probe::Prober;
+use crate::progress::Silent;
+
+#[test]
+fn critical_beta_interpolates_the_first_downward_crossing() {
+    let b = [0.0, 0.5, 1.0];
+    assert!((critical_beta(&b, &[1.0, 0.5, -0.5]) - 0.75).abs() < 1e-12);
+    assert!((critical_beta(&b, &[f64::INFINITY, -1.0, -2.0]) - 0.25).abs() < 1e-12);
+    assert!(critical_beta(&b, &[-1.0, -2.0, -3.0]).is_nan());
+}
+
+#[test]
+fn closed_form_matches_direct_formula() {
+    let (l, b) = (100.0f64, 0.5f64);
+    let direct = ((1.0 + l.powf(-2.0 * b) / 2.0).powf(l) - 1.0).sqrt();
+    assert!((closed_form_h_diff(l, b) - direct).abs() < 1e-12);
+}
+
+fn small(figures: Vec<ProbeFigure>) -> ProbeConfig {
+    let mut cfg: ProbeConfig = toml::from_str(
+        r#"
+        model = "res3"
+        width = 6
+        n_in = 4
+        depth = [8, 16]
+        beta = { linspace = [0.0, 1.3, 6] }
+        hurst = [0.3, 0.7]
+        init_v = "fbm"
+        init_w = "fbm"
+        draws = 2
+        samples = 2
+        "#,
+    )
+    .unwrap();
+    cfg.figures = figures;
+    cfg
+}
+
+fn run_into(cfg: &ProbeConfig, dir: &std::path::Path) -> serde_json::Value {
+    std::fs::create_dir_all(dir).unwrap();
+    let ctx = RunContext {
+        dir: dir.to_owned(),
+        progress: &Silent,
+        shard: None,
+    };
+    cfg.run(&ctx).unwrap()
+}
+
+/// The tables are the same whatever figures are drawn, and always written.
+#[test]
+fn tables_do_not_depend_on_the_figures() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bare = run_into(&small(vec![]), &tmp.path().join("bare"));
+    let all = run_into(
+        &small(vec![ProbeFigure::DepthCurves, ProbeFigure::PhaseDiagram]),
+        &tmp.path().join("all"),
+    );
+    for key in ["critical_beta", "depth_curves"] {
+        assert_eq!(bare[key], all[key], "{key}");
+    }
+    // two depths x two Hurst indices, each with its critical beta
+    assert_eq!(bare["critical_beta"].as_array().unwrap().len(), 2);
+    assert_eq!(bare["depth_curves"].as_array().unwrap().len(), 2 * 2 * 6);
+    for file in ["results.csv", "cells.csv", "critical.csv"] {
+        let read = |d: &str| std::fs::read(tmp.path().join(d).join(file)).unwrap();
+        assert_eq!(read("bare"), read("all"), "{file}");
+    }
+    let critical = std::fs::read_to_string(tmp.path().join("bare/critical.csv")).unwrap();
+    assert_eq!(
+        critical.lines().next(),
+        Some("depth,hurst,critical_beta,critical_beta_gradients")
+    );
+    assert_eq!(critical.lines().count(), 1 + 4);
+    assert!(tmp.path().join("all/phase_L8.png").is_file());
+    assert!(!tmp.path().join("bare/phase_L8.png").exists());
+}
+
+/// How the draws are grouped into batches changes no row.
+#[test]
+#[allow(clippy::single_range_in_vec_init)]
+fn batching_changes_no_row() {
+    let cfg = small(vec![]);
+    let plan = cfg.plan().unwrap();
+    let cache = PathCache::new();
+    let laws = plan.laws[1];
+    let rows = |groups: &[std::ops::Range<usize>]| -> Vec<Row> {
+        let mut prober = Prober::new(3);
+        groups
+            .iter()
+            .flat_map(|g| run_batch_for_tests(7, &plan, &mut prober, &cache, 16, laws, g.clone()))
+            .collect()
+    };
+    let together = rows(&[0..2]);
+    let apart = rows(&[0..1, 1..2]);
+    assert_eq!(together.len(), 2 * plan.columns());
+    for (a, b) in together.iter().zip(&apart) {
+        assert_eq!((a.draw, a.sample, a.beta), (b.draw, b.sample, b.beta));
+        assert_eq!(a.m, b.m);
+    }
+    // and different draws are different networks
+    assert_ne!(together[0].m, together[plan.columns()].m);
+}

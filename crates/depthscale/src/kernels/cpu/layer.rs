@@ -1,0 +1,248 @@
+//! One residual layer on the CPU, forward and backward side by side: two `faer` products per
+//! layer and direction with the pointwise work (activation, per-column scale, bias) in tight
+//! loops over contiguous columns, or the fused AVX-512 layer of [`super::simd_layer`].
+
+use crate::Float;
+use crate::linalg::{MatMut, MatRef, matmul};
+use crate::model::{Activation, BiasPosition, BlockSpec};
+
+/// The weights of one residual layer (`d x d` row-major matrices, a `d` bias).
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Layer<'a, T> {
+    pub width: usize,
+    pub v: &'a [T],
+    pub w: Option<&'a [T]>,
+    pub bias: Option<&'a [T]>,
+}
+
+/// Gradient accumulators of one residual layer (same shapes as [`Layer`]).
+#[derive(Debug)]
+pub(super) struct LayerGrads<'a, T> {
+    pub v: &'a mut [T],
+    pub w: Option<&'a mut [T]>,
+    pub bias: Option<&'a mut [T]>,
+}
+
+/// Scratch values one layer needs, forward or backward, for width `d` and `n` columns.
+pub(super) fn scratch_len(d: usize, n: usize) -> usize {
+    d * d + d * n
+}
+
+/// Whether a layer of `block` can take the AVX-512 path (when the element type is `f32`).
+pub(super) fn simd_block(block: &BlockSpec) -> bool {
+    !block.inner && block.activation == Activation::Relu && block.bias != BiasPosition::Inside
+}
+
+/// `x` as `f32` (only called when `T` is `f32`).
+#[cfg(target_arch = "x86_64")]
+pub(super) fn f32s<T: Float>(x: &[T]) -> &[f32] {
+    bytemuck::cast_slice(x)
+}
+
+/// `x` as `f32`, mutably (only called when `T` is `f32`).
+#[cfg(target_arch = "x86_64")]
+pub(super) fn f32s_mut<T: Float>(x: &mut [T]) -> &mut [f32] {
+    bytemuck::cast_slice_mut(x)
+}
+
+/// `out[:, c] = alpha[c] * act(z[:, c])`.
+#[inline]
+fn scaled_activation<T: Float>(act: Activation, alpha: &[T], z: &[T], out: &mut [T], d: usize) {
+    for ((zc, oc), &a) in z.chunks_exact(d).zip(out.chunks_exact_mut(d)).zip(alpha) {
+        match act {
+            Activation::Relu => {
+                for (o, &x) in oc.iter_mut().zip(zc) {
+                    *o = a * x.max(T::zero());
+                }
+            }
+            _ => {
+                for (o, &x) in oc.iter_mut().zip(zc) {
+                    *o = a * act.apply(x);
+                }
+            }
+        }
+    }
+}
+
+/// `q[:, c] *= alpha[c] * act'(z[:, c])`.
+#[inline]
+fn scale_by_derivative<T: Float>(act: Activation, alpha: &[T], z: &[T], q: &mut [T], d: usize) {
+    for ((zc, qc), &a) in z.chunks_exact(d).zip(q.chunks_exact_mut(d)).zip(alpha) {
+        match act {
+            Activation::Relu => {
+                for (o, &x) in qc.iter_mut().zip(zc) {
+                    *o = if x > T::zero() { a * *o } else { T::zero() };
+                }
+            }
+            _ => {
+                for (o, &x) in qc.iter_mut().zip(zc) {
+                    *o *= a * act.derivative(x);
+                }
+            }
+        }
+    }
+}
+
+/// Forward: `h <- h + alpha_c (V act(W h + b_in) + b_out)` in place, the pre-activation
+/// `W h + b_in` written into `pre` (`h`, `pre`: `d x n`, `n = alpha.len()`). `simd` takes the
+/// AVX-512 layer (the caller checked `T` is `f32`, the CPU has it and [`simd_block`]).
+pub(super) fn forward<T: Float>(
+    simd: bool,
+    block: &BlockSpec,
+    layer: Layer<'_, T>,
+    alpha: &[T],
+    h: &mut [T],
+    pre: &mut [T],
+    scratch: &mut [T],
+) {
+    let d = layer.width;
+    let n = alpha.len();
+    debug_assert_eq!(h.len(), d * n);
+    debug_assert_eq!(pre.len(), d * n);
+    #[cfg(target_arch = "x86_64")]
+    if simd {
+        super::simd_layer::forward(
+            f32s(layer.v),
+            layer.bias.map(f32s),
+            f32s(alpha),
+            f32s_mut(h),
+            f32s_mut(pre),
+            f32s_mut(&mut scratch[..super::simd_layer::scratch_len(d, n)]),
+        );
+        return;
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = simd;
+    // pre = W h (+ b_in)
+    match layer.w {
+        Some(w) => matmul(
+            MatMut::col_major(pre, d, n),
+            MatRef::row_major(w, d, d),
+            MatRef::col_major(h, d, n),
+            T::one(),
+            false,
+        ),
+        None => pre.copy_from_slice(h),
+    }
+    if let (BiasPosition::Inside, Some(b)) = (block.bias, layer.bias) {
+        for col in pre.chunks_exact_mut(d) {
+            for (x, &bi) in col.iter_mut().zip(b) {
+                *x += bi;
+            }
+        }
+    }
+    // a = alpha * act(pre); h += V a (+ alpha b_out)
+    let a = &mut scratch[..d * n];
+    scaled_activation(block.activation, alpha, pre, a, d);
+    matmul(
+        MatMut::col_major(h, d, n),
+        MatRef::row_major(layer.v, d, d),
+        MatRef::col_major(a, d, n),
+        T::one(),
+        true,
+    );
+    if let (BiasPosition::Outside, Some(b)) = (block.bias, layer.bias) {
+        for (col, &s) in h.chunks_exact_mut(d).zip(alpha) {
+            for (x, &bi) in col.iter_mut().zip(b) {
+                *x += s * bi;
+            }
+        }
+    }
+}
+
+/// Backward: given `p = dloss/dh_{k+1}`, overwrites it with `dloss/dh_k`; adds the layer's
+/// parameter gradients into `grads` when given (`input = h_k` is then needed if the block has
+/// `W`). `simd` as in [`forward`].
+#[allow(clippy::too_many_arguments)]
+pub(super) fn backward<T: Float>(
+    simd: bool,
+    block: &BlockSpec,
+    layer: Layer<'_, T>,
+    alpha: &[T],
+    pre: &[T],
+    input: Option<&[T]>,
+    p: &mut [T],
+    mut grads: Option<LayerGrads<'_, T>>,
+    scratch: &mut [T],
+) {
+    let d = layer.width;
+    let n = alpha.len();
+    debug_assert_eq!(p.len(), d * n);
+    #[cfg(target_arch = "x86_64")]
+    if simd {
+        let grads = grads.map(|g| (f32s_mut(g.v), g.bias.map(f32s_mut)));
+        super::simd_layer::backward(
+            f32s(layer.v),
+            f32s(alpha),
+            f32s(pre),
+            f32s_mut(p),
+            grads,
+            f32s_mut(&mut scratch[..d * n]),
+        );
+        return;
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = simd;
+    let q = &mut scratch[..d * n];
+    if let Some(g) = grads.as_mut() {
+        // dV += p (alpha * act(pre))^T ; db_out += sum_c alpha_c p_c
+        scaled_activation(block.activation, alpha, pre, q, d);
+        matmul(
+            MatMut::row_major(g.v, d, d),
+            MatRef::col_major(p, d, n),
+            MatRef::col_major(q, d, n).t(),
+            T::one(),
+            true,
+        );
+        if let (BiasPosition::Outside, Some(gb)) = (block.bias, g.bias.as_deref_mut()) {
+            for (col, &s) in p.chunks_exact(d).zip(alpha) {
+                for (x, &pi) in gb.iter_mut().zip(col) {
+                    *x += s * pi;
+                }
+            }
+        }
+    }
+    // q = alpha * act'(pre) * (V^T p) = dloss/dpre
+    matmul(
+        MatMut::col_major(q, d, n),
+        MatRef::row_major(layer.v, d, d).t(),
+        MatRef::col_major(p, d, n),
+        T::one(),
+        false,
+    );
+    scale_by_derivative(block.activation, alpha, pre, q, d);
+    if let Some(g) = grads.as_mut() {
+        if let (BiasPosition::Inside, Some(gb)) = (block.bias, g.bias.as_deref_mut()) {
+            for col in q.chunks_exact(d) {
+                for (x, &qi) in gb.iter_mut().zip(col) {
+                    *x += qi;
+                }
+            }
+        }
+        if let Some(gw) = g.w.as_deref_mut() {
+            let h = input.expect("W gradients need the layer input");
+            matmul(
+                MatMut::row_major(gw, d, d),
+                MatRef::col_major(q, d, n),
+                MatRef::col_major(h, d, n).t(),
+                T::one(),
+                true,
+            );
+        }
+    }
+    // p += W^T q (or p += q without W)
+    match layer.w {
+        Some(w) => matmul(
+            MatMut::col_major(p, d, n),
+            MatRef::row_major(w, d, d).t(),
+            MatRef::col_major(q, d, n),
+            T::one(),
+            true,
+        ),
+        None => {
+            for (x, &qi) in p.iter_mut().zip(q.iter()) {
+                *x += qi;
+            }
+        }
+    }
+}

@@ -1,0 +1,460 @@
+//! The CPU backend: buffers are host vectors, a stack call runs its networks one after the
+//! other and their layers one after the other on the calling thread (parallelism is over
+//! independent jobs, in the caller), two `faer` products per layer and direction.
+//!
+//! `f32` `res1` layers with ReLU and no bias inside the activation (the training model) take a
+//! fused AVX-512 path when the CPU has it (`simd_layer`, built on `simd`), and so do the `f32`
+//! embedding and readout products; results then differ from the portable path only by
+//! rounding. [`CpuBackend::portable`] never takes it.
+
+mod layer;
+#[cfg(target_arch = "x86_64")]
+mod simd;
+#[cfg(target_arch = "x86_64")]
+mod simd_layer;
+
+use super::backend::{
+    AdamCoeffs, Backend, Keep, Op, ProductShape, StackGrads, StackShape, StackWeights, Tape,
+};
+use crate::Float;
+use crate::linalg::{MatMut, MatRef, matmul};
+use crate::model::BlockSpec;
+use crate::train::loss;
+use layer::{Layer, LayerGrads};
+use rayon::prelude::*;
+
+/// Values per parallel task of an elementwise operation (large enough that scheduling costs
+/// nothing; fixed, so results do not depend on the thread count).
+const PARALLEL_CHUNK: usize = 1 << 16;
+
+/// The CPU backend (see the module doc). `Default` takes the AVX-512 path where the CPU has
+/// it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CpuBackend {
+    simd: bool,
+}
+
+impl Default for CpuBackend {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl CpuBackend {
+    /// The CPU backend, with the AVX-512 path where the CPU has it.
+    pub fn new() -> Self {
+        #[cfg(target_arch = "x86_64")]
+        let simd = simd::available();
+        #[cfg(not(target_arch = "x86_64"))]
+        let simd = false;
+        Self { simd }
+    }
+
+    /// The CPU backend without any hand-written SIMD: `faer` products and scalar loops only
+    /// (the portable reference the AVX-512 path is tested against).
+    pub fn portable() -> Self {
+        Self { simd: false }
+    }
+
+    /// Whether the AVX-512 path is in use.
+    pub fn uses_simd(&self) -> bool {
+        self.simd
+    }
+
+    /// Whether `T` is `f32` and the AVX-512 path is in use.
+    fn fast<T: Float>(&self) -> bool {
+        self.simd && std::any::TypeId::of::<T>() == std::any::TypeId::of::<f32>()
+    }
+}
+
+/// Layer `k` of network `b` of a batch of depth `l` and width `d`.
+fn layer_of<'a, T>(
+    w: StackWeights<'a, Vec<T>>,
+    b: usize,
+    k: usize,
+    l: usize,
+    d: usize,
+) -> Layer<'a, T> {
+    let m = (b * l + k) * d * d;
+    let v = (b * l + k) * d;
+    Layer {
+        width: d,
+        v: &w.v[m..m + d * d],
+        w: w.w.map(|x| &x[m..m + d * d]),
+        bias: w.bias.map(|x| &x[v..v + d]),
+    }
+}
+
+/// `f` over fixed chunks of the leading `len` values of `y` and `x`, in parallel when long.
+fn elementwise<T: Float>(y: &mut [T], x: &[T], f: impl Fn(&mut [T], &[T]) + Sync + Send) {
+    if y.len() <= PARALLEL_CHUNK {
+        f(y, x);
+    } else {
+        y.par_chunks_mut(PARALLEL_CHUNK)
+            .zip(x.par_chunks(PARALLEL_CHUNK))
+            .for_each(|(y, x)| f(y, x));
+    }
+}
+
+/// The Adam element loop over equal-length slices (re-sliced so bounds checks vanish and the
+/// loop vectorizes; `sqrt` and `/` are exact IEEE operations, so no fast-math is needed).
+#[inline(never)]
+fn adam_elements<T: Float>(c: &AdamCoeffs<T>, p: &mut [T], g: &[T], m: &mut [T], v: &mut [T]) {
+    let n = p.len();
+    let (g, m, v) = (&g[..n], &mut m[..n], &mut v[..n]);
+    for i in 0..n {
+        let gi = g[i];
+        let mi = m[i] + c.lerp * (gi - m[i]);
+        let vi = v[i] * c.beta2 + c.one_minus_beta2 * gi * gi;
+        m[i] = mi;
+        v[i] = vi;
+        let denom = vi.sqrt() / c.bc2_sqrt + c.eps;
+        p[i] -= c.step_size * (mi / denom);
+    }
+}
+
+impl<T: Float> Backend<T> for CpuBackend {
+    type Buffer = Vec<T>;
+
+    fn describe(&self) -> String {
+        if self.simd {
+            "cpu (avx512)".into()
+        } else {
+            "cpu (portable)".into()
+        }
+    }
+
+    fn zeros(&self, len: usize) -> Vec<T> {
+        vec![T::zero(); len]
+    }
+
+    fn len(&self, buf: &Vec<T>) -> usize {
+        buf.len()
+    }
+
+    fn upload(&self, src: &[T], dst: &mut Vec<T>, at: usize) {
+        dst[at..at + src.len()].copy_from_slice(src);
+    }
+
+    fn download(&self, src: &Vec<T>, at: usize, dst: &mut [T]) {
+        dst.copy_from_slice(&src[at..at + dst.len()]);
+    }
+
+    fn read<'a>(&self, buf: &'a Vec<T>, len: usize, _staging: &'a mut Vec<T>) -> &'a [T] {
+        &buf[..len]
+    }
+
+    fn write<R>(
+        &self,
+        buf: &mut Vec<T>,
+        len: usize,
+        _staging: &mut Vec<T>,
+        f: impl FnOnce(&mut [T]) -> R,
+    ) -> R {
+        f(&mut buf[..len])
+    }
+
+    fn fill(&self, buf: &mut Vec<T>, len: usize, value: T) {
+        buf[..len].fill(value);
+    }
+
+    fn copy(&self, src: &Vec<T>, dst: &mut Vec<T>, len: usize) {
+        dst[..len].copy_from_slice(&src[..len]);
+    }
+
+    fn axpy(&self, a: T, x: &Vec<T>, y: &mut Vec<T>, len: usize) {
+        elementwise(&mut y[..len], &x[..len], |y, x| {
+            for (yi, &xi) in y.iter_mut().zip(x) {
+                *yi += a * xi;
+            }
+        });
+    }
+
+    fn stack_scratch(&self, _block: &BlockSpec, shape: StackShape) -> usize {
+        // one layer's scratch, reused layer after layer and network after network, and one
+        // layer's pre-activations for `Keep::Output`
+        let (d, n) = (shape.width, shape.columns);
+        layer::scratch_len(d, n) + d * n
+    }
+
+    fn forward_stack(
+        &self,
+        block: &BlockSpec,
+        shape: StackShape,
+        weights: StackWeights<'_, Vec<T>>,
+        alpha: &Vec<T>,
+        tape: &mut Tape<Vec<T>>,
+        keep: Keep,
+        scratch: &mut Vec<T>,
+    ) {
+        let StackShape {
+            networks,
+            depth: l,
+            width: d,
+            columns: n,
+        } = shape;
+        let dn = d * n;
+        let simd = self.fast::<T>() && layer::simd_block(block);
+        let (work, pre_one) = scratch[..<Self as Backend<T>>::stack_scratch(self, block, shape)]
+            .split_at_mut(layer::scratch_len(d, n));
+        let Tape {
+            h0,
+            h_last,
+            pre,
+            inputs,
+        } = tape;
+        assert!(h0.len() >= shape.states() && h_last.len() >= shape.states());
+        assert!(keep == Keep::Output || pre.len() >= shape.tape());
+        assert!(keep != Keep::PreAndInputs || inputs.len() >= shape.tape());
+        for b in 0..networks {
+            let cols = b * dn..(b + 1) * dn;
+            let alpha = &alpha[b * n..(b + 1) * n];
+            let h = &mut h_last[cols.clone()];
+            h.copy_from_slice(&h0[cols]);
+            for k in 0..l {
+                let at = (b * l + k) * dn;
+                if keep == Keep::PreAndInputs {
+                    inputs[at..at + dn].copy_from_slice(h);
+                }
+                let pre = if keep == Keep::Output {
+                    &mut *pre_one
+                } else {
+                    &mut pre[at..at + dn]
+                };
+                let layer = layer_of(weights, b, k, l, d);
+                layer::forward(simd, block, layer, alpha, h, pre, work);
+            }
+        }
+    }
+
+    fn backward_stack(
+        &self,
+        block: &BlockSpec,
+        shape: StackShape,
+        weights: StackWeights<'_, Vec<T>>,
+        alpha: &Vec<T>,
+        tape: &Tape<Vec<T>>,
+        p: &mut Vec<T>,
+        mut grads: Option<StackGrads<'_, Vec<T>>>,
+        scratch: &mut Vec<T>,
+    ) {
+        let StackShape {
+            networks,
+            depth: l,
+            width: d,
+            columns: n,
+        } = shape;
+        let dn = d * n;
+        let simd = self.fast::<T>() && layer::simd_block(block);
+        let work = &mut scratch[..layer::scratch_len(d, n)];
+        let want_w = grads.as_ref().is_some_and(|g| g.w.is_some());
+        assert!(
+            tape.pre.len() >= shape.tape(),
+            "the backward stack needs pre-activations"
+        );
+        assert!(
+            !want_w || tape.inputs.len() >= shape.tape(),
+            "W gradients need a tape with inputs"
+        );
+        for b in 0..networks {
+            let alpha = &alpha[b * n..(b + 1) * n];
+            let pb = &mut p[b * dn..(b + 1) * dn];
+            for k in (0..l).rev() {
+                let at = (b * l + k) * dn;
+                let m = (b * l + k) * d * d;
+                let v = (b * l + k) * d;
+                let layer_grads = grads.as_mut().map(|g| LayerGrads {
+                    v: &mut g.v[m..m + d * d],
+                    w: g.w.as_mut().map(|x| &mut x[m..m + d * d]),
+                    bias: g.bias.as_mut().map(|x| &mut x[v..v + d]),
+                });
+                let input = want_w.then(|| &tape.inputs[at..at + dn]);
+                layer::backward(
+                    simd,
+                    block,
+                    layer_of(weights, b, k, l, d),
+                    alpha,
+                    &tape.pre[at..at + dn],
+                    input,
+                    pb,
+                    layer_grads,
+                    work,
+                );
+            }
+        }
+    }
+
+    fn product_scratch(&self, op: Op, shape: ProductShape) -> usize {
+        if self.fast::<T>() && op == Op::Plain {
+            shape.rows * shape.cols
+        } else {
+            0
+        }
+    }
+
+    fn product(
+        &self,
+        m: &Vec<T>,
+        op: Op,
+        x: &Vec<T>,
+        out: &mut Vec<T>,
+        shape: ProductShape,
+        scale: T,
+        accumulate: bool,
+        scratch: &mut Vec<T>,
+    ) {
+        let ProductShape {
+            networks,
+            rows,
+            cols,
+            columns: n,
+        } = shape;
+        // inner dimension and rows of the result
+        let (k, r) = match op {
+            Op::Plain => (cols, rows),
+            Op::Transposed => (rows, cols),
+        };
+        for b in 0..networks {
+            let mb = &m[b * rows * cols..(b + 1) * rows * cols];
+            let xb = &x[b * k * n..(b + 1) * k * n];
+            let ob = &mut out[b * r * n..(b + 1) * r * n];
+            #[cfg(target_arch = "x86_64")]
+            if self.fast::<T>() && scale == T::one() {
+                use layer::{f32s, f32s_mut};
+                // a row-major `rows x cols` matrix is the column-major layout of its transpose
+                match op {
+                    Op::Transposed => {
+                        simd::matmul_cc(f32s_mut(ob), f32s(mb), f32s(xb), r, k, n, accumulate)
+                    }
+                    Op::Plain => {
+                        let t = f32s_mut(&mut scratch[..rows * cols]);
+                        // SAFETY: AVX-512F is available (`fast`).
+                        unsafe { simd::transpose(f32s(mb), t, rows, cols) };
+                        simd::matmul_cc(f32s_mut(ob), t, f32s(xb), r, k, n, accumulate);
+                    }
+                }
+                continue;
+            }
+            let mv = MatRef::row_major(mb, rows, cols);
+            let mv = match op {
+                Op::Plain => mv,
+                Op::Transposed => mv.t(),
+            };
+            matmul(
+                MatMut::col_major(ob, r, n),
+                mv,
+                MatRef::col_major(xb, k, n),
+                scale,
+                accumulate,
+            );
+        }
+        let _ = scratch;
+    }
+
+    fn outer(&self, p: &Vec<T>, a: &Vec<T>, g: &mut Vec<T>, shape: ProductShape, accumulate: bool) {
+        let ProductShape {
+            networks,
+            rows,
+            cols,
+            columns: n,
+        } = shape;
+        for b in 0..networks {
+            let pb = &p[b * rows * n..(b + 1) * rows * n];
+            let ab = &a[b * cols * n..(b + 1) * cols * n];
+            let gb = &mut g[b * rows * cols..(b + 1) * rows * cols];
+            #[cfg(target_arch = "x86_64")]
+            if self.fast::<T>() {
+                use layer::{f32s, f32s_mut};
+                simd::matmul_outer(f32s_mut(gb), f32s(pb), f32s(ab), rows, cols, n, accumulate);
+                continue;
+            }
+            matmul(
+                MatMut::row_major(gb, rows, cols),
+                MatRef::col_major(pb, rows, n),
+                MatRef::col_major(ab, cols, n).t(),
+                T::one(),
+                accumulate,
+            );
+        }
+    }
+
+    fn loss_scratch(&self, _networks: usize, _columns: usize) -> usize {
+        0
+    }
+
+    fn cross_entropy(
+        &self,
+        logits: &Vec<T>,
+        labels: &[u8],
+        n_classes: usize,
+        total: usize,
+        dlogits: &mut Vec<T>,
+        losses: &mut [f64],
+        _scratch: &mut Vec<T>,
+    ) {
+        let networks = losses.len();
+        let n = labels.len() / networks.max(1);
+        let cn = n_classes * n;
+        for (b, out) in losses.iter_mut().enumerate() {
+            let g = &mut dlogits[b * cn..(b + 1) * cn];
+            let mut l = loss::cross_entropy(
+                &logits[b * cn..(b + 1) * cn],
+                &labels[b * n..(b + 1) * n],
+                n_classes,
+                g,
+            );
+            if total != n {
+                let share = n as f64 / total as f64;
+                l *= share;
+                let share = T::of(share);
+                for x in g.iter_mut() {
+                    *x *= share;
+                }
+            }
+            *out = l;
+        }
+    }
+
+    fn cross_entropy_sum(
+        &self,
+        logits: &Vec<T>,
+        labels: &[u8],
+        n_classes: usize,
+        out: &mut [(f64, usize)],
+        _scratch: &mut Vec<T>,
+    ) {
+        let n = labels.len() / out.len().max(1);
+        let cn = n_classes * n;
+        for (b, o) in out.iter_mut().enumerate() {
+            *o = loss::cross_entropy_sum(
+                &logits[b * cn..(b + 1) * cn],
+                &labels[b * n..(b + 1) * n],
+                n_classes,
+            );
+        }
+    }
+
+    fn adam_update(
+        &self,
+        coeffs: &[AdamCoeffs<T>],
+        per_network: usize,
+        p: &mut Vec<T>,
+        g: &Vec<T>,
+        m: &mut Vec<T>,
+        v: &mut Vec<T>,
+    ) {
+        for (b, c) in coeffs.iter().enumerate() {
+            let r = b * per_network..(b + 1) * per_network;
+            // Elementwise, so splitting across threads changes no bit of the result.
+            p[r.clone()]
+                .par_chunks_mut(PARALLEL_CHUNK)
+                .zip(g[r.clone()].par_chunks(PARALLEL_CHUNK))
+                .zip(m[r.clone()].par_chunks_mut(PARALLEL_CHUNK))
+                .zip(v[r].par_chunks_mut(PARALLEL_CHUNK))
+                .for_each(|(((p, g), m), v)| adam_elements(c, p, g, m, v));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,506 @@
+//! The CPU backend against a naive `f64` layer written out entry by entry (on every machine,
+//! for the portable path; on AVX-512 machines for the fast path too), and its batching and
+//! recording guarantees.
+
+use super::*;
+use crate::model::{Activation, BiasPosition};
+use crate::rng;
+use rand::Rng as _;
+
+fn random(seed: u64, len: usize) -> Vec<f64> {
+    let mut r = rng::stream(seed, &[11]);
+    (0..len).map(|_| r.random::<f64>() * 2.0 - 1.0).collect()
+}
+
+fn cast<T: Float>(x: &[f64]) -> Vec<T> {
+    x.iter().map(|&v| T::of(v)).collect()
+}
+
+/// One network's layer weights: `v`, `w` (`d x d` row-major) and a bias.
+struct NaiveLayer<'a> {
+    v: &'a [f64],
+    w: Option<&'a [f64]>,
+    b: Option<&'a [f64]>,
+}
+
+/// What a naive layer gives: `h_{k+1}`, `dloss/dh_k` for `p = dloss/dh_{k+1}`, and the
+/// parameter gradients `dV`, `dW`, `db`.
+struct NaiveOut {
+    h1: Vec<f64>,
+    p0: Vec<f64>,
+    gv: Vec<f64>,
+    gw: Vec<f64>,
+    gb: Vec<f64>,
+}
+
+/// The layer `h + alpha_c (V act(W h + b_in) + b_out)` and its backward pass, entry by entry.
+#[allow(clippy::needless_range_loop)]
+fn naive_layer(
+    block: &BlockSpec,
+    l: &NaiveLayer<'_>,
+    alpha: &[f64],
+    h: &[f64],
+    p: &[f64],
+    d: usize,
+) -> NaiveOut {
+    let n = alpha.len();
+    let act = block.activation;
+    let mut out = NaiveOut {
+        h1: vec![0.0; d * n],
+        p0: vec![0.0; d * n],
+        gv: vec![0.0; d * d],
+        gw: vec![0.0; d * d],
+        gb: vec![0.0; d],
+    };
+    let inside = |i: usize| match (block.bias, l.b) {
+        (BiasPosition::Inside, Some(b)) => b[i],
+        _ => 0.0,
+    };
+    let outside = |i: usize| match (block.bias, l.b) {
+        (BiasPosition::Outside, Some(b)) => b[i],
+        _ => 0.0,
+    };
+    for c in 0..n {
+        let s = alpha[c];
+        let hc = &h[c * d..(c + 1) * d];
+        let pc = &p[c * d..(c + 1) * d];
+        let z: Vec<f64> = (0..d)
+            .map(|i| {
+                let wh = match l.w {
+                    Some(w) => (0..d).map(|j| w[i * d + j] * hc[j]).sum(),
+                    None => hc[i],
+                };
+                wh + inside(i)
+            })
+            .collect();
+        for i in 0..d {
+            let va: f64 = (0..d).map(|j| l.v[i * d + j] * act.apply(z[j])).sum();
+            out.h1[c * d + i] = hc[i] + s * (va + outside(i));
+        }
+        // q = dloss/dz = alpha act'(z) V^T p
+        let q: Vec<f64> = (0..d)
+            .map(|j| s * act.derivative(z[j]) * (0..d).map(|i| l.v[i * d + j] * pc[i]).sum::<f64>())
+            .collect();
+        for i in 0..d {
+            let back = match l.w {
+                Some(w) => (0..d).map(|j| w[j * d + i] * q[j]).sum(),
+                None => q[i],
+            };
+            out.p0[c * d + i] = pc[i] + back;
+            out.gb[i] += match block.bias {
+                BiasPosition::Outside => s * pc[i],
+                BiasPosition::Inside => q[i],
+                BiasPosition::None => 0.0,
+            };
+            for j in 0..d {
+                out.gv[i * d + j] += pc[i] * s * act.apply(z[j]);
+                out.gw[i * d + j] += q[i] * hc[j];
+            }
+        }
+    }
+    out
+}
+
+fn close<T: Float>(got: &[T], want: &[f64], tol: f64, what: &str) {
+    assert_eq!(got.len(), want.len(), "{what}: length");
+    let scale = want.iter().fold(1.0f64, |m, x| m.max(x.abs()));
+    for (i, (&g, &w)) in got.iter().zip(want).enumerate() {
+        assert!(
+            (g.f64() - w).abs() <= tol * scale,
+            "{what}[{i}]: {g} vs {w}"
+        );
+    }
+}
+
+/// Runs one layer of `block` through `backend`'s stack (forward, then backward with
+/// gradients accumulated onto ones) and compares with [`naive_layer`].
+fn check_one_layer<T: Float>(backend: CpuBackend, block: BlockSpec, d: usize, n: usize, tol: f64) {
+    let v = random(1, d * d);
+    let w = random(2, d * d);
+    let b = random(3, d);
+    let h = random(4, d * n);
+    let p = random(5, d * n);
+    let alpha: Vec<f64> = (0..n).map(|c| 0.2 + 0.01 * c as f64).collect();
+    let want = naive_layer(
+        &block,
+        &NaiveLayer {
+            v: &v,
+            w: block.inner.then_some(&w[..]),
+            b: block.has_bias().then_some(&b[..]),
+        },
+        &alpha,
+        &h,
+        &p,
+        d,
+    );
+    let shape = StackShape {
+        networks: 1,
+        depth: 1,
+        width: d,
+        columns: n,
+    };
+    let (vt, wt, bt) = (cast::<T>(&v), cast::<T>(&w), cast::<T>(&b));
+    let weights = StackWeights {
+        v: &vt,
+        w: block.inner.then_some(&wt),
+        bias: block.has_bias().then_some(&bt),
+    };
+    let alpha_t = cast::<T>(&alpha);
+    let mut tape: Tape<Vec<T>> = Tape::new(&backend, shape, Keep::PreAndInputs);
+    tape.h0 = cast(&h);
+    let mut scratch = Backend::<T>::zeros(
+        &backend,
+        Backend::<T>::stack_scratch(&backend, &block, shape),
+    );
+    backend.forward_stack(
+        &block,
+        shape,
+        weights,
+        &alpha_t,
+        &mut tape,
+        Keep::PreAndInputs,
+        &mut scratch,
+    );
+    let tag = format!("{block:?} d {d} n {n} {}", Backend::<T>::describe(&backend));
+    close(&tape.h_last, &want.h1, tol, &format!("h ({tag})"));
+    assert_eq!(tape.inputs, cast::<T>(&h), "inputs ({tag})");
+    let (mut gv, mut gw, mut gb) = (
+        vec![T::one(); d * d],
+        vec![T::one(); d * d],
+        vec![T::one(); d],
+    );
+    let mut pp = cast::<T>(&p);
+    backend.backward_stack(
+        &block,
+        shape,
+        weights,
+        &alpha_t,
+        &tape,
+        &mut pp,
+        Some(StackGrads {
+            v: &mut gv,
+            w: block.inner.then_some(&mut gw),
+            bias: block.has_bias().then_some(&mut gb),
+        }),
+        &mut scratch,
+    );
+    let plus_one = |x: &[f64]| x.iter().map(|v| v + 1.0).collect::<Vec<_>>();
+    close(&pp, &want.p0, tol, &format!("p ({tag})"));
+    close(&gv, &plus_one(&want.gv), tol, &format!("dV ({tag})"));
+    if block.inner {
+        close(&gw, &plus_one(&want.gw), tol, &format!("dW ({tag})"));
+    }
+    if block.has_bias() {
+        close(&gb, &plus_one(&want.gb), tol, &format!("db ({tag})"));
+    }
+}
+
+fn blocks() -> Vec<BlockSpec> {
+    let mut out = Vec::new();
+    for inner in [false, true] {
+        for bias in [
+            BiasPosition::None,
+            BiasPosition::Inside,
+            BiasPosition::Outside,
+        ] {
+            for activation in [Activation::Relu, Activation::Tanh] {
+                out.push(BlockSpec {
+                    inner,
+                    bias,
+                    activation,
+                });
+            }
+        }
+    }
+    out
+}
+
+/// The portable path (every machine) in `f64` and `f32`, every block kind, awkward shapes.
+#[test]
+fn portable_layers_match_the_naive_layer() {
+    for block in blocks() {
+        for (d, n) in [(1, 1), (5, 3), (37, 29)] {
+            check_one_layer::<f64>(CpuBackend::portable(), block, d, n, 1e-12);
+            check_one_layer::<f32>(CpuBackend::portable(), block, d, n, 1e-5);
+        }
+    }
+}
+
+/// The default backend (the AVX-512 path for the training block where the CPU has it).
+#[test]
+fn default_backend_layers_match_the_naive_layer() {
+    #[cfg(target_arch = "x86_64")]
+    if !simd::testable() {
+        return;
+    }
+    let backend = CpuBackend::new();
+    for block in blocks() {
+        for (d, n) in [(1, 1), (5, 3), (16, 17), (30, 128), (37, 29)] {
+            check_one_layer::<f32>(backend, block, d, n, 1e-5);
+        }
+    }
+}
+
+/// A random batch of `networks` networks' weights for `block` (`[B, L, d, d]`, ...).
+fn batch_weights(block: &BlockSpec, networks: usize, l: usize, d: usize) -> Tensors3 {
+    let scale = 1.0 / (d as f64).sqrt();
+    let m = |seed| {
+        random(seed, networks * l * d * d)
+            .iter()
+            .map(|x| x * scale)
+            .collect()
+    };
+    Tensors3 {
+        v: m(21),
+        w: if block.inner { m(22) } else { Vec::new() },
+        b: if block.has_bias() {
+            random(23, networks * l * d)
+        } else {
+            Vec::new()
+        },
+    }
+}
+
+struct Tensors3 {
+    v: Vec<f64>,
+    w: Vec<f64>,
+    b: Vec<f64>,
+}
+
+/// Forward and backward stacks of a batch, returned as `(h_L, dloss/dh_0, dV, dW, db)`.
+fn run_stack<T: Float>(
+    backend: CpuBackend,
+    block: &BlockSpec,
+    shape: StackShape,
+    t: &Tensors3,
+    h0: &[f64],
+    p: &[f64],
+    alpha: &[f64],
+) -> [Vec<T>; 5] {
+    let (v, w, b) = (cast::<T>(&t.v), cast::<T>(&t.w), cast::<T>(&t.b));
+    let weights = StackWeights {
+        v: &v,
+        w: block.inner.then_some(&w),
+        bias: block.has_bias().then_some(&b),
+    };
+    let keep = Keep::for_backward(block, true);
+    let mut tape: Tape<Vec<T>> = Tape::new(&backend, shape, keep);
+    tape.h0 = cast(h0);
+    let alpha = cast::<T>(alpha);
+    let mut scratch = Backend::<T>::zeros(
+        &backend,
+        Backend::<T>::stack_scratch(&backend, block, shape),
+    );
+    backend.forward_stack(block, shape, weights, &alpha, &mut tape, keep, &mut scratch);
+    let mut p = cast::<T>(p);
+    let (mut gv, mut gw, mut gb) = (
+        vec![T::zero(); v.len()],
+        vec![T::zero(); w.len()],
+        vec![T::zero(); b.len()],
+    );
+    backend.backward_stack(
+        block,
+        shape,
+        weights,
+        &alpha,
+        &tape,
+        &mut p,
+        Some(StackGrads {
+            v: &mut gv,
+            w: block.inner.then_some(&mut gw),
+            bias: block.has_bias().then_some(&mut gb),
+        }),
+        &mut scratch,
+    );
+    [tape.h_last, p, gv, gw, gb]
+}
+
+/// Network `b`'s results in a batch of three are bitwise those of the network run alone.
+#[test]
+fn batching_networks_changes_no_bit() {
+    let (l, d, n, nets) = (6, 7, 5, 3);
+    for block in blocks() {
+        let t = batch_weights(&block, nets, l, d);
+        let h0 = random(31, nets * d * n);
+        let p = random(32, nets * d * n);
+        let alpha: Vec<f64> = (0..nets * n).map(|c| 0.3 + 0.05 * c as f64).collect();
+        let shape = StackShape {
+            networks: nets,
+            depth: l,
+            width: d,
+            columns: n,
+        };
+        for backend in [CpuBackend::new(), CpuBackend::portable()] {
+            let all = run_stack::<f32>(backend, &block, shape, &t, &h0, &p, &alpha);
+            for b in 0..nets {
+                let one = |x: &[f64], per: usize| x[b * per..(b + 1) * per].to_vec();
+                let (ldd, ld) = (l * d * d, l * d);
+                let alone = Tensors3 {
+                    v: one(&t.v, ldd),
+                    w: if block.inner {
+                        one(&t.w, ldd)
+                    } else {
+                        Vec::new()
+                    },
+                    b: if block.has_bias() {
+                        one(&t.b, ld)
+                    } else {
+                        Vec::new()
+                    },
+                };
+                let single = StackShape {
+                    networks: 1,
+                    ..shape
+                };
+                let got = run_stack::<f32>(
+                    backend,
+                    &block,
+                    single,
+                    &alone,
+                    &one(&h0, d * n),
+                    &one(&p, d * n),
+                    &one(&alpha, n),
+                );
+                for (i, per) in [d * n, d * n, ldd, ldd, ld].into_iter().enumerate() {
+                    if all[i].is_empty() {
+                        continue;
+                    }
+                    assert_eq!(
+                        all[i][b * per..(b + 1) * per],
+                        got[i][..],
+                        "{block:?}: tensor {i} of network {b}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// `Keep::Output` computes the same `h_L`, bit for bit, without a tape.
+#[test]
+fn inference_forward_equals_the_recorded_one() {
+    let block = crate::train::training_block();
+    let (l, d, n) = (9, 30, 13);
+    let t = batch_weights(&block, 1, l, d);
+    let shape = StackShape {
+        networks: 1,
+        depth: l,
+        width: d,
+        columns: n,
+    };
+    let backend = CpuBackend::new();
+    let (v, b) = (cast::<f32>(&t.v), cast::<f32>(&t.b));
+    let weights = StackWeights {
+        v: &v,
+        w: None,
+        bias: Some(&b),
+    };
+    let alpha = vec![0.3f32; n];
+    let mut scratch = Backend::<f32>::zeros(
+        &backend,
+        Backend::<f32>::stack_scratch(&backend, &block, shape),
+    );
+    let mut outs = Vec::new();
+    for keep in [Keep::Output, Keep::PreActivations] {
+        let mut tape: Tape<Vec<f32>> = Tape::new(&backend, shape, keep);
+        tape.h0 = cast(&random(41, d * n));
+        backend.forward_stack(
+            &block,
+            shape,
+            weights,
+            &alpha,
+            &mut tape,
+            keep,
+            &mut scratch,
+        );
+        assert_eq!(tape.pre.is_empty(), keep == Keep::Output);
+        outs.push(tape.h_last);
+    }
+    assert_eq!(outs[0], outs[1]);
+}
+
+/// The batched products against naive sums, for both element types and both paths.
+#[test]
+fn products_match_naive_sums() {
+    fn check<T: Float>(backend: CpuBackend, tol: f64) {
+        let (nets, rows, cols, n) = (2, 7, 33, 5);
+        let shape = ProductShape {
+            networks: nets,
+            rows,
+            cols,
+            columns: n,
+        };
+        let m = random(51, nets * rows * cols);
+        for op in [Op::Plain, Op::Transposed] {
+            let (k, r) = match op {
+                Op::Plain => (cols, rows),
+                Op::Transposed => (rows, cols),
+            };
+            let x = random(52, nets * k * n);
+            let init = random(53, nets * r * n);
+            for (scale, accumulate) in [(1.0, false), (1.0, true), (2.0, false)] {
+                let mut want = vec![0.0; nets * r * n];
+                for b in 0..nets {
+                    for c in 0..n {
+                        for i in 0..r {
+                            let dot: f64 = (0..k)
+                                .map(|j| {
+                                    let mij = match op {
+                                        Op::Plain => m[b * rows * cols + i * cols + j],
+                                        Op::Transposed => m[b * rows * cols + j * cols + i],
+                                    };
+                                    mij * x[b * k * n + c * k + j]
+                                })
+                                .sum();
+                            let at = b * r * n + c * r + i;
+                            want[at] = scale * dot + if accumulate { init[at] } else { 0.0 };
+                        }
+                    }
+                }
+                let mut out = cast::<T>(&init);
+                let mut scratch = Backend::<T>::zeros(
+                    &backend,
+                    Backend::<T>::product_scratch(&backend, op, shape),
+                );
+                backend.product(
+                    &cast(&m),
+                    op,
+                    &cast(&x),
+                    &mut out,
+                    shape,
+                    T::of(scale),
+                    accumulate,
+                    &mut scratch,
+                );
+                close(&out, &want, tol, &format!("{op:?} x{scale} {accumulate}"));
+            }
+        }
+        // outer: g[b] = p[b] a[b]^T, p rows x n, a cols x n
+        let p = random(54, nets * rows * n);
+        let a = random(55, nets * cols * n);
+        let init = random(56, nets * rows * cols);
+        for accumulate in [false, true] {
+            let mut want = vec![0.0; nets * rows * cols];
+            for b in 0..nets {
+                for i in 0..rows {
+                    for j in 0..cols {
+                        let at = b * rows * cols + i * cols + j;
+                        want[at] = (0..n)
+                            .map(|c| {
+                                p[b * rows * n + c * rows + i] * a[b * cols * n + c * cols + j]
+                            })
+                            .sum::<f64>()
+                            + if accumulate { init[at] } else { 0.0 };
+                    }
+                }
+            }
+            let mut g = cast::<T>(&init);
+            backend.outer(&cast(&p), &cast(&a), &mut g, shape, accumulate);
+            close(&g, &want, tol, &format!("outer {accumulate}"));
+        }
+    }
+    for backend in [CpuBackend::new(), CpuBackend::portable()] {
+        check::<f64>(backend, 1e-12);
+        check::<f32>(backend, 1e-5);
+    }
+}

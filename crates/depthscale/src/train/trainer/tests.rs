@@ -1,0 +1,278 @@
+use super::*;
+use rand::Rng as _;
+use std::sync::Mutex;
+
+/// Three well-separated Gaussian blobs in 8 dimensions (pixels around prototypes in [0, 1]).
+fn blobs(seed: u64, n_train: usize, n_test: usize) -> Dataset {
+    let (f, k) = (8, 3);
+    let mut r = rng::stream(seed, &[1]);
+    let protos: Vec<f32> = (0..f * k).map(|_| r.random::<f32>()).collect();
+    let mut draw = |n: usize| {
+        let mut images = Vec::with_capacity(n * f);
+        let mut labels = Vec::with_capacity(n);
+        for i in 0..n {
+            let c = i % k;
+            labels.push(c as u8);
+            for j in 0..f {
+                images.push(protos[c * f + j] + 0.1 * (r.random::<f32>() - 0.5));
+            }
+        }
+        (images, labels)
+    };
+    let (train_images, train_labels) = draw(n_train);
+    let (test_images, test_labels) = draw(n_test);
+    Dataset {
+        name: "blobs".into(),
+        n_features: f,
+        n_classes: k,
+        train_images,
+        train_labels,
+        test_images,
+        test_labels,
+    }
+}
+
+fn small_config() -> TrainConfig {
+    TrainConfig {
+        depth: 16,
+        width: 8,
+        epochs: 4,
+        batch_size: 16,
+        lr: 1e-2,
+        lr_step: 3,
+        ..TrainConfig::default()
+    }
+}
+
+#[derive(Default)]
+struct Recorder {
+    starts: Mutex<Vec<(String, u64)>>,
+    advances: Mutex<u64>,
+    notes: Mutex<usize>,
+}
+
+impl Progress for Recorder {
+    fn start(&self, message: &str, total: u64) {
+        self.starts
+            .lock()
+            .unwrap()
+            .push((message.to_string(), total));
+    }
+    fn advance(&self, units: u64) {
+        *self.advances.lock().unwrap() += units;
+    }
+    fn note(&self, _message: &str) {
+        *self.notes.lock().unwrap() += 1;
+    }
+}
+
+#[test]
+fn default_is_the_papers_protocol() {
+    let c = TrainConfig::default();
+    assert_eq!(
+        (c.seed, c.depth, c.width, c.epochs, c.batch_size, c.lr_step),
+        (0, 1000, 30, 10, 128, 5)
+    );
+    assert_eq!((c.beta, c.lr, c.lr_gamma), (0.5, 1e-3, 0.1));
+    assert_eq!(c.init_v, Init::Uniform);
+    c.validate().unwrap();
+}
+
+#[test]
+fn rejects_out_of_range_fields() {
+    let cases: Vec<(&str, TrainConfig)> = vec![
+        (
+            "depth",
+            TrainConfig {
+                depth: 0,
+                ..Default::default()
+            },
+        ),
+        (
+            "width",
+            TrainConfig {
+                width: 0,
+                ..Default::default()
+            },
+        ),
+        (
+            "epochs",
+            TrainConfig {
+                epochs: 0,
+                ..Default::default()
+            },
+        ),
+        (
+            "batch_size",
+            TrainConfig {
+                batch_size: 0,
+                ..Default::default()
+            },
+        ),
+        (
+            "lr_step",
+            TrainConfig {
+                lr_step: 0,
+                ..Default::default()
+            },
+        ),
+        (
+            "beta",
+            TrainConfig {
+                beta: f64::NAN,
+                ..Default::default()
+            },
+        ),
+        (
+            "lr",
+            TrainConfig {
+                lr: 0.0,
+                ..Default::default()
+            },
+        ),
+        (
+            "lr",
+            TrainConfig {
+                lr: f64::INFINITY,
+                ..Default::default()
+            },
+        ),
+        (
+            "lr_gamma",
+            TrainConfig {
+                lr_gamma: -0.1,
+                ..Default::default()
+            },
+        ),
+        (
+            "init_v",
+            TrainConfig {
+                init_v: Init::Fbm { hurst: 1.5 },
+                ..Default::default()
+            },
+        ),
+    ];
+    for (field, cfg) in cases {
+        match cfg.validate() {
+            Err(Error::Config { field: f, .. }) => assert_eq!(f, field),
+            other => panic!("{field}: {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn rejects_inconsistent_datasets() {
+    let mut data = blobs(0, 30, 10);
+    data.train_labels[3] = 7;
+    let err = train(
+        &small_config(),
+        &data,
+        &crate::progress::Silent,
+        &mut |_| {},
+    );
+    assert!(matches!(err, Err(Error::Data { .. })));
+    let mut data = blobs(0, 30, 10);
+    data.test_images.pop();
+    let err = train(
+        &small_config(),
+        &data,
+        &crate::progress::Silent,
+        &mut |_| {},
+    );
+    assert!(matches!(err, Err(Error::Data { .. })));
+}
+
+#[test]
+fn learns_separable_blobs_and_reports_progress() {
+    let data = blobs(0, 300, 150);
+    let cfg = small_config();
+    let rec = Recorder::default();
+    let mut seen = Vec::new();
+    let out = train(&cfg, &data, &rec, &mut |m| seen.push(m.epoch)).unwrap();
+    assert!(!out.diverged);
+    assert_eq!(seen, vec![1, 2, 3, 4]);
+    let first = out.metrics[0];
+    let last = out.metrics[3];
+    assert!(last.test_accuracy > 0.95, "{:?}", out.metrics);
+    assert!(last.train_loss < first.train_loss, "{:?}", out.metrics);
+    // 300 samples in batches of 16: 19 batches, the last one of 12
+    let starts = rec.starts.lock().unwrap();
+    assert_eq!(starts[2], ("epoch 3/4".to_string(), 19));
+    assert_eq!(*rec.advances.lock().unwrap(), 4 * 19);
+    assert_eq!(*rec.notes.lock().unwrap(), 4 * 2);
+    // the initial network is the one a fresh trainer starts from, and training moved it
+    assert_eq!(
+        out.initial.params,
+        Trainer::new(&cfg, 8, 3).unwrap().network().params
+    );
+    assert_ne!(out.initial.params.bias, out.trained.params.bias);
+    // evaluate agrees with the last epoch's metrics
+    let alpha = residual_scale(cfg.depth, cfg.beta) as f32;
+    let (loss, acc) =
+        super::super::net::evaluate(&out.trained, alpha, &data.test_images, &data.test_labels, 8);
+    assert_eq!((loss, acc), (last.test_loss, last.test_accuracy));
+    // and the untrained network was no good at it
+    let (loss0, _) =
+        super::super::net::evaluate(&out.initial, alpha, &data.test_images, &data.test_labels, 8);
+    assert!(
+        loss0 > 0.5 && last.test_loss < 0.05 * loss0,
+        "{loss0} -> {loss}"
+    );
+}
+
+#[test]
+fn same_seed_gives_identical_bits_on_any_thread_count() {
+    let data = blobs(1, 100, 40);
+    let cfg = TrainConfig {
+        epochs: 2,
+        seed: 9,
+        ..small_config()
+    };
+    let run = |threads: usize| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap()
+            .install(|| train(&cfg, &data, &crate::progress::Silent, &mut |_| {}).unwrap())
+    };
+    let (a, b) = (run(1), run(2));
+    let bits = |o: &TrainOutcome| -> Vec<u64> {
+        o.metrics
+            .iter()
+            .flat_map(|m| [m.train_loss, m.test_loss, m.test_accuracy])
+            .map(f64::to_bits)
+            .collect()
+    };
+    assert_eq!(bits(&a), bits(&b));
+    assert_eq!(a.trained.params, b.trained.params);
+    let other = train(
+        &TrainConfig {
+            seed: 10,
+            ..cfg.clone()
+        },
+        &data,
+        &crate::progress::Silent,
+        &mut |_| {},
+    )
+    .unwrap();
+    assert_ne!(bits(&a), bits(&other));
+}
+
+#[test]
+fn divergence_stops_training_cleanly() {
+    let data = blobs(2, 64, 16);
+    // alpha = L^2: the forward pass overflows f32 at once
+    let cfg = TrainConfig {
+        beta: -2.0,
+        depth: 40,
+        ..small_config()
+    };
+    let mut calls = 0;
+    let out = train(&cfg, &data, &crate::progress::Silent, &mut |_| calls += 1).unwrap();
+    assert!(out.diverged);
+    assert_eq!(out.metrics.len(), 1);
+    assert_eq!(calls, 1);
+    assert!(out.metrics[0].train_loss.is_nan() && out.metrics[0].test_accuracy.is_nan());
+    // no update was applied
+    assert_eq!(out.initial.params, out.trained.params);
+}
