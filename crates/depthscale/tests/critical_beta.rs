@@ -39,7 +39,7 @@ fn small_figure7_grid_finds_the_critical_beta_near_max_h_one_half() {
     let mut lines = csv.lines();
     assert_eq!(
         lines.next(),
-        Some("hurst,critical_beta,critical_beta_gradients")
+        Some("depth,hurst,critical_beta,critical_beta_gradients")
     );
     let mut seen = 0;
     for line in lines {
@@ -47,7 +47,7 @@ fn small_figure7_grid_finds_the_critical_beta_near_max_h_one_half() {
             .split(',')
             .map(|x| x.parse().unwrap_or(f64::NAN))
             .collect();
-        let (h, crit) = (f[0], f[1]);
+        let (h, crit) = (f[1], f[2]);
         let want = h.max(0.5);
         if h <= 0.6 {
             assert!(
