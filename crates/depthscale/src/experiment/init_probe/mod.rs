@@ -156,13 +156,17 @@ impl Plan {
         self.betas.len() * self.samples
     }
 
-    /// Whether the closed form `sqrt((1 + L^{-2 beta}/2)^L - 1)` of the root-mean-square
-    /// `h_diff` applies: res3 with ReLU and i.i.d. symmetric weights of variance `1/d`.
-    fn closed_form_applies(&self) -> bool {
+    /// The second-moment ratio `m2` of the closed form `sqrt((1 + m2 L^{-2 beta})^L - 1)` of the
+    /// root-mean-square `h_diff`, where it applies: res3 with a positively homogeneous
+    /// activation and i.i.d. symmetric weights of variance `1/d`.
+    fn closed_form_m2(&self) -> Option<f64> {
         let iid = |i: Init| matches!(i, Init::Uniform | Init::Gaussian | Init::Rademacher);
-        self.block.inner
-            && self.block.activation == Activation::Relu
-            && self.laws.iter().all(|l| iid(l.v) && l.w.is_some_and(iid))
+        let laws = self.laws.iter().all(|l| iid(l.v) && l.w.is_some_and(iid));
+        if self.block.inner && laws {
+            self.block.activation.second_moment_ratio()
+        } else {
+            None
+        }
     }
 }
 
