@@ -96,17 +96,9 @@ impl Init {
         }
     }
 
-    /// Bytes held while a `depth x rows x cols` stack is drawn: the shared correlation
-    /// factor and the two `f64` stacks of the mixing (0 for the other laws).
-    pub fn sampling_bytes(&self, depth: usize, rows: usize, cols: usize) -> u128 {
-        match self {
-            Init::Correlated { .. } => {
-                let n = rows.saturating_mul(cols);
-                correlated::CorrelationFactor::bytes(n)
-                    .saturating_add(crate::budget::bytes(16, &[depth, n]))
-            }
-            _ => 0,
-        }
+    /// Whether the law correlates the entries of a layer.
+    pub fn is_correlated(&self) -> bool {
+        matches!(self, Init::Correlated { .. })
     }
 
     /// Checks the parameters; `field` names the config field in the error.

@@ -186,3 +186,34 @@ pub(super) fn depth_curves_json(curves: &DepthCurves) -> serde_json::Value {
         })
         .collect()
 }
+
+/// Correlated against uncorrelated weights at the largest depth, per `(hurst, beta)`: mean and
+/// 95% half-width of `h_diff` and `g_diff` under both.
+pub(super) fn correlation_json(
+    plan: &Plan,
+    correlated: &Cells,
+    uncorrelated: &Cells,
+) -> serde_json::Value {
+    let depth = *plan.depths.iter().max().expect("non-empty grid");
+    let mut out = Vec::new();
+    for hurst in plan.hursts() {
+        for &beta in &plan.betas {
+            let key = cell_key(depth, hurst, beta);
+            let (Some(c), Some(u)) = (correlated.get(&key), uncorrelated.get(&key)) else {
+                continue;
+            };
+            let pair = |m: &str| {
+                let ((cm, cc), (um, uc)) = (c.stat(m), u.stat(m));
+                serde_json::json!({
+                    "correlated_mean": finite_or_null(cm), "correlated_ci95": finite_or_null(cc),
+                    "uncorrelated_mean": finite_or_null(um), "uncorrelated_ci95": finite_or_null(uc),
+                })
+            };
+            out.push(serde_json::json!({
+                "depth": depth, "hurst": hurst, "beta": beta,
+                "h_diff": pair("h_diff"), "g_diff": pair("g_diff"),
+            }));
+        }
+    }
+    serde_json::Value::Array(out)
+}
