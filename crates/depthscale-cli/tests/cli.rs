@@ -226,7 +226,10 @@ fn presets_are_listed_and_shown() {
             .lines()
             .find(|l| l.split_whitespace().next() == Some(p))
             .unwrap_or_else(|| panic!("{p} not listed: {text}"));
-        assert!(line.contains(what), "{p} listed without what it reproduces: {line}");
+        assert!(
+            line.contains(what),
+            "{p} listed without what it reproduces: {line}"
+        );
     }
     let show = depthscale(&["show", "fig7"]);
     assert!(String::from_utf8_lossy(&show.stdout).contains("kind = \"probe\""));
@@ -446,7 +449,11 @@ fn bad_shards_are_refused() {
 #[test]
 fn revision_presets_run_quick_and_summarize() {
     let tmp = tempfile::tempdir().unwrap();
-    for (preset, betas) in [("fig1-correlated", 3), ("fig4-correlated", 3), ("fig1-leaky", 3)] {
+    for (preset, betas) in [
+        ("fig1-correlated", 3),
+        ("fig4-correlated", 3),
+        ("fig1-leaky", 3),
+    ] {
         let out = out_dir(&tmp, preset);
         assert_ok(&depthscale(&["run", preset, "--quick", "--out", &out]));
         let summary: serde_json::Value = serde_json::from_str(&read(&out, "summary.json")).unwrap();
@@ -463,7 +470,9 @@ fn revision_presets_run_quick_and_summarize() {
         } else {
             let curves = results["depth_curves"].as_array().unwrap();
             assert!(
-                curves.iter().all(|c| c["h_diff_closed_form_rms"].as_f64().is_some()),
+                curves
+                    .iter()
+                    .all(|c| c["h_diff_closed_form_rms"].as_f64().is_some()),
                 "{preset}: no closed form"
             );
         }
@@ -472,7 +481,13 @@ fn revision_presets_run_quick_and_summarize() {
     let out = out_dir(&tmp, "bad");
     assert_error(
         &depthscale(&[
-            "run", "fig1", "--quick", "--set", "compare_uncorrelated=true", "--out", &out,
+            "run",
+            "fig1",
+            "--quick",
+            "--set",
+            "compare_uncorrelated=true",
+            "--out",
+            &out,
         ]),
         &["compare_uncorrelated"],
     );

@@ -162,7 +162,11 @@ mod tests {
         let z: Vec<f64> = (0..200_000)
             .map(|i| {
                 let g: f64 = StandardNormal.sample(&mut rng);
-                if i % 2 == 0 { g } else { g.signum() * g.abs().fract() }
+                if i % 2 == 0 {
+                    g
+                } else {
+                    g.signum() * g.abs().fract()
+                }
             })
             .collect();
         let ez2 = z.iter().map(|x| x * x).sum::<f64>();

@@ -416,8 +416,15 @@ mod tests {
         let (depth, d) = (50, 5);
         let mut out = vec![0.0f64; depth * d * d];
         let init: Init = "correlated(rbf(0.5))".parse().unwrap();
-        init.sample_stack(depth, d, d, &PathCache::new(), &mut crate::rng::stream(1, &[]), &mut out)
-            .unwrap();
+        init.sample_stack(
+            depth,
+            d,
+            d,
+            &PathCache::new(),
+            &mut crate::rng::stream(1, &[]),
+            &mut out,
+        )
+        .unwrap();
         let n = d * d;
         let var = out.iter().map(|x| x * x).sum::<f64>() / out.len() as f64;
         let inc = (1..depth)
