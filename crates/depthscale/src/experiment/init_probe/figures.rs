@@ -67,7 +67,8 @@ pub(super) fn depth_curves(
                     series.push(Series {
                         label: format!(
                             "sqrt((1 + m2 L^-2b)^L - 1), m2 = {}",
-                            plan.closed_form_m2().unwrap_or(f64::NAN)
+                            // 0.82, not 0.8200000000000001
+                            (plan.closed_form_m2().unwrap_or(f64::NAN) * 1e6).round() / 1e6
                         ),
                         x: depths.clone(),
                         y: closed,
