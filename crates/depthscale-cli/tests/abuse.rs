@@ -361,6 +361,27 @@ fn sizes_that_overflow_or_exceed_the_machine_are_refused_naming_the_field() {
         ),
         (&["run", "fig1", "--set", "width=100000"], &["`width`"]),
         (
+            // C alone (d^2 x d^2 f64 = 205 GB at d = 400) is over the limit
+            &[
+                "run",
+                "fig1-correlated",
+                "--set",
+                "width=400",
+                "--set",
+                "depth=[10]",
+            ],
+            &["`width`", "correlation"],
+        ),
+        (
+            &[
+                "run",
+                "fig1-correlated",
+                "--set",
+                "init_v=\"correlated(correlated(gaussian))\"",
+            ],
+            &["init_v", "correlated(gaussian)"],
+        ),
+        (
             &["run", "fig1", "--set", "samples=1000000000000"],
             &["`samples`"],
         ),

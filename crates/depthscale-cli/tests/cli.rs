@@ -217,6 +217,20 @@ fn presets_are_listed_and_shown() {
     for p in ["fig1", "fig2", "fig6", "fig7"] {
         assert!(text.contains(p), "{p} not listed");
     }
+    for (p, what) in [
+        ("fig1-correlated", "correlated across entries"),
+        ("fig4-correlated", "correlated across entries"),
+        ("fig1-leaky", "leaky_relu(0.8)"),
+    ] {
+        let line = text
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(p))
+            .unwrap_or_else(|| panic!("{p} not listed: {text}"));
+        assert!(
+            line.contains(what),
+            "{p} listed without what it reproduces: {line}"
+        );
+    }
     let show = depthscale(&["show", "fig7"]);
     assert!(String::from_utf8_lossy(&show.stdout).contains("kind = \"probe\""));
 }
@@ -427,4 +441,54 @@ fn bad_shards_are_refused() {
         &["--shard", "probe"],
     );
     assert!(!Path::new(&out).exists());
+}
+
+/// The revision's presets run with `--quick` and write their summary: the correlated ones with
+/// the uncorrelated counterpart beside each beta at the largest depth, the leaky one with the
+/// closed form of its activation.
+#[test]
+fn revision_presets_run_quick_and_summarize() {
+    let tmp = tempfile::tempdir().unwrap();
+    for (preset, betas) in [
+        ("fig1-correlated", 3),
+        ("fig4-correlated", 3),
+        ("fig1-leaky", 3),
+    ] {
+        let out = out_dir(&tmp, preset);
+        assert_ok(&depthscale(&["run", preset, "--quick", "--out", &out]));
+        let summary: serde_json::Value = serde_json::from_str(&read(&out, "summary.json")).unwrap();
+        let results = &summary["results"];
+        if preset.ends_with("correlated") {
+            let rows = results["correlation"].as_array().unwrap();
+            assert_eq!(rows.len(), betas, "{preset}: {rows:?}");
+            for r in rows {
+                for side in ["correlated_mean", "uncorrelated_mean"] {
+                    assert!(r["h_diff"][side].as_f64().unwrap() > 0.0, "{preset}: {r}");
+                }
+            }
+            assert!(Path::new(&out).join("cells_uncorrelated.csv").is_file());
+        } else {
+            let curves = results["depth_curves"].as_array().unwrap();
+            assert!(
+                curves
+                    .iter()
+                    .all(|c| c["h_diff_closed_form_rms"].as_f64().is_some()),
+                "{preset}: no closed form"
+            );
+        }
+    }
+    // the comparison needs a correlated law
+    let out = out_dir(&tmp, "bad");
+    assert_error(
+        &depthscale(&[
+            "run",
+            "fig1",
+            "--quick",
+            "--set",
+            "compare_uncorrelated=true",
+            "--out",
+            &out,
+        ]),
+        &["compare_uncorrelated"],
+    );
 }

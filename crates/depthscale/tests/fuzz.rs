@@ -437,13 +437,15 @@ const VALUES: [&str; 10] = [
 ];
 
 /// Seeds of initialization laws.
-const INITS: [&str; 6] = [
+const INITS: [&str; 8] = [
     "uniform",
     "gaussian",
     "rademacher",
     "fbm(0.3)",
     "rbf(0.1)",
     "rbf(0.1, increments)",
+    "correlated(gaussian)",
+    "correlated(rbf(0.1, increments))",
 ];
 
 /// A small valid checkpoint file.

@@ -44,6 +44,9 @@ presets![
     "ode",
     "sde",
     "fbm-limit",
+    "fig1-correlated",
+    "fig4-correlated",
+    "fig1-leaky",
 ];
 
 /// The preset called `name`.

@@ -68,6 +68,22 @@ impl Activation {
             Activation::Identity => T::one(),
         }
     }
+
+    /// `m2 = E[act(z)^2] / E[z^2]` for every symmetric `z`, where this ratio does not depend on
+    /// `z`'s law: the positively homogeneous activations (`act(z)^2 = z^2` on one side of 0 and
+    /// `slope^2 z^2` on the other, each side carrying half of `E z^2` by symmetry). ReLU `1/2`,
+    /// leaky ReLU `(1 + slope^2)/2`, identity `1`; `None` for tanh and sigmoid.
+    ///
+    /// For res3 with symmetric weights of variance `1/d`, `E||h_{k+1}||^2 = (1 + alpha^2 m2)
+    /// E||h_k||^2`, which gives the closed forms of the initialization probes.
+    pub fn second_moment_ratio(self) -> Option<f64> {
+        match self {
+            Activation::Relu => Some(0.5),
+            Activation::LeakyRelu(s) => Some(0.5 * (1.0 + s * s)),
+            Activation::Identity => Some(1.0),
+            Activation::Tanh | Activation::Sigmoid => None,
+        }
+    }
 }
 
 impl fmt::Display for Activation {
@@ -136,6 +152,37 @@ impl From<Activation> for String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn second_moment_ratio_matches_monte_carlo() {
+        // E[act(z)^2] / E[z^2] over 200k standard normals (and a symmetric uniform, since the
+        // ratio must not depend on the law), within 1%
+        use rand_distr::{Distribution, StandardNormal};
+        let mut rng = crate::rng::stream(9, &[]);
+        let z: Vec<f64> = (0..200_000)
+            .map(|i| {
+                let g: f64 = StandardNormal.sample(&mut rng);
+                if i % 2 == 0 {
+                    g
+                } else {
+                    g.signum() * g.abs().fract()
+                }
+            })
+            .collect();
+        let ez2 = z.iter().map(|x| x * x).sum::<f64>();
+        for act in [
+            Activation::Relu,
+            Activation::LeakyRelu(0.8),
+            Activation::LeakyRelu(0.2),
+            Activation::Identity,
+        ] {
+            let m2 = act.second_moment_ratio().unwrap();
+            let got = z.iter().map(|&x| act.apply(x).powi(2)).sum::<f64>() / ez2;
+            assert!((got - m2).abs() < 0.01 * m2, "{act}: {got} vs {m2}");
+        }
+        assert_eq!(Activation::Tanh.second_moment_ratio(), None);
+        assert_eq!(Activation::Sigmoid.second_moment_ratio(), None);
+    }
 
     #[test]
     fn derivatives_match_finite_differences() {

@@ -1,6 +1,7 @@
 //! Shared, thread-safe cache of what depends only on the path law and the depth.
 
 use super::RbfVariant;
+use super::correlated::CorrelationFactor;
 use super::fbm::FgnPlan;
 use super::rbf::RbfFactor;
 use crate::Result;
@@ -9,11 +10,13 @@ use std::sync::{Arc, Mutex};
 
 type RbfKey = (usize, u64, bool);
 
-/// Caches Davies-Harte plans per `(L, H)` and RBF factors per `(L, bandwidth, variant)`.
+/// Caches Davies-Harte plans per `(L, H)`, RBF factors per `(L, bandwidth, variant)` and
+/// correlation factors per number of entries.
 #[derive(Default)]
 pub struct PathCache {
     fgn: Mutex<HashMap<(usize, u64), Arc<FgnPlan>>>,
     rbf: Mutex<HashMap<RbfKey, Arc<RbfFactor>>>,
+    correlation: Mutex<HashMap<usize, Arc<CorrelationFactor>>>,
 }
 
 impl PathCache {
@@ -54,6 +57,21 @@ impl PathCache {
             .lock()
             .expect("cache poisoned")
             .entry(key)
+            .or_insert(factor)
+            .clone())
+    }
+
+    /// The factor of the fixed correlation matrix of `n` entries.
+    pub fn correlation(&self, n: usize) -> Result<Arc<CorrelationFactor>> {
+        if let Some(f) = self.correlation.lock().expect("cache poisoned").get(&n) {
+            return Ok(f.clone());
+        }
+        let factor = Arc::new(CorrelationFactor::new(n)?);
+        Ok(self
+            .correlation
+            .lock()
+            .expect("cache poisoned")
+            .entry(n)
             .or_insert(factor)
             .clone())
     }

@@ -2,13 +2,16 @@
 //!
 //! - [`Init::Uniform`], [`Init::Gaussian`], [`Init::Rademacher`]: i.i.d. over `k`;
 //! - [`Init::Fbm`]: fractional Gaussian noise over `k` (Hurst index `H`; `H = 1/2` is i.i.d.);
-//! - [`Init::Rbf`]: a smooth Gaussian process over `t = k/L`.
+//! - [`Init::Rbf`]: a smooth Gaussian process over `t = k/L`;
+//! - [`Init::Correlated`]: a layer's entries jointly Gaussian with covariance `C / fan_in` for
+//!   one fixed correlation matrix `C`, i.i.d. or smooth over depth ([`correlated`]).
 //!
 //! Every law gives each entry variance `1/fan_in` (`fan_in` = number of columns).
 //! What depends only on `(L, H)` or `(L, bandwidth)` (circulant eigenvalues, FFT plans, Gram
 //! factors) is computed once and shared through a [`PathCache`].
 
 mod cache;
+pub mod correlated;
 pub mod fbm;
 mod iid;
 pub mod rbf;
@@ -28,6 +31,30 @@ pub enum RbfVariant {
     /// Increments of the path on the grid `0, 1/L, ..., 1`, normalised to unit variance then by
     /// `sqrt(d)` (the paper's 2022 code).
     Increments,
+}
+
+/// The law over depth under an [`Init::Correlated`] law, before its entries are mixed by `C`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum CorrelatedBase {
+    /// i.i.d. `N(0, 1)` over depth.
+    Gaussian,
+    /// Smooth RBF paths over depth, as [`Init::Rbf`].
+    Rbf {
+        /// Kernel bandwidth, positive.
+        bandwidth: f64,
+        /// Values or increments of the path.
+        variant: RbfVariant,
+    },
+}
+
+impl CorrelatedBase {
+    /// The uncorrelated law with the same law over depth (`gaussian` or `rbf(..)`).
+    pub fn uncorrelated(self) -> Init {
+        match self {
+            CorrelatedBase::Gaussian => Init::Gaussian,
+            CorrelatedBase::Rbf { bandwidth, variant } => Init::Rbf { bandwidth, variant },
+        }
+    }
 }
 
 /// The law of a stack of weight matrices over depth.
@@ -52,9 +79,28 @@ pub enum Init {
         /// Values or increments of the path.
         variant: RbfVariant,
     },
+    /// Each layer's entries jointly Gaussian with covariance `C / fan_in` (`C`: the fixed
+    /// correlation matrix of [`correlated`]), with the law `base` over depth.
+    Correlated {
+        /// The law over depth of the entries before they are mixed.
+        base: CorrelatedBase,
+    },
 }
 
 impl Init {
+    /// The same law without correlation across entries (itself for the other laws).
+    pub fn uncorrelated(self) -> Init {
+        match self {
+            Init::Correlated { base } => base.uncorrelated(),
+            other => other,
+        }
+    }
+
+    /// Whether the law correlates the entries of a layer.
+    pub fn is_correlated(&self) -> bool {
+        matches!(self, Init::Correlated { .. })
+    }
+
     /// Checks the parameters; `field` names the config field in the error.
     pub fn validate(&self, field: &str) -> Result<()> {
         match *self {
@@ -68,6 +114,7 @@ impl Init {
                     format!("rbf bandwidth must be positive and finite, got {bandwidth}"),
                 ))
             }
+            Init::Correlated { base } => base.uncorrelated().validate(field),
             _ => Ok(()),
         }
     }
@@ -117,6 +164,19 @@ impl Init {
                 rng,
                 out,
             ),
+            Init::Correlated { base } => {
+                let n = rows * cols;
+                let factor = cache.correlation(n)?;
+                let mut z = vec![0.0f64; out.len()];
+                base.uncorrelated()
+                    .sample_stack(depth, n, 1, cache, rng, &mut z)?;
+                // z now holds unit-variance entries (fan_in 1): mix them, then scale
+                let mut mixed = vec![0.0f64; out.len()];
+                factor.mix(&z, depth, &mut mixed);
+                for (o, m) in out.iter_mut().zip(&mixed) {
+                    *o = T::of(m * scale);
+                }
+            }
         }
         Ok(())
     }
@@ -133,6 +193,7 @@ impl fmt::Display for Init {
                 RbfVariant::Values => write!(f, "rbf({bandwidth})"),
                 RbfVariant::Increments => write!(f, "rbf({bandwidth}, increments)"),
             },
+            Init::Correlated { base } => write!(f, "correlated({})", base.uncorrelated()),
         }
     }
 }
@@ -140,8 +201,8 @@ impl fmt::Display for Init {
 impl FromStr for Init {
     type Err = Error;
 
-    /// Parses `uniform`, `gaussian`, `rademacher`, `fbm(H)`, `rbf(BW)`, `rbf(BW, values)` or
-    /// `rbf(BW, increments)`.
+    /// Parses `uniform`, `gaussian`, `rademacher`, `fbm(H)`, `rbf(BW)`, `rbf(BW, values)`,
+    /// `rbf(BW, increments)`, `correlated(gaussian)` or `correlated(rbf(..))`.
     fn from_str(s: &str) -> Result<Self> {
         let s = s.trim();
         let bad = || {
@@ -149,10 +210,23 @@ impl FromStr for Init {
                 "init",
                 format!(
                     "unknown initialization {s:?}; accepted: uniform, gaussian, rademacher, fbm(H) with 0 < H < 1, \
-                     rbf(BANDWIDTH), rbf(BANDWIDTH, increments)"
+                     rbf(BANDWIDTH), rbf(BANDWIDTH, increments), correlated(gaussian), correlated(rbf(BANDWIDTH))"
                 ),
             )
         };
+        if let Some(inner) = s
+            .strip_prefix("correlated")
+            .map(str::trim_start)
+            .and_then(|r| r.strip_prefix('('))
+            .and_then(|r| r.strip_suffix(')'))
+        {
+            let base = match inner.trim().parse::<Init>().map_err(|_| bad())? {
+                Init::Gaussian => CorrelatedBase::Gaussian,
+                Init::Rbf { bandwidth, variant } => CorrelatedBase::Rbf { bandwidth, variant },
+                _ => return Err(bad()),
+            };
+            return Ok(Init::Correlated { base });
+        }
         let init = match s {
             "uniform" => Init::Uniform,
             "gaussian" => Init::Gaussian,
@@ -211,6 +285,9 @@ mod tests {
             "fbm(0.3)",
             "rbf(0.1)",
             "rbf(0.1, increments)",
+            "correlated(gaussian)",
+            "correlated(rbf(0.1))",
+            "correlated(rbf(0.1, increments))",
         ] {
             let i: Init = s.parse().unwrap();
             assert_eq!(i.to_string(), s);
@@ -219,6 +296,10 @@ mod tests {
         assert!("fbm(0)".parse::<Init>().is_err());
         assert!("rbf(-1)".parse::<Init>().is_err());
         assert!("normal".parse::<Init>().is_err());
+        assert!("correlated(uniform)".parse::<Init>().is_err());
+        assert!("correlated(correlated(gaussian))".parse::<Init>().is_err());
+        assert!("correlated(rbf(-1))".parse::<Init>().is_err());
+        assert!("correlated(gaussian".parse::<Init>().is_err());
     }
 
     /// The mean of `x^2` over a `64 x 20 x 25` stack and its standard error. The 500 entries are
@@ -263,6 +344,8 @@ mod tests {
             "fbm(0.8)",
             "rbf(0.1)",
             "rbf(0.1, increments)",
+            "correlated(gaussian)",
+            "correlated(rbf(0.1))",
         ] {
             let init: Init = s.parse().unwrap();
             for (mean, se) in [
@@ -277,5 +360,78 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// The sample covariance of the `n` entries of one layer against `C / fan_in`, pair by pair,
+    /// within 5 standard errors: for unit-variance jointly Gaussian entries of correlation
+    /// `rho`, the product of two has variance `1 + rho^2`, so the mean of `N` products has
+    /// standard error `sqrt((1 + rho^2) / N) / fan_in` in the weights' units.
+    fn check_layer_covariance(init: Init, depth: usize, layers: impl Fn(&[f64]) -> Vec<Vec<f64>>) {
+        let (rows, cols) = (3, 4);
+        let n = rows * cols;
+        let cache = PathCache::new();
+        let factor = cache.correlation(n).unwrap();
+        let mut samples: Vec<Vec<f64>> = Vec::new();
+        for draw in 0..400u64 {
+            let mut out = vec![0.0f64; depth * n];
+            let mut rng = crate::rng::stream(5, &[draw]);
+            init.sample_stack(depth, rows, cols, &cache, &mut rng, &mut out)
+                .unwrap();
+            samples.extend(layers(&out));
+        }
+        let count = samples.len() as f64;
+        let fan_in = cols as f64;
+        let mut worst: f64 = 0.0;
+        for i in 0..n {
+            for j in 0..=i {
+                let cov = samples.iter().map(|x| x[i] * x[j]).sum::<f64>() / count;
+                let rho = factor.correlation(i, j);
+                let se = ((1.0 + rho * rho) / count).sqrt() / fan_in;
+                worst = worst.max((cov - rho / fan_in).abs() / se);
+            }
+        }
+        assert!(
+            worst < 5.0,
+            "{init}: sample covariance off C / fan_in by {worst:.2} standard errors"
+        );
+    }
+
+    #[test]
+    fn correlated_laws_have_covariance_c_over_fan_in() {
+        let n = 12;
+        // i.i.d. over depth: every layer of every draw is an independent sample
+        check_layer_covariance("correlated(gaussian)".parse().unwrap(), 20, |out| {
+            out.chunks_exact(n).map(<[f64]>::to_vec).collect()
+        });
+        // smooth over depth: layers of one draw are dependent, so one layer per draw
+        check_layer_covariance("correlated(rbf(0.1))".parse().unwrap(), 16, |out| {
+            vec![out[7 * n..8 * n].to_vec()]
+        });
+    }
+
+    #[test]
+    fn correlated_rbf_weights_stay_smooth_over_depth() {
+        // neighbouring layers of correlated(rbf(0.5)) at L = 50 are nearly equal: the mean
+        // square increment is a small fraction of the entries' variance
+        let (depth, d) = (50, 5);
+        let mut out = vec![0.0f64; depth * d * d];
+        let init: Init = "correlated(rbf(0.5))".parse().unwrap();
+        init.sample_stack(
+            depth,
+            d,
+            d,
+            &PathCache::new(),
+            &mut crate::rng::stream(1, &[]),
+            &mut out,
+        )
+        .unwrap();
+        let n = d * d;
+        let var = out.iter().map(|x| x * x).sum::<f64>() / out.len() as f64;
+        let inc = (1..depth)
+            .flat_map(|k| (0..n).map(move |e| (k, e)))
+            .map(|(k, e)| (out[k * n + e] - out[(k - 1) * n + e]).powi(2))
+            .sum::<f64>()
+            / ((depth - 1) * n) as f64;
+        assert!(inc < 0.01 * var, "increments {inc} vs variance {var}");
     }
 }

@@ -72,8 +72,8 @@ pub(super) fn aggregate(rows: &[Row]) -> Cells {
 }
 
 /// Writes `cells.csv`: per cell, the mean, 95% half-width and mean `log10` of each measurement.
-pub(super) fn write(ctx: &RunContext, cells: &Cells) -> Result<()> {
-    let mut csv = ctx.csv("cells.csv")?;
+pub(super) fn write(ctx: &RunContext, file: &str, cells: &Cells) -> Result<()> {
+    let mut csv = ctx.csv(file)?;
     let mut header = vec![
         "depth".to_owned(),
         "hurst".into(),

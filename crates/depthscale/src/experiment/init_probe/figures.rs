@@ -65,7 +65,11 @@ pub(super) fn depth_curves(
                     .collect();
                 if let (Some(closed), "h_diff") = (closed, metric) {
                     series.push(Series {
-                        label: "sqrt((1 + L^-2b/2)^L - 1)".into(),
+                        label: format!(
+                            "sqrt((1 + m2 L^-2b)^L - 1), m2 = {}",
+                            // 0.82, not 0.8200000000000001
+                            (plan.closed_form_m2().unwrap_or(f64::NAN) * 1e6).round() / 1e6
+                        ),
                         x: depths.clone(),
                         y: closed,
                         band: None,

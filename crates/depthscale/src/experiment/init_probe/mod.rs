@@ -85,6 +85,12 @@ pub struct ProbeConfig {
     /// Figures to draw.
     #[serde(default)]
     pub figures: Vec<ProbeFigure>,
+    /// Also probe the uncorrelated counterpart (every `correlated(X)` law replaced by `X`, same
+    /// seed and streams, so each correlated draw is its counterpart's entries mixed by `C`) and
+    /// report both in `summary.json` (`correlation`) and `cells_uncorrelated.csv`. Needs a
+    /// correlated init.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub compare_uncorrelated: bool,
 }
 
 fn default_model() -> String {
@@ -146,6 +152,32 @@ struct Plan {
 }
 
 impl Plan {
+    /// Whether a law correlates the entries of a layer.
+    fn correlated(&self) -> bool {
+        self.laws
+            .iter()
+            .any(|l| l.v.is_correlated() || l.w.is_some_and(|w| w.is_correlated()))
+    }
+
+    /// The same plan with every law uncorrelated ([`Init::uncorrelated`]).
+    fn uncorrelated(&self) -> Plan {
+        let laws = self
+            .laws
+            .iter()
+            .map(|l| Laws {
+                hurst: l.hurst,
+                v: l.v.uncorrelated(),
+                w: l.w.map(Init::uncorrelated),
+            })
+            .collect();
+        Plan {
+            laws,
+            depths: self.depths.clone(),
+            betas: self.betas.clone(),
+            ..*self
+        }
+    }
+
     /// The Hurst grid (`[None]` without one).
     fn hursts(&self) -> Vec<Option<f64>> {
         self.laws.iter().map(|l| l.hurst).collect()
@@ -156,13 +188,17 @@ impl Plan {
         self.betas.len() * self.samples
     }
 
-    /// Whether the closed form `sqrt((1 + L^{-2 beta}/2)^L - 1)` of the root-mean-square
-    /// `h_diff` applies: res3 with ReLU and i.i.d. symmetric weights of variance `1/d`.
-    fn closed_form_applies(&self) -> bool {
+    /// The second-moment ratio `m2` of the closed form `sqrt((1 + m2 L^{-2 beta})^L - 1)` of the
+    /// root-mean-square `h_diff`, where it applies: res3 with a positively homogeneous
+    /// activation and i.i.d. symmetric weights of variance `1/d`.
+    fn closed_form_m2(&self) -> Option<f64> {
         let iid = |i: Init| matches!(i, Init::Uniform | Init::Gaussian | Init::Rademacher);
-        self.block.inner
-            && self.block.activation == Activation::Relu
-            && self.laws.iter().all(|l| iid(l.v) && l.w.is_some_and(iid))
+        let laws = self.laws.iter().all(|l| iid(l.v) && l.w.is_some_and(iid));
+        if self.block.inner && laws {
+            self.block.activation.second_moment_ratio()
+        } else {
+            None
+        }
     }
 }
 
@@ -235,7 +271,7 @@ impl ProbeConfig {
                 "phase_diagram needs a `hurst` grid",
             ));
         }
-        Ok(Plan {
+        let plan = Plan {
             block,
             width,
             n_in,
@@ -245,7 +281,14 @@ impl ProbeConfig {
             laws,
             draws,
             samples,
-        })
+        };
+        if self.compare_uncorrelated && !plan.correlated() {
+            return Err(Error::config(
+                "compare_uncorrelated",
+                "needs a correlated init (init_v or init_w = \"correlated(...)\")",
+            ));
+        }
+        Ok(plan)
     }
 
     /// The figure title: the config's, or `default`.
@@ -273,7 +316,10 @@ impl Experiment for ProbeConfig {
             plan.width,
         );
         let columns = plan.columns();
-        let jobs = (plan.depths.len() * plan.laws.len()).saturating_mul(plan.draws);
+        let passes = 1 + usize::from(self.compare_uncorrelated);
+        let jobs = (plan.depths.len() * plan.laws.len())
+            .saturating_mul(plan.draws)
+            .saturating_mul(passes);
         let rows = jobs.saturating_mul(columns);
         let threads = rayon::current_num_threads().min(jobs).max(1) as u128;
         let chunk = rows::max_columns(&plan).min(columns);
@@ -292,7 +338,21 @@ impl Experiment for ProbeConfig {
         let batch = network.max(rows::BATCH_BUDGET_BYTES as u128);
         let per_draw =
             bytes(8, &[plan.n_in + plan.n_out, columns]).saturating_add(bytes(40, &[columns]));
+        // correlated laws: the shared factor of C (d^2 x d^2) and, per thread, the unmixed and
+        // mixed f64 stacks of one tensor
+        let n = d.saturating_mul(d);
+        let correlation = if plan.correlated() {
+            crate::paths::correlated::CorrelationFactor::bytes(n)
+                .saturating_add(bytes(16, &[l, n]).saturating_mul(threads))
+        } else {
+            0
+        };
         Ok(Footprint::default()
+            .memory(
+                "width",
+                "the correlation matrix's factor and mixing buffers",
+                correlation,
+            )
             .memory(
                 shape,
                 "the weights and tape of a batch of draws (per thread)",
@@ -335,7 +395,7 @@ impl Experiment for ProbeConfig {
         rows::write_results(ctx, &plan, &measured.rows)?;
         // 2. cells
         let cells = cells::aggregate(&measured.rows);
-        cells::write(ctx, &cells)?;
+        cells::write(ctx, "cells.csv", &cells)?;
         // 3. tables
         let critical = tables::critical(&plan, &cells);
         tables::write_critical(ctx, &critical)?;
@@ -350,6 +410,14 @@ impl Experiment for ProbeConfig {
             "critical_beta": tables::critical_json(&plan, &critical),
             "depth_curves": tables::depth_curves_json(&curves),
         });
+        let mut summary = summary;
+        if self.compare_uncorrelated {
+            // the uncorrelated counterpart: same seed, streams and code path, laws unmixed
+            let base = rows::measure(self.seed, &plan.uncorrelated(), ctx)?;
+            let base_cells = cells::aggregate(&base.rows);
+            cells::write(ctx, "cells_uncorrelated.csv", &base_cells)?;
+            summary["correlation"] = tables::correlation_json(&plan, &cells, &base_cells);
+        }
         // 4. figures
         ctx.progress
             .start("drawing figures", self.figures.len() as u64);

@@ -7,10 +7,12 @@ use crate::Result;
 use crate::experiment::{RunContext, cell};
 use std::collections::BTreeMap;
 
-/// Root-mean-square `h_diff` for res3/ReLU with i.i.d. weights: `sqrt((1 + L^{-2b}/2)^L - 1)`.
-pub fn closed_form_h_diff(depth: f64, beta: f64) -> f64 {
+/// Root-mean-square `h_diff` for res3 with i.i.d. symmetric weights and an activation of
+/// second-moment ratio `m2` ([`crate::model::Activation::second_moment_ratio`]):
+/// `sqrt((1 + m2 L^{-2b})^L - 1)` (ReLU: `m2 = 1/2`).
+pub fn closed_form_h_diff(depth: f64, beta: f64, m2: f64) -> f64 {
     let a2 = depth.powf(-2.0 * beta);
-    (depth * (0.5 * a2).ln_1p()).exp_m1().sqrt()
+    (depth * (m2 * a2).ln_1p()).exp_m1().sqrt()
 }
 
 /// The beta where `values` (mean log10 of a measurement, against ascending `betas`) first
@@ -152,7 +154,7 @@ pub(super) type DepthCurves = BTreeMap<(usize, u64, u64), CurvePoint>;
 
 /// The depth-curve summary of every cell.
 pub(super) fn depth_curves(plan: &Plan, cells: &Cells) -> DepthCurves {
-    let closed = plan.closed_form_applies();
+    let m2 = plan.closed_form_m2();
     cells
         .iter()
         .map(|(key, c)| {
@@ -161,7 +163,7 @@ pub(super) fn depth_curves(plan: &Plan, cells: &Cells) -> DepthCurves {
                 hurst: c.hurst,
                 beta: c.beta,
                 stats: METRICS.map(|m| c.stat(m)),
-                closed_form: closed.then(|| closed_form_h_diff(c.depth as f64, c.beta)),
+                closed_form: m2.map(|m2| closed_form_h_diff(c.depth as f64, c.beta, m2)),
             };
             (*key, point)
         })
@@ -183,4 +185,35 @@ pub(super) fn depth_curves_json(curves: &DepthCurves) -> serde_json::Value {
             })
         })
         .collect()
+}
+
+/// Correlated against uncorrelated weights at the largest depth, per `(hurst, beta)`: mean and
+/// 95% half-width of `h_diff` and `g_diff` under both.
+pub(super) fn correlation_json(
+    plan: &Plan,
+    correlated: &Cells,
+    uncorrelated: &Cells,
+) -> serde_json::Value {
+    let depth = *plan.depths.iter().max().expect("non-empty grid");
+    let mut out = Vec::new();
+    for hurst in plan.hursts() {
+        for &beta in &plan.betas {
+            let key = cell_key(depth, hurst, beta);
+            let (Some(c), Some(u)) = (correlated.get(&key), uncorrelated.get(&key)) else {
+                continue;
+            };
+            let pair = |m: &str| {
+                let ((cm, cc), (um, uc)) = (c.stat(m), u.stat(m));
+                serde_json::json!({
+                    "correlated_mean": finite_or_null(cm), "correlated_ci95": finite_or_null(cc),
+                    "uncorrelated_mean": finite_or_null(um), "uncorrelated_ci95": finite_or_null(uc),
+                })
+            };
+            out.push(serde_json::json!({
+                "depth": depth, "hurst": hurst, "beta": beta,
+                "h_diff": pair("h_diff"), "g_diff": pair("g_diff"),
+            }));
+        }
+    }
+    serde_json::Value::Array(out)
 }
