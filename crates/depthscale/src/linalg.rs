@@ -122,6 +122,13 @@ pub fn matmul<T: Float>(
     faer::linalg::matmul::matmul(d, accum, l, r, beta, faer::Par::Seq);
 }
 
+/// The inner product of rows `i` and `j` of a row-major matrix with `cols` columns: entry
+/// `(i, j)` of `F F^T`, the Gram matrix a factor `F` represents.
+pub fn row_gram(f: &[f64], cols: usize, i: usize, j: usize) -> f64 {
+    let (a, b) = (&f[i * cols..(i + 1) * cols], &f[j * cols..(j + 1) * cols]);
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -203,3 +210,4 @@ mod tests {
         let _ = MatRef::col_major(&data, 2, 3);
     }
 }
+

@@ -75,9 +75,7 @@ impl CorrelationFactor {
 
     /// `C[i, j] = (F F^T)[i, j]`.
     pub fn correlation(&self, i: usize, j: usize) -> f64 {
-        let n = self.n;
-        let (a, b) = (&self.f[i * n..(i + 1) * n], &self.f[j * n..(j + 1) * n]);
-        a.iter().zip(b).map(|(x, y)| x * y).sum()
+        crate::linalg::row_gram(&self.f, self.n, i, j)
     }
 
     /// Bytes held by the factor.

@@ -211,9 +211,7 @@ impl RbfFactor {
 
     /// The covariance `(F F^T)[i, j]` that the factor represents.
     pub fn covariance(&self, i: usize, j: usize) -> f64 {
-        let r = self.rank;
-        let (a, b) = (&self.f[i * r..(i + 1) * r], &self.f[j * r..(j + 1) * r]);
-        a.iter().zip(b).map(|(x, y)| x * y).sum()
+        crate::linalg::row_gram(&self.f, self.rank, i, j)
     }
 
     /// One unit-variance path over depth (for plots).
