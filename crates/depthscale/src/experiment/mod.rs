@@ -17,6 +17,7 @@ mod data_source;
 mod fbm_paths;
 mod grid;
 mod init_probe;
+mod law_spec;
 mod limit;
 pub mod output;
 mod presets;
@@ -24,13 +25,15 @@ mod runner;
 pub mod store;
 mod sweep;
 mod train_run;
+mod training;
 mod weights;
 
 pub use config::{ConfigSource, apply_override};
 pub use context::{CsvOut, RunContext, cell};
 pub use fbm_paths::FbmPathsConfig;
 pub use grid::Grid;
-pub use init_probe::ProbeConfig;
+pub use init_probe::{ProbeBlock, ProbeConfig};
+pub use law_spec::LawSpec;
 pub use limit::LimitConfig;
 pub use presets::{PRESETS, Preset, preset};
 pub use runner::{

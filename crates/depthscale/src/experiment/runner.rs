@@ -165,7 +165,13 @@ pub fn typed<E: Experiment>(table: toml::Table) -> Result<E> {
         } else {
             path
         };
-        let message = one_line(&e.into_inner().to_string())
+        let inner = one_line(&e.into_inner().to_string());
+        // a value type's own parse error (`Init`, `Activation`, ...) already reads
+        // "invalid `its-name`: ..."; the path names the field better
+        let message = inner
+            .strip_prefix("invalid `")
+            .and_then(|rest| rest.split_once("`: "))
+            .map_or(inner.as_str(), |(_, message)| message)
             .replace(&format!(" in `{field}`"), "")
             .replace("expected usize", "expected a non-negative integer")
             .replace(

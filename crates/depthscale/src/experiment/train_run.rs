@@ -1,288 +1,52 @@
 //! One training run of the paper's protocol (Marion et al., Section 5): the `train` experiment
-//! behind `depthscale train`, and the dataset and summary helpers shared with the `sweep` and
-//! `weights` experiments.
+//! behind `depthscale train` (what it shares with `sweep` and `weights` is in
+//! [`super::training`]).
 //!
 //! Outputs: `metrics.csv` (one row per epoch, appended and flushed as each epoch ends),
 //! `training.png/svg` (losses and test accuracy against epoch), optionally `model.safetensors`
 //! and `initial.safetensors` (see [`crate::train::checkpoint`] for the format), and the
 //! summary (final and best test accuracy, divergence, timing, dataset sizes).
 
-use super::{Experiment, RunContext, cell};
-use crate::budget::{Footprint, bytes, largest};
+use super::{Experiment, RunContext};
+use crate::Result;
+use crate::budget::{Footprint, bytes};
 use crate::paths::Init;
 use crate::plot::{self, LineStyle, Panel, Series};
 use crate::train::data::Dataset;
-use crate::train::{EpochMetrics, TrainConfig, TrainOutcome, save_checkpoint, train};
-use crate::{Error, Result};
-use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
-use std::path::Path;
+use crate::train::{EpochMetrics, TrainConfig, TrainOutcome, train};
 use std::time::Instant;
 
-pub use super::data_source::{BUNDLED, DataSource};
+pub use super::data_source::DataSource;
+use super::training::{
+    EPOCH_COLUMNS, RunStats, default_beta, default_init, default_lr, effective, epoch_cells, num,
+    save_pair, training_config, training_footprint,
+};
 
-/// Config of a `train` experiment: the fields of [`TrainConfig`] plus where the data comes from.
-/// Every field has a default; the defaults are the paper's protocol on the bundled `mnist-10k`.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TrainRunConfig {
-    /// Free text shown in the figure title.
-    #[serde(default)]
-    pub title: String,
-    /// `mnist-10k` (bundled), `mnist`, `fashion-mnist` or `cifar10`.
-    #[serde(default = "default_dataset")]
-    pub dataset: String,
-    /// Directory (or CIFAR-10 archive) of a dataset other than `mnist-10k`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub data_dir: Option<String>,
-    /// Train on the first `n` training images only.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub train_samples: Option<usize>,
-    /// Evaluate on the first `n` test images only.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub test_samples: Option<usize>,
-    /// Write `initial.safetensors` and `model.safetensors` (the trained network).
-    #[serde(default)]
-    pub save: bool,
-    /// Seed of every random stream of the run.
-    #[serde(default)]
-    pub seed: u64,
-    /// Number of residual layers `L`.
-    #[serde(default = "default_depth")]
-    pub depth: usize,
-    /// Hidden width `d`.
-    #[serde(default = "default_width")]
-    pub width: usize,
-    /// Residual scale exponent: `alpha_L = L^-beta`.
-    #[serde(default = "default_beta")]
-    pub beta: f64,
-    /// Initial Adam learning rate.
-    #[serde(default = "default_lr")]
-    pub lr: f64,
-    /// Passes over the training set.
-    #[serde(default = "default_epochs")]
-    pub epochs: usize,
-    /// Mini-batch size.
-    #[serde(default = "default_batch_size")]
-    pub batch_size: usize,
-    /// Epochs between learning-rate decays.
-    #[serde(default = "default_lr_step")]
-    pub lr_step: usize,
-    /// Learning-rate decay factor.
-    #[serde(default = "default_lr_gamma")]
-    pub lr_gamma: f64,
-    /// Law of `V` over depth: uniform, gaussian, rademacher, fbm(H), rbf(BW), rbf(BW, increments).
-    #[serde(default = "default_init")]
-    pub init_v: String,
-}
-
-pub(super) fn default_dataset() -> String {
-    BUNDLED.into()
-}
-pub(super) fn default_depth() -> usize {
-    TrainConfig::default().depth
-}
-pub(super) fn default_width() -> usize {
-    TrainConfig::default().width
-}
-fn default_beta() -> f64 {
-    TrainConfig::default().beta
-}
-fn default_lr() -> f64 {
-    TrainConfig::default().lr
-}
-pub(super) fn default_epochs() -> usize {
-    TrainConfig::default().epochs
-}
-pub(super) fn default_batch_size() -> usize {
-    TrainConfig::default().batch_size
-}
-pub(super) fn default_lr_step() -> usize {
-    TrainConfig::default().lr_step
-}
-pub(super) fn default_lr_gamma() -> f64 {
-    TrainConfig::default().lr_gamma
-}
-pub(super) fn default_init() -> String {
-    TrainConfig::default().init_v.to_string()
-}
-
-/// Parses an init law, errors naming `field`.
-pub(super) fn parse_init(field: &str, spec: &str) -> Result<Init> {
-    spec.parse::<Init>().map_err(|e| match e {
-        Error::Config { message, .. } => Error::config(field, message),
-        other => other,
-    })
-}
-
-/// What a finished (or diverged) run amounts to.
-#[derive(Clone, Copy, Debug)]
-pub(super) struct RunStats {
-    /// Whether the loss became non-finite.
-    pub diverged: bool,
-    /// Epochs completed with finite metrics.
-    pub epochs_run: usize,
-    /// The last completed epoch's metrics (`None` if none completed).
-    pub last: Option<EpochMetrics>,
-    /// The completed epoch with the best test accuracy.
-    pub best: Option<EpochMetrics>,
-    /// Seconds of the completed epochs.
-    pub seconds: f64,
-}
-
-impl RunStats {
-    /// Summarizes a run's per-epoch metrics.
-    pub fn of(metrics: &[EpochMetrics], diverged: bool) -> Self {
-        let done: Vec<&EpochMetrics> = metrics
-            .iter()
-            .filter(|m| m.train_loss.is_finite())
-            .collect();
-        let best = done
-            .iter()
-            .filter(|m| m.test_accuracy.is_finite())
-            .max_by(|a, b| {
-                a.test_accuracy
-                    .total_cmp(&b.test_accuracy)
-                    .then(b.epoch.cmp(&a.epoch))
-            })
-            .map(|m| **m);
-        Self {
-            diverged,
-            epochs_run: done.len(),
-            last: done.last().map(|m| **m),
-            best,
-            seconds: metrics.iter().map(|m| m.seconds).sum(),
-        }
-    }
-
-    /// The last completed epoch's value of `f` (`NaN` if none).
-    pub fn last_or_nan(&self, f: impl Fn(&EpochMetrics) -> f64) -> f64 {
-        self.last.as_ref().map_or(f64::NAN, f)
-    }
-
-    /// `"ok"` or `"diverged"`.
-    pub fn status(&self) -> &'static str {
-        if self.diverged { "diverged" } else { "ok" }
-    }
-}
-
-/// The header of a per-epoch metrics CSV (after any key columns).
-pub(super) const EPOCH_COLUMNS: [&str; 6] = [
-    "epoch",
-    "lr",
-    "train_loss",
-    "test_loss",
-    "test_accuracy",
-    "seconds",
-];
-
-/// The cells of one epoch row, matching [`EPOCH_COLUMNS`].
-pub(super) fn epoch_cells(cfg: &TrainConfig, m: &EpochMetrics) -> [String; 6] {
-    [
-        m.epoch.to_string(),
-        cell(Some(cfg.schedule().lr(m.epoch - 1))),
-        cell(Some(m.train_loss)),
-        cell(Some(m.test_loss)),
-        cell(Some(m.test_accuracy)),
-        cell(Some(m.seconds)),
-    ]
-}
-
-/// Adds to `f` the memory of `parallel` concurrent training runs of `cfg` on `data` (the
-/// dataset itself counted once). The batch is counted as `min(batch_size, n_train)`: a batch
-/// larger than the training set is the whole set (see [`effective`]).
-pub(super) fn training_footprint(
-    f: Footprint,
-    cfg: &TrainConfig,
-    data: &DataSource,
-    parallel: usize,
-) -> Footprint {
-    let (n_train, n_test, n_in) = data.expected_sizes();
-    let (l, d, n_out) = (cfg.depth, cfg.width, 10);
-    let batch = cfg.batch_size.min(n_train.max(1));
-    let p = parallel as u128;
-    let params = bytes(4, &[l, d, d])
-        .saturating_add(bytes(4, &[l, d]))
-        .saturating_add(bytes(4, &[d, n_in + n_out]));
-    let shape_field = if d.saturating_mul(d) > l {
-        "width"
-    } else {
-        "depth"
-    };
-    f.memory(
-        shape_field,
-        format!(
-            "parameters, gradients, Adam moments and copies (7 x depth x width^2 f32 per run, {parallel} at once)"
-        ),
-        params.saturating_mul(7).saturating_mul(p),
-    )
-    .memory(
-        largest(&[("batch_size", batch), ("depth", l), ("width", d)]),
-        "the activations of a batch (depth x width x batch f32 per run)",
-        bytes(4, &[l, d, batch]).saturating_mul(2).saturating_mul(p),
-    )
-    .memory(
-        "batch_size",
-        "the inputs of a batch",
-        bytes(4, &[n_in, batch]).saturating_mul(p),
-    )
-    .memory(
-        "epochs",
-        "the per-epoch metrics",
-        bytes(64, &[cfg.epochs]).saturating_mul(p),
-    )
-    .memory(
-        "train_samples",
-        "the dataset (pixels as f32, plus the file bytes while loading)",
-        bytes(6, &[n_train + n_test, n_in]),
-    )
-}
-
-/// `cfg` with its batch size cut to the training set: a batch larger than the set is the whole
-/// set, so the run is the same, and its buffers are sized by the data.
-pub(super) fn effective(cfg: TrainConfig, data: &Dataset) -> TrainConfig {
-    TrainConfig {
-        batch_size: cfg.batch_size.min(data.n_train().max(1)),
-        ..cfg
-    }
-}
-
-/// A JSON number, or `null` when not finite.
-pub(super) fn num(x: f64) -> serde_json::Value {
-    if x.is_finite() {
-        serde_json::json!(x)
-    } else {
-        serde_json::Value::Null
+training_config! {
+    /// Config of a `train` experiment: the fields of [`TrainConfig`] plus where the data comes
+    /// from. Every field has a default; the defaults are the paper's protocol on the bundled
+    /// `mnist-10k`.
+    pub struct TrainRunConfig {
+        /// Write `initial.safetensors` and `model.safetensors` (the trained network).
+        #[serde(default)]
+        pub save: bool,
+        /// Residual scale exponent: `alpha_L = L^-beta`.
+        #[serde(default = "default_beta")]
+        pub beta: f64,
+        /// Initial Adam learning rate.
+        #[serde(default = "default_lr")]
+        pub lr: f64,
+        /// Law of `V` over depth: uniform, gaussian, rademacher, fbm(H), rbf(BW),
+        /// rbf(BW, increments), correlated(..).
+        #[serde(default = "default_init")]
+        pub init_v: Init,
     }
 }
 
 impl TrainRunConfig {
-    /// The data fields.
-    pub fn data(&self) -> DataSource<'_> {
-        DataSource {
-            dataset: &self.dataset,
-            data_dir: self.data_dir.as_deref(),
-            train_samples: self.train_samples,
-            test_samples: self.test_samples,
-        }
-    }
-
     /// The training hyper-parameters.
     pub fn train_config(&self) -> Result<TrainConfig> {
-        let cfg = TrainConfig {
-            seed: self.seed,
-            depth: self.depth,
-            width: self.width,
-            beta: self.beta,
-            lr: self.lr,
-            epochs: self.epochs,
-            batch_size: self.batch_size,
-            lr_step: self.lr_step,
-            lr_gamma: self.lr_gamma,
-            init_v: parse_init("init_v", &self.init_v)?,
-        };
-        cfg.validate()?;
-        Ok(cfg)
+        self.train_config_with(self.beta, self.lr, self.init_v)
     }
 
     fn plot(
@@ -347,34 +111,6 @@ impl TrainRunConfig {
             2,
         )
     }
-}
-
-/// Writes `initial.safetensors` and `model.safetensors` for a run; returns the file names.
-pub(super) fn save_pair(
-    dir: &Path,
-    prefix: &str,
-    cfg: &TrainConfig,
-    dataset: &str,
-    out: &TrainOutcome,
-) -> Result<Vec<String>> {
-    let mut names = Vec::new();
-    for (state, net) in [("initial", &out.initial), ("trained", &out.trained)] {
-        let mut extra = BTreeMap::new();
-        extra.insert("state".to_string(), state.to_string());
-        extra.insert("dataset".to_string(), dataset.to_string());
-        extra.insert("init_v".to_string(), cfg.init_v.to_string());
-        extra.insert("seed".to_string(), cfg.seed.to_string());
-        extra.insert("lr".to_string(), format!("{:?}", cfg.lr));
-        extra.insert("epochs".to_string(), cfg.epochs.to_string());
-        extra.insert("diverged".to_string(), out.diverged.to_string());
-        let name = match state {
-            "initial" => format!("{prefix}initial.safetensors"),
-            _ => format!("{prefix}model.safetensors"),
-        };
-        save_checkpoint(&dir.join(&name), net, cfg.beta, &extra)?;
-        names.push(name);
-    }
-    Ok(names)
 }
 
 impl Experiment for TrainRunConfig {
@@ -465,6 +201,8 @@ impl Experiment for TrainRunConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Error;
+    use crate::experiment::data_source::BUNDLED;
     use crate::experiment::{RunOptions, run_kind};
     use crate::progress::Silent;
 
@@ -522,7 +260,10 @@ mod tests {
         assert_eq!(err("data_dir = \"/tmp\""), "data_dir");
         assert_eq!(err("dataset = \"imagenet\""), "dataset");
         assert_eq!(err("train_samples = 0"), "train_samples");
-        assert_eq!(err("init_v = \"fbm(1.5)\""), "init_v");
+        // an init law is parsed (and checked) with the config itself
+        let bad_law =
+            crate::experiment::runner::typed::<TrainRunConfig>(table("init_v = \"fbm(1.5)\""));
+        assert!(matches!(bad_law, Err(Error::Config { field, .. }) if field == "init_v"));
         assert_eq!(err("depth = 0"), "depth");
     }
 

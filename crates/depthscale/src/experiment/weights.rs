@@ -15,14 +15,14 @@
 //! (one row per model and entry), `models.csv` (one row per model), `metrics.csv` (one row per
 //! model and epoch), optional checkpoints `m<k>-initial.safetensors` / `m<k>-model.safetensors`.
 
-use super::train_run::{
-    DataSource, EPOCH_COLUMNS, RunStats, default_batch_size, default_dataset, default_depth,
-    default_epochs, default_lr_gamma, default_lr_step, default_width, effective, epoch_cells, num,
-    parse_init, save_pair, training_footprint,
+use super::training::{
+    EPOCH_COLUMNS, RunStats, default_lr, effective, epoch_cells, num, save_pair, training_config,
+    training_footprint,
 };
 use super::{Experiment, RunContext, cell};
 use crate::budget::{Footprint, bytes, check_title};
 use crate::model::ResNet;
+use crate::paths::Init;
 use crate::plot::{self, Histogram, LineStyle, Panel, Series};
 use crate::progress::Silent;
 use crate::train::{TrainConfig, TrainOutcome, train, weight_hurst_estimates};
@@ -43,62 +43,22 @@ pub struct WeightsModel {
     /// Residual scale exponent.
     pub beta: f64,
     /// Law of `V` over depth.
-    pub init_v: String,
+    pub init_v: Init,
 }
 
-/// Config of a `weights` experiment (Figure 8).
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct WeightsConfig {
-    /// Free text shown in figure titles.
-    #[serde(default)]
-    pub title: String,
-    /// `mnist-10k` (bundled), `mnist`, `fashion-mnist` or `cifar10`.
-    #[serde(default = "default_dataset")]
-    pub dataset: String,
-    /// Directory (or CIFAR-10 archive) of a dataset other than `mnist-10k`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub data_dir: Option<String>,
-    /// Train on the first `n` training images only.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub train_samples: Option<usize>,
-    /// Evaluate on the first `n` test images only.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub test_samples: Option<usize>,
-    /// Write each model's initial and trained weights as safetensors.
-    #[serde(default)]
-    pub save: bool,
-    /// Seed of every model (and of the displayed entry).
-    #[serde(default)]
-    pub seed: u64,
-    /// Initial Adam learning rate.
-    #[serde(default = "default_lr")]
-    pub lr: f64,
-    /// Number of residual layers `L` (at least 32 for a roughness estimate).
-    #[serde(default = "default_depth")]
-    pub depth: usize,
-    /// Hidden width `d`.
-    #[serde(default = "default_width")]
-    pub width: usize,
-    /// Passes over the training set.
-    #[serde(default = "default_epochs")]
-    pub epochs: usize,
-    /// Mini-batch size.
-    #[serde(default = "default_batch_size")]
-    pub batch_size: usize,
-    /// Epochs between learning-rate decays.
-    #[serde(default = "default_lr_step")]
-    pub lr_step: usize,
-    /// Learning-rate decay factor.
-    #[serde(default = "default_lr_gamma")]
-    pub lr_gamma: f64,
-    /// The models to train.
-    #[serde(default = "default_models")]
-    pub models: Vec<WeightsModel>,
-}
-
-fn default_lr() -> f64 {
-    TrainConfig::default().lr
+training_config! {
+    /// Config of a `weights` experiment (Figure 8; `seed` also draws the displayed entry).
+    pub struct WeightsConfig {
+        /// Write each model's initial and trained weights as safetensors.
+        #[serde(default)]
+        pub save: bool,
+        /// Initial Adam learning rate.
+        #[serde(default = "default_lr")]
+        pub lr: f64,
+        /// The models to train.
+        #[serde(default = "default_models")]
+        pub models: Vec<WeightsModel>,
+    }
 }
 
 fn default_models() -> Vec<WeightsModel> {
@@ -111,7 +71,7 @@ fn default_models() -> Vec<WeightsModel> {
     .map(|(label, beta, init_v)| WeightsModel {
         label: label.into(),
         beta,
-        init_v: init_v.into(),
+        init_v: init_v.parse().expect("the default laws parse"),
     })
     .collect()
 }
@@ -154,37 +114,15 @@ fn relative_change(after: &ResNet<f32>, before: &ResNet<f32>) -> f64 {
 }
 
 impl WeightsConfig {
-    fn data(&self) -> DataSource<'_> {
-        DataSource {
-            dataset: &self.dataset,
-            data_dir: self.data_dir.as_deref(),
-            train_samples: self.train_samples,
-            test_samples: self.test_samples,
-        }
-    }
-
     fn model_config(&self, k: usize) -> Result<TrainConfig> {
         let m = &self.models[k];
-        let field = format!("models[{k}].init_v");
-        let cfg = TrainConfig {
-            seed: self.seed,
-            depth: self.depth,
-            width: self.width,
-            beta: m.beta,
-            lr: self.lr,
-            epochs: self.epochs,
-            batch_size: self.batch_size,
-            lr_step: self.lr_step,
-            lr_gamma: self.lr_gamma,
-            init_v: parse_init(&field, &m.init_v)?,
-        };
-        cfg.validate().map_err(|e| match e {
-            Error::Config { field: f, message } if f == "beta" => {
-                Error::config(format!("models[{k}].beta"), message)
-            }
-            other => other,
-        })?;
-        Ok(cfg)
+        self.train_config_with(m.beta, self.lr, m.init_v)
+            .map_err(|e| match e {
+                Error::Config { field: f, message } if f == "beta" => {
+                    Error::config(format!("models[{k}].beta"), message)
+                }
+                other => other,
+            })
     }
 
     fn title(&self, default: &str) -> String {

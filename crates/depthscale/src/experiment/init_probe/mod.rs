@@ -21,7 +21,7 @@ mod figures;
 mod rows;
 mod tables;
 
-use super::{Experiment, Grid, RunContext};
+use super::{Experiment, Grid, LawSpec, RunContext};
 use crate::model::{Activation, BlockSpec};
 use crate::paths::Init;
 use crate::{Error, Result};
@@ -51,7 +51,7 @@ pub struct ProbeConfig {
     pub seed: u64,
     /// Residual block: `res1` (`h + a V act(h)`) or `res3` (`h + a V act(W h)`).
     #[serde(default = "default_model")]
-    pub model: String,
+    pub model: ProbeBlock,
     /// Activation: relu, tanh, sigmoid, identity, leaky_relu(SLOPE).
     #[serde(default = "default_activation")]
     pub activation: Activation,
@@ -73,10 +73,10 @@ pub struct ProbeConfig {
     pub hurst: Option<Grid>,
     /// Law of `V` over depth: uniform, gaussian, rademacher, fbm (H from `hurst`), fbm(H), rbf(BW), rbf(BW, increments).
     #[serde(default = "default_init")]
-    pub init_v: String,
+    pub init_v: LawSpec,
     /// Law of `W` over depth (res3 only), same choices.
     #[serde(default = "default_init")]
-    pub init_w: String,
+    pub init_w: LawSpec,
     /// Independent weight draws per (depth, hurst).
     pub draws: i64,
     /// Samples `(x, y)` per (draw, beta).
@@ -93,8 +93,28 @@ pub struct ProbeConfig {
     pub compare_uncorrelated: bool,
 }
 
-fn default_model() -> String {
-    "res3".into()
+/// The residual block of a probe, by name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProbeBlock {
+    /// `h + alpha V act(h)`.
+    Res1,
+    /// `h + alpha V act(W h)`.
+    Res3,
+}
+
+impl ProbeBlock {
+    /// The block with activation `activation` and no bias.
+    pub fn spec(self, activation: Activation) -> BlockSpec {
+        match self {
+            ProbeBlock::Res1 => BlockSpec::res1(activation),
+            ProbeBlock::Res3 => BlockSpec::res3(activation),
+        }
+    }
+}
+
+fn default_model() -> ProbeBlock {
+    ProbeBlock::Res3
 }
 fn default_activation() -> Activation {
     Activation::Relu
@@ -108,8 +128,8 @@ fn default_n_in() -> i64 {
 fn default_n_out() -> i64 {
     1
 }
-fn default_init() -> String {
-    "uniform".into()
+fn default_init() -> LawSpec {
+    LawSpec::Fixed(Init::Uniform)
 }
 fn default_samples() -> i64 {
     1
@@ -203,27 +223,8 @@ impl Plan {
 }
 
 impl ProbeConfig {
-    fn resolve_init(&self, field: &str, spec: &str, hurst: Option<f64>) -> Result<Init> {
-        if spec.trim() == "fbm" {
-            let h = hurst.ok_or_else(|| {
-                Error::config(field, "plain `fbm` takes its Hurst index from a `hurst` grid; add one or write fbm(H)")
-            })?;
-            let init = Init::Fbm { hurst: h };
-            init.validate("hurst")?;
-            return Ok(init);
-        }
-        spec.parse::<Init>().map_err(|e| match e {
-            Error::Config { message, .. } => Error::config(field, message),
-            other => other,
-        })
-    }
-
     fn plan(&self) -> Result<Plan> {
-        let block = BlockSpec::named(
-            &self.model,
-            crate::model::BiasPosition::None,
-            self.activation,
-        )?;
+        let block = self.model.spec(self.activation);
         let width = positive("width", self.width)?;
         let n_in = positive("n_in", self.n_in)?;
         let n_out = positive("n_out", self.n_out)?;
@@ -231,7 +232,7 @@ impl ProbeConfig {
         let betas = self.beta.values("beta")?;
         let draws = positive("draws", self.draws)?;
         let samples = positive("samples", self.samples)?;
-        let uses_grid = self.init_v.trim() == "fbm" || (block.inner && self.init_w.trim() == "fbm");
+        let uses_grid = self.init_v.uses_grid() || (block.inner && self.init_w.uses_grid());
         let hursts: Vec<Option<f64>> = match &self.hurst {
             Some(g) => {
                 let hs = g.values("hurst")?;
@@ -256,9 +257,9 @@ impl ProbeConfig {
             .map(|hurst| {
                 Ok(Laws {
                     hurst,
-                    v: self.resolve_init("init_v", &self.init_v, hurst)?,
+                    v: self.init_v.at("init_v", hurst)?,
                     w: if block.inner {
-                        Some(self.resolve_init("init_w", &self.init_w, hurst)?)
+                        Some(self.init_w.at("init_w", hurst)?)
                     } else {
                         None
                     },

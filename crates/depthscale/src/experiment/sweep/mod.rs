@@ -25,11 +25,8 @@ mod tests;
 use self::rows::{CellRow, EpochRow, MetricsRow, Status, read_cells, read_epochs};
 
 use super::store::{self, Appender};
-use super::train_run::{
-    DataSource, RunStats, default_batch_size, default_dataset, default_depth, default_epochs,
-    default_lr_gamma, default_lr_step, default_width, parse_init, training_footprint,
-};
-use super::{Experiment, Grid, RunContext};
+use super::training::{RunStats, training_config, training_footprint};
+use super::{Experiment, Grid, LawSpec, RunContext};
 use crate::budget::Footprint;
 use crate::paths::Init;
 use crate::progress::Silent;
@@ -37,7 +34,6 @@ use crate::train::data::Dataset;
 use crate::train::{TrainConfig, train};
 use crate::{Error, Result};
 use rayon::prelude::*;
-use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Mutex;
@@ -46,60 +42,25 @@ use std::time::Instant;
 /// The most cells a sweep may have (each is a training run).
 pub const MAX_CELLS: usize = 1_000_000;
 
-/// Config of a `sweep` experiment.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SweepConfig {
-    /// Free text shown in figure titles.
-    #[serde(default)]
-    pub title: String,
-    /// `mnist-10k` (bundled), `mnist`, `fashion-mnist` or `cifar10`.
-    #[serde(default = "default_dataset")]
-    pub dataset: String,
-    /// Directory (or CIFAR-10 archive) of a dataset other than `mnist-10k`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub data_dir: Option<String>,
-    /// Train on the first `n` training images only.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub train_samples: Option<usize>,
-    /// Evaluate on the first `n` test images only.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub test_samples: Option<usize>,
-    /// Seed of every cell (see the module doc).
-    #[serde(default)]
-    pub seed: u64,
-    /// Initial learning rates (each positive).
-    pub lr: Grid,
-    /// Hurst indices, each in (0, 1), substituted into `init_v = "fbm"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub hurst: Option<Grid>,
-    /// Residual scale exponents: `alpha_L = L^-beta`.
-    pub beta: Grid,
-    /// Law of `V` over depth: `fbm` (H from `hurst`), or a fixed law (uniform, fbm(H), rbf(BW), ...).
-    #[serde(default = "default_sweep_init")]
-    pub init_v: String,
-    /// Number of residual layers `L`.
-    #[serde(default = "default_depth")]
-    pub depth: usize,
-    /// Hidden width `d`.
-    #[serde(default = "default_width")]
-    pub width: usize,
-    /// Passes over the training set.
-    #[serde(default = "default_epochs")]
-    pub epochs: usize,
-    /// Mini-batch size.
-    #[serde(default = "default_batch_size")]
-    pub batch_size: usize,
-    /// Epochs between learning-rate decays.
-    #[serde(default = "default_lr_step")]
-    pub lr_step: usize,
-    /// Learning-rate decay factor.
-    #[serde(default = "default_lr_gamma")]
-    pub lr_gamma: f64,
+training_config! {
+    /// Config of a `sweep` experiment (`seed`: see the module doc).
+    pub struct SweepConfig {
+        /// Initial learning rates (each positive).
+        pub lr: Grid,
+        /// Hurst indices, each in (0, 1), substituted into `init_v = "fbm"`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub hurst: Option<Grid>,
+        /// Residual scale exponents: `alpha_L = L^-beta`.
+        pub beta: Grid,
+        /// Law of `V` over depth: `fbm` (H from `hurst`), or a fixed law (uniform, fbm(H),
+        /// rbf(BW), ...).
+        #[serde(default = "default_sweep_init")]
+        pub init_v: LawSpec,
+    }
 }
 
-fn default_sweep_init() -> String {
-    "fbm".into()
+fn default_sweep_init() -> LawSpec {
+    LawSpec::HurstGrid
 }
 
 /// The coordinates of one cell.
@@ -145,28 +106,8 @@ impl Plan {
 }
 
 impl SweepConfig {
-    fn data(&self) -> DataSource<'_> {
-        DataSource {
-            dataset: &self.dataset,
-            data_dir: self.data_dir.as_deref(),
-            train_samples: self.train_samples,
-            test_samples: self.test_samples,
-        }
-    }
-
     fn init_for(&self, hurst: Option<f64>) -> Result<Init> {
-        if self.init_v.trim() == "fbm" {
-            let h = hurst.ok_or_else(|| {
-                Error::config(
-                    "init_v",
-                    "plain `fbm` takes its Hurst index from a `hurst` grid; add one or write fbm(H)",
-                )
-            })?;
-            let init = Init::Fbm { hurst: h };
-            init.validate("hurst")?;
-            return Ok(init);
-        }
-        parse_init("init_v", &self.init_v)
+        self.init_v.at("init_v", hurst)
     }
 
     fn plan(&self) -> Result<Plan> {
@@ -195,7 +136,7 @@ impl SweepConfig {
                         format!("Hurst indices must lie in (0, 1), got {h}"),
                     ));
                 }
-                if self.init_v.trim() != "fbm" {
+                if !self.init_v.uses_grid() {
                     return Err(Error::config(
                         "hurst",
                         "a hurst grid is given but init_v is not plain `fbm`; set init_v = \"fbm\" (or remove hurst)",
@@ -223,19 +164,7 @@ impl SweepConfig {
                 ),
             ));
         }
-        let base = TrainConfig {
-            seed: self.seed,
-            depth: self.depth,
-            width: self.width,
-            beta: betas[0],
-            lr: lrs[0],
-            epochs: self.epochs,
-            batch_size: self.batch_size,
-            lr_step: self.lr_step,
-            lr_gamma: self.lr_gamma,
-            init_v: self.init_for(hursts[0])?,
-        };
-        base.validate()?;
+        let base = self.train_config_with(betas[0], lrs[0], self.init_for(hursts[0])?)?;
         let mut cells = Vec::with_capacity(n_cells);
         for &lr in &lrs {
             for &hurst in &hursts {

@@ -10,7 +10,7 @@ use super::rows::{CellRow, EpochRow, Status};
 use super::{Plan, SweepConfig};
 use crate::Result;
 use crate::experiment::store;
-use crate::experiment::train_run::num;
+use crate::experiment::training::num;
 use crate::plot::{self, Heatmap, LineStyle, Panel, Series};
 use std::path::Path;
 
