@@ -210,4 +210,3 @@ mod tests {
         let _ = MatRef::col_major(&data, 2, 3);
     }
 }
-
