@@ -238,14 +238,12 @@ fn depth_curves(b: &mut Builder, r: &Value, metric: &str, critical: f64, closed:
         let beta = p["beta"].as_f64().unwrap_or(f64::NAN);
         let m = val(&p[format!("{metric}_mean")]);
         let at = format!("mean {metric} at L = {}, beta = {}", num(depth), num(beta));
-        if closed {
-            if let Some(cf) = p["h_diff_closed_form_rms"].as_f64().filter(|&c| c <= 10.0) {
-                b.push(
-                    format!("{at} vs closed form"),
-                    m,
-                    Expected::Relative(cf, 0.2),
-                );
-            }
+        if closed && let Some(cf) = p["h_diff_closed_form_rms"].as_f64().filter(|&c| c <= 10.0) {
+            b.push(
+                format!("{at} vs closed form"),
+                m,
+                Expected::Relative(cf, 0.2),
+            );
         }
         let (what, expected) = if beta < critical - 1e-9 {
             ("explodes", Expected::Above(10.0))

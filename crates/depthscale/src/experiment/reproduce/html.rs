@@ -31,7 +31,7 @@ h1 { font-size: 1.6rem; } h2 { font-size: 1.3rem; border-top: 2px solid #ccc; pa
 table { border-collapse: collapse; width: 100%; table-layout: fixed; font-size: 0.85rem; }
 th, td { border: 1px solid #bbb; padding: 0.2rem 0.4rem; text-align: left; vertical-align: top; overflow-wrap: anywhere; }
 th { background: #eee; }
-col.name { width: 46%; } col.exp { width: 11%; } col.n { width: 10.75%; }
+col.name { width: 42%; } col.exp { width: 15%; } col.n { width: 10.75%; }
 td.agrees { background: #d8f5d8; } td.disagrees { background: #f8d0d0; font-weight: bold; }
 img { max-width: 100%; height: auto; display: block; margin: 0.5rem 0; break-inside: avoid; }
 pre { white-space: pre-wrap; overflow-wrap: anywhere; background: #f6f6f6; padding: 0.5rem; font-size: 0.75rem; }

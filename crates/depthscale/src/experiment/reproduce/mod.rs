@@ -115,8 +115,8 @@ pub fn reproduce(opts: &ReproduceOptions, progress: &dyn Progress) -> Result<Rep
     for (i, entry) in entries.into_iter().enumerate() {
         let label = format!("{}/{n} {}", i + 1, entry.preset);
         let child = Child::new(progress, &label, weight(&entry));
-        let outcome = run_entry(entry, &dir, opts, &child)
-            .map_err(|e| Error::config("reproduce", format!("{label}: {e}")))?;
+        // errors name the experiment's directory DIR/<preset>
+        let outcome = run_entry(entry, &dir, opts, &child)?;
         child.complete();
         outcomes.push(outcome);
     }

@@ -23,7 +23,16 @@ pub struct Entry {
 /// depth stays at the paper's L = 1000 for the probes (the runner's `--quick` caps it at 100,
 /// where the closed forms and the phase boundary are not yet sharp); the limits keep the
 /// runner's `--quick` (three depths up to 256, 48 paths: slopes within about 0.12 of theory).
-const PRESETS: &[(&str, Option<&[&str]>, f64, f64, &str)] = &[
+/// One row of [`PRESETS`]: name, quick overrides, quick seconds, full seconds, claim.
+type PresetRow = (
+    &'static str,
+    Option<&'static [&'static str]>,
+    f64,
+    f64,
+    &'static str,
+);
+
+const PRESETS: &[PresetRow] = &[
     (
         "fig1",
         Some(&["depth={linspace=[10, 1000, 4]}", "draws=30"]),
@@ -207,7 +216,7 @@ impl Entry {
             c.push_str(" --quick");
         }
         for o in &self.overrides {
-            c.push_str(&format!(" --set '{o}'"));
+            c.push_str(&format!(" --set '{}'", o.replace('\'', "'\\''")));
         }
         c.push_str(&format!(" --out {out}"));
         c
@@ -220,5 +229,48 @@ impl Entry {
                 .overrides
                 .iter()
                 .any(|o| !o.starts_with("dataset=") && !o.starts_with("data_dir="))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quick_plan_keeps_the_paper_depth_and_full_plan_has_no_overrides() {
+        let quick = plan(None, true, None).unwrap();
+        assert_eq!(quick.len(), PRESETS.len());
+        let fig1 = &quick[0];
+        assert_eq!(fig1.preset, "fig1");
+        assert!(!fig1.runner_quick && fig1.reduced());
+        assert!(fig1.overrides.iter().any(|o| o.contains("1000")));
+        let ode = quick.iter().find(|e| e.preset == "ode").unwrap();
+        assert!(ode.runner_quick && ode.overrides.is_empty());
+        assert!(!quick.iter().find(|e| e.preset == "fig6").unwrap().reduced());
+        for e in plan(None, false, None).unwrap() {
+            assert!(
+                !e.runner_quick && e.overrides.is_empty() && !e.reduced(),
+                "{e:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn only_keeps_report_order_and_data_reaches_the_training_presets() {
+        let only = ["sde".to_string(), "fig8".to_string()];
+        let p = plan(Some(&only), false, Some(("mnist", "/d/it's"))).unwrap();
+        assert_eq!(
+            p.iter().map(|e| e.preset).collect::<Vec<_>>(),
+            ["fig8", "sde"]
+        );
+        assert_eq!(
+            p[0].overrides,
+            ["dataset=\"mnist\"", "data_dir=\"/d/it's\""]
+        );
+        assert!(p[1].overrides.is_empty());
+        assert!(!p[0].reduced());
+        assert!(p[0].command("o").contains("'data_dir=\"/d/it'\\''s\"'"));
+        assert!(plan(Some(&["nope".to_string()]), true, None).is_err());
+        assert!(plan(Some(&[]), true, None).is_err());
     }
 }
