@@ -73,6 +73,18 @@ enum Command {
     /// summary.json). The merged directory can itself be resumed with `depthscale run`.
     #[command(verbatim_doc_comment)]
     Merge(MergeArgs),
+    /// Reproduce the paper: run every experiment preset, check each claim against the theory,
+    /// and write one self-contained report.
+    ///
+    /// Runs fig1 ... fig9, ode, sde, fbm-limit, fig1-correlated, fig4-correlated and fig1-leaky,
+    /// each into its own subdirectory DIR/<preset>/ (written through the normal runner), then
+    /// writes DIR/report.html (the claims table, then one section per experiment with its
+    /// figures, numbers, command and config) and DIR/summary.json (every claim row with its
+    /// verdict), the summary last. Rerun with the same --out to resume: experiments already
+    /// complete are skipped. --quick: reduced sizes, about a minute on two cores; without it,
+    /// the paper's settings (Figure 9's 500 training runs take about 25 min).
+    #[command(verbatim_doc_comment)]
+    Reproduce(ReproduceArgs),
     /// List the shipped presets with what they reproduce.
     Presets,
     /// Print a preset's TOML (a starting point for your own config).
@@ -218,6 +230,29 @@ impl TrainArgs {
 }
 
 #[derive(Args, Debug)]
+struct ReproduceArgs {
+    /// Reduced sizes at which every claim still holds (the whole report in under 2 minutes).
+    #[arg(long)]
+    quick: bool,
+    /// Output directory [default: runs/reproduce-<UTC timestamp>].
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Run only these experiments, comma-separated (e.g. fig7,sde).
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    only: Option<Vec<String>>,
+    /// Dataset for the training experiments fig8 and fig9 (mnist, fashion-mnist, cifar10),
+    /// read from --data [default: the bundled mnist-10k].
+    #[arg(long, value_name = "NAME", requires = "data")]
+    dataset: Option<String>,
+    /// Directory holding the dataset's files.
+    #[arg(long = "data", value_name = "DIR", requires = "dataset")]
+    data: Option<PathBuf>,
+    /// Start over: empty DIR (only a directory depthscale created) instead of resuming.
+    #[arg(long)]
+    force: bool,
+}
+
+#[derive(Args, Debug)]
 struct MergeArgs {
     /// Output directories of the shards (or runs) of one sweep.
     #[arg(required = true, value_name = "DIR")]
@@ -357,6 +392,7 @@ fn run(cli: Cli) -> Result<()> {
             println!("wrote {}", report.dir.display());
             Ok(())
         }
+        Command::Reproduce(args) => reproduce(args),
         Command::Presets => {
             for p in PRESETS {
                 println!("{:<12} {}", p.name, p.description());
@@ -402,6 +438,52 @@ fn run_experiment(args: RunArgs) -> Result<()> {
     }
     let seconds = report.summary["seconds"].as_f64().unwrap_or(f64::NAN);
     println!("wrote {} ({seconds:.1} s)", report.dir.display());
+    Ok(())
+}
+
+fn reproduce(args: ReproduceArgs) -> Result<()> {
+    use depthscale::experiment::reproduce;
+    let data = match (args.dataset, args.data) {
+        (Some(name), Some(dir)) => {
+            let dir = dir.to_str().map(str::to_owned).with_context(|| {
+                format!("invalid `--data`: {} is not valid UTF-8", dir.display())
+            })?;
+            Some((name, dir))
+        }
+        _ => None,
+    };
+    let opts = reproduce::ReproduceOptions {
+        quick: args.quick,
+        out: args.out.unwrap_or_else(|| {
+            PathBuf::from("runs").join(format!("reproduce-{}", experiment::utc_timestamp()))
+        }),
+        only: args.only,
+        data,
+        force: args.force,
+        limits: None,
+    };
+    let bars = progress::Bars::overall();
+    let report = reproduce::reproduce(&opts, &bars).context("reproduce")?;
+    let claims: Vec<_> = report.claims().collect();
+    let agree = claims.iter().filter(|c| c.agrees()).count();
+    for c in claims.iter().filter(|c| !c.agrees()) {
+        eprintln!(
+            "disagrees: {}: {}: measured {}, expected {} ({})",
+            c.experiment,
+            c.name,
+            c.measured_text(),
+            c.expected_text(),
+            c.tolerance_text()
+        );
+    }
+    let skipped = report.outcomes.iter().filter(|o| o.skipped).count();
+    println!(
+        "{agree} of {} claims agree; {} experiments ({skipped} already complete) in {:.1} s",
+        claims.len(),
+        report.outcomes.len(),
+        report.seconds
+    );
+    println!("wrote {}", report.dir.join("report.html").display());
     Ok(())
 }
 

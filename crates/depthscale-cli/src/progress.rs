@@ -8,13 +8,30 @@ use std::sync::Mutex;
 #[derive(Default)]
 pub struct Bars {
     current: Mutex<Option<ProgressBar>>,
+    overall: bool,
+}
+
+impl Bars {
+    /// One bar for a whole reproduction: which experiment (the prefix) and the overall time
+    /// left, without unit counts (its units are estimated milliseconds).
+    pub fn overall() -> Self {
+        Self {
+            current: Mutex::default(),
+            overall: true,
+        }
+    }
 }
 
 impl Progress for Bars {
     fn start(&self, message: &str, total: u64) {
         let bar = ProgressBar::new(total);
+        let template = if self.overall {
+            "{msg} [{bar:32}] {percent}% elapsed {elapsed_precise}, left {eta_precise} {prefix}"
+        } else {
+            "{msg:24} [{bar:32}] {pos}/{len} {per_sec} elapsed {elapsed_precise}, left {eta_precise} {prefix}"
+        };
         bar.set_style(
-            ProgressStyle::with_template("{msg:24} [{bar:32}] {pos}/{len} {per_sec} elapsed {elapsed_precise}, left {eta_precise} {prefix}")
+            ProgressStyle::with_template(template)
                 .expect("valid template")
                 .progress_chars("=> "),
         );

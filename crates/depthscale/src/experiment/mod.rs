@@ -21,6 +21,7 @@ mod law_spec;
 mod limit;
 pub mod output;
 mod presets;
+pub mod reproduce;
 mod runner;
 pub mod store;
 mod sweep;
@@ -37,8 +38,8 @@ pub use law_spec::LawSpec;
 pub use limit::LimitConfig;
 pub use presets::{PRESETS, Preset, preset};
 pub use runner::{
-    KINDS, RunOptions, RunReport, check, merge, merge_with, parse_shard, run, run_kind,
-    utc_timestamp,
+    KINDS, RunOptions, RunReport, check, merge, merge_with, parse_shard, resolved_config, run,
+    run_kind, utc_timestamp,
 };
 pub use sweep::SweepConfig;
 pub use train_run::{DataSource, TrainRunConfig};

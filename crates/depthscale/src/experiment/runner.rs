@@ -86,6 +86,24 @@ pub fn check(source: ConfigSource, opts: &RunOptions) -> Result<Footprint> {
     for_kind!(kind.as_str(), prepare_typed(table, opts)).and_then(|f| f)
 }
 
+/// The `config.toml` text [`run`] would write for `source` with `opts` (overrides and
+/// `--quick` applied, validated), without running anything; `depthscale reproduce` compares it
+/// with an existing output's `config.toml` to decide whether that output is already complete.
+pub fn resolved_config(source: ConfigSource, opts: &RunOptions) -> Result<String> {
+    let (kind, table) = resolve(source.table, opts)?;
+    check_title_of(&table)?;
+    for_kind!(kind.as_str(), resolved_typed(&source.name, table, opts))
+}
+
+fn resolved_typed<E: Experiment>(
+    name: &str,
+    table: toml::Table,
+    opts: &RunOptions,
+) -> Result<String> {
+    let cfg: E = prepare(table, opts)?;
+    config_toml(name, opts.quick, E::KIND, &cfg)
+}
+
 /// Applies the overrides and takes out `kind`.
 fn resolve(mut table: toml::Table, opts: &RunOptions) -> Result<(String, toml::Table)> {
     for o in &opts.overrides {

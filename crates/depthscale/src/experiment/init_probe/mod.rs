@@ -21,6 +21,8 @@ mod figures;
 mod rows;
 mod tables;
 
+pub(crate) use tables::closed_form_h_diff;
+
 use super::{Experiment, Grid, LawSpec, RunContext};
 use crate::model::{Activation, BlockSpec};
 use crate::paths::Init;
