@@ -9,6 +9,9 @@
 //! (`ulimit -v`) and a timeout, so a regression aborts the child instead of exhausting the
 //! machine.
 
+mod common;
+
+use common::ok;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -67,17 +70,6 @@ fn refused(out: &Output, needles: &[&str]) -> String {
         assert!(lines[0].contains(n), "error line lacks {n:?}: {err}");
     }
     lines[0].to_owned()
-}
-
-#[track_caller]
-fn ok(out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "{:?}: {}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// Asserts `dir` does not look like a complete run.

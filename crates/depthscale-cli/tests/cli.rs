@@ -2,15 +2,10 @@
 //! clear error line for bad input.
 
 use std::path::Path;
-use std::process::{Command, Output};
+mod common;
 
-fn depthscale(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_depthscale"))
-        .args(args)
-        .env_remove("RUST_BACKTRACE")
-        .output()
-        .expect("the binary runs")
-}
+use common::{depthscale, ok};
+use std::process::Output;
 
 /// Asserts a failed run: non-zero exit and a single `error:` line mentioning every `needle`.
 fn assert_error(out: &Output, needles: &[&str]) {
@@ -251,20 +246,11 @@ fn cell_rows(dir: &str) -> Vec<String> {
     rows
 }
 
-fn assert_ok(out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
 #[test]
 fn train_writes_metrics_figure_checkpoints_and_reports_accuracy() {
     let tmp = tempfile::tempdir().unwrap();
     let out = out_dir(&tmp, "t");
-    let stdout = assert_ok(&depthscale(&[
+    let stdout = ok(&depthscale(&[
         "train",
         "--depth",
         "40",
@@ -347,7 +333,7 @@ fn sweep_shards_merge_to_the_whole_sweep_on_any_thread_count() {
     let s0 = out_dir(&tmp, "s0");
     let s1 = out_dir(&tmp, "s1");
     let merged = out_dir(&tmp, "merged");
-    let stdout = assert_ok(&depthscale(&[
+    let stdout = ok(&depthscale(&[
         "--threads",
         "1",
         "run",
@@ -357,7 +343,7 @@ fn sweep_shards_merge_to_the_whole_sweep_on_any_thread_count() {
         &all1,
     ]));
     assert!(stdout.contains("8 of 8 cells done"), "{stdout}");
-    assert_ok(&depthscale(&[
+    ok(&depthscale(&[
         "--threads",
         "2",
         "run",
@@ -368,14 +354,14 @@ fn sweep_shards_merge_to_the_whole_sweep_on_any_thread_count() {
     ]));
     assert_eq!(cell_rows(&all1), cell_rows(&all2));
     assert_eq!(cell_rows(&all1).len(), 8);
-    assert_ok(&depthscale(&[
+    ok(&depthscale(&[
         "run", "fig9", "--quick", "--shard", "0/2", "--out", &s0,
     ]));
-    assert_ok(&depthscale(&[
+    ok(&depthscale(&[
         "run", "fig9", "--quick", "--shard", "1/2", "--out", &s1,
     ]));
     assert_eq!(cell_rows(&s0).len(), 4);
-    let stdout = assert_ok(&depthscale(&["merge", &s0, &s1, "--out", &merged]));
+    let stdout = ok(&depthscale(&["merge", &s0, &s1, "--out", &merged]));
     assert!(stdout.contains("merged 8 of 8 cells"), "{stdout}");
     assert_eq!(cell_rows(&merged), cell_rows(&all1));
     for f in [
@@ -388,7 +374,7 @@ fn sweep_shards_merge_to_the_whole_sweep_on_any_thread_count() {
     }
     // Shards of another config cannot be merged with these.
     let other = out_dir(&tmp, "other");
-    assert_ok(&depthscale(&[
+    ok(&depthscale(&[
         "run", "fig9", "--quick", "--shard", "1/2", "--set", "seed=1", "--out", &other,
     ]));
     assert_error(
@@ -401,7 +387,7 @@ fn sweep_shards_merge_to_the_whole_sweep_on_any_thread_count() {
 fn a_killed_sweep_resumes_without_losing_or_duplicating_cells() {
     let tmp = tempfile::tempdir().unwrap();
     let out = out_dir(&tmp, "s");
-    assert_ok(&depthscale(&["run", "fig9", "--quick", "--out", &out]));
+    ok(&depthscale(&["run", "fig9", "--quick", "--out", &out]));
     let full = cell_rows(&out);
     // Lose the last row and leave half of it, as a kill during the write would.
     let text = read(&out, "cells.csv");
@@ -409,7 +395,7 @@ fn a_killed_sweep_resumes_without_losing_or_duplicating_cells() {
     let last = lines.pop().unwrap();
     let cut = format!("{}\n{}", lines.join("\n"), &last[..last.len() / 2]);
     std::fs::write(Path::new(&out).join("cells.csv"), cut).unwrap();
-    let stdout = assert_ok(&depthscale(&["run", "fig9", "--quick", "--out", &out]));
+    let stdout = ok(&depthscale(&["run", "fig9", "--quick", "--out", &out]));
     assert!(stdout.contains("8 of 8 cells done (1 run now)"), "{stdout}");
     assert_eq!(cell_rows(&out), full);
     // The same directory with another config is refused.
@@ -455,7 +441,7 @@ fn revision_presets_run_quick_and_summarize() {
         ("fig1-leaky", 3),
     ] {
         let out = out_dir(&tmp, preset);
-        assert_ok(&depthscale(&["run", preset, "--quick", "--out", &out]));
+        ok(&depthscale(&["run", preset, "--quick", "--out", &out]));
         let summary: serde_json::Value = serde_json::from_str(&read(&out, "summary.json")).unwrap();
         let results = &summary["results"];
         if preset.ends_with("correlated") {

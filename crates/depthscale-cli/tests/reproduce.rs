@@ -4,25 +4,22 @@
 use base64::Engine;
 use scraper::{Html, Selector};
 use std::path::Path;
-use std::process::{Command, Output};
+mod common;
+
+use common::{depthscale, ok};
 
 const ONLY: &str = "fig6,sde,fig1-leaky";
 
-fn depthscale(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_depthscale"))
-        .args(args)
-        .env_remove("RUST_BACKTRACE")
-        .output()
-        .expect("the binary runs")
-}
-
-fn ok(out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+/// Runs the quick reproduction of [`ONLY`] into `out`; returns its stdout.
+fn reproduce_quick(out: &str) -> String {
+    ok(&depthscale(&[
+        "reproduce",
+        "--quick",
+        "--only",
+        ONLY,
+        "--out",
+        out,
+    ]))
 }
 
 fn sel(s: &str) -> Selector {
@@ -91,14 +88,7 @@ fn tiny_reproduction_writes_a_self_contained_report_and_resumes() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("rep");
     let d = dir.to_str().unwrap();
-    let stdout = ok(&depthscale(&[
-        "reproduce",
-        "--quick",
-        "--only",
-        ONLY,
-        "--out",
-        d,
-    ]));
+    let stdout = reproduce_quick(d);
     assert!(stdout.contains("(0 already complete)"), "{stdout}");
     let summary: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap();
@@ -137,14 +127,7 @@ fn tiny_reproduction_writes_a_self_contained_report_and_resumes() {
         .unwrap()
         .modified()
         .unwrap();
-    let stdout = ok(&depthscale(&[
-        "reproduce",
-        "--quick",
-        "--only",
-        ONLY,
-        "--out",
-        d,
-    ]));
+    let stdout = reproduce_quick(d);
     assert!(stdout.contains("(3 already complete)"), "{stdout}");
     let after = std::fs::metadata(dir.join("sde/summary.json"))
         .unwrap()
@@ -155,14 +138,7 @@ fn tiny_reproduction_writes_a_self_contained_report_and_resumes() {
     // an interrupted experiment (its summary gone) is redone, the others reused
     std::fs::remove_file(dir.join("fig6/summary.json")).unwrap();
     std::fs::rename(dir.join("fig6"), dir.join("fig6.partial")).unwrap();
-    let stdout = ok(&depthscale(&[
-        "reproduce",
-        "--quick",
-        "--only",
-        ONLY,
-        "--out",
-        d,
-    ]));
+    let stdout = reproduce_quick(d);
     assert!(stdout.contains("(2 already complete)"), "{stdout}");
     assert!(dir.join("fig6/summary.json").is_file());
     assert!(!dir.join("fig6.partial").exists());

@@ -1,7 +1,6 @@
 //! Which parameters a residual block has.
 
 use super::Activation;
-use crate::Error;
 
 /// Where a residual block's bias sits, if it has one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -43,24 +42,6 @@ impl BlockSpec {
             bias: BiasPosition::None,
             activation,
         }
-    }
-
-    /// The block named `name` (`res1` or `res3`) with the given bias and activation.
-    pub fn named(name: &str, bias: BiasPosition, activation: Activation) -> Result<Self, Error> {
-        let mut spec = match name {
-            "res1" => Self::res1(activation),
-            "res3" => Self::res3(activation),
-            _ => {
-                return Err(Error::config(
-                    "model",
-                    format!(
-                        "unknown block {name:?}; accepted: res1 (h + a V act(h)), res3 (h + a V act(W h))"
-                    ),
-                ));
-            }
-        };
-        spec.bias = bias;
-        Ok(spec)
     }
 
     /// Whether the block has a bias vector per layer.
