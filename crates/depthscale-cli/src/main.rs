@@ -76,13 +76,14 @@ enum Command {
     /// Reproduce the paper: run every experiment preset, check each claim against the theory,
     /// and write one self-contained report.
     ///
-    /// Runs fig1 ... fig9, ode, sde, fbm-limit, fig1-correlated, fig4-correlated and fig1-leaky,
+    /// Runs every preset that reproduces a claim of the paper (`depthscale presets` lists them),
     /// each into its own subdirectory DIR/<preset>/ (written through the normal runner), then
     /// writes DIR/report.html (the claims table, then one section per experiment with its
     /// figures, numbers, command and config) and DIR/summary.json (every claim row with its
     /// verdict), the summary last. Rerun with the same --out to resume: experiments already
     /// complete are skipped. --quick: reduced sizes, about a minute on two cores; without it,
-    /// the paper's settings (Figure 9's 500 training runs take about 25 min).
+    /// the paper's settings (measured: 46 min on two shared cores, 41 of them Figure 9's 500
+    /// training runs).
     #[command(verbatim_doc_comment)]
     Reproduce(ReproduceArgs),
     /// List the shipped presets with what they reproduce.
