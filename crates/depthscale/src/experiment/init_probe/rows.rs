@@ -110,18 +110,20 @@ pub(super) fn measure(seed: u64, plan: &Plan, progress: &dyn Progress) -> Result
     let backend = CpuBackend::new();
     progress.start("probing networks", total);
     let start = Instant::now();
-    let per_job: Vec<Vec<Row>> = jobs
-        .par_iter()
-        .map_init(
-            || Prober::with_backend(backend, max_columns),
-            |prober, job| {
-                check_cancelled(progress)?;
-                let rows = run_batch(seed, plan, prober, &cache, job);
-                progress.advance((job.draws.len() * columns) as u64);
-                rows
-            },
-        )
-        .collect::<Result<_>>()?;
+    let job = |prober: &mut Prober, job: &Batch| {
+        check_cancelled(progress)?;
+        let rows = run_batch(seed, plan, prober, &cache, job);
+        progress.advance((job.draws.len() * columns) as u64);
+        rows
+    };
+    // a single batch runs on the calling thread: no hand-over to the pool for tiny calls
+    let per_job: Vec<Vec<Row>> = if let [only] = jobs.as_slice() {
+        vec![job(&mut Prober::with_backend(backend, max_columns), only)?]
+    } else {
+        jobs.par_iter()
+            .map_init(|| Prober::with_backend(backend, max_columns), job)
+            .collect::<Result<_>>()?
+    };
     progress.finish();
     Ok(Measured {
         rows: per_job.into_iter().flatten().collect(),

@@ -63,3 +63,45 @@ impl ProbeConfig {
         Ok(t)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Error;
+    use crate::progress::Silent;
+
+    /// A caller that has asked the work to stop.
+    struct Stopped;
+
+    impl Progress for Stopped {
+        fn start(&self, _message: &str, _total: u64) {}
+        fn advance(&self, _units: u64) {}
+        fn cancelled(&self) -> bool {
+            true
+        }
+    }
+
+    fn config() -> ProbeConfig {
+        let t: toml::Table = toml::from_str(
+            "width = 4\nn_in = 3\ndepth = [5, 9]\nbeta = [0.5, 1.0]\ndraws = 3\nsamples = 2",
+        )
+        .unwrap();
+        crate::experiment::typed(t).unwrap()
+    }
+
+    #[test]
+    fn columns_have_one_entry_per_probe_and_a_cancelled_caller_stops_the_work() {
+        let t = config().measure(&Silent).unwrap();
+        let n = 2 * 3 * 2 * 2;
+        for col in [&t.h_ratio, &t.h_diff, &t.g_ratio, &t.g_diff, &t.beta] {
+            assert_eq!(col.len(), n);
+        }
+        assert_eq!(t.depth.len(), n);
+        assert!(t.hurst.is_none());
+        assert_eq!(&t.depth[..12], &[5; 12]);
+        assert!(matches!(
+            config().measure(&Stopped),
+            Err(Error::Interrupted)
+        ));
+    }
+}
