@@ -3,8 +3,8 @@ for beta in {0.25, 0.5, 1}, res3 with i.i.d. uniform weights, with the closed fo
 root-mean-square, sqrt((1 + L^-2beta / 2)^L - 1).
 
     pip install ./crates/depthscale-py matplotlib pandas
-    python examples/fig1.py            # the paper's size (50 draws, 10 depths): about 10 s
-    python examples/fig1.py --quick    # 10 draws, 4 depths
+    python examples/fig1.py            # the paper's size (50 draws, 10 depths): 13 s measured on 2 shared cores
+    python examples/fig1.py --quick    # 10 draws, 4 depths: 7 s
 Writes fig1-python.png next to where it is run.
 """
 
