@@ -54,6 +54,9 @@ pub enum Error {
         /// What was needed, what is allowed, and how to get under the limit.
         message: String,
     },
+    /// The caller cancelled the work ([`crate::progress::Progress::cancelled`]).
+    #[error("interrupted")]
+    Interrupted,
     /// Drawing a figure failed.
     #[error("plot {}: {message}", path.display())]
     Plot {

@@ -13,6 +13,10 @@ use crate::kernels::{
 };
 use crate::model::{BlockSpec, Dims, ResNet};
 
+pub mod trajectory;
+
+pub use trajectory::{Trajectory, trajectory};
+
 /// The four measurements of one probe.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct ProbeMeasure {

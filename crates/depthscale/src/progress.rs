@@ -10,6 +10,23 @@ pub trait Progress: Sync {
     fn note(&self, _message: &str) {}
     /// The current phase is over.
     fn finish(&self) {}
+    /// Whether the caller asked the work to stop (e.g. Ctrl-C in the Python binding).
+    /// Long-running loops check it between independent jobs (a probe batch, a training
+    /// batch, a sweep cell, a limit path) and then return [`crate::Error::Interrupted`];
+    /// nothing is left half-written beyond what an interrupted process would leave.
+    /// Default: never.
+    fn cancelled(&self) -> bool {
+        false
+    }
+}
+
+/// [`crate::Error::Interrupted`] if `progress` was [`Progress::cancelled`].
+pub fn check_cancelled(progress: &dyn Progress) -> crate::Result<()> {
+    if progress.cancelled() {
+        Err(crate::Error::Interrupted)
+    } else {
+        Ok(())
+    }
 }
 
 /// Discards every report.

@@ -312,6 +312,7 @@ impl Experiment for LimitConfig {
         let records: Vec<PathRecord> = (0..self.paths as u64)
             .into_par_iter()
             .map_init(NetWorkspace::default, |ws, p| {
+                crate::progress::check_cancelled(ctx.progress)?;
                 let r = study.measure(p, ws);
                 ctx.progress.advance(1);
                 r

@@ -33,13 +33,13 @@ pub use config::{ConfigSource, apply_override};
 pub use context::{CsvOut, RunContext, cell};
 pub use fbm_paths::FbmPathsConfig;
 pub use grid::Grid;
-pub use init_probe::{ProbeBlock, ProbeConfig};
+pub use init_probe::{ProbeBlock, ProbeConfig, ProbeTable};
 pub use law_spec::LawSpec;
 pub use limit::LimitConfig;
 pub use presets::{PRESETS, Preset, preset};
 pub use runner::{
     KINDS, RunOptions, RunReport, check, merge, merge_with, parse_shard, resolved_config, run,
-    run_kind, utc_timestamp,
+    run_kind, typed, utc_timestamp,
 };
 pub use sweep::SweepConfig;
 pub use train_run::{DataSource, TrainRunConfig};

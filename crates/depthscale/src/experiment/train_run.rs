@@ -12,6 +12,7 @@ use crate::Result;
 use crate::budget::{Footprint, bytes};
 use crate::paths::Init;
 use crate::plot::{self, LineStyle, Panel, Series};
+use crate::progress::Progress;
 use crate::train::data::Dataset;
 use crate::train::{EpochMetrics, TrainConfig, TrainOutcome, train};
 use std::time::Instant;
@@ -47,6 +48,21 @@ impl TrainRunConfig {
     /// The training hyper-parameters.
     pub fn train_config(&self) -> Result<TrainConfig> {
         self.train_config_with(self.beta, self.lr, self.init_v)
+    }
+
+    /// Trains in memory, without an output directory (the Python binding's
+    /// `depthscale.train`): validates, loads the data, caps the batch at the training set as a
+    /// run does, and calls [`train`]. Returns the effective hyper-parameters, the dataset's
+    /// name and the outcome (per-epoch metrics, networks before and after training).
+    pub fn train_in_memory(
+        &self,
+        progress: &dyn Progress,
+    ) -> Result<(TrainConfig, String, TrainOutcome)> {
+        self.validate()?;
+        let data = self.data().load(progress)?;
+        let cfg = effective(self.train_config()?, &data);
+        let out = train(&cfg, &data, progress, &mut |_| {})?;
+        Ok((cfg, data.name, out))
     }
 
     fn plot(

@@ -385,6 +385,7 @@ pub fn train(
         let lr = schedule.lr(epoch);
         let mut loss_sum = 0.0f64;
         for (b, batch) in order.chunks(cfg.batch_size).enumerate() {
+            crate::progress::check_cancelled(progress)?;
             let loss = trainer.step(&data.train_images, &data.train_labels, batch, lr);
             if !loss.is_finite() {
                 diverged = true;

@@ -7,6 +7,7 @@ use crate::kernels::{Backend, CpuBackend};
 use crate::model::{Dims, DrawStream, NetworkStreams, TensorKind};
 use crate::paths::{Init, PathCache};
 use crate::probe::{ProbeMeasure, Prober};
+use crate::progress::{Progress, check_cancelled};
 use rand::Rng;
 use rayon::prelude::*;
 use std::collections::HashMap;
@@ -100,27 +101,30 @@ fn streams(seed: u64, depth: usize, hurst: Option<f64>, draw: usize) -> NetworkS
 }
 
 /// Probes every column of the plan, batch by batch in parallel.
-pub(super) fn measure(seed: u64, plan: &Plan, ctx: &RunContext) -> Result<Measured> {
+pub(super) fn measure(seed: u64, plan: &Plan, progress: &dyn Progress) -> Result<Measured> {
     let cache = PathCache::new();
     let jobs = batches(plan);
     let columns = plan.columns();
     let total = (plan.depths.len() * plan.laws.len() * plan.draws * columns) as u64;
     let max_columns = max_columns(plan);
     let backend = CpuBackend::new();
-    ctx.progress.start("probing networks", total);
+    progress.start("probing networks", total);
     let start = Instant::now();
-    let per_job: Vec<Vec<Row>> = jobs
-        .par_iter()
-        .map_init(
-            || Prober::with_backend(backend, max_columns),
-            |prober, job| {
-                let rows = run_batch(seed, plan, prober, &cache, job);
-                ctx.progress.advance((job.draws.len() * columns) as u64);
-                rows
-            },
-        )
-        .collect::<Result<_>>()?;
-    ctx.progress.finish();
+    let job = |prober: &mut Prober, job: &Batch| {
+        check_cancelled(progress)?;
+        let rows = run_batch(seed, plan, prober, &cache, job);
+        progress.advance((job.draws.len() * columns) as u64);
+        rows
+    };
+    // a single batch runs on the calling thread: no hand-over to the pool for tiny calls
+    let per_job: Vec<Vec<Row>> = if let [only] = jobs.as_slice() {
+        vec![job(&mut Prober::with_backend(backend, max_columns), only)?]
+    } else {
+        jobs.par_iter()
+            .map_init(|| Prober::with_backend(backend, max_columns), job)
+            .collect::<Result<_>>()?
+    };
+    progress.finish();
     Ok(Measured {
         rows: per_job.into_iter().flatten().collect(),
         draws: plan.depths.len() * plan.laws.len() * plan.draws,

@@ -128,13 +128,7 @@ fn leaky_relu_closed_form_matches_monte_carlo() {
     let plan = cfg.plan().unwrap();
     let m2 = plan.closed_form_m2().unwrap();
     assert!((m2 - 0.82).abs() < 1e-12);
-    let tmp = tempfile::tempdir().unwrap();
-    let ctx = RunContext {
-        dir: tmp.path().to_owned(),
-        progress: &Silent,
-        shard: None,
-    };
-    let measured = rows::measure(3, &plan, &ctx).unwrap();
+    let measured = rows::measure(3, &plan, &Silent).unwrap();
     for beta in [0.25, 0.5] {
         let sq: Vec<f64> = measured
             .rows

@@ -265,4 +265,8 @@ impl Progress for Child<'_> {
         self.outer
             .note(&format!("{}: {}: {message}", self.label, s.phase));
     }
+
+    fn cancelled(&self) -> bool {
+        self.outer.cancelled()
+    }
 }

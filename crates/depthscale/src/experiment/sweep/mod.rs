@@ -323,6 +323,7 @@ impl Experiment for SweepConfig {
                 .par_iter()
                 .with_max_len(1)
                 .map(|&idx| {
+                    crate::progress::check_cancelled(ctx.progress)?;
                     let (row, rows) = self.run_cell(&plan, &data, idx)?;
                     let mut f = files.lock().expect("cell files lock");
                     let (cells_csv, metrics_csv) = &mut *f;

@@ -1,0 +1,664 @@
+"""depthscale from Python: deep ResNets at initialization and in training, at the Rust core's
+speed.
+
+The functions call the Rust library directly (no subprocess, no files unless asked): results
+come back as NumPy arrays (without a copy) and pandas DataFrames (when pandas is installed).
+The GIL is released while Rust works, on all cores, and Ctrl-C stops a long call between jobs.
+
+Functions
+---------
+run
+    Run any experiment (a preset or a TOML file) exactly as ``depthscale run`` does.
+probe
+    The paper's four measurements at initialization over a grid, as arrays.
+weights, fbm
+    Weights over depth for any law; fractional Gaussian noise.
+forward, ResNet
+    Hidden states and gradients of every layer of your own weights.
+train
+    One training run of the paper's protocol, metrics as a DataFrame.
+
+Errors are ``ValueError`` for a bad argument (the message names the field, as the CLI's does),
+``OSError`` for files and directories.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+from . import _core
+from ._tables import as_frame, has_pandas, read_table
+
+__all__ = [
+    "Run",
+    "ResNet",
+    "TrainResult",
+    "fbm",
+    "forward",
+    "presets",
+    "probe",
+    "run",
+    "train",
+    "weights",
+    "__version__",
+]
+
+__version__: str = _core.version()
+
+Grid = Union[float, int, Sequence[float], Mapping[str, Sequence[float]]]
+"""A grid of values as configs accept it: a number, a list, ``{"linspace": [a, b, n]}`` or
+``{"geomspace": [a, b, n]}``."""
+
+
+def presets() -> Dict[str, str]:
+    """The shipped experiment presets.
+
+    Returns
+    -------
+    dict
+        ``{name: description}``, e.g. ``"fig1"``, ``"fig7"``, ``"train"``; any of them can be
+        given to :func:`run`.
+    """
+    return dict(_core.presets())
+
+
+@dataclass
+class Run:
+    """A completed run of :func:`run`: its output directory and what it wrote.
+
+    Attributes
+    ----------
+    out : pathlib.Path
+        The output directory.
+    config : dict
+        The resolved config (``config.toml``); ``run(run.out / "config.toml")`` reruns it.
+    summary : dict
+        ``summary.json``: headline numbers, timings, version.
+    results : pandas.DataFrame or dict of numpy.ndarray or None
+        The main table: ``results.csv`` (``metrics.csv`` for a training run, ``cells.csv``
+        for a sweep), a DataFrame when pandas is installed, else a dict of arrays.
+    tables : dict
+        Every CSV table of the run by file stem (``"cells"``, ``"critical"``, ...), same types.
+    figures : list of pathlib.Path
+        The figures (PNG and SVG).
+    """
+
+    out: Path
+    config: Dict[str, Any]
+    summary: Dict[str, Any]
+    results: Any
+    tables: Dict[str, Any] = field(default_factory=dict)
+    figures: List[Path] = field(default_factory=list)
+
+    @classmethod
+    def load(cls, out: Union[str, os.PathLike]) -> "Run":
+        """Reads a complete output directory (one written by :func:`run` or the CLI).
+
+        Parameters
+        ----------
+        out : str or path-like
+            The directory.
+
+        Returns
+        -------
+        Run
+        """
+        out = Path(out)
+        config = _core.read_toml((out / "config.toml").read_text())
+        summary = json.loads((out / "summary.json").read_text())
+        tables = {p.stem: read_table(p) for p in sorted(out.glob("*.csv"))}
+        results = None
+        for main in ("results", "metrics", "cells"):
+            if main in tables:
+                results = tables[main]
+                break
+        figures = sorted(p for p in out.iterdir() if p.suffix in (".png", ".svg"))
+        return cls(out, config, summary, results, tables, figures)
+
+    def __repr__(self) -> str:
+        kind = self.summary.get("kind", "?")
+        return f"Run(out={str(self.out)!r}, kind={kind!r}, tables={sorted(self.tables)})"
+
+
+def run(
+    preset_or_path: Union[str, os.PathLike],
+    *,
+    out: Optional[Union[str, os.PathLike]] = None,
+    quick: bool = False,
+    set: Optional[Union[Mapping[str, Any], Sequence[str]]] = None,
+    threads: Optional[int] = None,
+    force: bool = False,
+) -> Run:
+    """Runs an experiment exactly as ``depthscale run`` does.
+
+    Same preset, overrides and seed give the same bytes as the CLI (``results.csv``,
+    ``config.toml``, the tables), for any thread count.
+
+    Parameters
+    ----------
+    preset_or_path : str or path-like
+        A preset name (see :func:`presets`) or a TOML config file.
+    out : str or path-like, optional
+        Output directory; default ``runs/<name>-<UTC timestamp>``. An existing non-empty
+        directory is refused unless ``force`` (and then only one depthscale created).
+    quick : bool, default False
+        Shrink the experiment to its smoke size (``--quick``).
+    set : dict or list of str, optional
+        Overrides, as ``{"depth": 2000, "beta": [0.5, 1.0]}`` or ``["depth=2000"]``
+        (``--set``).
+    threads : int, optional
+        Worker threads (``--threads``); default all cores.
+    force : bool, default False
+        Replace an existing output directory that depthscale created (``--force``).
+
+    Returns
+    -------
+    Run
+        The output directory and its config, summary, tables and figures.
+
+    Raises
+    ------
+    ValueError
+        A bad config value, override or size (the CLI's one-line message, e.g.
+        ``experiment fig1: invalid `width`: ...``).
+    OSError
+        The output directory cannot be written, or is in use by another process.
+
+    Examples
+    --------
+    >>> r = depthscale.run("fig1", quick=True, out="runs/fig1-quick")  # doctest: +SKIP
+    >>> r.results.groupby(["depth", "beta"]).h_diff.mean()  # doctest: +SKIP
+    """
+    dir_, _summary = _core.run(
+        os.fspath(preset_or_path),
+        out=None if out is None else os.fspath(out),
+        quick=quick,
+        set=set,
+        threads=threads,
+        force=force,
+    )
+    return Run.load(dir_)
+
+
+def probe(
+    model: str = "res3",
+    width: int = 40,
+    depth: Grid = 1000,
+    beta: Grid = (0.25, 0.5, 1.0),
+    init_v: str = "uniform",
+    init_w: str = "uniform",
+    activation: str = "relu",
+    draws: int = 10,
+    samples: int = 10,
+    seed: int = 0,
+    *,
+    hurst: Optional[Grid] = None,
+    n_in: int = 64,
+    n_out: int = 1,
+    threads: Optional[int] = None,
+) -> Dict[str, np.ndarray]:
+    """The paper's four measurements at initialization, over a grid, in memory.
+
+    For each weight draw, input ``x ~ U[0,1]^n_in`` and target ``y ~ U[0,1]^n_out``, with
+    ``h_0 = A x``, ``h_{k+1} = h_k + L^-beta V_{k+1} act(W_{k+1} h_k)`` and
+    ``p_k = d||B h_L - y||^2 / dh_k``::
+
+        h_ratio = ||h_L|| / ||h_0||      h_diff = ||h_L - h_0|| / ||h_0||
+        g_ratio = ||p_0|| / ||p_L||      g_diff = ||p_L - p_0|| / ||p_L||
+
+    The numbers are those a ``probe`` run writes to ``results.csv`` for the same config and
+    seed, bit for bit.
+
+    Parameters
+    ----------
+    model : {"res3", "res1"}
+        ``res3``: ``h + a V act(W h)``; ``res1``: ``h + a V act(h)``.
+    width : int
+        Hidden width ``d``.
+    depth : int or grid
+        Depths ``L``.
+    beta : float or grid
+        Scaling exponents, ``alpha_L = L^-beta``.
+    init_v, init_w : str
+        Laws of ``V`` and ``W`` over depth: ``uniform``, ``gaussian``, ``rademacher``,
+        ``fbm(H)``, ``fbm`` (H from ``hurst``), ``rbf(BW)``, ``rbf(BW, increments)``,
+        ``correlated(gaussian)``, ``correlated(rbf(BW))``.
+    activation : str
+        ``relu``, ``tanh``, ``sigmoid``, ``identity``, ``leaky_relu(SLOPE)``.
+    draws : int
+        Weight draws per (depth, hurst).
+    samples : int
+        Inputs per (draw, beta).
+    seed : int
+        Seed of every draw.
+    hurst : float or grid, optional
+        Hurst indices for inits written as plain ``fbm``.
+    n_in, n_out : int
+        Input and output dimensions.
+    threads : int, optional
+        Worker threads; default all cores (the numbers do not depend on it).
+
+    Returns
+    -------
+    dict of numpy.ndarray
+        Equal-length arrays, one entry per (depth, hurst, draw, beta, sample): ``beta``,
+        ``draw``, ``sample``, ``depth`` (and ``hurst`` with a Hurst grid), and the four
+        measurements ``h_ratio``, ``h_diff``, ``g_ratio``, ``g_diff`` (an overflow is
+        ``inf``). ``pandas.DataFrame(result)`` makes it a tidy table.
+
+    Raises
+    ------
+    ValueError
+        A bad argument; the message names it, e.g. ``invalid `width`: ...``.
+
+    Examples
+    --------
+    >>> r = depthscale.probe(depth=[10, 100, 1000], beta=[0.5, 1.0], draws=20)
+    >>> df = pandas.DataFrame(r)  # doctest: +SKIP
+    >>> df.groupby(["depth", "beta"]).h_diff.mean()  # doctest: +SKIP
+    """
+    config: Dict[str, Any] = {
+        "model": model,
+        "width": width,
+        "depth": depth,
+        "beta": beta,
+        "hurst": hurst,
+        "init_v": init_v,
+        "init_w": init_w,
+        "activation": activation,
+        "draws": draws,
+        "samples": samples,
+        "seed": seed,
+        "n_in": n_in,
+        "n_out": n_out,
+    }
+    columns, _seconds = _core.probe(config, threads=threads)
+    return columns
+
+
+def weights(
+    init: str = "fbm(0.7)",
+    depth: int = 1000,
+    rows: int = 30,
+    cols: int = 30,
+    seed: int = 0,
+) -> np.ndarray:
+    """One draw of weights over depth from a law.
+
+    Every entry has variance ``1 / cols`` (the fan-in); each of the ``rows * cols`` entries
+    is a path over depth: i.i.d. for ``uniform``/``gaussian``/``rademacher``, fractional
+    Gaussian noise for ``fbm(H)``, a smooth Gaussian process for ``rbf(BW)``, and for
+    ``correlated(..)`` the layer's entries mixed by a fixed correlation matrix.
+
+    Parameters
+    ----------
+    init : str
+        The law (as in :func:`probe`'s ``init_v``).
+    depth : int
+        Number of layers.
+    rows, cols : int
+        Shape of each layer's matrix.
+    seed : int
+        Seed; the draw uses the stream ``rng::stream(seed, [])``.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(depth, rows, cols)`` float64, handed over without a copy.
+
+    Raises
+    ------
+    ValueError
+        An unknown law or a non-positive size.
+    """
+    return _core.weights(init, depth, rows, cols, seed)
+
+
+def fbm(n: int, hurst: float, paths: int = 1, seed: int = 0) -> np.ndarray:
+    """Unit-variance fractional Gaussian noise: the increments of fractional Brownian motion.
+
+    ``np.cumsum(fbm(n, H), axis=1) * n**-H`` is fBm on the grid ``k / n`` of ``[0, 1]``.
+    The lag-``k`` autocorrelation is ``(|k+1|^{2H} - 2|k|^{2H} + |k-1|^{2H}) / 2``, e.g.
+    ``2^{2H-1} - 1`` at lag 1. Sampled exactly (Davies-Harte).
+
+    Parameters
+    ----------
+    n : int
+        Length of each path.
+    hurst : float
+        Hurst index in (0, 1).
+    paths : int
+        Number of independent paths.
+    seed : int
+        Seed (``weights(f"fbm({hurst})", n, paths, 1, seed)``, transposed).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(paths, n)`` float64.
+
+    Raises
+    ------
+    ValueError
+        ``hurst`` outside (0, 1) or a non-positive size.
+    """
+    return _core.fbm(n, float(hurst), paths, seed)
+
+
+def _f64(name: str, a: Any, ndim: int) -> np.ndarray:
+    arr = np.ascontiguousarray(a, dtype=np.float64)
+    if arr.ndim != ndim:
+        raise ValueError(f"invalid `{name}`: expected a {ndim}-d array, got shape {arr.shape}")
+    return arr
+
+
+class ResNet:
+    """A ResNet built from NumPy weight stacks, to probe your own weights.
+
+    ``h_0 = embed @ x``, ``h_k = h_{k-1} + alpha (v[k-1] @ act(w[k-1] @ h_{k-1}) + bias[k-1])``
+    for ``k = 1..L`` (``res1`` without ``w``; ``bias`` optional), output ``readout @ h_L``.
+
+    Parameters
+    ----------
+    v : array_like, shape (L, d, d)
+        Residual weights.
+    w : array_like, shape (L, d, d), optional
+        Inner weights (``res3``); ``None`` for ``res1``.
+    embed : array_like, shape (d, n_in), optional
+        Embedding; default the identity (inputs are hidden states).
+    readout : array_like, shape (n_out, d), optional
+        Readout; default the identity.
+    bias : array_like, shape (L, d), optional
+        Biases outside the activation (the training model's).
+    activation : str
+        ``relu``, ``tanh``, ``sigmoid``, ``identity``, ``leaky_relu(SLOPE)``.
+
+    Examples
+    --------
+    >>> V = depthscale.weights("gaussian", depth=100, rows=16, cols=16)
+    >>> net = depthscale.ResNet(V)
+    >>> t = net.forward(np.ones((4, 16)), beta=0.5)
+    >>> t["h"].shape, t["p"].shape
+    ((101, 4, 16), (101, 4, 16))
+    """
+
+    def __init__(
+        self,
+        v: Any,
+        w: Any = None,
+        *,
+        embed: Any = None,
+        readout: Any = None,
+        bias: Any = None,
+        activation: str = "relu",
+    ) -> None:
+        self.v = _f64("v", v, 3)
+        depth, d, _ = self.v.shape
+        self.w = None if w is None else _f64("w", w, 3)
+        self.embed = np.eye(d) if embed is None else _f64("embed", embed, 2)
+        self.readout = np.eye(d) if readout is None else _f64("readout", readout, 2)
+        self.bias = None if bias is None else _f64("bias", bias, 2)
+        self.activation = activation
+
+    @classmethod
+    def from_weights(cls, weights: Mapping[str, Any], activation: str = "relu") -> "ResNet":
+        """A network from a dict of tensors (``v`` and optionally ``w``, ``embed``,
+        ``readout``, ``bias``), e.g. :func:`train`'s ``weights``.
+        """
+        unknown = set(weights) - {"v", "w", "embed", "readout", "bias"}
+        if unknown:
+            raise ValueError(
+                f"invalid `weights`: unknown tensors {sorted(unknown)}; "
+                "accepted: v, w, embed, readout, bias"
+            )
+        if "v" not in weights:
+            raise ValueError("invalid `weights`: needs `v` (L, d, d)")
+        return cls(
+            weights["v"],
+            weights.get("w"),
+            embed=weights.get("embed"),
+            readout=weights.get("readout"),
+            bias=weights.get("bias"),
+            activation=activation,
+        )
+
+    @property
+    def depth(self) -> int:
+        """Number of residual layers ``L``."""
+        return int(self.v.shape[0])
+
+    @property
+    def width(self) -> int:
+        """Hidden width ``d``."""
+        return int(self.v.shape[1])
+
+    def forward(
+        self,
+        x: Any,
+        *,
+        beta: Union[float, Sequence[float]] = 0.5,
+        alpha: Optional[Union[float, Sequence[float]]] = None,
+        y: Any = None,
+    ) -> Dict[str, np.ndarray]:
+        """Hidden states and loss gradients of every layer.
+
+        Parameters
+        ----------
+        x : array_like, shape (n, n_in) or (n_in,)
+            Inputs, one per row.
+        beta : float or sequence of float
+            ``alpha = L^-beta`` (one per input, or one for all).
+        alpha : float or sequence of float, optional
+            The residual scale itself (overrides ``beta``).
+        y : array_like, shape (n, n_out), optional
+            Targets of the loss ``||readout @ h_L - y||^2``; default zeros.
+
+        Returns
+        -------
+        dict of numpy.ndarray
+            ``h`` ``(L+1, n, d)``: ``h_0..h_L``; ``p`` ``(L+1, n, d)``: ``p_k = dloss/dh_k``;
+            ``output`` ``(n, n_out)``; ``loss`` ``(n,)``.
+        """
+        x = np.asarray(x, dtype=np.float64)
+        if x.ndim == 1:
+            x = x[None, :]
+        x = _f64("x", x, 2)
+        n = x.shape[0]
+        n_out = self.readout.shape[0]
+        y = np.zeros((n, n_out)) if y is None else _f64("y", np.atleast_2d(y), 2)
+        if alpha is None:
+            a = float(self.depth) ** -np.asarray(beta, dtype=np.float64)
+        else:
+            a = np.asarray(alpha, dtype=np.float64)
+        a = np.ascontiguousarray(np.broadcast_to(a, (n,)), dtype=np.float64)
+        return _core.trajectory(
+            self.v, self.w, self.bias, self.embed, self.readout, self.activation, a, x, y
+        )
+
+    def __repr__(self) -> str:
+        model = "res1" if self.w is None else "res3"
+        return f"ResNet({model}, depth={self.depth}, width={self.width}, activation={self.activation!r})"
+
+
+def forward(
+    weights: Union[ResNet, Mapping[str, Any], np.ndarray],
+    x: Any,
+    *,
+    beta: Union[float, Sequence[float]] = 0.5,
+    model: Optional[str] = None,
+    activation: str = "relu",
+    y: Any = None,
+    alpha: Optional[Union[float, Sequence[float]]] = None,
+) -> Dict[str, np.ndarray]:
+    """Hidden states ``h_0..h_L`` and gradients ``p_0..p_L`` of a network given by its weights.
+
+    Parameters
+    ----------
+    weights : ResNet, dict or array_like
+        A :class:`ResNet`, a dict of tensors (``v``, ``w``, ``embed``, ``readout``,
+        ``bias``), or the ``(L, d, d)`` stack ``V`` alone.
+    x : array_like, shape (n, n_in)
+        Inputs.
+    beta : float or sequence of float
+        ``alpha = L^-beta``.
+    model : {"res1", "res3"}, optional
+        Checked against the weights when given: ``res3`` needs ``w``, ``res1`` has none.
+    activation : str
+        The activation (when ``weights`` is not a :class:`ResNet`).
+    y : array_like, optional
+        Targets (default zeros).
+    alpha : float or sequence of float, optional
+        The residual scale itself (overrides ``beta``).
+
+    Returns
+    -------
+    dict of numpy.ndarray
+        As :meth:`ResNet.forward`.
+
+    Raises
+    ------
+    ValueError
+        Shapes that do not fit, or ``model`` disagreeing with the weights.
+    """
+    if isinstance(weights, ResNet):
+        net = weights
+    elif isinstance(weights, Mapping):
+        net = ResNet.from_weights(weights, activation=activation)
+    else:
+        net = ResNet(weights, activation=activation)
+    if model is not None:
+        if model not in ("res1", "res3"):
+            raise ValueError(f"invalid `model`: {model!r}; accepted: res1, res3")
+        if (model == "res3") != (net.w is not None):
+            raise ValueError(
+                f"invalid `model`: {model} "
+                + ("needs inner weights `w`" if model == "res3" else "takes no inner weights `w`")
+            )
+    return net.forward(x, beta=beta, alpha=alpha, y=y)
+
+
+@dataclass
+class TrainResult:
+    """What :func:`train` returns.
+
+    Attributes
+    ----------
+    metrics : pandas.DataFrame or dict of numpy.ndarray
+        One row per epoch: ``epoch, lr, train_loss, test_loss, test_accuracy, seconds``
+        (the columns of ``metrics.csv``).
+    diverged : bool
+        Whether a batch loss became non-finite (training stopped there).
+    dataset : str
+        The dataset's name.
+    alpha : float
+        The residual scale ``L^-beta`` the network was trained with.
+    weights : dict of numpy.ndarray or None
+        The trained network (``embed``, ``v``, ``bias``, ``readout``; float32), when asked.
+    initial_weights : dict of numpy.ndarray or None
+        The network before training, when asked.
+    checkpoint : pathlib.Path or None
+        The safetensors file written (``save``).
+    """
+
+    metrics: Any
+    diverged: bool
+    dataset: str
+    alpha: float
+    weights: Optional[Dict[str, np.ndarray]] = None
+    initial_weights: Optional[Dict[str, np.ndarray]] = None
+    checkpoint: Optional[Path] = None
+
+    @property
+    def final_test_accuracy(self) -> float:
+        """The last epoch's test accuracy (``nan`` if none completed)."""
+        acc = np.asarray(self.metrics["test_accuracy"])
+        return float(acc[-1]) if len(acc) else float("nan")
+
+
+def train(
+    *,
+    depth: int = 1000,
+    width: int = 30,
+    beta: float = 0.5,
+    lr: float = 1e-3,
+    epochs: int = 10,
+    batch_size: int = 128,
+    lr_step: int = 5,
+    lr_gamma: float = 0.1,
+    init_v: str = "uniform",
+    seed: int = 0,
+    dataset: str = "mnist-10k",
+    data_dir: Optional[Union[str, os.PathLike]] = None,
+    train_samples: Optional[int] = None,
+    test_samples: Optional[int] = None,
+    return_weights: bool = False,
+    save: Optional[Union[str, os.PathLike]] = None,
+    threads: Optional[int] = None,
+) -> TrainResult:
+    """One training run of the paper's protocol (the ``train`` preset's fields).
+
+    res1 blocks ``h + L^-beta (V relu(h) + b)``, Adam with ``StepLR``, mini-batches
+    reshuffled every epoch, test metrics after every epoch; bitwise the same metrics as
+    ``depthscale train`` with the same fields.
+
+    Parameters
+    ----------
+    depth, width, beta, lr, epochs, batch_size, lr_step, lr_gamma, init_v, seed
+        As in the ``train`` preset (``depthscale show train``); defaults: the paper's.
+    dataset : str
+        ``mnist-10k`` (bundled), ``mnist``, ``fashion-mnist`` or ``cifar10``.
+    data_dir : str or path-like, optional
+        Directory (or CIFAR-10 archive) of a dataset other than ``mnist-10k``.
+    train_samples, test_samples : int, optional
+        Use only the first ``n`` training / test images.
+    return_weights : bool, default False
+        Also return the networks before and after training as NumPy arrays.
+    save : str or path-like, optional
+        Write the trained network to this safetensors file.
+    threads : int, optional
+        Worker threads.
+
+    Returns
+    -------
+    TrainResult
+
+    Raises
+    ------
+    ValueError
+        A bad field (named in the message).
+    OSError
+        A dataset file that cannot be read, or a checkpoint that cannot be written.
+    """
+    config: Dict[str, Any] = {
+        "depth": depth,
+        "width": width,
+        "beta": beta,
+        "lr": lr,
+        "epochs": epochs,
+        "batch_size": batch_size,
+        "lr_step": lr_step,
+        "lr_gamma": lr_gamma,
+        "init_v": init_v,
+        "seed": seed,
+        "dataset": dataset,
+        "data_dir": None if data_dir is None else os.fspath(data_dir),
+        "train_samples": train_samples,
+        "test_samples": test_samples,
+    }
+    out = _core.train(config, save=None if save is None else os.fspath(save), threads=threads)
+    metrics = {k: out[k] for k in ("epoch", "lr", "train_loss", "test_loss", "test_accuracy", "seconds")}
+    return TrainResult(
+        metrics=as_frame(metrics),
+        diverged=bool(out["diverged"]),
+        dataset=out["dataset"],
+        alpha=float(out["alpha"]),
+        weights=out["trained"] if return_weights else None,
+        initial_weights=out["initial"] if return_weights else None,
+        checkpoint=None if out["checkpoint"] is None else Path(out["checkpoint"]),
+    )

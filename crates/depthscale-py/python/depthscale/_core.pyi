@@ -1,0 +1,42 @@
+"""Type stubs of the Rust extension ``depthscale._core`` (see ``src/lib.rs``)."""
+
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+
+import numpy as np
+import numpy.typing as npt
+
+KINDS: List[str]
+
+def version() -> str: ...
+def presets() -> List[Tuple[str, str]]: ...
+def preset_toml(name: str) -> Optional[str]: ...
+def read_toml(text: str) -> Dict[str, Any]: ...
+def run(
+    source: str,
+    out: Optional[str] = None,
+    quick: bool = False,
+    set: Optional[Union[Mapping[str, Any], Sequence[str], str]] = None,
+    threads: Optional[int] = None,
+    force: bool = False,
+) -> Tuple[str, str]: ...
+def probe(
+    config: Mapping[str, Any], threads: Optional[int] = None
+) -> Tuple[Dict[str, npt.NDArray[Any]], float]: ...
+def weights(
+    init: str, depth: int, rows: int, cols: int, seed: int
+) -> npt.NDArray[np.float64]: ...
+def fbm(n: int, hurst: float, paths: int, seed: int) -> npt.NDArray[np.float64]: ...
+def train(
+    config: Mapping[str, Any], save: Optional[str] = None, threads: Optional[int] = None
+) -> Dict[str, Any]: ...
+def trajectory(
+    v: npt.NDArray[np.float64],
+    w: Optional[npt.NDArray[np.float64]],
+    bias: Optional[npt.NDArray[np.float64]],
+    embed: npt.NDArray[np.float64],
+    readout: npt.NDArray[np.float64],
+    activation: str,
+    alpha: npt.NDArray[np.float64],
+    x: npt.NDArray[np.float64],
+    y: npt.NDArray[np.float64],
+) -> Dict[str, npt.NDArray[np.float64]]: ...

@@ -1,0 +1,113 @@
+//! Conversions at the edge: Python values to TOML config values and back, library errors to
+//! Python exceptions.
+
+use depthscale::Error;
+use pyo3::exceptions::{PyKeyboardInterrupt, PyOSError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
+
+/// The error's one-line message (what the CLI prints after `error: `), `context` first, as the
+/// exception the binding documents: `OSError` for files and directories, `KeyboardInterrupt`
+/// for a cancelled call, `ValueError` for everything else (bad config values, sizes over the
+/// limits).
+pub fn py_err(err: Error, context: Option<&str>) -> PyErr {
+    let text = match context {
+        Some(c) => format!("{c}: {err}"),
+        None => err.to_string(),
+    };
+    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    match err {
+        Error::Io { .. } | Error::Data { .. } | Error::InUse { .. } => PyOSError::new_err(text),
+        Error::Interrupted => PyKeyboardInterrupt::new_err(text),
+        _ => PyValueError::new_err(text),
+    }
+}
+
+/// A Python value as a TOML value (`field` names it in errors): bool, int, float, str, lists
+/// and tuples (NumPy arrays too), dicts, NumPy scalars.
+pub fn to_toml(field: &str, v: &Bound<'_, PyAny>) -> PyResult<toml::Value> {
+    if v.is_instance_of::<PyBool>() {
+        return Ok(toml::Value::Boolean(v.extract()?));
+    }
+    if v.is_instance_of::<PyInt>() {
+        return v.extract::<i64>().map(toml::Value::Integer).map_err(|_| {
+            PyValueError::new_err(format!(
+                "invalid `{field}`: integer {v} is out of range: config integers are 64-bit"
+            ))
+        });
+    }
+    if v.is_instance_of::<PyFloat>() {
+        return Ok(toml::Value::Float(v.extract()?));
+    }
+    if v.is_instance_of::<PyString>() {
+        return Ok(toml::Value::String(v.extract()?));
+    }
+    if let Ok(d) = v.cast::<PyDict>() {
+        return Ok(toml::Value::Table(dict_to_table(d, Some(field))?));
+    }
+    if v.is_instance_of::<PyList>() || v.is_instance_of::<PyTuple>() || v.hasattr("tolist")? {
+        // NumPy scalars have `tolist` too and give a plain int or float
+        let items = if v.hasattr("tolist")? {
+            v.call_method0("tolist")?
+        } else {
+            v.clone()
+        };
+        if !(items.is_instance_of::<PyList>() || items.is_instance_of::<PyTuple>()) {
+            return to_toml(field, &items);
+        }
+        let mut out = Vec::new();
+        for item in items.try_iter()? {
+            out.push(to_toml(field, &item?)?);
+        }
+        return Ok(toml::Value::Array(out));
+    }
+    let type_name = v.get_type().name()?;
+    Err(PyValueError::new_err(format!(
+        "invalid `{field}`: unsupported value {v} of type {type_name}; accepted: bool, int, float, str, lists and dicts of them"
+    )))
+}
+
+/// A dict of config fields as a TOML table; `None` values are left out (the field's default).
+pub fn dict_to_table(d: &Bound<'_, PyDict>, parent: Option<&str>) -> PyResult<toml::Table> {
+    let mut t = toml::Table::new();
+    for (k, v) in d.iter() {
+        let key: String = k.extract()?;
+        if v.is_none() {
+            continue;
+        }
+        let field = match parent {
+            Some(p) => format!("{p}.{key}"),
+            None => key.clone(),
+        };
+        t.insert(key, to_toml(&field, &v)?);
+    }
+    Ok(t)
+}
+
+/// A TOML value as a Python value (datetimes as strings).
+pub fn from_toml<'py>(py: Python<'py>, v: &toml::Value) -> PyResult<Bound<'py, PyAny>> {
+    Ok(match v {
+        toml::Value::String(s) => s.into_pyobject(py)?.into_any(),
+        toml::Value::Integer(i) => i.into_pyobject(py)?.into_any(),
+        toml::Value::Float(f) => f.into_pyobject(py)?.into_any(),
+        toml::Value::Boolean(b) => PyBool::new(py, *b).to_owned().into_any(),
+        toml::Value::Datetime(d) => d.to_string().into_pyobject(py)?.into_any(),
+        toml::Value::Array(a) => {
+            let items = a
+                .iter()
+                .map(|x| from_toml(py, x))
+                .collect::<PyResult<Vec<_>>>()?;
+            PyList::new(py, items)?.into_any()
+        }
+        toml::Value::Table(t) => table_to_dict(py, t)?.into_any(),
+    })
+}
+
+/// A TOML table as a Python dict.
+pub fn table_to_dict<'py>(py: Python<'py>, t: &toml::Table) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    for (k, v) in t {
+        d.set_item(k, from_toml(py, v)?)?;
+    }
+    Ok(d)
+}
