@@ -200,6 +200,7 @@ pub fn claims(preset: &str, dir: &Path, summary: &Value, reduced: bool) -> Resul
         "fig9" => fig9(&mut b, r),
         "ode" | "sde" | "fbm-limit" => limit(&mut b, r),
         "fig1-correlated" | "fig4-correlated" => correlation(&mut b, r),
+        "implicit-regularization" => implicit_regularization(&mut b, r),
         _ => {}
     }
     if b.out.is_empty() {
@@ -446,6 +447,27 @@ fn correlation(b: &mut Builder, r: &Value) {
         }
     }
 }
+
+/// The follow-up's Figure 1: the largest increment between consecutive trained layers decays
+/// like `1/L` (Lipschitz weights), and so does the distance to the reference network.
+fn implicit_regularization(b: &mut Builder, r: &Value) {
+    b.push(
+        "slope of max over k and steps of ||Z_(k+1) - Z_k||_F against L".into(),
+        val(&r["max_increment_slope"]),
+        Expected::Near(-1.0, IMPLICIT_INCREMENT_TOL),
+    );
+    b.push(
+        "slope of the distance to the reference network (t = k/L) against L".into(),
+        val(&r["distance_slope"]),
+        Expected::Near(-1.0, IMPLICIT_DISTANCE_TOL),
+    );
+}
+
+/// Tolerance of the increment slope, around -1: measured over seeds 0..8, full and `--quick`
+/// (see the README's implicit-regularization section).
+const IMPLICIT_INCREMENT_TOL: f64 = 0.1;
+/// Tolerance of the distance slope, around -1 (same measurement).
+const IMPLICIT_DISTANCE_TOL: f64 = 0.15;
 
 #[cfg(test)]
 mod tests {
