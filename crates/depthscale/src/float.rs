@@ -25,7 +25,8 @@ pub trait Float:
     fn of(x: f64) -> Self;
     /// Converts to `f64` exactly.
     fn f64(self) -> f64;
-    /// The error function `erf(x) = 2/sqrt(pi) int_0^x exp(-t^2) dt` (libm's, within 1 ulp).
+    /// The error function `erf(x) = 2/sqrt(pi) int_0^x exp(-t^2) dt` (`f32`: libm's `erff`;
+    /// `f64`: [`crate::special::erf`], within about `1e-15`).
     fn erf(self) -> Self;
 }
 
@@ -57,6 +58,6 @@ impl Float for f64 {
     }
     #[inline(always)]
     fn erf(self) -> Self {
-        libm::erf(self)
+        crate::special::erf(self)
     }
 }

@@ -83,6 +83,24 @@ impl Activation {
         }
     }
 
+    /// `(act(z), act'(z))`, bitwise equal to [`Activation::apply`] and
+    /// [`Activation::derivative`], sharing the work they have in common (GELU's `erf`).
+    #[inline(always)]
+    pub fn value_and_derivative<T: Float>(self, z: T) -> (T, T) {
+        match self {
+            Activation::Gelu => {
+                let e = (z * T::of(FRAC_1_SQRT_2)).erf();
+                let value = T::of(0.5) * z * (T::one() + e);
+                let cdf = T::of(0.5) * (T::one() + e);
+                (
+                    value,
+                    cdf + z * T::of(FRAC_1_SQRT_2PI) * (T::of(-0.5) * z * z).exp(),
+                )
+            }
+            _ => (self.apply(z), self.derivative(z)),
+        }
+    }
+
     /// `m2 = E[act(z)^2] / E[z^2]` for every symmetric `z`, where this ratio does not depend on
     /// `z`'s law: the positively homogeneous activations (`act(z)^2 = z^2` on one side of 0 and
     /// `slope^2 z^2` on the other, each side carrying half of `E z^2` by symmetry). ReLU `1/2`,
@@ -220,6 +238,7 @@ mod tests {
             assert!((g.apply(z as f32) as f64 - z * cdf).abs() < 1e-6, "f32 gelu({z})");
             let want = cdf + z * phi(z);
             assert!((g.derivative(z) - want).abs() < 1e-15, "gelu'({z})");
+            assert_eq!(g.value_and_derivative(z), (g.apply(z), g.derivative(z)));
         }
         // not positively homogeneous: gelu(2z) != 2 gelu(z)
         let g = |z: f64| Activation::Gelu.apply(z);

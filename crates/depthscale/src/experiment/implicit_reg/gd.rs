@@ -12,24 +12,39 @@
 use crate::kernels::{Backend, CpuBackend, Keep, StackGrads, StackShape, StackWeights, Tape};
 use crate::model::{Activation, BlockSpec};
 
-/// A depth-`L` stack trained by full-batch gradient descent, its weights, gradients, tape and
+/// A depth-`L` stack trained by full-batch gradient descent, its weights, gradients, tapes and
 /// scratch resident in backend `B` (sized once at construction: a step allocates nothing).
+///
+/// The batch is split into two fixed halves of columns (the first `ceil(n/2)`, the rest), run
+/// concurrently (`rayon::join`), their gradients summed in a fixed order: the result does not
+/// depend on the thread count, and the deep reference network uses both cores.
 #[derive(Debug)]
 pub struct GdNet<B: Backend<f64> = CpuBackend> {
     backend: B,
     block: BlockSpec,
-    shape: StackShape,
+    depth: usize,
+    layer: usize,
     lr: f64,
+    /// `1 / (n d)`: the loss is a mean over every entry of the batch.
+    scale: f64,
     v: B::Buffer,
     w: B::Buffer,
-    gv: B::Buffer,
-    gw: B::Buffer,
     alpha: B::Buffer,
-    tape: Tape<B::Buffer>,
-    p: B::Buffer,
-    scratch: B::Buffer,
+    parts: Vec<Part<B::Buffer>>,
+    staging: [Vec<f64>; 2],
+}
+
+/// One half of the batch: its columns' tape, back-propagated signal, gradients and scratch.
+#[derive(Debug)]
+struct Part<S> {
+    shape: StackShape,
+    tape: Tape<S>,
+    p: S,
+    gv: S,
+    gw: S,
+    scratch: S,
     y: Vec<f64>,
-    staging: [Vec<f64>; 3],
+    staging: [Vec<f64>; 2],
 }
 
 /// The training problem shared by every depth: inputs and targets (`d x n`, column-major: each
@@ -56,47 +71,62 @@ impl<B: Backend<f64>> GdNet<B> {
     pub fn new(backend: B, problem: Problem<'_>, depth: usize, lr: f64) -> Self {
         let (d, m) = (problem.width, problem.inner_width);
         let n = problem.x.len() / d;
-        let shape = StackShape {
-            networks: 1,
-            depth,
-            width: d,
-            columns: n,
-            inner_width: m,
-        };
         let block = BlockSpec::res3(problem.activation);
-        let layers = depth * d * m;
-        let mut staging = [Vec::new(), Vec::new(), Vec::new()];
+        let layer = d * m;
+        let layers = depth * layer;
+        let mut staging = [Vec::new(), Vec::new()];
         let mut w = backend.zeros(layers);
         backend.write(&mut w, layers, &mut staging[0], |host| {
-            for wk in host.chunks_exact_mut(m * d) {
+            for wk in host.chunks_exact_mut(layer) {
                 wk.copy_from_slice(problem.w0);
             }
         });
         let mut alpha = backend.zeros(n);
         backend.fill(&mut alpha, n, 1.0 / depth as f64);
-        let mut tape = Tape::new(&backend, shape, Keep::PreAndInputs);
-        backend.upload(problem.x, &mut tape.h0, 0);
+        let half = n.div_ceil(2);
+        let parts = [(0, half), (half, n)]
+            .into_iter()
+            .filter(|(a, b)| b > a)
+            .map(|(a, b)| {
+                let shape = StackShape {
+                    networks: 1,
+                    depth,
+                    width: d,
+                    columns: b - a,
+                    inner_width: m,
+                };
+                let mut tape = Tape::new(&backend, shape, Keep::PreAndInputs);
+                backend.upload(&problem.x[a * d..b * d], &mut tape.h0, 0);
+                Part {
+                    shape,
+                    tape,
+                    p: backend.zeros(shape.states()),
+                    gv: backend.zeros(layers),
+                    gw: backend.zeros(layers),
+                    scratch: backend.zeros(backend.stack_scratch(&block, shape)),
+                    y: problem.y[a * d..b * d].to_vec(),
+                    staging: [Vec::new(), Vec::new()],
+                }
+            })
+            .collect();
         Self {
             v: backend.zeros(layers),
-            gv: backend.zeros(layers),
-            gw: backend.zeros(layers),
-            p: backend.zeros(shape.states()),
-            scratch: backend.zeros(backend.stack_scratch(&block, shape)),
-            y: problem.y.to_vec(),
+            scale: 1.0 / (n * d) as f64,
             backend,
             block,
-            shape,
+            depth,
+            layer,
             lr,
             w,
             alpha,
-            tape,
+            parts,
             staging,
         }
     }
 
     /// The number of layers `L`.
     pub fn depth(&self) -> usize {
-        self.shape.depth
+        self.depth
     }
 
     /// The forward stack and the loss of the current weights; with `grads`, also the backward
@@ -105,17 +135,13 @@ impl<B: Backend<f64>> GdNet<B> {
         let Self {
             backend,
             block,
-            shape,
+            depth,
+            layer,
+            scale,
             v,
             w,
-            gv,
-            gw,
             alpha,
-            tape,
-            p,
-            scratch,
-            y,
-            staging: [s0, s1, _],
+            parts,
             ..
         } = self;
         let weights = StackWeights {
@@ -123,44 +149,66 @@ impl<B: Backend<f64>> GdNet<B> {
             w: Some(&*w),
             bias: None,
         };
-        let keep = Keep::PreAndInputs;
-        backend.forward_stack(block, *shape, weights, alpha, tape, keep, scratch);
-        let len = shape.states();
-        let scale = 1.0 / len as f64;
-        let h = backend.read(&tape.h_last, len, s0);
-        let loss = h
-            .iter()
-            .zip(y.iter())
-            .map(|(h, y)| (h - y) * (h - y))
-            .sum::<f64>()
-            * scale;
-        if !grads {
-            return loss;
-        }
-        backend.write(p, len, s1, |p| {
-            for ((p, h), y) in p.iter_mut().zip(h).zip(y.iter()) {
-                *p = 2.0 * scale * (h - y);
+        let layers = *depth * *layer;
+        let run = |part: &mut Part<B::Buffer>| -> f64 {
+            let Part {
+                shape,
+                tape,
+                p,
+                gv,
+                gw,
+                scratch,
+                y,
+                staging: [s0, s1],
+            } = part;
+            let keep = Keep::PreAndInputs;
+            backend.forward_stack(block, *shape, weights, alpha, tape, keep, scratch);
+            let len = shape.states();
+            let h = backend.read(&tape.h_last, len, s0);
+            let sum = h
+                .iter()
+                .zip(y.iter())
+                .map(|(h, y)| (h - y) * (h - y))
+                .sum::<f64>();
+            if grads {
+                backend.write(p, len, s1, |p| {
+                    for ((p, h), y) in p.iter_mut().zip(h).zip(y.iter()) {
+                        *p = 2.0 * *scale * (h - y);
+                    }
+                });
+                backend.fill(gv, layers, 0.0);
+                backend.fill(gw, layers, 0.0);
+                let g = StackGrads {
+                    v: gv,
+                    w: Some(gw),
+                    bias: None,
+                };
+                backend.backward_stack(block, *shape, weights, alpha, tape, p, Some(g), scratch);
             }
-        });
-        let layers = shape.depth * shape.layer();
-        backend.fill(gv, layers, 0.0);
-        backend.fill(gw, layers, 0.0);
-        let g = StackGrads {
-            v: gv,
-            w: Some(gw),
-            bias: None,
+            sum
         };
-        backend.backward_stack(block, *shape, weights, alpha, tape, p, Some(g), scratch);
-        loss
+        let sum = match parts.as_mut_slice() {
+            [one] => run(one),
+            [a, b] => {
+                let (sa, sb) = rayon::join(|| run(a), || run(b));
+                if grads {
+                    backend.axpy(1.0, &b.gv, &mut a.gv, layers);
+                    backend.axpy(1.0, &b.gw, &mut a.gw, layers);
+                }
+                sa + sb
+            }
+            _ => unreachable!("one or two parts"),
+        };
+        sum * *scale
     }
 
     /// One gradient-descent step `Z <- Z - lr dloss/dZ` with the gradients of the last
     /// [`GdNet::evaluate`] with `grads`.
     pub fn step(&mut self) {
-        let layers = self.shape.depth * self.shape.layer();
-        let b = &self.backend;
-        b.axpy(-self.lr, &self.gv, &mut self.v, layers);
-        b.axpy(-self.lr, &self.gw, &mut self.w, layers);
+        let layers = self.depth * self.layer;
+        let (b, g) = (&self.backend, &self.parts[0]);
+        b.axpy(-self.lr, &g.gv, &mut self.v, layers);
+        b.axpy(-self.lr, &g.gw, &mut self.w, layers);
     }
 
     /// Replaces the weights: `v` (`L x d x m`) and `w` (`L x m x d`), row-major layer after
@@ -170,7 +218,7 @@ impl<B: Backend<f64>> GdNet<B> {
     /// If a slice's length is not `L d m`.
     #[cfg(test)]
     pub fn set_weights(&mut self, v: &[f64], w: &[f64]) {
-        let layers = self.shape.depth * self.shape.layer();
+        let layers = self.depth * self.layer;
         assert!(v.len() == layers && w.len() == layers, "weights of {layers} values");
         self.backend.upload(v, &mut self.v, 0);
         self.backend.upload(w, &mut self.w, 0);
@@ -179,22 +227,23 @@ impl<B: Backend<f64>> GdNet<B> {
     /// The weights on the host: `V` (`L x d x m`) and `W` (`L x m x d`), row-major layer after
     /// layer.
     pub fn weights(&mut self) -> (&[f64], &[f64]) {
-        let layers = self.shape.depth * self.shape.layer();
-        let [_, s1, s2] = &mut self.staging;
+        let layers = self.depth * self.layer;
+        let [s0, s1] = &mut self.staging;
         (
-            self.backend.read(&self.v, layers, s1),
-            self.backend.read(&self.w, layers, s2),
+            self.backend.read(&self.v, layers, s0),
+            self.backend.read(&self.w, layers, s1),
         )
     }
 
     /// The gradients of the last [`GdNet::evaluate`] with `grads`, on the host (`dV`, `dW`).
     #[cfg(test)]
     pub fn gradients(&mut self) -> (&[f64], &[f64]) {
-        let layers = self.shape.depth * self.shape.layer();
-        let [_, s1, s2] = &mut self.staging;
+        let layers = self.depth * self.layer;
+        let [s0, s1] = &mut self.staging;
+        let g = &self.parts[0];
         (
-            self.backend.read(&self.gv, layers, s1),
-            self.backend.read(&self.gw, layers, s2),
+            self.backend.read(&g.gv, layers, s0),
+            self.backend.read(&g.gw, layers, s1),
         )
     }
 }

@@ -216,8 +216,9 @@ impl Experiment for ImplicitRegConfig {
         Ok(Footprint::default()
             .memory(
                 "reference_depth",
-                "every network's weights and gradients (4 x d x inner_width f64 per layer)",
-                bytes(32, &[layers, d, m]),
+                "every network's weights, and its gradients per half of the batch (6 x d x \
+                 inner_width f64 per layer)",
+                bytes(48, &[layers, d, m]),
             )
             .memory(
                 "samples",

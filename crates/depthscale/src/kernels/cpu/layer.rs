@@ -28,7 +28,7 @@ pub(super) struct LayerGrads<'a, T> {
 /// Scratch values one layer needs, forward or backward, for width `d`, inner width `m` and
 /// `n` columns.
 pub(super) fn scratch_len(d: usize, m: usize, n: usize) -> usize {
-    d * d + d.max(m) * n
+    d * d + d.max(m) * n + m * n
 }
 
 /// Whether a layer of `block` can take the AVX-512 path (when the element type is `f32`).
@@ -63,6 +63,30 @@ fn scaled_activation<T: Float>(act: Activation, alpha: &[T], z: &[T], out: &mut 
                     *o = a * act.apply(x);
                 }
             }
+        }
+    }
+}
+
+/// `a[:, c] = alpha[c] * act(z[:, c])` and `s[:, c] = alpha[c] * act'(z[:, c])` in one pass
+/// (bitwise what [`scaled_activation`] and [`scale_by_derivative`] compute).
+#[inline]
+fn scaled_value_and_derivative<T: Float>(
+    act: Activation,
+    alpha: &[T],
+    z: &[T],
+    (a, s): (&mut [T], &mut [T]),
+    d: usize,
+) {
+    for (((zc, ac), sc), &al) in z
+        .chunks_exact(d)
+        .zip(a.chunks_exact_mut(d))
+        .zip(s.chunks_exact_mut(d))
+        .zip(alpha)
+    {
+        for ((x, av), sv) in zc.iter().zip(ac.iter_mut()).zip(sc.iter_mut()) {
+            let (value, slope) = act.value_and_derivative(*x);
+            *av = al * value;
+            *sv = al * slope;
         }
     }
 }
@@ -188,10 +212,17 @@ pub(super) fn backward<T: Float>(
     }
     #[cfg(not(target_arch = "x86_64"))]
     let _ = simd;
-    let q = &mut scratch[..m * n];
+    // with gradients, the activation and its derivative in one pass (`slopes`), except for
+    // ReLU, whose derivative is a comparison
+    let fused = grads.is_some() && block.activation != Activation::Relu;
+    let (q, slopes) = scratch[..2 * m * n].split_at_mut(m * n);
     if let Some(g) = grads.as_mut() {
         // dV += p (alpha * act(pre))^T ; db_out += sum_c alpha_c p_c
-        scaled_activation(block.activation, alpha, pre, q, m);
+        if fused {
+            scaled_value_and_derivative(block.activation, alpha, pre, (q, slopes), m);
+        } else {
+            scaled_activation(block.activation, alpha, pre, q, m);
+        }
         matmul(
             MatMut::row_major(g.v, d, m),
             MatRef::col_major(p, d, n),
@@ -215,7 +246,13 @@ pub(super) fn backward<T: Float>(
         T::one(),
         false,
     );
-    scale_by_derivative(block.activation, alpha, pre, q, m);
+    if fused {
+        for (x, &s) in q.iter_mut().zip(slopes.iter()) {
+            *x *= s;
+        }
+    } else {
+        scale_by_derivative(block.activation, alpha, pre, q, m);
+    }
     if let Some(g) = grads.as_mut() {
         if let (BiasPosition::Inside, Some(gb)) = (block.bias, g.bias.as_deref_mut()) {
             for col in q.chunks_exact(m) {
