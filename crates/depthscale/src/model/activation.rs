@@ -235,7 +235,10 @@ mod tests {
         ] {
             let g = Activation::Gelu;
             assert!((g.apply(z) - z * cdf).abs() < 1e-15, "gelu({z})");
-            assert!((g.apply(z as f32) as f64 - z * cdf).abs() < 1e-6, "f32 gelu({z})");
+            assert!(
+                (g.apply(z as f32) as f64 - z * cdf).abs() < 1e-6,
+                "f32 gelu({z})"
+            );
             let want = cdf + z * phi(z);
             assert!((g.derivative(z) - want).abs() < 1e-15, "gelu'({z})");
             assert_eq!(g.value_and_derivative(z), (g.apply(z), g.derivative(z)));
@@ -266,7 +269,14 @@ mod tests {
 
     #[test]
     fn parses_and_prints_round_trip() {
-        for s in ["relu", "tanh", "sigmoid", "identity", "gelu", "leaky_relu(0.2)"] {
+        for s in [
+            "relu",
+            "tanh",
+            "sigmoid",
+            "identity",
+            "gelu",
+            "leaky_relu(0.2)",
+        ] {
             let a: Activation = s.parse().unwrap();
             assert_eq!(a.to_string(), s);
         }

@@ -93,7 +93,9 @@ pub fn save_checkpoint(
     if inner_width != d {
         return Err(Error::config(
             "inner_width",
-            format!("checkpoints hold square layers only (inner_width = width = {d}), got {inner_width}"),
+            format!(
+                "checkpoints hold square layers only (inner_width = width = {d}), got {inner_width}"
+            ),
         ));
     }
     let mut meta: HashMap<String, String> = extra.clone().into_iter().collect();

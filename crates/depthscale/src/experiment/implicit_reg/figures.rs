@@ -86,7 +86,8 @@ pub(super) fn draw(
         ..measured(
             &format!(
                 "max over k (slope {})",
-                t.sup_fit.map_or("n/a".into(), |f| format!("{:+.3}", f.slope))
+                t.sup_fit
+                    .map_or("n/a".into(), |f| format!("{:+.3}", f.slope))
             ),
             d,
             &t.dist_sup,

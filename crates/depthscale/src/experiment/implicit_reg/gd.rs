@@ -219,7 +219,10 @@ impl<B: Backend<f64>> GdNet<B> {
     #[cfg(test)]
     pub fn set_weights(&mut self, v: &[f64], w: &[f64]) {
         let layers = self.depth * self.layer;
-        assert!(v.len() == layers && w.len() == layers, "weights of {layers} values");
+        assert!(
+            v.len() == layers && w.len() == layers,
+            "weights of {layers} values"
+        );
         self.backend.upload(v, &mut self.v, 0);
         self.backend.upload(w, &mut self.w, 0);
     }
@@ -316,7 +319,8 @@ pub fn distance(
     }
     for k in 0..depth {
         let r = k * reference / depth;
-        let e2 = dist2(at(v, k, layer), at(rv, r, layer)) + dist2(at(w, k, layer), at(rw, r, layer));
+        let e2 =
+            dist2(at(v, k, layer), at(rv, r, layer)) + dist2(at(w, k, layer), at(rw, r, layer));
         out.sup = out.sup.max(e2.sqrt());
         sum += e2;
     }

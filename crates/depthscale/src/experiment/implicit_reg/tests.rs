@@ -19,7 +19,11 @@ fn random(seed: u64, len: usize, scale: f64) -> Vec<f64> {
 #[test]
 fn gd_gradients_match_finite_differences_with_inner_width() {
     let (l, d, m, n) = (5, 3, 5, 4);
-    let (x, y, w0) = (random(1, d * n, 1.0), random(2, d * n, 1.0), random(3, m * d, 1.0));
+    let (x, y, w0) = (
+        random(1, d * n, 1.0),
+        random(2, d * n, 1.0),
+        random(3, m * d, 1.0),
+    );
     let problem = Problem {
         x: &x,
         y: &y,
@@ -65,7 +69,11 @@ fn gd_gradients_match_finite_differences_with_inner_width() {
 #[test]
 fn initialization_and_one_step() {
     let (l, d, m, n) = (7, 4, 6, 10);
-    let (x, y, w0) = (random(1, d * n, 1.0), random(2, d * n, 1.0), random(3, m * d, 1.0));
+    let (x, y, w0) = (
+        random(1, d * n, 1.0),
+        random(2, d * n, 1.0),
+        random(3, m * d, 1.0),
+    );
     let problem = Problem {
         x: &x,
         y: &y,
@@ -83,7 +91,12 @@ fn initialization_and_one_step() {
     }
     let before = net.evaluate(true);
     // with V = 0 the network is the identity: the loss is the mean squared x - y
-    let want = x.iter().zip(&y).map(|(a, b)| (a - b) * (a - b)).sum::<f64>() / (d * n) as f64;
+    let want = x
+        .iter()
+        .zip(&y)
+        .map(|(a, b)| (a - b) * (a - b))
+        .sum::<f64>()
+        / (d * n) as f64;
     assert!((before - want).abs() < 1e-15 * want);
     let (gv, gw) = net.gradients();
     let (gv, gw) = (gv.to_vec(), gw.to_vec());

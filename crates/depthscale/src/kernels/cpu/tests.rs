@@ -188,7 +188,10 @@ fn check_one_layer<T: Float>(
         Keep::PreAndInputs,
         &mut scratch,
     );
-    let tag = format!("{block:?} d {d} m {m} n {n} {}", Backend::<T>::describe(&backend));
+    let tag = format!(
+        "{block:?} d {d} m {m} n {n} {}",
+        Backend::<T>::describe(&backend)
+    );
     close(&tape.h_last, &want.h1, tol, &format!("h ({tag})"));
     assert_eq!(tape.inputs, cast::<T>(&h), "inputs ({tag})");
     let (mut gv, mut gw, mut gb) = (
