@@ -216,6 +216,7 @@ fn presets_are_listed_and_shown() {
         ("fig1-correlated", "correlated across entries"),
         ("fig4-correlated", "correlated across entries"),
         ("fig1-leaky", "leaky_relu(0.8)"),
+        ("implicit-regularization", "Lipschitz in depth"),
     ] {
         let line = text
             .lines()

@@ -17,6 +17,7 @@ fn res3(depth: usize, width: usize) -> ResNet<f64> {
         width,
         n_out: 1,
         depth,
+        inner_width: width,
     };
     let mut net = ResNet::zeros(BlockSpec::res3(Activation::Relu), dims).unwrap();
     let cache = PathCache::new();

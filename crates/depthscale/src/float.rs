@@ -25,6 +25,9 @@ pub trait Float:
     fn of(x: f64) -> Self;
     /// Converts to `f64` exactly.
     fn f64(self) -> f64;
+    /// The error function `erf(x) = 2/sqrt(pi) int_0^x exp(-t^2) dt` (`f32`: libm's `erff`;
+    /// `f64`: [`crate::special::erf`], within about `1e-15`).
+    fn erf(self) -> Self;
 }
 
 impl Float for f32 {
@@ -37,6 +40,10 @@ impl Float for f32 {
     fn f64(self) -> f64 {
         self as f64
     }
+    #[inline(always)]
+    fn erf(self) -> Self {
+        libm::erff(self)
+    }
 }
 
 impl Float for f64 {
@@ -48,5 +55,9 @@ impl Float for f64 {
     #[inline(always)]
     fn f64(self) -> f64 {
         self
+    }
+    #[inline(always)]
+    fn erf(self) -> Self {
+        crate::special::erf(self)
     }
 }

@@ -27,6 +27,7 @@ pub mod plot;
 pub mod probe;
 pub mod progress;
 pub mod rng;
+pub mod special;
 pub mod stats;
 pub mod train;
 

@@ -456,6 +456,7 @@ fn checkpoint_seed() -> Vec<u8> {
         width: 2,
         n_out: 2,
         depth: 3,
+        inner_width: 2,
     };
     let mut net = ResNet::<f32>::zeros(BlockSpec::res3(Activation::Relu), dims).unwrap();
     for (i, x) in net.params.v.iter_mut().enumerate() {

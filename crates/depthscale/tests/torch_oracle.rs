@@ -72,6 +72,7 @@ impl Oracle {
             width: v[1],
             n_out: readout[0],
             depth: v[0],
+            inner_width: v[1],
         }
     }
 }

@@ -4,11 +4,13 @@
 //! # Layouts
 //! A call works on `B` independent networks of one block and shape ([`StackShape`]). Every
 //! tensor of the batch is stored network after network:
-//! - weights `V`, `W`: `[B, L, d, d]` (row-major inside a layer), biases `[B, L, d]`,
-//!   embedding `[B, d, n_in]`, readout `[B, n_out, d]` (row-major);
+//! - weights `V`: `[B, L, d, m]`, `W`: `[B, L, m, d]` (row-major inside a layer; `m` the inner
+//!   width, `m = d` unless set), biases `[B, L, m]` inside the activation or `[B, L, d]`
+//!   outside it, embedding `[B, d, n_in]`, readout `[B, n_out, d]` (row-major);
 //! - hidden states and back-propagated signals: `[B, d, n]`, each network's `n` columns
 //!   column-major (each column contiguous); per-column scales `alpha`: `[B, n]`;
-//! - the tape: `[B, L, d, n]` (layer `k` of network `b` at `(b L + k) d n`).
+//! - the tape: layer inputs `[B, L, d, n]` (layer `k` of network `b` at `(b L + k) d n`),
+//!   pre-activations `[B, L, m, n]`.
 //!
 //! Buffers may be longer than a call needs: operations use their leading values, so one
 //! workspace serves every shape up to the one it was sized for.
@@ -44,15 +46,29 @@ pub struct StackShape {
     pub width: usize,
     /// Columns `n` of each network.
     pub columns: usize,
+    /// Inner width `m` of the residual branch (`W_k`: `m x d`, `V_k`: `d x m`); `width` for
+    /// blocks without `W`.
+    pub inner_width: usize,
 }
 
 impl StackShape {
+    /// Values of one layer's `V` (or `W`), `d m`.
+    pub fn layer(&self) -> usize {
+        self.width * self.inner_width
+    }
+
+    /// Values of the pre-activation tape of the batch, `[B, L, m, n]`.
+    pub fn pre_tape(&self) -> usize {
+        self.networks * self.depth * self.inner_width * self.columns
+    }
+
     /// Values of the hidden states of the batch, `[B, d, n]`.
     pub fn states(&self) -> usize {
         self.networks * self.width * self.columns
     }
 
-    /// Values of one per-layer tape record of the batch, `[B, L, d, n]`.
+    /// Values of the layer-input tape of the batch, `[B, L, d, n]` (the pre-activations:
+    /// [`StackShape::pre_tape`]).
     pub fn tape(&self) -> usize {
         self.networks * self.depth * self.width * self.columns
     }
@@ -93,7 +109,7 @@ pub struct Tape<S> {
     pub h0: S,
     /// `h_L`, `[B, d, n]`, after the forward stack.
     pub h_last: S,
-    /// Pre-activations `W_k h_{k-1} (+ b_in)` of every layer, `[B, L, d, n]` (kept unless
+    /// Pre-activations `W_k h_{k-1} (+ b_in)` of every layer, `[B, L, m, n]` (kept unless
     /// [`Keep::Output`]).
     pub pre: S,
     /// Layer inputs `h_0..h_{L-1}`, `[B, L, d, n]` (kept with [`Keep::PreAndInputs`]).
@@ -107,12 +123,12 @@ impl<S> Tape<S> {
         shape: StackShape,
         keep: Keep,
     ) -> Self {
-        let tape = |kept: bool| backend.zeros(if kept { shape.tape() } else { 0 });
+        let tape = |kept: bool, len: usize| backend.zeros(if kept { len } else { 0 });
         Self {
             h0: backend.zeros(shape.states()),
             h_last: backend.zeros(shape.states()),
-            pre: tape(keep != Keep::Output),
-            inputs: tape(keep == Keep::PreAndInputs),
+            pre: tape(keep != Keep::Output, shape.pre_tape()),
+            inputs: tape(keep == Keep::PreAndInputs, shape.tape()),
         }
     }
 }
@@ -120,11 +136,11 @@ impl<S> Tape<S> {
 /// The residual weights of a batch of networks (see the module doc for the layouts).
 #[derive(Debug)]
 pub struct StackWeights<'a, S> {
-    /// `V`, `[B, L, d, d]`.
+    /// `V`, `[B, L, d, m]`.
     pub v: &'a S,
-    /// `W`, `[B, L, d, d]`, if the block has it.
+    /// `W`, `[B, L, m, d]`, if the block has it.
     pub w: Option<&'a S>,
-    /// Biases, `[B, L, d]`, if the block has them.
+    /// Biases, `[B, L, m]` inside the activation or `[B, L, d]` outside, if the block has them.
     pub bias: Option<&'a S>,
 }
 

@@ -23,7 +23,7 @@ pub struct NetBatch<T: Float, B: Backend<T>> {
 impl<T: Float, B: Backend<T>> NetBatch<T, B> {
     /// `networks` (>= 1) all-zero networks.
     pub fn zeros(backend: B, block: BlockSpec, dims: Dims, networks: usize) -> Result<Self> {
-        dims.validate()?;
+        dims.validate_for(&block)?;
         let networks = networks.max(1);
         let params = Tensors::from_fn(|k| backend.zeros(networks * dims.tensor_len(&block, k)));
         Ok(Self {
@@ -70,6 +70,7 @@ impl<T: Float, B: Backend<T>> NetBatch<T, B> {
             depth: self.dims.depth,
             width: self.dims.width,
             columns,
+            inner_width: self.dims.inner_width,
         }
     }
 
@@ -96,7 +97,7 @@ impl<T: Float, B: Backend<T>> NetBatch<T, B> {
     /// Makes this a batch of `networks` (>= 1) networks of shape `dims` (same block), growing
     /// the buffers if they are too small. The values are then unspecified until written.
     pub fn reshape(&mut self, dims: Dims, networks: usize) -> Result<()> {
-        dims.validate()?;
+        dims.validate_for(&self.block)?;
         let networks = networks.max(1);
         for kind in TensorKind::ALL {
             let need = networks * dims.tensor_len(&self.block, kind);

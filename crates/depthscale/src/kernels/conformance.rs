@@ -43,19 +43,37 @@ impl std::fmt::Display for Mismatch {
     }
 }
 
-/// The blocks checked: the training model's, and `res3` with a bias inside and `tanh`.
-fn blocks() -> [BlockSpec; 2] {
+/// Inner width of the third block checked (different from [`WIDTH`]).
+const INNER: usize = 17;
+
+/// The blocks checked with their inner widths: the training model's, `res3` with a bias inside
+/// and `tanh`, and `res3` with a bias inside, GELU and an inner width other than the width.
+fn blocks() -> [(BlockSpec, usize); 3] {
     [
-        BlockSpec {
-            inner: false,
-            bias: BiasPosition::Outside,
-            activation: Activation::Relu,
-        },
-        BlockSpec {
-            inner: true,
-            bias: BiasPosition::Inside,
-            activation: Activation::Tanh,
-        },
+        (
+            BlockSpec {
+                inner: false,
+                bias: BiasPosition::Outside,
+                activation: Activation::Relu,
+            },
+            WIDTH,
+        ),
+        (
+            BlockSpec {
+                inner: true,
+                bias: BiasPosition::Inside,
+                activation: Activation::Tanh,
+            },
+            WIDTH,
+        ),
+        (
+            BlockSpec {
+                inner: true,
+                bias: BiasPosition::Inside,
+                activation: Activation::Gelu,
+            },
+            INNER,
+        ),
     ]
 }
 
@@ -69,13 +87,14 @@ fn values(seed: u64, len: usize, scale: f64) -> Vec<f64> {
         .collect()
 }
 
-/// One training step of [`NETS`] networks of `block` on `backend`.
-fn step<T: Float, B: Backend<T>>(backend: &B, block: &BlockSpec) -> Outputs {
+/// One training step of [`NETS`] networks of `block` with inner width `inner` on `backend`.
+fn step<T: Float, B: Backend<T>>(backend: &B, block: &BlockSpec, inner: usize) -> Outputs {
     let dims = crate::model::Dims {
         n_in: N_IN,
         width: WIDTH,
         n_out: N_OUT,
         depth: DEPTH,
+        inner_width: inner,
     };
     let up = |host: &[f64]| {
         let mut buf = backend.zeros(host.len());
@@ -99,6 +118,7 @@ fn step<T: Float, B: Backend<T>>(backend: &B, block: &BlockSpec) -> Outputs {
         depth: DEPTH,
         width: WIDTH,
         columns: COLUMNS,
+        inner_width: inner,
     };
     let embed = ProductShape {
         networks: NETS,
@@ -238,9 +258,9 @@ fn relative(a: &[f64], b: &[f64]) -> f64 {
 /// `tolerance` (or is not finite) is the error. Returns the largest relative error seen.
 pub fn check<T: Float, B: Backend<T>>(backend: &B, tolerance: f64) -> Result<f64, Mismatch> {
     let mut worst = 0.0f64;
-    for block in blocks() {
-        let want = step::<f64, _>(&CpuBackend::portable(), &block);
-        let got = step::<T, _>(backend, &block);
+    for (block, inner) in blocks() {
+        let want = step::<f64, _>(&CpuBackend::portable(), &block, inner);
+        let got = step::<T, _>(backend, &block, inner);
         for ((tensor, g), (_, w)) in got.iter().zip(&want) {
             let e = if g.len() == w.len() {
                 relative(g, w)
@@ -249,7 +269,7 @@ pub fn check<T: Float, B: Backend<T>>(backend: &B, tolerance: f64) -> Result<f64
             };
             if e.is_nan() || e > tolerance {
                 return Err(Mismatch {
-                    block: format!("{block:?}"),
+                    block: format!("{block:?}, inner width {inner}"),
                     tensor,
                     relative_error: e,
                 });

@@ -11,8 +11,8 @@
 //! # Adding a backend (a GPU)
 //! Implement [`Backend`] for a device handle: `Buffer` is device memory (with cudarc, a
 //! `CudaSlice<T>`), `read`/`write` go through a host staging vector, `forward_stack` advances
-//! all `B` networks layer after layer with strided batched GEMMs (weights `[B, L, d, d]`,
-//! states `[B, d, n]`: the strides are `L d d` and `d n`) and one fused pointwise kernel, or
+//! all `B` networks layer after layer with strided batched GEMMs (weights `[B, L, d, m]`,
+//! states `[B, d, n]`: the strides are `L d m` and `d n`) and one fused pointwise kernel, or
 //! one kernel for the whole stack, captured once as a graph; the tapes stay on the device.
 //! Then run [`conformance::check`] in its tests: results must agree with the CPU in `f64`
 //! within tolerance (a GPU's sums are not in the CPU's order, so not bitwise).

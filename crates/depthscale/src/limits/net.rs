@@ -136,6 +136,7 @@ impl PathNet {
                 depth: chunk,
                 width: d,
                 columns: 1,
+                inner_width: d,
             },
         );
         let l = depth as f64;
@@ -160,6 +161,7 @@ impl PathNet {
                 depth: layers,
                 width: d,
                 columns: 1,
+                inner_width: d,
             };
             // layer `done + j + 1` has V = L^beta0 (X((done + j + 1)/L) - X((done + j)/L))
             backend.write(v, layers * d * d, s0, |host| {

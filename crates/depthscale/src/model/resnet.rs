@@ -4,7 +4,7 @@
 //! [`crate::kernels::Backend`], on parameters it holds in its own storage
 //! ([`crate::kernels::NetBatch`]); this module only describes what is being computed.
 
-use super::BlockSpec;
+use super::{BiasPosition, BlockSpec};
 use crate::{Error, Float, Result};
 
 /// The shape of a ResNet.
@@ -18,9 +18,57 @@ pub struct Dims {
     pub n_out: usize,
     /// Number of residual layers `L`.
     pub depth: usize,
+    /// Inner width `m` of the residual branch `V act(W h)`: `W_k` is `m x d` and `V_k` is
+    /// `d x m`. Equal to `width` unless set (and always for blocks without `W`).
+    pub inner_width: usize,
 }
 
 impl Dims {
+    /// The shape `n_in -> width -> n_out` with `depth` layers and inner width `width`.
+    pub fn new(n_in: usize, width: usize, n_out: usize, depth: usize) -> Self {
+        Self {
+            n_in,
+            width,
+            n_out,
+            depth,
+            inner_width: width,
+        }
+    }
+
+    /// The same shape with inner width `m`.
+    pub fn with_inner_width(self, m: usize) -> Self {
+        Self {
+            inner_width: m,
+            ..self
+        }
+    }
+
+    /// [`Dims::validate`], and that `block` can have this shape: a block without `W` has
+    /// `inner_width == width` (its branch is `V act(h)`).
+    pub fn validate_for(&self, block: &BlockSpec) -> Result<()> {
+        self.validate()?;
+        if !block.inner && self.inner_width != self.width {
+            return Err(Error::config(
+                "inner_width",
+                format!(
+                    "{} differs from width {}: only blocks with an inner matrix W (res3) can \
+                     have an inner width other than the width",
+                    self.inner_width, self.width
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Values of the bias of one layer of `block`: `inner_width` inside the activation,
+    /// `width` outside it, 0 without a bias.
+    pub fn bias_len(&self, block: &BlockSpec) -> usize {
+        match block.bias {
+            BiasPosition::None => 0,
+            BiasPosition::Inside => self.inner_width,
+            BiasPosition::Outside => self.width,
+        }
+    }
     /// Checks every dimension is positive and every parameter tensor's size fits in memory
     /// arithmetic (an overflow is [`Error::TooLarge`], see [`crate::budget::len`]).
     pub fn validate(&self) -> Result<()> {
@@ -29,6 +77,7 @@ impl Dims {
             ("width", self.width),
             ("n_out", self.n_out),
             ("depth", self.depth),
+            ("inner_width", self.inner_width),
         ] {
             if v == 0 {
                 return Err(Error::config(field, "must be a positive integer (>= 1)"));
@@ -36,6 +85,7 @@ impl Dims {
         }
         let (d, l) = (self.width, self.depth);
         crate::budget::len("depth", 8, &[l, d, d])?;
+        crate::budget::len("inner_width", 8, &[l, d, self.inner_width])?;
         crate::budget::len("n_in", 8, &[d, self.n_in])?;
         crate::budget::len("n_out", 8, &[d, self.n_out])?;
         Ok(())
@@ -44,13 +94,13 @@ impl Dims {
     /// Number of values of tensor `kind` in one network with this shape and block (0 for a
     /// tensor the block does not have).
     pub fn tensor_len(&self, block: &BlockSpec, kind: TensorKind) -> usize {
-        let (d, l) = (self.width, self.depth);
+        let (d, m, l) = (self.width, self.inner_width, self.depth);
         match kind {
             TensorKind::Embed => d * self.n_in,
-            TensorKind::V => l * d * d,
-            TensorKind::W if block.inner => l * d * d,
-            TensorKind::Bias if block.has_bias() => l * d,
-            TensorKind::W | TensorKind::Bias => 0,
+            TensorKind::V => l * d * m,
+            TensorKind::W if block.inner => l * m * d,
+            TensorKind::W => 0,
+            TensorKind::Bias => l * self.bias_len(block),
             TensorKind::Readout => self.n_out * d,
         }
     }
@@ -61,11 +111,12 @@ impl Dims {
 pub enum TensorKind {
     /// Embedding `A`: `width x n_in`.
     Embed,
-    /// Residual weights `V_1..V_L`: `depth x width x width`.
+    /// Residual weights `V_1..V_L`: `depth x width x inner_width`.
     V,
-    /// Inner weights `W_1..W_L`: `depth x width x width` (blocks with `W` only).
+    /// Inner weights `W_1..W_L`: `depth x inner_width x width` (blocks with `W` only).
     W,
-    /// Biases `b_1..b_L`: `depth x width` (blocks with a bias only).
+    /// Biases `b_1..b_L`: `depth x inner_width` inside the activation, `depth x width`
+    /// outside it (blocks with a bias only).
     Bias,
     /// Readout `B`: `n_out x width`.
     Readout,
@@ -102,11 +153,11 @@ impl TensorKind {
 pub struct Tensors<S> {
     /// Embedding `A`: `width x n_in`.
     pub embed: S,
-    /// Residual weights `V_1..V_L`: `depth x width x width`.
+    /// Residual weights `V_1..V_L`: `depth x width x inner_width`.
     pub v: S,
-    /// Inner weights `W_1..W_L`: `depth x width x width`, empty when the block has none.
+    /// Inner weights `W_1..W_L`: `depth x inner_width x width`, empty when the block has none.
     pub w: S,
-    /// Biases `b_1..b_L`: `depth x width`, empty when the block has none.
+    /// Biases `b_1..b_L`: `depth x` [`Dims::bias_len`], empty when the block has none.
     pub bias: S,
     /// Readout `B`: `n_out x width`.
     pub readout: S,
@@ -195,7 +246,7 @@ pub struct ResNet<T> {
 impl<T: Float> ResNet<T> {
     /// A network with all-zero parameters.
     pub fn zeros(block: BlockSpec, dims: Dims) -> Result<Self> {
-        dims.validate()?;
+        dims.validate_for(&block)?;
         Ok(Self {
             params: Params::zeros(&block, dims),
             block,

@@ -45,6 +45,7 @@ fn res3_relu_second_moments_match_closed_forms() {
         width: 8,
         n_out: 1,
         depth: 20,
+        inner_width: 8,
     };
     let beta = 0.25;
     let alpha = (dims.depth as f64).powf(-beta);
@@ -87,6 +88,7 @@ fn backward_matches_finite_differences() {
         width: 6,
         n_out: 2,
         depth: 7,
+        inner_width: 6,
     };
     let net = random_res3(dims, 3);
     let backend = CpuBackend::new();
@@ -180,6 +182,7 @@ fn a_batch_of_networks_probes_like_each_alone() {
         width: 9,
         n_out: 2,
         depth: 12,
+        inner_width: 9,
     };
     let nets: Vec<ResNet<f64>> = (0..3).map(|s| random_res3(dims, 10 + s)).collect();
     let alpha = [0.9, 0.5, 0.3, 0.2, 0.1];
@@ -230,6 +233,7 @@ fn explosion_is_recorded_as_infinity() {
         width: 4,
         n_out: 1,
         depth: 30,
+        inner_width: 4,
     };
     let mut net = random_res3(dims, 1);
     for v in net.params.v.iter_mut().chain(net.params.w.iter_mut()) {

@@ -88,7 +88,16 @@ pub fn save_checkpoint(
         width: d,
         n_out,
         depth: l,
+        inner_width,
     } = net.dims;
+    if inner_width != d {
+        return Err(Error::config(
+            "inner_width",
+            format!(
+                "checkpoints hold square layers only (inner_width = width = {d}), got {inner_width}"
+            ),
+        ));
+    }
     let mut meta: HashMap<String, String> = extra.clone().into_iter().collect();
     for (k, v) in [
         ("format", FORMAT.to_string()),
@@ -205,12 +214,7 @@ pub fn decode_checkpoint(bytes: &[u8], origin: &Path) -> Result<(ResNet<f32>, Ch
         s.parse()
             .map_err(|_| bad(format!("`{key}` must be an integer, got {s:?}")))
     };
-    let dims = Dims {
-        n_in: dim("n_in")?,
-        width: dim("width")?,
-        n_out: dim("n_out")?,
-        depth: dim("depth")?,
-    };
+    let dims = Dims::new(dim("n_in")?, dim("width")?, dim("n_out")?, dim("depth")?);
     let beta_s = take("beta")?;
     let beta: f64 = beta_s
         .parse()
@@ -293,6 +297,7 @@ mod tests {
             width: 3,
             n_out: 2,
             depth: 5,
+            inner_width: 3,
         };
         let mut net = ResNet::zeros(block, dims).unwrap();
         for (i, t) in net.params.tensors_mut().into_iter().enumerate() {

@@ -110,6 +110,7 @@ fn training_model_gradient_matches_finite_differences() {
         width: 5,
         n_out: 10,
         depth: 6,
+        inner_width: 5,
     };
     let n = 4;
     let mut net = init_network::<f64>(3, dims, Init::Uniform).unwrap();
@@ -160,6 +161,7 @@ fn res3_inside_bias_tanh_stack_gradient_matches_finite_differences() {
         width: 5,
         n_out: 5,
         depth: 6,
+        inner_width: 5,
     };
     let (d, n) = (dims.width, 4);
     let mut net = ResNet::<f64>::zeros(block, dims).unwrap();
@@ -235,6 +237,7 @@ fn f32_training_gradient_agrees_with_f64() {
         width: 30,
         n_out: 10,
         depth: 50,
+        inner_width: 30,
     };
     let n = 19;
     let net64 = init_network::<f64>(5, dims, Init::Uniform).unwrap();

@@ -52,6 +52,7 @@ pub fn init_network<T: Float>(seed: u64, dims: Dims, init_v: Init) -> Result<Res
         width: d,
         n_out,
         depth,
+        .. // inner_width == width: the training block has no W
     } = dims;
     let p = &mut net.params;
     let draw = |law: Init, s: DrawStream, l: usize, rows: usize, cols: usize, out: &mut [T]| {
@@ -139,6 +140,7 @@ impl<T: Float, B: Backend<T>> Workspace<T, B> {
             depth: dims.depth,
             width: dims.width,
             columns: max_batch,
+            inner_width: dims.inner_width,
         };
         let keep = Keep::for_backward(block, true);
         Self {
@@ -335,6 +337,7 @@ impl<B: Backend<f32>> Evaluator<B> {
             depth: dims.depth,
             width: dims.width,
             columns: chunk,
+            inner_width: dims.inner_width,
         };
         Self {
             tape: Tape::new(&backend, shape, Keep::Output),

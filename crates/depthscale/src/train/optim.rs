@@ -120,6 +120,7 @@ mod tests {
             width: 2,
             n_out: 1,
             depth: 1,
+            inner_width: 2,
         };
         let mut p = Params::zeros(&block, dims);
         for (i, t) in p.tensors_mut().into_iter().enumerate() {
@@ -171,6 +172,7 @@ mod tests {
             width: 2,
             n_out: 1,
             depth: 1,
+            inner_width: 2,
         };
         let mut p = Params::<T>::zeros(&block, dims);
         for x in p.tensors_mut().into_iter().flatten() {

@@ -184,6 +184,7 @@ mod tests {
             width: 10,
             n_out: 2,
             depth: 1000,
+            inner_width: 10,
         };
         let mut net = ResNet::<f32>::zeros(BlockSpec::res1(Activation::Relu), dims).unwrap();
         Init::Uniform

@@ -135,6 +135,7 @@ impl TrainConfig {
             width: self.width,
             n_out,
             depth: self.depth,
+            inner_width: self.width,
         }
     }
 }

@@ -150,6 +150,7 @@ fn run_batch<B: Backend<f64>>(
         width: plan.width,
         n_out: plan.n_out,
         depth,
+        inner_width: plan.width,
     };
     let d = plan.width;
     let nets = prober.load(plan.block, dims, draws.len())?;

@@ -150,6 +150,13 @@ const PRESETS: &[PresetRow] = &[
         3.0,
         "Revision: with leaky_relu(0.8) the closed form holds with m2 = (1 + 0.8^2)/2 = 0.82 in place of ReLU's 1/2.",
     ),
+    (
+        "implicit-regularization",
+        None,
+        3.0,
+        150.0,
+        "Follow-up (ICLR 2024): with beta = 1 and a smooth initialization, gradient descent keeps the trained weights Lipschitz in the layer index (max_k ||Z_(k+1) - Z_k|| ~ 1/L at every step) and the depth-L network within O(1/L) of a much deeper one: a neural ODE after training.",
+    ),
 ];
 
 /// The names of every preset the reproduction runs, in report order.

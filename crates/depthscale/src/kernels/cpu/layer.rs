@@ -6,10 +6,12 @@ use crate::Float;
 use crate::linalg::{MatMut, MatRef, matmul};
 use crate::model::{Activation, BiasPosition, BlockSpec};
 
-/// The weights of one residual layer (`d x d` row-major matrices, a `d` bias).
+/// The weights of one residual layer: row-major `V` (`d x m`) and `W` (`m x d`), a bias of
+/// `m` values inside the activation or `d` outside it (`m` the inner width, `d` for `res1`).
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Layer<'a, T> {
     pub width: usize,
+    pub inner: usize,
     pub v: &'a [T],
     pub w: Option<&'a [T]>,
     pub bias: Option<&'a [T]>,
@@ -23,9 +25,10 @@ pub(super) struct LayerGrads<'a, T> {
     pub bias: Option<&'a mut [T]>,
 }
 
-/// Scratch values one layer needs, forward or backward, for width `d` and `n` columns.
-pub(super) fn scratch_len(d: usize, n: usize) -> usize {
-    d * d + d * n
+/// Scratch values one layer needs, forward or backward, for width `d`, inner width `m` and
+/// `n` columns.
+pub(super) fn scratch_len(d: usize, m: usize, n: usize) -> usize {
+    d * d + d.max(m) * n + m * n
 }
 
 /// Whether a layer of `block` can take the AVX-512 path (when the element type is `f32`).
@@ -64,6 +67,30 @@ fn scaled_activation<T: Float>(act: Activation, alpha: &[T], z: &[T], out: &mut 
     }
 }
 
+/// `a[:, c] = alpha[c] * act(z[:, c])` and `s[:, c] = alpha[c] * act'(z[:, c])` in one pass
+/// (bitwise what [`scaled_activation`] and [`scale_by_derivative`] compute).
+#[inline]
+fn scaled_value_and_derivative<T: Float>(
+    act: Activation,
+    alpha: &[T],
+    z: &[T],
+    (a, s): (&mut [T], &mut [T]),
+    d: usize,
+) {
+    for (((zc, ac), sc), &al) in z
+        .chunks_exact(d)
+        .zip(a.chunks_exact_mut(d))
+        .zip(s.chunks_exact_mut(d))
+        .zip(alpha)
+    {
+        for ((x, av), sv) in zc.iter().zip(ac.iter_mut()).zip(sc.iter_mut()) {
+            let (value, slope) = act.value_and_derivative(*x);
+            *av = al * value;
+            *sv = al * slope;
+        }
+    }
+}
+
 /// `q[:, c] *= alpha[c] * act'(z[:, c])`.
 #[inline]
 fn scale_by_derivative<T: Float>(act: Activation, alpha: &[T], z: &[T], q: &mut [T], d: usize) {
@@ -84,8 +111,9 @@ fn scale_by_derivative<T: Float>(act: Activation, alpha: &[T], z: &[T], q: &mut 
 }
 
 /// Forward: `h <- h + alpha_c (V act(W h + b_in) + b_out)` in place, the pre-activation
-/// `W h + b_in` written into `pre` (`h`, `pre`: `d x n`, `n = alpha.len()`). `simd` takes the
-/// AVX-512 layer (the caller checked `T` is `f32`, the CPU has it and [`simd_block`]).
+/// `W h + b_in` written into `pre` (`h`: `d x n`, `pre`: `m x n`, `n = alpha.len()`). `simd`
+/// takes the AVX-512 layer (the caller checked `T` is `f32`, the CPU has it and
+/// [`simd_block`]).
 pub(super) fn forward<T: Float>(
     simd: bool,
     block: &BlockSpec,
@@ -95,10 +123,10 @@ pub(super) fn forward<T: Float>(
     pre: &mut [T],
     scratch: &mut [T],
 ) {
-    let d = layer.width;
+    let (d, m) = (layer.width, layer.inner);
     let n = alpha.len();
     debug_assert_eq!(h.len(), d * n);
-    debug_assert_eq!(pre.len(), d * n);
+    debug_assert_eq!(pre.len(), m * n);
     #[cfg(target_arch = "x86_64")]
     if simd {
         super::simd_layer::forward(
@@ -116,8 +144,8 @@ pub(super) fn forward<T: Float>(
     // pre = W h (+ b_in)
     match layer.w {
         Some(w) => matmul(
-            MatMut::col_major(pre, d, n),
-            MatRef::row_major(w, d, d),
+            MatMut::col_major(pre, m, n),
+            MatRef::row_major(w, m, d),
             MatRef::col_major(h, d, n),
             T::one(),
             false,
@@ -125,19 +153,19 @@ pub(super) fn forward<T: Float>(
         None => pre.copy_from_slice(h),
     }
     if let (BiasPosition::Inside, Some(b)) = (block.bias, layer.bias) {
-        for col in pre.chunks_exact_mut(d) {
+        for col in pre.chunks_exact_mut(m) {
             for (x, &bi) in col.iter_mut().zip(b) {
                 *x += bi;
             }
         }
     }
     // a = alpha * act(pre); h += V a (+ alpha b_out)
-    let a = &mut scratch[..d * n];
-    scaled_activation(block.activation, alpha, pre, a, d);
+    let a = &mut scratch[..m * n];
+    scaled_activation(block.activation, alpha, pre, a, m);
     matmul(
         MatMut::col_major(h, d, n),
-        MatRef::row_major(layer.v, d, d),
-        MatRef::col_major(a, d, n),
+        MatRef::row_major(layer.v, d, m),
+        MatRef::col_major(a, m, n),
         T::one(),
         true,
     );
@@ -165,9 +193,10 @@ pub(super) fn backward<T: Float>(
     mut grads: Option<LayerGrads<'_, T>>,
     scratch: &mut [T],
 ) {
-    let d = layer.width;
+    let (d, m) = (layer.width, layer.inner);
     let n = alpha.len();
     debug_assert_eq!(p.len(), d * n);
+    debug_assert_eq!(pre.len(), m * n);
     #[cfg(target_arch = "x86_64")]
     if simd {
         let grads = grads.map(|g| (f32s_mut(g.v), g.bias.map(f32s_mut)));
@@ -183,14 +212,21 @@ pub(super) fn backward<T: Float>(
     }
     #[cfg(not(target_arch = "x86_64"))]
     let _ = simd;
-    let q = &mut scratch[..d * n];
+    // with gradients, the activation and its derivative in one pass (`slopes`), except for
+    // ReLU, whose derivative is a comparison
+    let fused = grads.is_some() && block.activation != Activation::Relu;
+    let (q, slopes) = scratch[..2 * m * n].split_at_mut(m * n);
     if let Some(g) = grads.as_mut() {
         // dV += p (alpha * act(pre))^T ; db_out += sum_c alpha_c p_c
-        scaled_activation(block.activation, alpha, pre, q, d);
+        if fused {
+            scaled_value_and_derivative(block.activation, alpha, pre, (q, slopes), m);
+        } else {
+            scaled_activation(block.activation, alpha, pre, q, m);
+        }
         matmul(
-            MatMut::row_major(g.v, d, d),
+            MatMut::row_major(g.v, d, m),
             MatRef::col_major(p, d, n),
-            MatRef::col_major(q, d, n).t(),
+            MatRef::col_major(q, m, n).t(),
             T::one(),
             true,
         );
@@ -204,16 +240,22 @@ pub(super) fn backward<T: Float>(
     }
     // q = alpha * act'(pre) * (V^T p) = dloss/dpre
     matmul(
-        MatMut::col_major(q, d, n),
-        MatRef::row_major(layer.v, d, d).t(),
+        MatMut::col_major(q, m, n),
+        MatRef::row_major(layer.v, d, m).t(),
         MatRef::col_major(p, d, n),
         T::one(),
         false,
     );
-    scale_by_derivative(block.activation, alpha, pre, q, d);
+    if fused {
+        for (x, &s) in q.iter_mut().zip(slopes.iter()) {
+            *x *= s;
+        }
+    } else {
+        scale_by_derivative(block.activation, alpha, pre, q, m);
+    }
     if let Some(g) = grads.as_mut() {
         if let (BiasPosition::Inside, Some(gb)) = (block.bias, g.bias.as_deref_mut()) {
-            for col in q.chunks_exact(d) {
+            for col in q.chunks_exact(m) {
                 for (x, &qi) in gb.iter_mut().zip(col) {
                     *x += qi;
                 }
@@ -222,8 +264,8 @@ pub(super) fn backward<T: Float>(
         if let Some(gw) = g.w.as_deref_mut() {
             let h = input.expect("W gradients need the layer input");
             matmul(
-                MatMut::row_major(gw, d, d),
-                MatRef::col_major(q, d, n),
+                MatMut::row_major(gw, m, d),
+                MatRef::col_major(q, m, n),
                 MatRef::col_major(h, d, n).t(),
                 T::one(),
                 true,
@@ -234,8 +276,8 @@ pub(super) fn backward<T: Float>(
     match layer.w {
         Some(w) => matmul(
             MatMut::col_major(p, d, n),
-            MatRef::row_major(w, d, d).t(),
-            MatRef::col_major(q, d, n),
+            MatRef::row_major(w, m, d).t(),
+            MatRef::col_major(q, m, n),
             T::one(),
             true,
         ),

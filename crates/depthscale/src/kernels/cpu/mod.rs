@@ -18,7 +18,7 @@ use super::backend::{
 };
 use crate::Float;
 use crate::linalg::{MatMut, MatRef, matmul};
-use crate::model::BlockSpec;
+use crate::model::{BiasPosition, BlockSpec};
 use crate::train::loss;
 use layer::{Layer, LayerGrads};
 use rayon::prelude::*;
@@ -67,21 +67,32 @@ impl CpuBackend {
     }
 }
 
-/// Layer `k` of network `b` of a batch of depth `l` and width `d`.
-fn layer_of<'a, T>(
-    w: StackWeights<'a, Vec<T>>,
+/// Values of one layer's bias for `block` in a stack of `shape` (`m` inside the activation,
+/// `d` outside it).
+fn bias_len(block: &BlockSpec, shape: StackShape) -> usize {
+    match block.bias {
+        BiasPosition::Inside => shape.inner_width,
+        _ => shape.width,
+    }
+}
+
+/// Layer `k` of network `b` of a batch of `shape`, whose layers' biases hold `bl` values.
+fn layer_of<T>(
+    w: StackWeights<'_, Vec<T>>,
+    shape: StackShape,
+    bl: usize,
     b: usize,
     k: usize,
-    l: usize,
-    d: usize,
-) -> Layer<'a, T> {
-    let m = (b * l + k) * d * d;
-    let v = (b * l + k) * d;
+) -> Layer<'_, T> {
+    let i = b * shape.depth + k;
+    let dm = shape.layer();
+    let (m, v) = (i * dm, i * bl);
     Layer {
-        width: d,
-        v: &w.v[m..m + d * d],
-        w: w.w.map(|x| &x[m..m + d * d]),
-        bias: w.bias.map(|x| &x[v..v + d]),
+        width: shape.width,
+        inner: shape.inner_width,
+        v: &w.v[m..m + dm],
+        w: w.w.map(|x| &x[m..m + dm]),
+        bias: w.bias.map(|x| &x[v..v + bl]),
     }
 }
 
@@ -173,8 +184,8 @@ impl<T: Float> Backend<T> for CpuBackend {
     fn stack_scratch(&self, _block: &BlockSpec, shape: StackShape) -> usize {
         // one layer's scratch, reused layer after layer and network after network, and one
         // layer's pre-activations for `Keep::Output`
-        let (d, n) = (shape.width, shape.columns);
-        layer::scratch_len(d, n) + d * n
+        let (d, m, n) = (shape.width, shape.inner_width, shape.columns);
+        layer::scratch_len(d, m, n) + m * n
     }
 
     fn forward_stack(
@@ -192,11 +203,12 @@ impl<T: Float> Backend<T> for CpuBackend {
             depth: l,
             width: d,
             columns: n,
+            inner_width: m,
         } = shape;
-        let dn = d * n;
+        let (dn, mn, bl) = (d * n, m * n, bias_len(block, shape));
         let simd = self.fast::<T>() && layer::simd_block(block);
         let (work, pre_one) = scratch[..<Self as Backend<T>>::stack_scratch(self, block, shape)]
-            .split_at_mut(layer::scratch_len(d, n));
+            .split_at_mut(layer::scratch_len(d, m, n));
         let Tape {
             h0,
             h_last,
@@ -204,7 +216,7 @@ impl<T: Float> Backend<T> for CpuBackend {
             inputs,
         } = tape;
         assert!(h0.len() >= shape.states() && h_last.len() >= shape.states());
-        assert!(keep == Keep::Output || pre.len() >= shape.tape());
+        assert!(keep == Keep::Output || pre.len() >= shape.pre_tape());
         assert!(keep != Keep::PreAndInputs || inputs.len() >= shape.tape());
         for b in 0..networks {
             let cols = b * dn..(b + 1) * dn;
@@ -219,9 +231,10 @@ impl<T: Float> Backend<T> for CpuBackend {
                 let pre = if keep == Keep::Output {
                     &mut *pre_one
                 } else {
-                    &mut pre[at..at + dn]
+                    let at = (b * l + k) * mn;
+                    &mut pre[at..at + mn]
                 };
-                let layer = layer_of(weights, b, k, l, d);
+                let layer = layer_of(weights, shape, bl, b, k);
                 layer::forward(simd, block, layer, alpha, h, pre, work);
             }
         }
@@ -243,13 +256,14 @@ impl<T: Float> Backend<T> for CpuBackend {
             depth: l,
             width: d,
             columns: n,
+            inner_width: m,
         } = shape;
-        let dn = d * n;
+        let (dn, mn, dm, bl) = (d * n, m * n, d * m, bias_len(block, shape));
         let simd = self.fast::<T>() && layer::simd_block(block);
-        let work = &mut scratch[..layer::scratch_len(d, n)];
+        let work = &mut scratch[..layer::scratch_len(d, m, n)];
         let want_w = grads.as_ref().is_some_and(|g| g.w.is_some());
         assert!(
-            tape.pre.len() >= shape.tape(),
+            tape.pre.len() >= shape.pre_tape(),
             "the backward stack needs pre-activations"
         );
         assert!(
@@ -260,21 +274,20 @@ impl<T: Float> Backend<T> for CpuBackend {
             let alpha = &alpha[b * n..(b + 1) * n];
             let pb = &mut p[b * dn..(b + 1) * dn];
             for k in (0..l).rev() {
-                let at = (b * l + k) * dn;
-                let m = (b * l + k) * d * d;
-                let v = (b * l + k) * d;
+                let i = b * l + k;
+                let (at, pat, w0, b0) = (i * dn, i * mn, i * dm, i * bl);
                 let layer_grads = grads.as_mut().map(|g| LayerGrads {
-                    v: &mut g.v[m..m + d * d],
-                    w: g.w.as_mut().map(|x| &mut x[m..m + d * d]),
-                    bias: g.bias.as_mut().map(|x| &mut x[v..v + d]),
+                    v: &mut g.v[w0..w0 + dm],
+                    w: g.w.as_mut().map(|x| &mut x[w0..w0 + dm]),
+                    bias: g.bias.as_mut().map(|x| &mut x[b0..b0 + bl]),
                 });
                 let input = want_w.then(|| &tape.inputs[at..at + dn]);
                 layer::backward(
                     simd,
                     block,
-                    layer_of(weights, b, k, l, d),
+                    layer_of(weights, shape, bl, b, k),
                     alpha,
-                    &tape.pre[at..at + dn],
+                    &tape.pre[pat..pat + mn],
                     input,
                     pb,
                     layer_grads,

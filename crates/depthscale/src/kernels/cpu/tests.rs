@@ -16,7 +16,8 @@ fn cast<T: Float>(x: &[f64]) -> Vec<T> {
     x.iter().map(|&v| T::of(v)).collect()
 }
 
-/// One network's layer weights: `v`, `w` (`d x d` row-major) and a bias.
+/// One network's layer weights: `v` (`d x m` row-major), `w` (`m x d`) and a bias (`m` values
+/// inside the activation, `d` outside).
 struct NaiveLayer<'a> {
     v: &'a [f64],
     w: Option<&'a [f64]>,
@@ -33,7 +34,8 @@ struct NaiveOut {
     gb: Vec<f64>,
 }
 
-/// The layer `h + alpha_c (V act(W h + b_in) + b_out)` and its backward pass, entry by entry.
+/// The layer `h + alpha_c (V act(W h + b_in) + b_out)` and its backward pass, entry by entry,
+/// for width `d` and inner width `m` (`m = d` without `W`).
 #[allow(clippy::needless_range_loop)]
 fn naive_layer(
     block: &BlockSpec,
@@ -42,15 +44,23 @@ fn naive_layer(
     h: &[f64],
     p: &[f64],
     d: usize,
+    m: usize,
 ) -> NaiveOut {
     let n = alpha.len();
     let act = block.activation;
     let mut out = NaiveOut {
         h1: vec![0.0; d * n],
         p0: vec![0.0; d * n],
-        gv: vec![0.0; d * d],
-        gw: vec![0.0; d * d],
-        gb: vec![0.0; d],
+        gv: vec![0.0; d * m],
+        gw: vec![0.0; m * d],
+        gb: vec![
+            0.0;
+            if block.bias == BiasPosition::Inside {
+                m
+            } else {
+                d
+            }
+        ],
     };
     let inside = |i: usize| match (block.bias, l.b) {
         (BiasPosition::Inside, Some(b)) => b[i],
@@ -64,7 +74,7 @@ fn naive_layer(
         let s = alpha[c];
         let hc = &h[c * d..(c + 1) * d];
         let pc = &p[c * d..(c + 1) * d];
-        let z: Vec<f64> = (0..d)
+        let z: Vec<f64> = (0..m)
             .map(|i| {
                 let wh = match l.w {
                     Some(w) => (0..d).map(|j| w[i * d + j] * hc[j]).sum(),
@@ -74,26 +84,31 @@ fn naive_layer(
             })
             .collect();
         for i in 0..d {
-            let va: f64 = (0..d).map(|j| l.v[i * d + j] * act.apply(z[j])).sum();
+            let va: f64 = (0..m).map(|j| l.v[i * m + j] * act.apply(z[j])).sum();
             out.h1[c * d + i] = hc[i] + s * (va + outside(i));
         }
         // q = dloss/dz = alpha act'(z) V^T p
-        let q: Vec<f64> = (0..d)
-            .map(|j| s * act.derivative(z[j]) * (0..d).map(|i| l.v[i * d + j] * pc[i]).sum::<f64>())
+        let q: Vec<f64> = (0..m)
+            .map(|j| s * act.derivative(z[j]) * (0..d).map(|i| l.v[i * m + j] * pc[i]).sum::<f64>())
             .collect();
         for i in 0..d {
             let back = match l.w {
-                Some(w) => (0..d).map(|j| w[j * d + i] * q[j]).sum(),
+                Some(w) => (0..m).map(|j| w[j * d + i] * q[j]).sum(),
                 None => q[i],
             };
             out.p0[c * d + i] = pc[i] + back;
-            out.gb[i] += match block.bias {
-                BiasPosition::Outside => s * pc[i],
-                BiasPosition::Inside => q[i],
-                BiasPosition::None => 0.0,
-            };
+            if block.bias == BiasPosition::Outside {
+                out.gb[i] += s * pc[i];
+            }
+            for j in 0..m {
+                out.gv[i * m + j] += pc[i] * s * act.apply(z[j]);
+            }
+        }
+        for i in 0..m {
+            if block.bias == BiasPosition::Inside {
+                out.gb[i] += q[i];
+            }
             for j in 0..d {
-                out.gv[i * d + j] += pc[i] * s * act.apply(z[j]);
                 out.gw[i * d + j] += q[i] * hc[j];
             }
         }
@@ -112,12 +127,22 @@ fn close<T: Float>(got: &[T], want: &[f64], tol: f64, what: &str) {
     }
 }
 
-/// Runs one layer of `block` through `backend`'s stack (forward, then backward with
-/// gradients accumulated onto ones) and compares with [`naive_layer`].
-fn check_one_layer<T: Float>(backend: CpuBackend, block: BlockSpec, d: usize, n: usize, tol: f64) {
-    let v = random(1, d * d);
-    let w = random(2, d * d);
-    let b = random(3, d);
+/// Runs one layer of `block` (inner width `m`) through `backend`'s stack (forward, then
+/// backward with gradients accumulated onto ones) and compares with [`naive_layer`].
+fn check_one_layer<T: Float>(
+    backend: CpuBackend,
+    block: BlockSpec,
+    (d, m, n): (usize, usize, usize),
+    tol: f64,
+) {
+    let bl = if block.bias == BiasPosition::Inside {
+        m
+    } else {
+        d
+    };
+    let v = random(1, d * m);
+    let w = random(2, m * d);
+    let b = random(3, bl);
     let h = random(4, d * n);
     let p = random(5, d * n);
     let alpha: Vec<f64> = (0..n).map(|c| 0.2 + 0.01 * c as f64).collect();
@@ -132,12 +157,14 @@ fn check_one_layer<T: Float>(backend: CpuBackend, block: BlockSpec, d: usize, n:
         &h,
         &p,
         d,
+        m,
     );
     let shape = StackShape {
         networks: 1,
         depth: 1,
         width: d,
         columns: n,
+        inner_width: m,
     };
     let (vt, wt, bt) = (cast::<T>(&v), cast::<T>(&w), cast::<T>(&b));
     let weights = StackWeights {
@@ -161,13 +188,16 @@ fn check_one_layer<T: Float>(backend: CpuBackend, block: BlockSpec, d: usize, n:
         Keep::PreAndInputs,
         &mut scratch,
     );
-    let tag = format!("{block:?} d {d} n {n} {}", Backend::<T>::describe(&backend));
+    let tag = format!(
+        "{block:?} d {d} m {m} n {n} {}",
+        Backend::<T>::describe(&backend)
+    );
     close(&tape.h_last, &want.h1, tol, &format!("h ({tag})"));
     assert_eq!(tape.inputs, cast::<T>(&h), "inputs ({tag})");
     let (mut gv, mut gw, mut gb) = (
-        vec![T::one(); d * d],
-        vec![T::one(); d * d],
-        vec![T::one(); d],
+        vec![T::one(); d * m],
+        vec![T::one(); m * d],
+        vec![T::one(); bl],
     );
     let mut pp = cast::<T>(&p);
     backend.backward_stack(
@@ -203,7 +233,7 @@ fn blocks() -> Vec<BlockSpec> {
             BiasPosition::Inside,
             BiasPosition::Outside,
         ] {
-            for activation in [Activation::Relu, Activation::Tanh] {
+            for activation in [Activation::Relu, Activation::Tanh, Activation::Gelu] {
                 out.push(BlockSpec {
                     inner,
                     bias,
@@ -215,13 +245,24 @@ fn blocks() -> Vec<BlockSpec> {
     out
 }
 
-/// The portable path (every machine) in `f64` and `f32`, every block kind, awkward shapes.
+/// The shapes `(d, m, n)` a block is checked on: square (`m = d`) and, with `W`, inner widths
+/// above and below the width.
+fn shapes(block: &BlockSpec, square: &[(usize, usize)]) -> Vec<(usize, usize, usize)> {
+    let mut out: Vec<_> = square.iter().map(|&(d, n)| (d, d, n)).collect();
+    if block.inner {
+        out.extend([(1, 3, 2), (5, 8, 3), (16, 32, 7), (37, 11, 29)]);
+    }
+    out
+}
+
+/// The portable path (every machine) in `f64` and `f32`, every block kind, awkward shapes,
+/// inner widths other than the width.
 #[test]
 fn portable_layers_match_the_naive_layer() {
     for block in blocks() {
-        for (d, n) in [(1, 1), (5, 3), (37, 29)] {
-            check_one_layer::<f64>(CpuBackend::portable(), block, d, n, 1e-12);
-            check_one_layer::<f32>(CpuBackend::portable(), block, d, n, 1e-5);
+        for shape in shapes(&block, &[(1, 1), (5, 3), (37, 29)]) {
+            check_one_layer::<f64>(CpuBackend::portable(), block, shape, 1e-12);
+            check_one_layer::<f32>(CpuBackend::portable(), block, shape, 1e-5);
         }
     }
 }
@@ -235,26 +276,32 @@ fn default_backend_layers_match_the_naive_layer() {
     }
     let backend = CpuBackend::new();
     for block in blocks() {
-        for (d, n) in [(1, 1), (5, 3), (16, 17), (30, 128), (37, 29)] {
-            check_one_layer::<f32>(backend, block, d, n, 1e-5);
+        for shape in shapes(&block, &[(1, 1), (5, 3), (16, 17), (30, 128), (37, 29)]) {
+            check_one_layer::<f32>(backend, block, shape, 1e-5);
         }
     }
 }
 
-/// A random batch of `networks` networks' weights for `block` (`[B, L, d, d]`, ...).
-fn batch_weights(block: &BlockSpec, networks: usize, l: usize, d: usize) -> Tensors3 {
+/// A random batch of `networks` networks' weights for `block` (`[B, L, d, m]`, ...), `bl`
+/// bias values per layer.
+fn batch_weights(
+    block: &BlockSpec,
+    networks: usize,
+    l: usize,
+    (d, m, bl): (usize, usize, usize),
+) -> Tensors3 {
     let scale = 1.0 / (d as f64).sqrt();
-    let m = |seed| {
-        random(seed, networks * l * d * d)
+    let mat = |seed| {
+        random(seed, networks * l * d * m)
             .iter()
             .map(|x| x * scale)
             .collect()
     };
     Tensors3 {
-        v: m(21),
-        w: if block.inner { m(22) } else { Vec::new() },
+        v: mat(21),
+        w: if block.inner { mat(22) } else { Vec::new() },
         b: if block.has_bias() {
-            random(23, networks * l * d)
+            random(23, networks * l * bl)
         } else {
             Vec::new()
         },
@@ -315,12 +362,19 @@ fn run_stack<T: Float>(
     [tape.h_last, p, gv, gw, gb]
 }
 
-/// Network `b`'s results in a batch of three are bitwise those of the network run alone.
+/// Network `b`'s results in a batch of three are bitwise those of the network run alone
+/// (blocks with `W` at an inner width other than the width).
 #[test]
 fn batching_networks_changes_no_bit() {
     let (l, d, n, nets) = (6, 7, 5, 3);
     for block in blocks() {
-        let t = batch_weights(&block, nets, l, d);
+        let m = if block.inner { 10 } else { d };
+        let bl = if block.bias == BiasPosition::Inside {
+            m
+        } else {
+            d
+        };
+        let t = batch_weights(&block, nets, l, (d, m, bl));
         let h0 = random(31, nets * d * n);
         let p = random(32, nets * d * n);
         let alpha: Vec<f64> = (0..nets * n).map(|c| 0.3 + 0.05 * c as f64).collect();
@@ -329,12 +383,13 @@ fn batching_networks_changes_no_bit() {
             depth: l,
             width: d,
             columns: n,
+            inner_width: m,
         };
         for backend in [CpuBackend::new(), CpuBackend::portable()] {
             let all = run_stack::<f32>(backend, &block, shape, &t, &h0, &p, &alpha);
             for b in 0..nets {
                 let one = |x: &[f64], per: usize| x[b * per..(b + 1) * per].to_vec();
-                let (ldd, ld) = (l * d * d, l * d);
+                let (ldd, ld) = (l * d * m, l * bl);
                 let alone = Tensors3 {
                     v: one(&t.v, ldd),
                     w: if block.inner {
@@ -381,12 +436,13 @@ fn batching_networks_changes_no_bit() {
 fn inference_forward_equals_the_recorded_one() {
     let block = crate::train::training_block();
     let (l, d, n) = (9, 30, 13);
-    let t = batch_weights(&block, 1, l, d);
+    let t = batch_weights(&block, 1, l, (d, d, d));
     let shape = StackShape {
         networks: 1,
         depth: l,
         width: d,
         columns: n,
+        inner_width: d,
     };
     let backend = CpuBackend::new();
     let (v, b) = (cast::<f32>(&t.v), cast::<f32>(&t.b));
