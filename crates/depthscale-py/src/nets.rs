@@ -12,8 +12,8 @@ use numpy::{
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-/// The tensors of a network as NumPy arrays: `embed (d, n_in)`, `v (L, d, d)`, `w (L, d, d)`
-/// when the block has it, `bias (L, d)` when it has one, `readout (n_out, d)`; moved, not
+/// The tensors of a network as NumPy arrays: `embed (d, n_in)`, `v (L, d, m)`, `w (L, m, d)`
+/// when the block has it (`m`: the inner width), `bias (L, m or d)` when it has one, `readout (n_out, d)`; moved, not
 /// copied.
 pub fn params_dict<T: numpy::Element + depthscale::Float>(
     py: Python<'_>,
@@ -24,7 +24,9 @@ pub fn params_dict<T: numpy::Element + depthscale::Float>(
         width: d,
         n_out,
         depth: l,
+        inner_width: m,
     } = net.dims;
+    let bias_len = net.dims.bias_len(&net.block);
     let block = net.block;
     let p = net.params;
     let out = PyDict::new(py);
@@ -32,12 +34,12 @@ pub fn params_dict<T: numpy::Element + depthscale::Float>(
         Array::from_shape_vec(shape.to_vec(), v).expect("a tensor of its declared shape")
     };
     out.set_item("embed", shaped(p.embed, &[d, n_in]).into_pyarray(py))?;
-    out.set_item("v", shaped(p.v, &[l, d, d]).into_pyarray(py))?;
+    out.set_item("v", shaped(p.v, &[l, d, m]).into_pyarray(py))?;
     if block.inner {
-        out.set_item("w", shaped(p.w, &[l, d, d]).into_pyarray(py))?;
+        out.set_item("w", shaped(p.w, &[l, m, d]).into_pyarray(py))?;
     }
     if block.has_bias() {
-        out.set_item("bias", shaped(p.bias, &[l, d]).into_pyarray(py))?;
+        out.set_item("bias", shaped(p.bias, &[l, bias_len]).into_pyarray(py))?;
     }
     out.set_item("readout", shaped(p.readout, &[n_out, d]).into_pyarray(py))?;
     Ok(out)
@@ -121,12 +123,7 @@ pub fn trajectory<'py>(
         },
         activation,
     };
-    let dims = Dims {
-        n_in,
-        width: d,
-        n_out,
-        depth: l,
-    };
+    let dims = Dims::new(n_in, d, n_out, l);
     let mut net = ResNet::<f64>::zeros(block, dims).map_err(|e| py_err(e, None))?;
     net.params.embed.copy_from_slice(slice("embed", &embed)?);
     net.params.v.copy_from_slice(slice("v", &v)?);

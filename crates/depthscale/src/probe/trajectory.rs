@@ -36,9 +36,9 @@ pub fn trajectory(
     y: &[f64],
     progress: &dyn Progress,
 ) -> Result<Trajectory> {
-    net.dims.validate()?;
+    net.dims.validate_for(&net.block)?;
     let dims = net.dims;
-    let (d, l, n) = (dims.width, dims.depth, alpha.len());
+    let (d, m, l, n) = (dims.width, dims.inner_width, dims.depth, alpha.len());
     if n == 0 {
         return Err(Error::config("x", "needs at least one column (input)"));
     }
@@ -60,6 +60,7 @@ pub fn trajectory(
         networks: 1,
         depth: 1,
         width: d,
+        inner_width: m,
         columns: n,
     };
     let embed = ProductShape {
@@ -85,19 +86,20 @@ pub fn trajectory(
     let mut scratch: Vec<f64> = be.zeros(scratch_len);
     let mut tape: Tape<Vec<f64>> = Tape::new(&be, shape, Keep::PreActivations);
     let (mut v, mut w, mut bias) = (
-        vec![0.0; d * d],
-        vec![0.0; if block.inner { d * d } else { 0 }],
-        vec![0.0; if block.has_bias() { d } else { 0 }],
+        vec![0.0; d * m],
+        vec![0.0; if block.inner { m * d } else { 0 }],
+        vec![0.0; dims.bias_len(&block)],
     );
+    let bias_len = dims.bias_len(&block);
     // the weights of layer k (1-based) into the one-layer buffers
     let load = |k: usize, v: &mut Vec<f64>, w: &mut Vec<f64>, bias: &mut Vec<f64>| {
         let p = &net.params;
-        v.copy_from_slice(&p.v[(k - 1) * d * d..k * d * d]);
+        v.copy_from_slice(&p.v[(k - 1) * d * m..k * d * m]);
         if block.inner {
-            w.copy_from_slice(&p.w[(k - 1) * d * d..k * d * d]);
+            w.copy_from_slice(&p.w[(k - 1) * m * d..k * m * d]);
         }
         if block.has_bias() {
-            bias.copy_from_slice(&p.bias[(k - 1) * d..k * d]);
+            bias.copy_from_slice(&p.bias[(k - 1) * bias_len..k * bias_len]);
         }
     };
     let alpha_buf = alpha.to_vec();
@@ -113,7 +115,7 @@ pub fn trajectory(
         &mut scratch,
     );
     let mut h = Vec::with_capacity(states);
-    let mut pre = Vec::with_capacity(l * d * n);
+    let mut pre = Vec::with_capacity(l * m * n);
     h.extend_from_slice(&tape.h0[..d * n]);
     for k in 1..=l {
         check_cancelled(progress)?;
@@ -133,7 +135,7 @@ pub fn trajectory(
             &mut scratch,
         );
         h.extend_from_slice(&tape.h_last[..d * n]);
-        pre.extend_from_slice(&tape.pre[..d * n]);
+        pre.extend_from_slice(&tape.pre[..m * n]);
         let (h0, last) = (&mut tape.h0, &tape.h_last);
         h0[..d * n].copy_from_slice(&last[..d * n]);
     }
@@ -170,7 +172,7 @@ pub fn trajectory(
     for k in (1..=l).rev() {
         check_cancelled(progress)?;
         load(k, &mut v, &mut w, &mut bias);
-        tape.pre[..d * n].copy_from_slice(&pre[(k - 1) * d * n..k * d * n]);
+        tape.pre[..m * n].copy_from_slice(&pre[(k - 1) * m * n..k * m * n]);
         let weights = StackWeights {
             v: &v,
             w: block.inner.then_some(&w),
@@ -234,6 +236,7 @@ mod tests {
         let dims = Dims {
             n_in: 7,
             width: 6,
+            inner_width: 6,
             n_out: 2,
             depth: 30,
         };
@@ -278,6 +281,7 @@ mod tests {
         let dims = Dims {
             n_in: 5,
             width: 4,
+            inner_width: 4,
             n_out: 3,
             depth: 12,
         };
@@ -309,6 +313,7 @@ mod tests {
         let dims = Dims {
             n_in: 3,
             width: 2,
+            inner_width: 2,
             n_out: 1,
             depth: 2,
         };
