@@ -19,6 +19,7 @@ mod grid;
 mod init_probe;
 mod law_spec;
 mod limit;
+mod ode_after_training;
 pub mod output;
 mod presets;
 pub mod reproduce;
@@ -36,6 +37,7 @@ pub use grid::Grid;
 pub use init_probe::{ProbeBlock, ProbeConfig};
 pub use law_spec::LawSpec;
 pub use limit::LimitConfig;
+pub use ode_after_training::{OdeAfterTrainingConfig, every_other_layer};
 pub use presets::{PRESETS, Preset, preset};
 pub use runner::{
     KINDS, RunOptions, RunReport, check, merge, merge_with, parse_shard, resolved_config, run,

@@ -77,6 +77,18 @@ macro_rules! training_config {
             /// Adam's denominator offset `eps`.
             #[serde(default = "crate::experiment::training::default_adam_eps")]
             pub adam_eps: f64,
+            /// The residual block: `res1` (the paper's) or `res3` (`W` trained too).
+            #[serde(default)]
+            pub block: crate::train::BlockKind,
+            /// The block's activation.
+            #[serde(default = "crate::experiment::training::default_activation")]
+            pub activation: crate::model::Activation,
+            /// Whether the block has a bias (outside the activation).
+            #[serde(default = "crate::experiment::training::default_bias")]
+            pub bias: bool,
+            /// Law of `W` over depth (res3).
+            #[serde(default = "crate::experiment::training::default_init")]
+            pub init_w: crate::paths::Init,
             $(
                 $(#[$fmeta])*
                 pub $field: $ty,
@@ -116,6 +128,11 @@ macro_rules! training_config {
                     optimizer: self.optimizer,
                     momentum: self.momentum,
                     adam_eps: self.adam_eps,
+                    block: self.block,
+                    activation: self.activation,
+                    bias: self.bias,
+                    init_w: self.init_w,
+                    loss: crate::train::LossKind::CrossEntropy,
                 };
                 cfg.validate()?;
                 Ok(cfg)
@@ -148,6 +165,12 @@ pub(crate) fn default_lr_gamma() -> f64 {
 }
 pub(crate) fn default_adam_eps() -> f64 {
     TrainConfig::default().adam_eps
+}
+pub(crate) fn default_activation() -> crate::model::Activation {
+    TrainConfig::default().activation
+}
+pub(crate) fn default_bias() -> bool {
+    TrainConfig::default().bias
 }
 pub(crate) fn default_beta() -> f64 {
     TrainConfig::default().beta

@@ -388,6 +388,33 @@ pub trait Backend<T: Float>: Clone + Send + Sync + fmt::Debug {
         scratch: &mut Self::Buffer,
     );
 
+    /// Mean squared error of the outputs `[B, n_out, n]` against host `targets` (same layout):
+    /// writes into `losses[b]` network `b`'s summed squared error divided by `n_out total`
+    /// (PyTorch's `MSELoss` over the whole batch of `total` columns, of which these are part),
+    /// and its gradient into `dout`, so that the parts of a batch add up to the batch's mean.
+    /// Sums are accumulated in `f64`.
+    #[allow(clippy::too_many_arguments)]
+    fn mse(
+        &self,
+        out: &Self::Buffer,
+        targets: &[T],
+        n_out: usize,
+        total: usize,
+        dout: &mut Self::Buffer,
+        losses: &mut [f64],
+        scratch: &mut Self::Buffer,
+    );
+
+    /// Summed squared error of each network's outputs (`sums[b]`), without gradients; layout
+    /// as [`Backend::mse`].
+    fn squared_error_sum(
+        &self,
+        out: &Self::Buffer,
+        targets: &[T],
+        sums: &mut [f64],
+        scratch: &mut Self::Buffer,
+    );
+
     /// One Adam update of a tensor of `per_network` values per network, network `b` with
     /// `coeffs[b]`: moments `m`, `v` and parameters `p` updated in place from gradients `g`.
     fn adam_update(

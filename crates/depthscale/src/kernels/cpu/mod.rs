@@ -436,6 +436,48 @@ impl<T: Float> Backend<T> for CpuBackend {
         }
     }
 
+    fn mse(
+        &self,
+        out: &Vec<T>,
+        targets: &[T],
+        n_out: usize,
+        total: usize,
+        dout: &mut Vec<T>,
+        losses: &mut [f64],
+        _scratch: &mut Vec<T>,
+    ) {
+        let per = targets.len() / losses.len().max(1);
+        for (b, l) in losses.iter_mut().enumerate() {
+            let r = b * per..(b + 1) * per;
+            let g = &mut dout[r.clone()];
+            let mut loss = loss::mse(&out[r.clone()], &targets[r], n_out, g);
+            let n = per / n_out.max(1);
+            if total != n {
+                let share = n as f64 / total as f64;
+                loss *= share;
+                let share = T::of(share);
+                for x in g.iter_mut() {
+                    *x *= share;
+                }
+            }
+            *l = loss;
+        }
+    }
+
+    fn squared_error_sum(
+        &self,
+        out: &Vec<T>,
+        targets: &[T],
+        sums: &mut [f64],
+        _scratch: &mut Vec<T>,
+    ) {
+        let per = targets.len() / sums.len().max(1);
+        for (b, s) in sums.iter_mut().enumerate() {
+            let r = b * per..(b + 1) * per;
+            *s = loss::squared_error_sum(&out[r.clone()], &targets[r]);
+        }
+    }
+
     fn adam_update(
         &self,
         coeffs: &[AdamCoeffs<T>],

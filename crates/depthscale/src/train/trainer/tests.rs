@@ -382,3 +382,54 @@ fn sgd_with_momentum_learns_separable_blobs() {
     .unwrap();
     assert_ne!(adam.trained.params.v, out.trained.params.v);
 }
+
+#[test]
+fn res3_regression_with_mse_and_sgd_fits_its_training_points() {
+    use crate::train::{BlockKind, LossKind, Regression};
+    let data = Regression::gaussian(4, 6, 6, 8, 20).unwrap();
+    let cfg = TrainConfig {
+        depth: 10,
+        width: 6,
+        epochs: 30,
+        batch_size: 8,
+        lr: 0.05,
+        lr_step: 100,
+        optimizer: Optimizer::Sgd,
+        momentum: 0.5,
+        loss: LossKind::Mse,
+        block: BlockKind::Res3,
+        activation: crate::model::Activation::Tanh,
+        bias: false,
+        init_w: Init::Gaussian,
+        ..TrainConfig::default()
+    };
+    let out = train(&cfg, &data, &crate::progress::Silent, &mut |_| {}).unwrap();
+    let (first, last) = (out.metrics[0], out.metrics[29]);
+    assert!(
+        last.train_loss < 0.5 * first.train_loss,
+        "{:?}",
+        out.metrics
+    );
+    assert!(first.test_loss.is_finite() && last.test_accuracy.is_nan());
+    assert!(out.trained.block.inner);
+    assert_ne!(out.initial.params.w, out.trained.params.w);
+    // the same data: same bits on any thread count
+    let again = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .unwrap()
+        .install(|| train(&cfg, &data, &crate::progress::Silent, &mut |_| {}).unwrap());
+    assert_eq!(again.trained.params, out.trained.params);
+    // a loss that does not fit the targets is refused, naming the field
+    for (loss, set) in [
+        (LossKind::CrossEntropy, &data as &dyn TrainingSet),
+        (LossKind::Mse, &blobs(0, 10, 5) as &dyn TrainingSet),
+    ] {
+        let cfg = TrainConfig {
+            loss,
+            ..small_config()
+        };
+        let err = train(&cfg, set, &crate::progress::Silent, &mut |_| {});
+        assert!(matches!(err, Err(Error::Config { field, .. }) if field == "loss"));
+    }
+}
