@@ -68,7 +68,9 @@ impl From<LossKind> for String {
 /// If the slices differ in length or are not a multiple of `n_out`.
 pub fn mse<T: Float>(out: &[T], targets: &[T], n_out: usize, dout: &mut [T]) -> f64 {
     assert!(
-        out.len() == targets.len() && out.len() == dout.len() && out.len() % n_out.max(1) == 0,
+        out.len() == targets.len()
+            && out.len() == dout.len()
+            && out.len().is_multiple_of(n_out.max(1)),
         "out, targets and dout must be n_out x n"
     );
     let count = out.len() as f64;

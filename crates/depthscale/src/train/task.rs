@@ -173,8 +173,8 @@ impl TrainingSet for Regression {
         let (f, o) = (self.n_features, self.n_outputs);
         let consistent = f > 0
             && o > 0
-            && self.train_x.len() % f == 0
-            && self.test_x.len() % f == 0
+            && self.train_x.len().is_multiple_of(f)
+            && self.test_x.len().is_multiple_of(f)
             && self.train_x.len() / f * o == self.train_y.len()
             && self.test_x.len() / f * o == self.test_y.len();
         if !consistent {

@@ -151,15 +151,15 @@ pub(crate) struct Pair {
     pub diverged: bool,
 }
 
-/// The depth-`depth / 2` network that starts from every other layer of `long`: layer `k` (from
-/// 1) is `long`'s layer `2k` (0-based: `k - 1` takes `2k - 1`), with the same embedding and
-/// readout, copied bit for bit.
+/// The half-depth network that starts from every other layer of `long`: its layer `k`, counted
+/// from 1, is `long`'s layer `2k` (0-based, index `k - 1` takes index `2k - 1`), with the same
+/// embedding and readout, copied bit for bit.
 ///
 /// # Errors
 /// If `long`'s depth is odd.
 pub fn every_other_layer(long: &ResNet<f32>) -> Result<ResNet<f32>> {
     let l = long.dims.depth;
-    if l % 2 != 0 || l < 2 {
+    if !l.is_multiple_of(2) || l < 2 {
         return Err(Error::config(
             "depth",
             format!("must be even and >= 2 to halve, got {l}"),
@@ -329,7 +329,7 @@ impl Experiment for OdeAfterTrainingConfig {
         if let Some(&l) = self
             .depth
             .iter()
-            .find(|&&l| l < 2 || l % 2 != 0 || l > 1_000_000)
+            .find(|&&l| l < 2 || !l.is_multiple_of(2) || l > 1_000_000)
         {
             return Err(Error::config(
                 "depth",
@@ -357,7 +357,7 @@ impl Experiment for OdeAfterTrainingConfig {
     }
 
     fn quick(&mut self) {
-        self.depth = vec![128, 256, 512, 1024];
+        self.depth = vec![64, 128, 256, 512];
         self.test_samples = self.test_samples.min(50);
     }
 

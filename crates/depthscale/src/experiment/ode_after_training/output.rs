@@ -16,8 +16,10 @@ fn max_mean(v: &[f64]) -> (f64, f64) {
     (max, f.iter().sum::<f64>() / f.len() as f64)
 }
 
-/// The fitted log-log slopes of one case against `L`: max and mean gap of `V`, max gap of `W`.
+/// The fitted log-log slopes of one case against `L`: max and mean gap of `V`, max gap of `W`,
+/// over the pairs that did not diverge (`None` with fewer than two).
 fn slopes(pairs: &[&Pair]) -> [Option<f64>; 3] {
+    let pairs: Vec<&Pair> = pairs.iter().copied().filter(|p| !p.diverged).collect();
     let x: Vec<f64> = pairs.iter().map(|p| p.depth as f64).collect();
     let y = |f: &dyn Fn(&Pair) -> f64| -> Vec<f64> { pairs.iter().map(|p| f(p)).collect() };
     [
@@ -148,10 +150,20 @@ pub(super) fn write(
             label: format!(
                 "{} (slope {})",
                 c.activation,
-                s[0].map_or("n/a".into(), |v| format!("{v:.2}"))
+                s[0].map_or("n/a: diverged".into(), |v| format!("{v:.2}"))
             ),
+            // diverged pairs are left out (a gap, not a point)
             x: mine.iter().map(|p| p.depth as f64).collect(),
-            y: mine.iter().map(|p| max_mean(&p.gap_v).0).collect(),
+            y: mine
+                .iter()
+                .map(|p| {
+                    if p.diverged {
+                        f64::NAN
+                    } else {
+                        max_mean(&p.gap_v).0
+                    }
+                })
+                .collect(),
             band: None,
             style: LineStyle::Solid,
             markers: true,

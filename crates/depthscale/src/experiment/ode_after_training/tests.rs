@@ -102,3 +102,25 @@ fn a_small_run_writes_its_tables_and_slopes() {
         .unwrap();
     assert!(max_gap > 0.0, "{results}");
 }
+
+#[test]
+fn the_claims_read_the_smooth_beta_one_slopes() {
+    let summary = serde_json::json!({"results": {
+        "slopes": [
+            {"beta": 1.0, "init": "rbf(0.1)", "activation": "relu", "slope_max_gap_v": -0.99},
+            {"beta": 1.0, "init": "rbf(0.1)", "activation": "tanh", "slope_max_gap_v": -0.5},
+            {"beta": 0.5, "init": "rbf(0.1)", "activation": "relu", "slope_max_gap_v": null},
+            {"beta": 1.0, "init": "gaussian", "activation": "relu", "slope_max_gap_v": -0.7},
+        ],
+        "mean_slopes": [{"beta": 1.0, "init": "rbf(0.1)", "mean_slope_max_gap_v": -0.745}],
+    }});
+    let claims = crate::experiment::reproduce::claims::claims(
+        "ode-after-training",
+        std::path::Path::new("."),
+        &summary,
+        true,
+    )
+    .unwrap();
+    let verdicts: Vec<bool> = claims.iter().map(|c| c.agrees()).collect();
+    assert_eq!(verdicts, [true, false, false]);
+}
