@@ -20,6 +20,7 @@ mod implicit_reg;
 mod init_probe;
 mod law_spec;
 mod limit;
+mod ode_after_training;
 pub mod output;
 mod presets;
 pub mod reproduce;
@@ -38,6 +39,7 @@ pub use implicit_reg::ImplicitRegConfig;
 pub use init_probe::{ProbeBlock, ProbeConfig, ProbeTable};
 pub use law_spec::LawSpec;
 pub use limit::LimitConfig;
+pub use ode_after_training::{OdeAfterTrainingConfig, every_other_layer};
 pub use presets::{PRESETS, Preset, preset};
 pub use runner::{
     KINDS, RunOptions, RunReport, check, merge, merge_with, parse_shard, resolved_config, run,

@@ -47,6 +47,7 @@ presets![
     "fig1-correlated",
     "fig4-correlated",
     "fig1-leaky",
+    "ode-after-training",
     "implicit-regularization",
 ];
 

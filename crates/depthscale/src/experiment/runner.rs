@@ -5,8 +5,8 @@
 use super::config::{ConfigSource, apply_override, one_line};
 use super::output::{self, Output, Protected};
 use super::{
-    Experiment, FbmPathsConfig, ImplicitRegConfig, LimitConfig, ProbeConfig, RunContext,
-    SweepConfig, TrainRunConfig, WeightsConfig,
+    Experiment, FbmPathsConfig, ImplicitRegConfig, LimitConfig, OdeAfterTrainingConfig,
+    ProbeConfig, RunContext, SweepConfig, TrainRunConfig, WeightsConfig,
 };
 use crate::budget::{Footprint, Limits, check_title};
 use crate::progress::Progress;
@@ -48,6 +48,7 @@ pub const KINDS: &[&str] = &[
     SweepConfig::KIND,
     WeightsConfig::KIND,
     LimitConfig::KIND,
+    OdeAfterTrainingConfig::KIND,
     ImplicitRegConfig::KIND,
 ];
 
@@ -61,6 +62,7 @@ macro_rules! for_kind {
             TrainRunConfig::KIND => $f::<TrainRunConfig>($($arg),*),
             SweepConfig::KIND => $f::<SweepConfig>($($arg),*),
             WeightsConfig::KIND => $f::<WeightsConfig>($($arg),*),
+            OdeAfterTrainingConfig::KIND => $f::<OdeAfterTrainingConfig>($($arg),*),
             ImplicitRegConfig::KIND => $f::<ImplicitRegConfig>($($arg),*),
             other => Err(Error::config(
                 "kind",

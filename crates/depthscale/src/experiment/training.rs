@@ -68,6 +68,27 @@ macro_rules! training_config {
             /// Learning-rate decay factor.
             #[serde(default = "crate::experiment::training::default_lr_gamma")]
             pub lr_gamma: f64,
+            /// The optimizer: `adam` (the paper's) or `sgd`.
+            #[serde(default)]
+            pub optimizer: crate::train::Optimizer,
+            /// SGD momentum in `[0, 1)` (`0`: plain SGD; must be 0 with Adam).
+            #[serde(default)]
+            pub momentum: f64,
+            /// Adam's denominator offset `eps`.
+            #[serde(default = "crate::experiment::training::default_adam_eps")]
+            pub adam_eps: f64,
+            /// The residual block: `res1` (the paper's) or `res3` (`W` trained too).
+            #[serde(default)]
+            pub block: crate::train::BlockKind,
+            /// The block's activation.
+            #[serde(default = "crate::experiment::training::default_activation")]
+            pub activation: crate::model::Activation,
+            /// Whether the block has a bias (outside the activation).
+            #[serde(default = "crate::experiment::training::default_bias")]
+            pub bias: bool,
+            /// Law of `W` over depth (res3).
+            #[serde(default = "crate::experiment::training::default_init")]
+            pub init_w: crate::paths::Init,
             $(
                 $(#[$fmeta])*
                 pub $field: $ty,
@@ -104,6 +125,14 @@ macro_rules! training_config {
                     lr_step: self.lr_step,
                     lr_gamma: self.lr_gamma,
                     init_v,
+                    optimizer: self.optimizer,
+                    momentum: self.momentum,
+                    adam_eps: self.adam_eps,
+                    block: self.block,
+                    activation: self.activation,
+                    bias: self.bias,
+                    init_w: self.init_w,
+                    loss: crate::train::LossKind::CrossEntropy,
                 };
                 cfg.validate()?;
                 Ok(cfg)
@@ -133,6 +162,15 @@ pub(crate) fn default_lr_step() -> usize {
 }
 pub(crate) fn default_lr_gamma() -> f64 {
     TrainConfig::default().lr_gamma
+}
+pub(crate) fn default_adam_eps() -> f64 {
+    TrainConfig::default().adam_eps
+}
+pub(crate) fn default_activation() -> crate::model::Activation {
+    TrainConfig::default().activation
+}
+pub(crate) fn default_bias() -> bool {
+    TrainConfig::default().bias
 }
 pub(crate) fn default_beta() -> f64 {
     TrainConfig::default().beta

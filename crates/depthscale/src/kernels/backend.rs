@@ -1,5 +1,5 @@
 //! The [`Backend`] trait: storage owned by the backend, and whole stacks of residual layers,
-//! the embedding and readout products, the loss and the Adam update run on it.
+//! the embedding and readout products, the loss and the optimizer updates (Adam, SGD) run on it.
 //!
 //! # Layouts
 //! A call works on `B` independent networks of one block and shape ([`StackShape`]). Every
@@ -221,6 +221,30 @@ impl<T: Float> AdamCoeffs<T> {
     }
 }
 
+/// The per-step scalars of an SGD update (PyTorch's `torch.optim.SGD` without dampening,
+/// weight decay or Nesterov, see [`crate::train::Sgd`]), rounded to `T` once per step.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SgdCoeffs<T> {
+    /// Learning rate.
+    pub lr: T,
+    /// Momentum factor (ignored without a momentum buffer).
+    pub momentum: T,
+    /// Whether this is the first step: the momentum buffer is then set to the gradient (PyTorch
+    /// clones it) instead of `momentum * buf + g`.
+    pub first: bool,
+}
+
+impl<T: Float> SgdCoeffs<T> {
+    /// The scalars of step `step` (from 1) at learning rate `lr` with momentum `momentum`.
+    pub fn new(lr: f64, momentum: f64, step: u64) -> Self {
+        Self {
+            lr: T::of(lr),
+            momentum: T::of(momentum),
+            first: step <= 1,
+        }
+    }
+}
+
 /// Grows `buf` to hold at least `len` values (a fresh zeroed buffer when it is shorter), for
 /// workspaces that size themselves between stack calls, never inside one.
 pub fn ensure_len<T: Float, B: Backend<T>>(backend: &B, buf: &mut B::Buffer, len: usize) {
@@ -380,6 +404,33 @@ pub trait Backend<T: Float>: Clone + Send + Sync + fmt::Debug {
         scratch: &mut Self::Buffer,
     );
 
+    /// Mean squared error of the outputs `[B, n_out, n]` against host `targets` (same layout):
+    /// writes into `losses[b]` network `b`'s summed squared error divided by `n_out total`
+    /// (PyTorch's `MSELoss` over the whole batch of `total` columns, of which these are part),
+    /// and its gradient into `dout`, so that the parts of a batch add up to the batch's mean.
+    /// Sums are accumulated in `f64`.
+    #[allow(clippy::too_many_arguments)]
+    fn mse(
+        &self,
+        out: &Self::Buffer,
+        targets: &[T],
+        n_out: usize,
+        total: usize,
+        dout: &mut Self::Buffer,
+        losses: &mut [f64],
+        scratch: &mut Self::Buffer,
+    );
+
+    /// Summed squared error of each network's outputs (`sums[b]`), without gradients; layout
+    /// as [`Backend::mse`].
+    fn squared_error_sum(
+        &self,
+        out: &Self::Buffer,
+        targets: &[T],
+        sums: &mut [f64],
+        scratch: &mut Self::Buffer,
+    );
+
     /// One Adam update of a tensor of `per_network` values per network, network `b` with
     /// `coeffs[b]`: moments `m`, `v` and parameters `p` updated in place from gradients `g`.
     fn adam_update(
@@ -390,5 +441,17 @@ pub trait Backend<T: Float>: Clone + Send + Sync + fmt::Debug {
         g: &Self::Buffer,
         m: &mut Self::Buffer,
         v: &mut Self::Buffer,
+    );
+
+    /// One SGD update of a tensor of `per_network` values per network, network `b` with
+    /// `coeffs[b]`: with a momentum buffer, `buf <- momentum buf + g` (`buf <- g` on the first
+    /// step) then `p <- p - lr buf`; without one (`None`: momentum 0), `p <- p - lr g`.
+    fn sgd_update(
+        &self,
+        coeffs: &[SgdCoeffs<T>],
+        per_network: usize,
+        p: &mut Self::Buffer,
+        g: &Self::Buffer,
+        buf: Option<&mut Self::Buffer>,
     );
 }

@@ -1,11 +1,108 @@
-//! Softmax cross-entropy, forward and backward side by side.
+//! The losses, forward and backward side by side: softmax cross-entropy against labels and
+//! the mean squared error against target vectors ([`LossKind`] picks one for a training run).
 //!
 //! Logits are a column-major `n_classes x n` batch (each sample's logits contiguous). Each
 //! column is reduced in `f64` with the log-sum-exp trick
 //! `loss_c = log sum_j exp(z_j - m) + (m - z_y)` (`m = max_j z_j`), so large logits neither
 //! overflow nor cancel; batch sums are accumulated in `f64`.
 
-use crate::Float;
+use crate::{Error, Float};
+use std::fmt;
+use std::str::FromStr;
+
+/// The loss of a training run (the config field `loss`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub enum LossKind {
+    /// Softmax cross-entropy against class labels ([`cross_entropy`]).
+    #[default]
+    CrossEntropy,
+    /// Mean squared error against target vectors, as PyTorch's `MSELoss` ([`mse`]).
+    Mse,
+}
+
+impl fmt::Display for LossKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            LossKind::CrossEntropy => "cross_entropy",
+            LossKind::Mse => "mse",
+        })
+    }
+}
+
+impl FromStr for LossKind {
+    type Err = Error;
+    fn from_str(s: &str) -> crate::Result<Self> {
+        match s.trim() {
+            "cross_entropy" => Ok(LossKind::CrossEntropy),
+            "mse" => Ok(LossKind::Mse),
+            other => Err(Error::config(
+                "loss",
+                format!("unknown loss {other:?}; accepted: cross_entropy, mse"),
+            )),
+        }
+    }
+}
+
+impl TryFrom<String> for LossKind {
+    type Error = Error;
+    fn try_from(s: String) -> crate::Result<Self> {
+        s.parse()
+    }
+}
+
+impl From<LossKind> for String {
+    fn from(l: LossKind) -> String {
+        l.to_string()
+    }
+}
+
+/// Mean squared error of a batch as PyTorch's `MSELoss(reduction="mean")`: the mean over all
+/// `n_out x n` entries, `sum (z - y)^2 / (n_out n)`, writing its gradient
+/// `dout = 2 (z - y) / (n_out n)` alongside. The sum is accumulated in `f64`.
+///
+/// `out`, `targets` and `dout` are `n_out x n` column-major (each sample contiguous). Returns
+/// `NaN` for an empty batch.
+///
+/// # Panics
+/// If the slices differ in length or are not a multiple of `n_out`.
+pub fn mse<T: Float>(out: &[T], targets: &[T], n_out: usize, dout: &mut [T]) -> f64 {
+    assert!(
+        out.len() == targets.len()
+            && out.len() == dout.len()
+            && out.len().is_multiple_of(n_out.max(1)),
+        "out, targets and dout must be n_out x n"
+    );
+    let count = out.len() as f64;
+    let scale = 2.0 / count;
+    let mut total = 0.0f64;
+    for ((&z, &y), g) in out.iter().zip(targets).zip(dout.iter_mut()) {
+        let r = z.f64() - y.f64();
+        total += r * r;
+        *g = T::of(scale * r);
+    }
+    total / count
+}
+
+/// The summed squared error `sum (z - y)^2` of a batch (no gradient), accumulated in `f64`;
+/// same layout as [`mse`].
+///
+/// # Panics
+/// If the slices differ in length.
+pub fn squared_error_sum<T: Float>(out: &[T], targets: &[T]) -> f64 {
+    assert_eq!(
+        out.len(),
+        targets.len(),
+        "out and targets must be n_out x n"
+    );
+    out.iter()
+        .zip(targets)
+        .map(|(&z, &y)| {
+            let r = z.f64() - y.f64();
+            r * r
+        })
+        .sum()
+}
 
 /// Mean softmax cross-entropy of a batch (PyTorch's `cross_entropy` with `reduction="mean"`),
 /// writing its gradient `dlogits = (softmax(z) - onehot(y)) / n` alongside.
@@ -131,6 +228,35 @@ mod tests {
         let (sum, correct) = cross_entropy_sum(&logits, &labels, 3);
         assert!((sum - 2.0 * want).abs() < 1e-14);
         assert_eq!(correct, 2);
+    }
+
+    #[test]
+    fn mse_matches_its_definition_and_finite_differences() {
+        let out = [0.3, -1.2, 2.0, 0.5, 0.1, -0.7];
+        let y = [0.0, 1.0, 1.5, -0.5, 0.2, 0.3];
+        let mut g = [0.0; 6];
+        let loss = mse(&out, &y, 3, &mut g);
+        let want: f64 = out
+            .iter()
+            .zip(&y)
+            .map(|(z, y)| (z - y) * (z - y))
+            .sum::<f64>()
+            / 6.0;
+        assert!((loss - want).abs() < 1e-15, "{loss} vs {want}");
+        assert!((squared_error_sum(&out, &y) - 6.0 * want).abs() < 1e-14);
+        let mut scratch = [0.0; 6];
+        for i in 0..6 {
+            let (mut up, mut down) = (out, out);
+            up[i] += 1e-6;
+            down[i] -= 1e-6;
+            let fd = (mse(&up, &y, 3, &mut scratch) - mse(&down, &y, 3, &mut scratch)) / 2e-6;
+            assert!((fd - g[i]).abs() < 1e-9, "entry {i}: {fd} vs {}", g[i]);
+        }
+        assert!(mse::<f64>(&[], &[], 3, &mut []).is_nan());
+        for l in [LossKind::CrossEntropy, LossKind::Mse] {
+            assert_eq!(l.to_string().parse::<LossKind>().unwrap(), l);
+        }
+        assert!("l1".parse::<LossKind>().is_err());
     }
 
     #[test]

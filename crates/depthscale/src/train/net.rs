@@ -14,6 +14,8 @@
 //! signal) in the backend, so steady-state steps do not allocate; [`Evaluator`] runs the one
 //! forward stack without a tape ([`Keep::Output`]), chunk by chunk.
 
+use super::task::Targets;
+use super::trainer::TrainConfig;
 use crate::kernels::{
     Backend, CpuBackend, Keep, NetBatch, Op, ProductShape, StackShape, Tape, ensure_len, grads_of,
 };
@@ -68,6 +70,46 @@ pub fn init_network<T: Float>(seed: u64, dims: Dims, init_v: Init) -> Result<Res
         d,
         &mut p.readout,
     )?;
+    Ok(net)
+}
+
+/// A freshly initialized network of shape `dims` for `cfg`'s block and laws: as
+/// [`init_network`], plus `W` (res3) from its own stream
+/// (`rng::stream(seed, &[TAG_INIT, 3])`) with law `cfg.init_w`; biases start at zero. Paths
+/// come from `cache` (shared by runs of the same depth and laws).
+pub fn init_training<T: Float>(
+    cfg: &TrainConfig,
+    dims: Dims,
+    cache: &PathCache,
+) -> Result<ResNet<T>> {
+    cfg.init_v.validate("init_v")?;
+    cfg.init_w.validate("init_w")?;
+    let mut net = ResNet::zeros(cfg.block_spec(), dims)?;
+    let streams = NetworkStreams::new(cfg.seed, &[]);
+    let Dims {
+        n_in,
+        width: d,
+        n_out,
+        depth,
+        inner_width: m,
+    } = dims;
+    let p = &mut net.params;
+    let draw = |law: Init, s: DrawStream, l: usize, rows: usize, cols: usize, out: &mut [T]| {
+        law.sample_stack(l, rows, cols, cache, &mut streams.stream(s), out)
+    };
+    draw(Init::Uniform, DrawStream::Embed, 1, d, n_in, &mut p.embed)?;
+    draw(cfg.init_v, DrawStream::V, depth, d, m, &mut p.v)?;
+    draw(
+        Init::Uniform,
+        DrawStream::Readout,
+        1,
+        n_out,
+        d,
+        &mut p.readout,
+    )?;
+    if net.block.inner {
+        draw(cfg.init_w, DrawStream::W, depth, m, d, &mut net.params.w)?;
+    }
     Ok(net)
 }
 
@@ -213,11 +255,25 @@ impl<T: Float, B: Backend<T>> Workspace<T, B> {
         total: usize,
         grads: &mut Tensors<B::Buffer>,
     ) -> f64 {
+        self.loss_and_grad_targets(net, alpha, Targets::Labels(labels), total, grads)
+    }
+
+    /// Like [`Workspace::loss_and_grad_loaded`] with any [`Targets`]: labels take the
+    /// cross-entropy, target vectors (`n x n_out` row-major) the mean squared error (PyTorch's
+    /// `MSELoss`, the mean over the `n_out x total` entries of the whole batch).
+    pub fn loss_and_grad_targets(
+        &mut self,
+        net: &NetBatch<T, B>,
+        alpha: T,
+        targets: Targets<'_, T>,
+        total: usize,
+        grads: &mut Tensors<B::Buffer>,
+    ) -> f64 {
         assert_eq!(net.networks(), 1, "a training step runs one network");
         let dims = net.dims();
         let block = *net.block();
         let (d, n_out) = (dims.width, dims.n_out);
-        let n = labels.len();
+        let n = targets.samples(n_out);
         let shape = net.stack_shape(n);
         let (embed, readout) = io_shapes(dims, n);
         let Self {
@@ -273,7 +329,12 @@ impl<T: Float, B: Backend<T>> Workspace<T, B> {
             scratch,
         );
         let mut loss = [0.0];
-        backend.cross_entropy(logits, labels, n_out, total, dlogits, &mut loss, scratch);
+        match targets {
+            Targets::Labels(labels) => {
+                backend.cross_entropy(logits, labels, n_out, total, dlogits, &mut loss, scratch)
+            }
+            Targets::Values(y) => backend.mse(logits, y, n_out, total, dlogits, &mut loss, scratch),
+        }
 
         for kind in [TensorKind::V, TensorKind::W, TensorKind::Bias] {
             backend.fill(grads.get_mut(kind), net.tensor_len(kind), T::zero());
@@ -365,16 +426,29 @@ impl<B: Backend<f32>> Evaluator<B> {
         images: &[f32],
         labels: &[u8],
     ) -> (f64, f64) {
+        self.evaluate_targets(net, alpha, images, Targets::Labels(labels))
+    }
+
+    /// Like [`Evaluator::evaluate`] with any [`Targets`]: for target vectors, the mean squared
+    /// error (over every entry, as PyTorch's `MSELoss`) and `NaN` for the accuracy.
+    pub fn evaluate_targets(
+        &mut self,
+        net: &NetBatch<f32, B>,
+        alpha: f32,
+        images: &[f32],
+        targets: Targets<'_, f32>,
+    ) -> (f64, f64) {
         assert_eq!(net.networks(), 1, "an evaluation runs one network");
         let dims = net.dims();
         let block = *net.block();
         let (n_in, n_out) = (dims.n_in, dims.n_out);
+        let samples = targets.samples(n_out);
         assert_eq!(
             images.len(),
-            labels.len() * n_in,
+            samples * n_in,
             "images must hold n x n_in values"
         );
-        if labels.is_empty() {
+        if samples == 0 {
             return (f64::NAN, f64::NAN);
         }
         let Self {
@@ -397,8 +471,8 @@ impl<B: Backend<f32>> Evaluator<B> {
         backend.fill(alpha_buf, chunk, alpha);
         let params = net.params();
         let (mut loss, mut correct) = (0.0f64, 0usize);
-        for (images, labels) in images.chunks(n_in * chunk).zip(labels.chunks(chunk)) {
-            let n = labels.len();
+        for (c, images) in images.chunks(n_in * chunk).enumerate() {
+            let n = images.len() / n_in;
             let shape = net.stack_shape(n);
             let (embed, readout) = io_shapes(dims, n);
             // row-major n x n_in images are the column-major n_in x n batch
@@ -432,13 +506,27 @@ impl<B: Backend<f32>> Evaluator<B> {
                 false,
                 scratch,
             );
-            let mut out = [(0.0, 0)];
-            backend.cross_entropy_sum(logits, labels, n_out, &mut out, scratch);
-            loss += out[0].0;
-            correct += out[0].1;
+            match targets {
+                Targets::Labels(labels) => {
+                    let mut out = [(0.0, 0)];
+                    let labels = &labels[c * chunk..c * chunk + n];
+                    backend.cross_entropy_sum(logits, labels, n_out, &mut out, scratch);
+                    loss += out[0].0;
+                    correct += out[0].1;
+                }
+                Targets::Values(y) => {
+                    let mut out = [0.0];
+                    let y = &y[c * chunk * n_out..(c * chunk + n) * n_out];
+                    backend.squared_error_sum(logits, y, &mut out, scratch);
+                    loss += out[0];
+                }
+            }
         }
-        let n = labels.len() as f64;
-        (loss / n, correct as f64 / n)
+        let n = samples as f64;
+        match targets {
+            Targets::Labels(_) => (loss / n, correct as f64 / n),
+            Targets::Values(_) => (loss / (n * n_out as f64), f64::NAN),
+        }
     }
 }
 

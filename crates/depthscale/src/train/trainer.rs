@@ -1,19 +1,21 @@
-//! The training loop of the paper's protocol: Adam, `StepLR`, mini-batches reshuffled every
-//! epoch, test metrics after every epoch.
+//! The training loop of the paper's protocol: Adam (or SGD), `StepLR`, mini-batches
+//! reshuffled every epoch, test metrics after every epoch.
 //!
 //! Everything inside one run is single-threaded and drawn from streams of the run's seed
 //! (weights: see [`super::net`]; the permutation of epoch `e` (0-based) comes from
 //! `rng::stream(seed, &[TAG_SHUFFLE, e])`), so the same seed and data give bitwise the same
 //! metrics and weights whatever the rayon thread count. A [`Trainer`] owns every buffer of a
-//! step, and keeps the network, its gradients and Adam's moments resident in its backend;
+//! step, and keeps the network, its gradients and the optimizer's state resident in its backend;
 //! steady-state steps do not allocate.
 
 use super::data::Dataset;
-use super::net::{Evaluator, Workspace, init_network, residual_scale, training_block};
-use super::optim::{Adam, StepLr};
+use super::loss::LossKind;
+use super::net::{Evaluator, Workspace, init_training, residual_scale};
+use super::optim::{Adam, Optimizer, Sgd, StepLr};
+use super::task::{BlockKind, Targets, TrainingSet};
 use crate::kernels::{Backend, CpuBackend, NetBatch};
-use crate::model::{Dims, Params, ResNet, TensorKind, Tensors};
-use crate::paths::Init;
+use crate::model::{Activation, BlockSpec, Dims, Params, ResNet, TensorKind, Tensors};
+use crate::paths::{Init, PathCache};
 use crate::progress::Progress;
 use crate::{Error, Result, rng};
 use rand::seq::SliceRandom;
@@ -41,7 +43,7 @@ pub struct TrainConfig {
     pub width: usize,
     /// Residual scale exponent: `alpha_L = L^-beta`.
     pub beta: f64,
-    /// Initial Adam learning rate.
+    /// Initial learning rate.
     pub lr: f64,
     /// Number of passes over the training set.
     pub epochs: usize,
@@ -53,6 +55,22 @@ pub struct TrainConfig {
     pub lr_gamma: f64,
     /// Law of the residual weights `V` over depth.
     pub init_v: Init,
+    /// The optimizer: Adam (the paper's) or SGD.
+    pub optimizer: Optimizer,
+    /// SGD momentum (`0`: plain SGD); must be 0 with Adam.
+    pub momentum: f64,
+    /// Adam's denominator offset `eps`.
+    pub adam_eps: f64,
+    /// The loss: `cross_entropy` (against labels) or `mse` (against target vectors).
+    pub loss: LossKind,
+    /// The residual block: `res1` (the paper's training model) or `res3` (`W` trained too).
+    pub block: BlockKind,
+    /// The block's activation.
+    pub activation: Activation,
+    /// Whether the block has a bias (outside the activation, starting at zero).
+    pub bias: bool,
+    /// Law of the inner weights `W` over depth (res3).
+    pub init_w: Init,
 }
 
 impl Default for TrainConfig {
@@ -68,6 +86,14 @@ impl Default for TrainConfig {
             lr_step: 5,
             lr_gamma: 0.1,
             init_v: Init::Uniform,
+            optimizer: Optimizer::Adam,
+            momentum: 0.0,
+            adam_eps: 1e-8,
+            loss: LossKind::CrossEntropy,
+            block: BlockKind::Res1,
+            activation: Activation::Relu,
+            bias: true,
+            init_w: Init::Uniform,
         }
     }
 }
@@ -116,7 +142,40 @@ impl TrainConfig {
                 ),
             ));
         }
-        self.init_v.validate("init_v")
+        if !(self.momentum.is_finite() && (0.0..1.0).contains(&self.momentum)) {
+            return Err(Error::config(
+                "momentum",
+                format!(
+                    "must be in [0, 1) (accepted range: 0 <= momentum < 1), got {}",
+                    self.momentum
+                ),
+            ));
+        }
+        if self.optimizer == Optimizer::Adam && self.momentum != 0.0 {
+            return Err(Error::config(
+                "momentum",
+                format!(
+                    "applies to optimizer = \"sgd\" only, got {} with optimizer = \"adam\" (accepted: 0 with adam)",
+                    self.momentum
+                ),
+            ));
+        }
+        if !(self.adam_eps.is_finite() && self.adam_eps > 0.0) {
+            return Err(Error::config(
+                "adam_eps",
+                format!(
+                    "must be finite and positive (accepted range: > 0), got {}",
+                    self.adam_eps
+                ),
+            ));
+        }
+        self.init_v.validate("init_v")?;
+        self.init_w.validate("init_w")
+    }
+
+    /// The residual block trained.
+    pub fn block_spec(&self) -> BlockSpec {
+        self.block.spec(self.activation, self.bias)
     }
 
     /// The learning-rate schedule.
@@ -170,6 +229,22 @@ pub struct TrainOutcome {
     pub trained: ResNet<f32>,
 }
 
+/// An optimizer's hyper-parameters, step count and state buffers in a backend.
+#[derive(Debug)]
+enum OptimState<S> {
+    /// Adam with its first and second moments (its host moments stay empty).
+    Adam {
+        adam: Adam<f32>,
+        moments: (Tensors<S>, Tensors<S>),
+    },
+    /// SGD with its momentum buffers (none when the momentum is 0; its host buffers stay
+    /// empty).
+    Sgd {
+        sgd: Sgd<f32>,
+        buf: Option<Tensors<S>>,
+    },
+}
+
 /// One training run's state on backend `B`: network, optimizer and every step buffer, all
 /// resident in the backend.
 #[derive(Debug)]
@@ -177,16 +252,16 @@ pub struct Trainer<B: Backend<f32> = CpuBackend> {
     backend: B,
     net: NetBatch<f32, B>,
     grads: Tensors<B::Buffer>,
-    /// Adam's hyper-parameters and step count (its moments are `moments`, in the backend).
-    adam: Adam<f32>,
-    /// Adam's first and second moments.
-    moments: (Tensors<B::Buffer>, Tensors<B::Buffer>),
+    /// The optimizer's hyper-parameters and state, resident in the backend.
+    optim: OptimState<B::Buffer>,
     ws: Workspace<f32, B>,
     /// Workspace and gradient of the second half-batch (see [`Trainer::step`]).
     half: (Workspace<f32, B>, Tensors<B::Buffer>),
     eval: Evaluator<B>,
     alpha: f32,
     labels: Vec<u8>,
+    /// The batch's target vectors (regression).
+    values: Vec<f32>,
 }
 
 impl Trainer<CpuBackend> {
@@ -202,15 +277,49 @@ impl<B: Backend<f32>> Trainer<B> {
     /// and buffers for batches of `cfg.batch_size`, on `backend`.
     pub fn with_backend(backend: B, cfg: &TrainConfig, n_in: usize, n_out: usize) -> Result<Self> {
         cfg.validate()?;
-        let dims = cfg.dims(n_in, n_out);
-        let host = init_network::<f32>(cfg.seed, dims, cfg.init_v)?;
-        let net = NetBatch::from_network(backend.clone(), &host)?;
-        let block = training_block();
+        let host = init_training::<f32>(cfg, cfg.dims(n_in, n_out), &PathCache::new())?;
+        Self::from_network(backend, cfg, &host)
+    }
+
+    /// A trainer on `backend` starting from the network `host` (its block and depth must be
+    /// `cfg`'s), with `cfg`'s optimizer and buffers for batches of `cfg.batch_size`.
+    pub fn from_network(backend: B, cfg: &TrainConfig, host: &ResNet<f32>) -> Result<Self> {
+        cfg.validate()?;
+        let dims = host.dims;
+        if host.block != cfg.block_spec() || dims.depth != cfg.depth || dims.width != cfg.width {
+            return Err(Error::config(
+                "block",
+                format!(
+                    "the starting network ({:?}, depth {}, width {}) is not the config's ({:?}, depth {}, width {})",
+                    host.block,
+                    dims.depth,
+                    dims.width,
+                    cfg.block_spec(),
+                    cfg.depth,
+                    cfg.width
+                ),
+            ));
+        }
+        let net = NetBatch::from_network(backend.clone(), host)?;
+        let block = cfg.block_spec();
         let zeros = || Tensors::from_fn(|k| backend.zeros(dims.tensor_len(&block, k)));
+        let optim = match cfg.optimizer {
+            Optimizer::Adam => {
+                let mut adam = Adam::new(&Params::default());
+                adam.eps = cfg.adam_eps;
+                OptimState::Adam {
+                    adam,
+                    moments: (zeros(), zeros()),
+                }
+            }
+            Optimizer::Sgd => OptimState::Sgd {
+                buf: (cfg.momentum != 0.0).then(zeros),
+                sgd: Sgd::new(&Params::default(), cfg.momentum),
+            },
+        };
         Ok(Self {
             grads: zeros(),
-            adam: Adam::new(&Params::default()),
-            moments: (zeros(), zeros()),
+            optim,
             ws: Workspace::with_backend(backend.clone(), &block, dims, cfg.batch_size.div_ceil(2)),
             half: (
                 Workspace::with_backend(backend.clone(), &block, dims, cfg.batch_size / 2),
@@ -219,6 +328,7 @@ impl<B: Backend<f32>> Trainer<B> {
             eval: Evaluator::with_backend(backend.clone(), &block, dims, EVAL_CHUNK),
             alpha: residual_scale(cfg.depth, cfg.beta) as f32,
             labels: vec![0; cfg.batch_size],
+            values: vec![0.0; cfg.batch_size * dims.n_out],
             net,
             backend,
         })
@@ -239,7 +349,7 @@ impl<B: Backend<f32>> Trainer<B> {
         self.alpha
     }
 
-    /// One Adam step at learning rate `lr` on the samples `batch` (indices into `labels` and
+    /// One optimizer step at learning rate `lr` on the samples `batch` (indices into `labels` and
     /// into the rows of `images`, `labels.len() x n_in` row-major); returns the batch's mean
     /// loss before the update. No update is applied when the loss is non-finite. The two halves
     /// of the batch run concurrently (rayon) and their gradients are summed in a fixed order.
@@ -247,7 +357,22 @@ impl<B: Backend<f32>> Trainer<B> {
     /// # Panics
     /// If an index is out of range or a label is `>= n_out`.
     pub fn step(&mut self, images: &[f32], labels: &[u8], batch: &[usize], lr: f64) -> f64 {
-        let n_in = self.net.dims().n_in;
+        self.step_targets(images, Targets::Labels(labels), batch, lr)
+    }
+
+    /// [`Trainer::step`] with any [`Targets`] (labels: cross-entropy; target vectors,
+    /// `n x n_out` row-major: mean squared error).
+    ///
+    /// # Panics
+    /// If an index is out of range or a label is `>= n_out`.
+    pub fn step_targets(
+        &mut self,
+        images: &[f32],
+        targets: Targets<'_, f32>,
+        batch: &[usize],
+        lr: f64,
+    ) -> f64 {
+        let (n_in, n_out) = (self.net.dims().n_in, self.net.dims().n_out);
         let n = batch.len();
         // The batch is always split into the same two halves, computed concurrently (columns
         // are independent through the whole depth) and summed in a fixed order: the result does
@@ -264,23 +389,36 @@ impl<B: Backend<f32>> Trainer<B> {
         if !b1.is_empty() {
             ws1.write_inputs(n_in, b1.len(), |x| gather(b1, x));
         }
-        self.labels.resize(n, 0);
-        for (y, &i) in self.labels.iter_mut().zip(batch) {
-            *y = labels[i];
-        }
-        let (y0, y1) = self.labels.split_at(split);
+        let (y0, y1) = match targets {
+            Targets::Labels(labels) => {
+                self.labels.resize(n, 0);
+                for (y, &i) in self.labels.iter_mut().zip(batch) {
+                    *y = labels[i];
+                }
+                let (y0, y1) = self.labels.split_at(split);
+                (Targets::Labels(y0), Targets::Labels(y1))
+            }
+            Targets::Values(values) => {
+                self.values.resize(n * n_out, 0.0);
+                for (y, &i) in self.values.chunks_exact_mut(n_out).zip(batch) {
+                    y.copy_from_slice(&values[i * n_out..(i + 1) * n_out]);
+                }
+                let (y0, y1) = self.values.split_at(split * n_out);
+                (Targets::Values(y0), Targets::Values(y1))
+            }
+        };
         let (net, alpha, backend) = (&self.net, self.alpha, &self.backend);
         let (ws0, g0) = (&mut self.ws, &mut self.grads);
         let (l0, l1) = rayon::join(
-            || ws0.loss_and_grad_loaded(net, alpha, y0, n, g0),
+            || ws0.loss_and_grad_targets(net, alpha, y0, n, g0),
             || {
-                if y1.is_empty() {
+                if b1.is_empty() {
                     for kind in TensorKind::ALL {
                         backend.fill(g1.get_mut(kind), net.tensor_len(kind), 0.0);
                     }
                     0.0
                 } else {
-                    ws1.loss_and_grad_loaded(net, alpha, y1, n, g1)
+                    ws1.loss_and_grad_targets(net, alpha, y1, n, g1)
                 }
             },
         );
@@ -291,24 +429,49 @@ impl<B: Backend<f32>> Trainer<B> {
         }
         let loss = l0 + l1;
         if loss.is_finite() {
-            self.adam.steps += 1;
-            let coeffs = [self.adam.coeffs(self.adam.steps, lr)];
-            let (m, v) = &mut self.moments;
-            for kind in TensorKind::ALL {
-                let len = self.net.tensor_len(kind);
-                if len > 0 {
-                    self.backend.adam_update(
-                        &coeffs,
-                        len,
-                        self.net.params_mut().get_mut(kind),
-                        self.grads.get(kind),
-                        m.get_mut(kind),
-                        v.get_mut(kind),
-                    );
+            self.update(lr);
+        }
+        loss
+    }
+
+    /// One optimizer update of every tensor from the gradients in `self.grads`.
+    fn update(&mut self, lr: f64) {
+        let lens = TensorKind::ALL.map(|k| self.net.tensor_len(k));
+        let (backend, params, grads) = (&self.backend, self.net.params_mut(), &self.grads);
+        match &mut self.optim {
+            OptimState::Adam { adam, moments } => {
+                adam.steps += 1;
+                let coeffs = [adam.coeffs(adam.steps, lr)];
+                let (m, v) = moments;
+                for (kind, len) in TensorKind::ALL.into_iter().zip(lens) {
+                    if len > 0 {
+                        backend.adam_update(
+                            &coeffs,
+                            len,
+                            params.get_mut(kind),
+                            grads.get(kind),
+                            m.get_mut(kind),
+                            v.get_mut(kind),
+                        );
+                    }
+                }
+            }
+            OptimState::Sgd { sgd, buf } => {
+                sgd.steps += 1;
+                let coeffs = [sgd.coeffs(sgd.steps, lr)];
+                for (kind, len) in TensorKind::ALL.into_iter().zip(lens) {
+                    if len > 0 {
+                        backend.sgd_update(
+                            &coeffs,
+                            len,
+                            params.get_mut(kind),
+                            grads.get(kind),
+                            buf.as_mut().map(|b| b.get_mut(kind)),
+                        );
+                    }
                 }
             }
         }
-        loss
     }
 
     /// Mean loss and accuracy of the current network on `images` (`labels.len() x n_in`,
@@ -316,10 +479,33 @@ impl<B: Backend<f32>> Trainer<B> {
     pub fn evaluate(&mut self, images: &[f32], labels: &[u8]) -> (f64, f64) {
         self.eval.evaluate(&self.net, self.alpha, images, labels)
     }
+
+    /// Mean loss and accuracy (`NaN` for target vectors, whose loss is the mean squared error)
+    /// of the current network on `images` with `targets`.
+    pub fn evaluate_targets(&mut self, images: &[f32], targets: Targets<'_, f32>) -> (f64, f64) {
+        self.eval
+            .evaluate_targets(&self.net, self.alpha, images, targets)
+    }
+}
+
+/// Checks a run's loss fits its data's targets.
+fn check_loss(cfg: &TrainConfig, data: &dyn TrainingSet) -> Result<()> {
+    match (cfg.loss, data.train_split().1) {
+        (LossKind::CrossEntropy, Targets::Labels(_)) | (LossKind::Mse, Targets::Values(_)) => {
+            Ok(())
+        }
+        (loss, _) => Err(Error::config(
+            "loss",
+            format!(
+                "{loss} does not fit dataset {}; accepted: cross_entropy for a classification set, mse for a regression set",
+                data.name()
+            ),
+        )),
+    }
 }
 
 /// Checks a dataset is self-consistent before training on it.
-fn check_dataset(data: &Dataset) -> Result<()> {
+pub(super) fn check_dataset(data: &Dataset) -> Result<()> {
     let bad = |msg: String| Err(Error::data(&data.name, msg));
     if data.n_features == 0 || data.n_classes == 0 || data.n_classes > 256 {
         return bad(format!(
@@ -358,13 +544,52 @@ fn check_dataset(data: &Dataset) -> Result<()> {
 /// A non-finite batch loss stops training cleanly (`diverged`, see [`TrainOutcome`]).
 pub fn train(
     cfg: &TrainConfig,
-    data: &Dataset,
+    data: &dyn TrainingSet,
     progress: &dyn Progress,
     on_epoch: &mut dyn FnMut(&EpochMetrics),
 ) -> Result<TrainOutcome> {
     cfg.validate()?;
-    check_dataset(data)?;
-    let mut trainer = Trainer::new(cfg, data.n_features, data.n_classes)?;
+    data.check()?;
+    check_loss(cfg, data)?;
+    let trainer = Trainer::new(cfg, data.n_features(), data.n_outputs())?;
+    train_with(cfg, trainer, data, progress, on_epoch)
+}
+
+/// [`train`] from the network `initial` (of `cfg`'s block, depth and width, with
+/// `data.n_features()` inputs and `data.n_outputs()` outputs) instead of a fresh draw.
+pub fn train_from(
+    cfg: &TrainConfig,
+    initial: &ResNet<f32>,
+    data: &dyn TrainingSet,
+    progress: &dyn Progress,
+    on_epoch: &mut dyn FnMut(&EpochMetrics),
+) -> Result<TrainOutcome> {
+    cfg.validate()?;
+    data.check()?;
+    check_loss(cfg, data)?;
+    if initial.dims != cfg.dims(data.n_features(), data.n_outputs()) {
+        return Err(Error::config(
+            "depth",
+            format!(
+                "the starting network's shape {:?} does not fit the config and data",
+                initial.dims
+            ),
+        ));
+    }
+    let trainer = Trainer::from_network(CpuBackend::new(), cfg, initial)?;
+    train_with(cfg, trainer, data, progress, on_epoch)
+}
+
+/// The training loop of [`train`] with a ready trainer.
+fn train_with(
+    cfg: &TrainConfig,
+    mut trainer: Trainer,
+    data: &dyn TrainingSet,
+    progress: &dyn Progress,
+    on_epoch: &mut dyn FnMut(&EpochMetrics),
+) -> Result<TrainOutcome> {
+    let (train_x, train_y) = data.train_split();
+    let (test_x, test_y) = data.test_split();
     let initial = trainer.network();
     let schedule = cfg.schedule();
     let n = data.n_train();
@@ -387,7 +612,7 @@ pub fn train(
         let mut loss_sum = 0.0f64;
         for (b, batch) in order.chunks(cfg.batch_size).enumerate() {
             crate::progress::check_cancelled(progress)?;
-            let loss = trainer.step(&data.train_images, &data.train_labels, batch, lr);
+            let loss = trainer.step_targets(train_x, train_y, batch, lr);
             if !loss.is_finite() {
                 diverged = true;
                 break;
@@ -409,7 +634,7 @@ pub fn train(
                 seconds: start.elapsed().as_secs_f64(),
             }
         } else {
-            let (test_loss, test_accuracy) = trainer.evaluate(&data.test_images, &data.test_labels);
+            let (test_loss, test_accuracy) = trainer.evaluate_targets(test_x, test_y);
             EpochMetrics {
                 epoch: epoch + 1,
                 train_loss: loss_sum / n_batches as f64,

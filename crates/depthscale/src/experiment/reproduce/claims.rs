@@ -200,6 +200,7 @@ pub fn claims(preset: &str, dir: &Path, summary: &Value, reduced: bool) -> Resul
         "fig9" => fig9(&mut b, r),
         "ode" | "sde" | "fbm-limit" => limit(&mut b, r),
         "fig1-correlated" | "fig4-correlated" => correlation(&mut b, r),
+        "ode-after-training" => ode_after_training(&mut b, r),
         "implicit-regularization" => implicit_regularization(&mut b, r),
         _ => {}
     }
@@ -415,6 +416,46 @@ fn limit(b: &mut Builder, r: &Value) {
                 Expected::Near(natural - beta, tol),
             );
         }
+    }
+}
+
+/// The revision's "ODE after training": for smooth (`rbf`) weights at beta = 1, the fitted
+/// log-log slope of the max gap against L, per activation and their mean, near -1 (measured
+/// within 0.015 of -1 at both sizes and for seeds 0..3 at the quick size; tolerance 0.1).
+fn ode_after_training(b: &mut Builder, r: &Value) {
+    let smooth_one = |v: &&Value| {
+        v["beta"].as_f64() == Some(1.0) && v["init"].as_str().is_some_and(|i| i.starts_with("rbf"))
+    };
+    for s in r["slopes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(smooth_one)
+    {
+        b.push(
+            format!(
+                "smooth {} weights, beta = 1, {}: slope of the max gap in L",
+                s["init"].as_str().unwrap_or("?"),
+                s["activation"].as_str().unwrap_or("?")
+            ),
+            val(&s["slope_max_gap_v"]),
+            Expected::Near(-1.0, 0.1),
+        );
+    }
+    for g in r["mean_slopes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(smooth_one)
+    {
+        b.push(
+            format!(
+                "smooth {} weights, beta = 1: mean slope over activations",
+                g["init"].as_str().unwrap_or("?")
+            ),
+            val(&g["mean_slope_max_gap_v"]),
+            Expected::Near(-1.0, 0.1),
+        );
     }
 }
 

@@ -151,6 +151,13 @@ const PRESETS: &[PresetRow] = &[
         "Revision: with leaky_relu(0.8) the closed form holds with m2 = (1 + 0.8^2)/2 = 0.82 in place of ReLU's 1/2.",
     ),
     (
+        "ode-after-training",
+        None,
+        4.0,
+        52.0,
+        "Revision: after training (MSE, SGD), smooth weights with beta = 1 stay a discretization of a neural ODE: the gap between the trained layers 2k of depth L and k of depth L/2 (same initialization) decays like 1/L.",
+    ),
+    (
         "implicit-regularization",
         None,
         3.0,

@@ -8,13 +8,15 @@
 //! rounding. [`CpuBackend::portable`] never takes it.
 
 mod layer;
+mod sgd;
 #[cfg(target_arch = "x86_64")]
 mod simd;
 #[cfg(target_arch = "x86_64")]
 mod simd_layer;
 
 use super::backend::{
-    AdamCoeffs, Backend, Keep, Op, ProductShape, StackGrads, StackShape, StackWeights, Tape,
+    AdamCoeffs, Backend, Keep, Op, ProductShape, SgdCoeffs, StackGrads, StackShape, StackWeights,
+    Tape,
 };
 use crate::Float;
 use crate::linalg::{MatMut, MatRef, matmul};
@@ -447,6 +449,48 @@ impl<T: Float> Backend<T> for CpuBackend {
         }
     }
 
+    fn mse(
+        &self,
+        out: &Vec<T>,
+        targets: &[T],
+        n_out: usize,
+        total: usize,
+        dout: &mut Vec<T>,
+        losses: &mut [f64],
+        _scratch: &mut Vec<T>,
+    ) {
+        let per = targets.len() / losses.len().max(1);
+        for (b, l) in losses.iter_mut().enumerate() {
+            let r = b * per..(b + 1) * per;
+            let g = &mut dout[r.clone()];
+            let mut loss = loss::mse(&out[r.clone()], &targets[r], n_out, g);
+            let n = per / n_out.max(1);
+            if total != n {
+                let share = n as f64 / total as f64;
+                loss *= share;
+                let share = T::of(share);
+                for x in g.iter_mut() {
+                    *x *= share;
+                }
+            }
+            *l = loss;
+        }
+    }
+
+    fn squared_error_sum(
+        &self,
+        out: &Vec<T>,
+        targets: &[T],
+        sums: &mut [f64],
+        _scratch: &mut Vec<T>,
+    ) {
+        let per = targets.len() / sums.len().max(1);
+        for (b, s) in sums.iter_mut().enumerate() {
+            let r = b * per..(b + 1) * per;
+            *s = loss::squared_error_sum(&out[r.clone()], &targets[r]);
+        }
+    }
+
     fn adam_update(
         &self,
         coeffs: &[AdamCoeffs<T>],
@@ -465,6 +509,30 @@ impl<T: Float> Backend<T> for CpuBackend {
                 .zip(m[r.clone()].par_chunks_mut(PARALLEL_CHUNK))
                 .zip(v[r].par_chunks_mut(PARALLEL_CHUNK))
                 .for_each(|(((p, g), m), v)| adam_elements(c, p, g, m, v));
+        }
+    }
+
+    fn sgd_update(
+        &self,
+        coeffs: &[SgdCoeffs<T>],
+        per_network: usize,
+        p: &mut Vec<T>,
+        g: &Vec<T>,
+        mut buf: Option<&mut Vec<T>>,
+    ) {
+        for (b, c) in coeffs.iter().enumerate() {
+            let r = b * per_network..(b + 1) * per_network;
+            // Elementwise in fixed chunks: bitwise independent of the thread count.
+            match buf.as_deref_mut() {
+                Some(buf) => p[r.clone()]
+                    .par_chunks_mut(PARALLEL_CHUNK)
+                    .zip(g[r.clone()].par_chunks(PARALLEL_CHUNK))
+                    .zip(buf[r].par_chunks_mut(PARALLEL_CHUNK))
+                    .for_each(|((p, g), m)| sgd::momentum_elements(c, p, g, m)),
+                None => elementwise(&mut p[r.clone()], &g[r], |p, g| {
+                    sgd::plain_elements(c, p, g)
+                }),
+            }
         }
     }
 }

@@ -1,4 +1,5 @@
 use super::*;
+use crate::kernels::{CpuBackend, NetBatch};
 use rand::Rng as _;
 use std::sync::Mutex;
 
@@ -151,6 +152,36 @@ fn rejects_out_of_range_fields() {
                 ..Default::default()
             },
         ),
+        (
+            "momentum",
+            TrainConfig {
+                optimizer: Optimizer::Sgd,
+                momentum: -0.1,
+                ..Default::default()
+            },
+        ),
+        (
+            "momentum",
+            TrainConfig {
+                optimizer: Optimizer::Sgd,
+                momentum: 1.0,
+                ..Default::default()
+            },
+        ),
+        (
+            "momentum",
+            TrainConfig {
+                momentum: 0.5,
+                ..Default::default()
+            },
+        ),
+        (
+            "adam_eps",
+            TrainConfig {
+                adam_eps: 0.0,
+                ..Default::default()
+            },
+        ),
     ];
     for (field, cfg) in cases {
         match cfg.validate() {
@@ -275,4 +306,130 @@ fn divergence_stops_training_cleanly() {
     assert!(out.metrics[0].train_loss.is_nan() && out.metrics[0].test_accuracy.is_nan());
     // no update was applied
     assert_eq!(out.initial.params, out.trained.params);
+}
+
+#[test]
+fn sgd_steps_move_the_weights_by_minus_lr_times_the_gradient() {
+    let data = blobs(3, 40, 10);
+    let cfg = TrainConfig {
+        optimizer: Optimizer::Sgd,
+        lr: 0.05,
+        batch_size: 40,
+        ..small_config()
+    };
+    let mut trainer = Trainer::new(&cfg, 8, 3).unwrap();
+    let before = trainer.network();
+    let batch: Vec<usize> = (0..40).collect();
+    let loss = trainer.step(&data.train_images, &data.train_labels, &batch, cfg.lr);
+    let after = trainer.network();
+    // the same gradient from a workspace over the whole batch (f32: the trainer sums two
+    // halves, so equal up to rounding)
+    let mut grads = before.params.clone();
+    let mut ws = Workspace::new(&before.block, before.dims, 40);
+    let net = NetBatch::from_network(CpuBackend::new(), &before).unwrap();
+    let whole = ws.loss_and_grad(
+        &net,
+        trainer.alpha(),
+        &data.train_images,
+        &data.train_labels,
+        &mut grads,
+    );
+    assert!(
+        (loss - whole).abs() < 1e-5 * whole.abs(),
+        "{loss} vs {whole}"
+    );
+    let mut checked = 0;
+    for (((name, a), (_, b)), (_, g)) in after
+        .params
+        .named()
+        .into_iter()
+        .zip(before.params.named())
+        .zip(grads.named())
+    {
+        for ((&a, &b), &g) in a.iter().zip(b).zip(g) {
+            let want = f64::from(b) - cfg.lr * f64::from(g);
+            assert!(
+                (f64::from(a) - want).abs() < 1e-6 * (1.0 + want.abs()),
+                "{name}: {a} vs {want}"
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked > 0);
+    assert_ne!(before.params.v, after.params.v);
+}
+
+#[test]
+fn sgd_with_momentum_learns_separable_blobs() {
+    let data = blobs(0, 300, 150);
+    let cfg = TrainConfig {
+        optimizer: Optimizer::Sgd,
+        momentum: 0.9,
+        lr: 0.05,
+        ..small_config()
+    };
+    let out = train(&cfg, &data, &crate::progress::Silent, &mut |_| {}).unwrap();
+    let (first, last) = (out.metrics[0], out.metrics[3]);
+    assert!(last.test_accuracy > 0.9, "{:?}", out.metrics);
+    assert!(last.train_loss < first.train_loss, "{:?}", out.metrics);
+    // and it is not the Adam run
+    let adam = train(
+        &small_config(),
+        &data,
+        &crate::progress::Silent,
+        &mut |_| {},
+    )
+    .unwrap();
+    assert_ne!(adam.trained.params.v, out.trained.params.v);
+}
+
+#[test]
+fn res3_regression_with_mse_and_sgd_fits_its_training_points() {
+    use crate::train::{BlockKind, LossKind, Regression};
+    let data = Regression::gaussian(4, 6, 6, 8, 20).unwrap();
+    let cfg = TrainConfig {
+        depth: 10,
+        width: 6,
+        epochs: 30,
+        batch_size: 8,
+        lr: 0.05,
+        lr_step: 100,
+        optimizer: Optimizer::Sgd,
+        momentum: 0.5,
+        loss: LossKind::Mse,
+        block: BlockKind::Res3,
+        activation: crate::model::Activation::Tanh,
+        bias: false,
+        init_w: Init::Gaussian,
+        ..TrainConfig::default()
+    };
+    let out = train(&cfg, &data, &crate::progress::Silent, &mut |_| {}).unwrap();
+    let (first, last) = (out.metrics[0], out.metrics[29]);
+    assert!(
+        last.train_loss < 0.5 * first.train_loss,
+        "{:?}",
+        out.metrics
+    );
+    assert!(first.test_loss.is_finite() && last.test_accuracy.is_nan());
+    assert!(out.trained.block.inner);
+    assert_ne!(out.initial.params.w, out.trained.params.w);
+    // the same data: same bits on any thread count
+    let again = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .unwrap()
+        .install(|| train(&cfg, &data, &crate::progress::Silent, &mut |_| {}).unwrap());
+    assert_eq!(again.trained.params, out.trained.params);
+    // a loss that does not fit the targets is refused, naming the field
+    for (loss, set) in [
+        (LossKind::CrossEntropy, &data as &dyn TrainingSet),
+        (LossKind::Mse, &blobs(0, 10, 5) as &dyn TrainingSet),
+    ] {
+        let cfg = TrainConfig {
+            loss,
+            ..small_config()
+        };
+        let err = train(&cfg, set, &crate::progress::Silent, &mut |_| {});
+        assert!(matches!(err, Err(Error::Config { field, .. }) if field == "loss"));
+    }
 }

@@ -1,0 +1,201 @@
+//! The tables, fits, figure and summary of an `ode-after-training` run, from its pairs only.
+
+use super::{Case, OdeAfterTrainingConfig, Pair};
+use crate::Result;
+use crate::experiment::{RunContext, cell};
+use crate::plot::{self, LineStyle, Panel, Series};
+use crate::stats::loglog_slope;
+
+/// `(max, mean)` of the finite values (`NaN` if none).
+fn max_mean(v: &[f64]) -> (f64, f64) {
+    let f: Vec<f64> = v.iter().copied().filter(|x| x.is_finite()).collect();
+    if f.is_empty() {
+        return (f64::NAN, f64::NAN);
+    }
+    let max = f.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    (max, f.iter().sum::<f64>() / f.len() as f64)
+}
+
+/// The fitted log-log slopes of one case against `L`: max and mean gap of `V`, max gap of `W`,
+/// over the pairs that did not diverge (`None` with fewer than two).
+fn slopes(pairs: &[&Pair]) -> [Option<f64>; 3] {
+    let pairs: Vec<&Pair> = pairs.iter().copied().filter(|p| !p.diverged).collect();
+    let x: Vec<f64> = pairs.iter().map(|p| p.depth as f64).collect();
+    let y = |f: &dyn Fn(&Pair) -> f64| -> Vec<f64> { pairs.iter().map(|p| f(p)).collect() };
+    [
+        loglog_slope(&x, &y(&|p| max_mean(&p.gap_v).0)),
+        loglog_slope(&x, &y(&|p| max_mean(&p.gap_v).1)),
+        loglog_slope(&x, &y(&|p| max_mean(&p.gap_w).0)),
+    ]
+}
+
+fn num(x: Option<f64>) -> serde_json::Value {
+    match x {
+        Some(v) if v.is_finite() => serde_json::json!(v),
+        _ => serde_json::Value::Null,
+    }
+}
+
+/// Writes `layers.csv`, `results.csv`, `fits.csv`, `gaps.png/svg`; returns the summary.
+pub(super) fn write(
+    cfg: &OdeAfterTrainingConfig,
+    ctx: &RunContext,
+    cases: &[Case],
+    pairs: &[Pair],
+) -> Result<serde_json::Value> {
+    let key = |c: &Case| {
+        [
+            c.beta.to_string(),
+            c.init.to_string(),
+            c.activation.to_string(),
+        ]
+    };
+    let mut layers = ctx.csv("layers.csv")?;
+    layers.row(["beta", "init", "activation", "depth", "k", "gap_v", "gap_w"])?;
+    let mut results = ctx.csv("results.csv")?;
+    results.row([
+        "beta",
+        "init",
+        "activation",
+        "depth",
+        "max_gap_v",
+        "mean_gap_v",
+        "max_gap_w",
+        "mean_gap_w",
+        "mean_norm_v",
+        "train_loss_long",
+        "train_loss_short",
+        "test_mse_long",
+        "test_mse_short",
+        "diverged",
+    ])?;
+    for p in pairs {
+        let [b, i, a] = key(&p.case);
+        for (k, (gv, gw)) in p.gap_v.iter().zip(&p.gap_w).enumerate() {
+            layers.row([
+                b.clone(),
+                i.clone(),
+                a.clone(),
+                p.depth.to_string(),
+                (k + 1).to_string(),
+                cell(Some(*gv)),
+                cell(Some(*gw)),
+            ])?;
+        }
+        let (mv, av) = max_mean(&p.gap_v);
+        let (mw, aw) = max_mean(&p.gap_w);
+        results.row([
+            b,
+            i,
+            a,
+            p.depth.to_string(),
+            cell(Some(mv)),
+            cell(Some(av)),
+            cell(Some(mw)),
+            cell(Some(aw)),
+            cell(Some(p.norm_v)),
+            cell(Some(p.train_loss[0])),
+            cell(Some(p.train_loss[1])),
+            cell(Some(p.test_mse[0])),
+            cell(Some(p.test_mse[1])),
+            p.diverged.to_string(),
+        ])?;
+    }
+    layers.finish()?;
+    results.finish()?;
+
+    let mut fits = ctx.csv("fits.csv")?;
+    fits.row([
+        "beta",
+        "init",
+        "activation",
+        "slope_max_gap_v",
+        "slope_mean_gap_v",
+        "slope_max_gap_w",
+    ])?;
+    let mut slope_rows = Vec::new();
+    let mut groups: Vec<(f64, String, Vec<f64>)> = Vec::new();
+    let mut panels: Vec<Panel> = Vec::new();
+    for c in cases {
+        let mine: Vec<&Pair> = pairs.iter().filter(|p| p.case == *c).collect();
+        let s = slopes(&mine);
+        let [b, i, a] = key(c);
+        fits.row([b, i.clone(), a.clone(), cell(s[0]), cell(s[1]), cell(s[2])])?;
+        slope_rows.push(serde_json::json!({
+            "beta": c.beta, "init": i, "activation": a,
+            "slope_max_gap_v": num(s[0]), "slope_mean_gap_v": num(s[1]), "slope_max_gap_w": num(s[2]),
+        }));
+        let at = match groups
+            .iter()
+            .position(|g| g.0 == c.beta && g.1 == c.init.to_string())
+        {
+            Some(at) => at,
+            None => {
+                groups.push((c.beta, c.init.to_string(), Vec::new()));
+                panels.push(Panel {
+                    title: format!("beta = {}, init = {}", c.beta, c.init),
+                    x_label: "depth L".into(),
+                    y_label: "max_k ||V^L_2k - V^(L/2)_k||_F".into(),
+                    log_x: true,
+                    log_y: true,
+                    series: Vec::new(),
+                });
+                groups.len() - 1
+            }
+        };
+        if let Some(v) = s[0] {
+            groups[at].2.push(v);
+        }
+        panels[at].series.push(Series {
+            label: format!(
+                "{} (slope {})",
+                c.activation,
+                s[0].map_or("n/a: diverged".into(), |v| format!("{v:.2}"))
+            ),
+            // diverged pairs are left out (a gap, not a point)
+            x: mine.iter().map(|p| p.depth as f64).collect(),
+            y: mine
+                .iter()
+                .map(|p| {
+                    if p.diverged {
+                        f64::NAN
+                    } else {
+                        max_mean(&p.gap_v).0
+                    }
+                })
+                .collect(),
+            band: None,
+            style: LineStyle::Solid,
+            markers: true,
+        });
+    }
+    fits.finish()?;
+    let title = if cfg.title.is_empty() {
+        format!(
+            "Trained weights as depth doubles: d = {}, {} epochs of {} at lr {}",
+            cfg.width, cfg.epochs, cfg.optimizer, cfg.lr
+        )
+    } else {
+        cfg.title.clone()
+    };
+    plot::line_panels(&ctx.path("gaps"), &title, &panels, 2)?;
+    let per_group: Vec<serde_json::Value> = groups
+        .iter()
+        .map(|(beta, init, s)| {
+            let mean = (!s.is_empty()).then(|| s.iter().sum::<f64>() / s.len() as f64);
+            serde_json::json!({
+                "beta": beta, "init": init, "mean_slope_max_gap_v": num(mean),
+                "min_slope": num(s.iter().copied().reduce(f64::min)),
+                "max_slope": num(s.iter().copied().reduce(f64::max)),
+            })
+        })
+        .collect();
+    Ok(serde_json::json!({
+        "depths": cfg.depth,
+        "pairs": pairs.len(),
+        "diverged": pairs.iter().filter(|p| p.diverged).count(),
+        "slopes": slope_rows,
+        "mean_slopes": per_group,
+        "theory": "smooth weights with beta = 1: max gap ~ 1/L (slope -1)",
+    }))
+}
