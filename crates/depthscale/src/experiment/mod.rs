@@ -13,24 +13,29 @@
 
 mod config;
 mod context;
+mod coord_check;
 mod data_source;
+mod depth_train;
 mod fbm_paths;
 mod grid;
 mod init_probe;
 mod law_spec;
 mod limit;
 pub mod output;
+pub mod parameterization;
 mod presets;
 pub mod reproduce;
 mod runner;
 pub mod store;
 mod sweep;
 mod train_run;
+mod transfer;
 mod training;
 mod weights;
 
 pub use config::{ConfigSource, apply_override};
 pub use context::{CsvOut, RunContext, cell};
+pub use coord_check::CoordCheckConfig;
 pub use fbm_paths::FbmPathsConfig;
 pub use grid::Grid;
 pub use init_probe::{ProbeBlock, ProbeConfig};
@@ -43,6 +48,7 @@ pub use runner::{
 };
 pub use sweep::SweepConfig;
 pub use train_run::{DataSource, TrainRunConfig};
+pub use transfer::TransferConfig;
 pub use weights::{WeightsConfig, WeightsModel};
 
 use crate::budget::Footprint;

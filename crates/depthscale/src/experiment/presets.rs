@@ -47,6 +47,9 @@ presets![
     "fig1-correlated",
     "fig4-correlated",
     "fig1-leaky",
+    "coord-check",
+    "transfer",
+    "transfer-phase",
 ];
 
 /// The preset called `name`.

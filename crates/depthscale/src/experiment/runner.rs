@@ -5,8 +5,8 @@
 use super::config::{ConfigSource, apply_override, one_line};
 use super::output::{self, Output, Protected};
 use super::{
-    Experiment, FbmPathsConfig, LimitConfig, ProbeConfig, RunContext, SweepConfig, TrainRunConfig,
-    WeightsConfig,
+    CoordCheckConfig, Experiment, FbmPathsConfig, LimitConfig, ProbeConfig, RunContext,
+    SweepConfig, TrainRunConfig, TransferConfig, WeightsConfig,
 };
 use crate::budget::{Footprint, Limits, check_title};
 use crate::progress::Progress;
@@ -48,6 +48,8 @@ pub const KINDS: &[&str] = &[
     SweepConfig::KIND,
     WeightsConfig::KIND,
     LimitConfig::KIND,
+    CoordCheckConfig::KIND,
+    TransferConfig::KIND,
 ];
 
 /// Calls `f::<E>(args)` with `E` the experiment type of `kind`, or errs on an unknown kind.
@@ -60,6 +62,8 @@ macro_rules! for_kind {
             TrainRunConfig::KIND => $f::<TrainRunConfig>($($arg),*),
             SweepConfig::KIND => $f::<SweepConfig>($($arg),*),
             WeightsConfig::KIND => $f::<WeightsConfig>($($arg),*),
+            CoordCheckConfig::KIND => $f::<CoordCheckConfig>($($arg),*),
+            TransferConfig::KIND => $f::<TransferConfig>($($arg),*),
             other => Err(Error::config(
                 "kind",
                 format!(

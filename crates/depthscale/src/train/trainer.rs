@@ -186,6 +186,8 @@ pub struct Trainer<B: Backend<f32> = CpuBackend> {
     eval: Evaluator<B>,
     alpha: f32,
     labels: Vec<u8>,
+    /// Learning-rate multiplier of the per-layer tensors (see [`Trainer::set_hidden_lr_factor`]).
+    hidden_lr_factor: f64,
 }
 
 impl Trainer<CpuBackend> {
@@ -218,6 +220,7 @@ impl<B: Backend<f32>> Trainer<B> {
             eval: Evaluator::with_backend(backend.clone(), &block, dims, EVAL_CHUNK),
             alpha: residual_scale(cfg.depth, cfg.beta) as f32,
             labels: vec![0; cfg.batch_size],
+            hidden_lr_factor: 1.0,
             net,
             backend,
         })
@@ -236,6 +239,18 @@ impl<B: Backend<f32>> Trainer<B> {
     /// The residual scale `L^-beta` in use.
     pub fn alpha(&self) -> f32 {
         self.alpha
+    }
+
+    /// Sets Adam's epsilon (PyTorch's `1e-8` by default), e.g. for a depth rule `eps * L^delta`.
+    pub fn set_adam_eps(&mut self, eps: f64) {
+        self.adam.eps = eps;
+    }
+
+    /// Multiplies the learning rate of the hidden (per-layer) tensors `V`, `W` and the biases
+    /// by `factor` (default 1), e.g. for a depth rule `lr * L^gamma`; the embedding and readout
+    /// keep the step's rate.
+    pub fn set_hidden_lr_factor(&mut self, factor: f64) {
+        self.hidden_lr_factor = factor;
     }
 
     /// One Adam step at learning rate `lr` on the samples `batch` (indices into `labels` and
@@ -291,13 +306,20 @@ impl<B: Backend<f32>> Trainer<B> {
         let loss = l0 + l1;
         if loss.is_finite() {
             self.adam.steps += 1;
-            let coeffs = [self.adam.coeffs(self.adam.steps, lr)];
+            let outer = [self.adam.coeffs(self.adam.steps, lr)];
+            let hidden = [self
+                .adam
+                .coeffs(self.adam.steps, lr * self.hidden_lr_factor)];
             let (m, v) = &mut self.moments;
             for kind in TensorKind::ALL {
                 let len = self.net.tensor_len(kind);
+                let coeffs = match kind {
+                    TensorKind::Embed | TensorKind::Readout => &outer,
+                    TensorKind::V | TensorKind::W | TensorKind::Bias => &hidden,
+                };
                 if len > 0 {
                     self.backend.adam_update(
-                        &coeffs,
+                        coeffs,
                         len,
                         self.net.params_mut().get_mut(kind),
                         self.grads.get(kind),
