@@ -480,7 +480,7 @@ fn revision_presets_run_quick_and_summarize() {
 }
 
 /// The depth-transfer presets run with `--quick`, write their tables, figures and summary, and
-/// refuse an unavailable optimizer in one line naming the field.
+/// refuse a momentum with Adam in one line naming the field.
 #[test]
 fn depth_transfer_presets_run_quick_and_summarize() {
     let tmp = tempfile::tempdir().unwrap();
@@ -506,10 +506,10 @@ fn depth_transfer_presets_run_quick_and_summarize() {
             "transfer",
             "--quick",
             "--set",
-            "parameterizations=[{ name = \"s\", beta = 0.5, optimizer = \"sgd\" }]",
+            "parameterizations=[{ name = \"s\", beta = 0.5, momentum = 0.9 }]",
             "--out",
             &out,
         ]),
-        &["parameterizations.optimizer", "sgd"],
+        &["parameterizations.momentum", "adam"],
     );
 }

@@ -37,17 +37,19 @@ pub(super) fn train_config(
         lr_step: 1,
         lr_gamma: 1.0,
         init_v: init_v.unwrap_or(p.init_v),
+        optimizer: p.optimizer,
+        momentum: p.momentum,
+        adam_eps: p.eps(depth),
     };
     cfg.validate()?;
     Ok(cfg)
 }
 
-/// A freshly initialized trainer of `cfg` on `data` with `p`'s rules at `cfg.depth`: Adam's
-/// epsilon `1e-8 L^delta` for every tensor, the learning rate of the hidden tensors (`V`, biases)
-/// multiplied by `L^gamma`.
+/// A freshly initialized trainer of `cfg` on `data` with `p`'s learning-rate rule at
+/// `cfg.depth`: the rate of the hidden tensors (`V`, biases) multiplied by `L^gamma` (Adam's
+/// epsilon `1e-8 L^delta` is already in `cfg`).
 pub(super) fn trainer(p: &Parameterization, cfg: &TrainConfig, data: &Dataset) -> Result<Trainer> {
     let mut t = Trainer::new(cfg, data.n_features, data.n_classes)?;
-    t.set_adam_eps(p.eps(cfg.depth));
     t.set_hidden_lr_factor(p.lr(1.0, cfg.depth));
     Ok(t)
 }

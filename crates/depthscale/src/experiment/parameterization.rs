@@ -11,6 +11,7 @@
 //! | `sqrt-depth` | 1/2 | none | none | 1/sqrt(L) branches, no optimizer rule |
 //! | `depth-mup` | 1/2 | `L^-1/2` | none | Yang, Yu, Zhu, Hayou, arXiv 2310.02244 |
 //! | `complete-p` | 1 | none (`L^(alpha-1)`, alpha = 1) | `L^-1` (`L^-alpha`) | Dey et al., arXiv 2505.01618 |
+//! | `depth-mup-sgd` | 1/2 | SGD, lr unchanged | - | Yang, Yu, Zhu, Hayou, arXiv 2310.02244 |
 //!
 //! The learning-rate rule multiplies the rate of the hidden tensors (the residual weights `V`
 //! and biases `b`), as the papers do for the hidden weights; the embedding and readout keep
@@ -24,18 +25,9 @@
 //! ```
 
 use crate::paths::Init;
+use crate::train::Optimizer;
 use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
-
-/// The optimizer a parameterization trains with.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum OptimizerKind {
-    /// Adam (PyTorch's defaults, epsilon scaled by the parameterization's rule).
-    Adam,
-    /// SGD (not yet available in the training core: refused at validation).
-    Sgd,
-}
 
 /// One parameterization: a scaling of the residual branches, a weight law and an optimizer rule.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -48,9 +40,12 @@ pub struct Parameterization {
     /// Law of the residual weights `V` over depth.
     #[serde(default = "default_init")]
     pub init_v: Init,
-    /// The optimizer.
-    #[serde(default = "default_optimizer")]
-    pub optimizer: OptimizerKind,
+    /// The optimizer: `adam` or `sgd`.
+    #[serde(default)]
+    pub optimizer: Optimizer,
+    /// SGD momentum in `[0, 1)` (0 with Adam).
+    #[serde(default)]
+    pub momentum: f64,
     /// `gamma`: the hidden tensors' learning rate is `lr * L^gamma`.
     #[serde(default)]
     pub lr_exponent: f64,
@@ -63,15 +58,14 @@ fn default_init() -> Init {
     Init::Uniform
 }
 
-fn default_optimizer() -> OptimizerKind {
-    OptimizerKind::Adam
-}
-
 /// PyTorch's Adam epsilon, the base of every epsilon rule.
 pub const BASE_EPS: f64 = 1e-8;
 
 /// The names [`Parameterization::named`] accepts.
 pub const NAMED: [&str; 4] = ["standard", "sqrt-depth", "depth-mup", "complete-p"];
+
+/// The names [`Parameterization::named`] accepts besides [`NAMED`] (the Adam ones).
+pub const NAMED_SGD: [&str; 1] = ["depth-mup-sgd"];
 
 impl Parameterization {
     /// The named parameterization `name` (see the module doc), with i.i.d. uniform weights and
@@ -82,12 +76,24 @@ impl Parameterization {
             "sqrt-depth" => (0.5, 0.0, 0.0),
             "depth-mup" => (0.5, -0.5, 0.0),
             "complete-p" => (1.0, 0.0, -1.0),
+            "depth-mup-sgd" => {
+                return Ok(Self {
+                    name: name.to_string(),
+                    beta: 0.5,
+                    init_v: Init::Uniform,
+                    optimizer: Optimizer::Sgd,
+                    momentum: 0.0,
+                    lr_exponent: 0.0,
+                    eps_exponent: 0.0,
+                });
+            }
             other => {
                 return Err(Error::config(
                     "parameterizations",
                     format!(
-                        "unknown parameterization {other:?}; accepted: {}, or a table {{ name, beta, init_v, optimizer, lr_exponent, eps_exponent }}",
-                        NAMED.join(", ")
+                        "unknown parameterization {other:?}; accepted: {}, {}, or a table {{ name, beta, init_v, optimizer, momentum, lr_exponent, eps_exponent }}",
+                        NAMED.join(", "),
+                        NAMED_SGD.join(", ")
                     ),
                 ));
             }
@@ -96,7 +102,8 @@ impl Parameterization {
             name: name.to_string(),
             beta,
             init_v: Init::Uniform,
-            optimizer: OptimizerKind::Adam,
+            optimizer: Optimizer::Adam,
+            momentum: 0.0,
             lr_exponent,
             eps_exponent,
         })
@@ -108,7 +115,8 @@ impl Parameterization {
             name: format!("H={hurst} beta={beta}"),
             beta,
             init_v: Init::Fbm { hurst },
-            optimizer: OptimizerKind::Adam,
+            optimizer: Optimizer::Adam,
+            momentum: 0.0,
             lr_exponent: 0.0,
             eps_exponent: 0.0,
         }
@@ -137,12 +145,16 @@ impl Parameterization {
                 "a parameterization needs a name of 1 to 100 characters",
             ));
         }
-        if self.optimizer == OptimizerKind::Sgd {
+        let momentum_ok = match self.optimizer {
+            Optimizer::Adam => self.momentum == 0.0,
+            Optimizer::Sgd => (0.0..1.0).contains(&self.momentum),
+        };
+        if !momentum_ok {
             return Err(Error::config(
-                format!("{field}.optimizer"),
+                format!("{field}.momentum"),
                 format!(
-                    "parameterization {:?}: \"sgd\" is not available in this build's training core; accepted: \"adam\"",
-                    self.name
+                    "parameterization {:?}: got {} with optimizer {}; accepted: 0 with adam, [0, 1) with sgd",
+                    self.name, self.momentum, self.optimizer
                 ),
             ));
         }
@@ -233,7 +245,7 @@ mod tests {
     fn depth_mup_divides_adam_lr_by_sqrt_depth() {
         let p = Parameterization::named("depth-mup").unwrap();
         assert_eq!(p.beta, 0.5);
-        assert_eq!(p.optimizer, OptimizerKind::Adam);
+        assert_eq!(p.optimizer, Optimizer::Adam);
         // lr(L) sqrt(L) is the base rate at every depth; epsilon unchanged
         for l in [4, 16, 256, 1000] {
             assert!(close(p.lr(1e-2, l) * (l as f64).sqrt(), 1e-2));
@@ -250,6 +262,15 @@ mod tests {
         for l in [2, 50, 512] {
             assert_eq!(p.lr(1e-3, l), 1e-3);
             assert!(close(p.eps(l) * l as f64, BASE_EPS));
+        }
+    }
+
+    #[test]
+    fn depth_mup_with_sgd_keeps_the_learning_rate() {
+        let p = Parameterization::named("depth-mup-sgd").unwrap();
+        assert_eq!((p.beta, p.optimizer, p.momentum), (0.5, Optimizer::Sgd, 0.0));
+        for l in [4, 256, 4096] {
+            assert_eq!(p.lr(0.1, l), 0.1);
         }
     }
 
@@ -277,6 +298,8 @@ mod tests {
         assert!(bad(r#"p = ["nope"]"#).contains("unknown parameterization"));
         assert!(bad(r#"p = ["standard", "standard"]"#).contains("twice"));
         assert!(bad(r#"p = []"#).contains("empty"));
-        assert!(bad(r#"p = [{ name = "s", beta = 0.5, optimizer = "sgd" }]"#).contains("p.optimizer"));
+        assert!(bad(r#"p = [{ name = "s", beta = 0.5, momentum = 0.9 }]"#).contains("p.momentum"));
+        let sgd: C = toml::from_str(r#"p = [{ name = "s", beta = 0.5, optimizer = "sgd", momentum = 0.9 }]"#).unwrap();
+        assert_eq!(resolve_all(&sgd.p, "p").unwrap()[0].optimizer, Optimizer::Sgd);
     }
 }

@@ -68,6 +68,15 @@ macro_rules! training_config {
             /// Learning-rate decay factor.
             #[serde(default = "crate::experiment::training::default_lr_gamma")]
             pub lr_gamma: f64,
+            /// The optimizer: `adam` (the paper's) or `sgd`.
+            #[serde(default)]
+            pub optimizer: crate::train::Optimizer,
+            /// SGD momentum in `[0, 1)` (`0`: plain SGD; must be 0 with Adam).
+            #[serde(default)]
+            pub momentum: f64,
+            /// Adam's denominator offset `eps`.
+            #[serde(default = "crate::experiment::training::default_adam_eps")]
+            pub adam_eps: f64,
             $(
                 $(#[$fmeta])*
                 pub $field: $ty,
@@ -104,6 +113,9 @@ macro_rules! training_config {
                     lr_step: self.lr_step,
                     lr_gamma: self.lr_gamma,
                     init_v,
+                    optimizer: self.optimizer,
+                    momentum: self.momentum,
+                    adam_eps: self.adam_eps,
                 };
                 cfg.validate()?;
                 Ok(cfg)
@@ -133,6 +145,9 @@ pub(crate) fn default_lr_step() -> usize {
 }
 pub(crate) fn default_lr_gamma() -> f64 {
     TrainConfig::default().lr_gamma
+}
+pub(crate) fn default_adam_eps() -> f64 {
+    TrainConfig::default().adam_eps
 }
 pub(crate) fn default_beta() -> f64 {
     TrainConfig::default().beta

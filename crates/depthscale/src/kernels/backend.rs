@@ -1,5 +1,5 @@
 //! The [`Backend`] trait: storage owned by the backend, and whole stacks of residual layers,
-//! the embedding and readout products, the loss and the Adam update run on it.
+//! the embedding and readout products, the loss and the optimizer updates (Adam, SGD) run on it.
 //!
 //! # Layouts
 //! A call works on `B` independent networks of one block and shape ([`StackShape`]). Every
@@ -205,6 +205,30 @@ impl<T: Float> AdamCoeffs<T> {
     }
 }
 
+/// The per-step scalars of an SGD update (PyTorch's `torch.optim.SGD` without dampening,
+/// weight decay or Nesterov, see [`crate::train::Sgd`]), rounded to `T` once per step.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SgdCoeffs<T> {
+    /// Learning rate.
+    pub lr: T,
+    /// Momentum factor (ignored without a momentum buffer).
+    pub momentum: T,
+    /// Whether this is the first step: the momentum buffer is then set to the gradient (PyTorch
+    /// clones it) instead of `momentum * buf + g`.
+    pub first: bool,
+}
+
+impl<T: Float> SgdCoeffs<T> {
+    /// The scalars of step `step` (from 1) at learning rate `lr` with momentum `momentum`.
+    pub fn new(lr: f64, momentum: f64, step: u64) -> Self {
+        Self {
+            lr: T::of(lr),
+            momentum: T::of(momentum),
+            first: step <= 1,
+        }
+    }
+}
+
 /// Grows `buf` to hold at least `len` values (a fresh zeroed buffer when it is shorter), for
 /// workspaces that size themselves between stack calls, never inside one.
 pub fn ensure_len<T: Float, B: Backend<T>>(backend: &B, buf: &mut B::Buffer, len: usize) {
@@ -374,5 +398,17 @@ pub trait Backend<T: Float>: Clone + Send + Sync + fmt::Debug {
         g: &Self::Buffer,
         m: &mut Self::Buffer,
         v: &mut Self::Buffer,
+    );
+
+    /// One SGD update of a tensor of `per_network` values per network, network `b` with
+    /// `coeffs[b]`: with a momentum buffer, `buf <- momentum buf + g` (`buf <- g` on the first
+    /// step) then `p <- p - lr buf`; without one (`None`: momentum 0), `p <- p - lr g`.
+    fn sgd_update(
+        &self,
+        coeffs: &[SgdCoeffs<T>],
+        per_network: usize,
+        p: &mut Self::Buffer,
+        g: &Self::Buffer,
+        buf: Option<&mut Self::Buffer>,
     );
 }

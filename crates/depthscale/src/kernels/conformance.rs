@@ -1,13 +1,13 @@
 //! A conformance check for any [`Backend`]: one full training step of two small networks
 //! (embedding, forward stack, readout, cross-entropy, every gradient, the backward stack and
-//! an Adam update) computed on the backend under test and on the portable CPU backend in `f64`,
+//! an Adam and an SGD update) computed on the backend under test and on the portable CPU backend in `f64`,
 //! compared tensor by tensor.
 //!
 //! This is the reproducibility contract of a device backend made executable: it is not
 //! bitwise equal to the CPU, but within `tolerance` (relative, per tensor). `f64` on any
 //! backend should pass `1e-9`; `f32` passes about `1e-4` (rounding through 200 layers).
 
-use super::backend::{AdamCoeffs, Backend, Keep, Op, ProductShape, StackShape, Tape};
+use super::backend::{AdamCoeffs, Backend, Keep, Op, ProductShape, SgdCoeffs, StackShape, Tape};
 use super::batch::{grads_of, weights_of};
 use super::cpu::CpuBackend;
 use crate::model::{Activation, BiasPosition, BlockSpec, TensorKind, Tensors};
@@ -203,6 +203,21 @@ fn step<T: Float, B: Backend<T>>(backend: &B, block: &BlockSpec) -> Outputs {
         &mut m1,
         &mut m2,
     );
+    // two SGD steps with momentum of the readout, networks at different learning rates
+    let mut readout = up(&down(&params.readout, len(TensorKind::Readout)));
+    let mut buf = backend.zeros(len(TensorKind::Readout));
+    for step in 1..=2 {
+        let coeffs: Vec<SgdCoeffs<T>> = (0..NETS)
+            .map(|b| SgdCoeffs::new(1e-2 * (b + 1) as f64, 0.9, step))
+            .collect();
+        backend.sgd_update(
+            &coeffs,
+            dims.tensor_len(block, TensorKind::Readout),
+            &mut readout,
+            &grads.readout,
+            Some(&mut buf),
+        );
+    }
     let mut out: Outputs = vec![
         ("h_last", down(&tape.h_last, shape.states())),
         ("logits", down(&logits, NETS * N_OUT * COLUMNS)),
@@ -210,6 +225,10 @@ fn step<T: Float, B: Backend<T>>(backend: &B, block: &BlockSpec) -> Outputs {
         ("dlogits", down(&dlogits, NETS * N_OUT * COLUMNS)),
         ("dh0", down(&p, shape.states())),
         ("v after adam", down(&v, len(TensorKind::V))),
+        (
+            "readout after sgd",
+            down(&readout, len(TensorKind::Readout)),
+        ),
     ];
     for (name, k) in [
         ("dA", TensorKind::Embed),

@@ -23,8 +23,8 @@ pub mod conformance;
 mod cpu;
 
 pub use backend::{
-    AdamCoeffs, Backend, Keep, Op, ProductShape, StackGrads, StackShape, StackWeights, Tape,
-    ensure_len,
+    AdamCoeffs, Backend, Keep, Op, ProductShape, SgdCoeffs, StackGrads, StackShape, StackWeights,
+    Tape, ensure_len,
 };
 pub use batch::{NetBatch, grads_of, weights_of};
 pub use cpu::CpuBackend;

@@ -4,7 +4,7 @@
 //! - [`net`]: the paper's training model (res1, ReLU, bias outside), its loss gradient and
 //!   forward-only evaluation;
 //! - [`loss`]: softmax cross-entropy;
-//! - [`optim`]: Adam and `StepLR` as in PyTorch;
+//! - [`optim`]: Adam, SGD (with momentum) and `StepLR` as in PyTorch;
 //! - [`trainer`]: the training loop with per-epoch test metrics;
 //! - [`checkpoint`]: networks as safetensors files;
 //! - [`roughness`]: Hurst estimates of the weights over depth.
@@ -22,6 +22,6 @@ mod gradcheck;
 
 pub use checkpoint::{CheckpointMetadata, load_checkpoint, save_checkpoint};
 pub use net::{Evaluator, Workspace, evaluate, init_network, residual_scale, training_block};
-pub use optim::{Adam, StepLr};
+pub use optim::{Adam, Optimizer, Sgd, StepLr};
 pub use roughness::{hurst_estimate, weight_hurst_estimates};
 pub use trainer::{EpochMetrics, TrainConfig, TrainOutcome, Trainer, train};

@@ -1,9 +1,125 @@
-//! Adam and the step learning-rate schedule, as in PyTorch (`torch.optim.Adam`,
-//! `torch.optim.lr_scheduler.StepLR`).
+//! Adam, SGD (with optional momentum) and the step learning-rate schedule, as in PyTorch
+//! (`torch.optim.Adam`, `torch.optim.SGD`, `torch.optim.lr_scheduler.StepLR`).
 
-use crate::Float;
-use crate::kernels::{AdamCoeffs, Backend, CpuBackend};
+use crate::kernels::{AdamCoeffs, Backend, CpuBackend, SgdCoeffs};
 use crate::model::Params;
+use crate::{Error, Float};
+use std::fmt;
+use std::str::FromStr;
+
+/// Which optimizer a training run uses (the config field `optimizer`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub enum Optimizer {
+    /// Adam ([`Adam`]), the paper's optimizer.
+    #[default]
+    Adam,
+    /// Stochastic gradient descent, with optional momentum ([`Sgd`]).
+    Sgd,
+}
+
+impl fmt::Display for Optimizer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Optimizer::Adam => "adam",
+            Optimizer::Sgd => "sgd",
+        })
+    }
+}
+
+impl FromStr for Optimizer {
+    type Err = Error;
+    fn from_str(s: &str) -> crate::Result<Self> {
+        match s.trim() {
+            "adam" => Ok(Optimizer::Adam),
+            "sgd" => Ok(Optimizer::Sgd),
+            other => Err(Error::config(
+                "optimizer",
+                format!("unknown optimizer {other:?}; accepted: adam, sgd"),
+            )),
+        }
+    }
+}
+
+impl TryFrom<String> for Optimizer {
+    type Error = Error;
+    fn try_from(s: String) -> crate::Result<Self> {
+        s.parse()
+    }
+}
+
+impl From<Optimizer> for String {
+    fn from(o: Optimizer) -> String {
+        o.to_string()
+    }
+}
+
+/// SGD without dampening, weight decay or Nesterov, following PyTorch's single-tensor
+/// implementation:
+///
+/// ```text
+/// momentum = 0:  p <- p - lr g
+/// otherwise:     buf <- g (first step), buf <- momentum buf + g (later steps); p <- p - lr buf
+/// ```
+///
+/// The element loop is the backend's ([`Backend::sgd_update`]).
+#[derive(Clone, Debug)]
+pub struct Sgd<T> {
+    /// Momentum factor (`0`: plain SGD, no buffer).
+    pub momentum: f64,
+    /// Momentum buffers, shaped like the parameters (empty when `momentum` is 0).
+    pub buf: Params<T>,
+    /// Number of steps taken.
+    pub steps: u64,
+}
+
+impl<T: Float> Sgd<T> {
+    /// SGD with momentum `momentum` for parameters shaped like `params`.
+    pub fn new(params: &Params<T>, momentum: f64) -> Self {
+        let mut buf = params.clone();
+        if momentum == 0.0 {
+            buf = Params::default();
+        } else {
+            buf.fill_zero();
+        }
+        Self {
+            momentum,
+            buf,
+            steps: 0,
+        }
+    }
+
+    /// One update of `params` with gradients `grads` (same shapes as at construction) and
+    /// learning rate `lr`.
+    ///
+    /// # Panics
+    /// If a tensor's length differs from the buffers'.
+    pub fn step(&mut self, params: &mut Params<T>, grads: &Params<T>, lr: f64) {
+        self.steps += 1;
+        let coeffs = [self.coeffs(self.steps, lr)];
+        let with_buf = self.momentum != 0.0;
+        let grads = grads.named();
+        for ((p, g), b) in params
+            .tensors_mut()
+            .into_iter()
+            .zip(grads)
+            .zip(self.buf.tensors_mut())
+        {
+            assert!(
+                p.len() == g.1.len() && (!with_buf || p.len() == b.len()),
+                "SGD: tensor `{}` changed shape",
+                g.0
+            );
+            let buf = with_buf.then_some(b);
+            CpuBackend::new().sgd_update(&coeffs, p.len(), p, g.1, buf);
+        }
+    }
+
+    /// The per-step scalars of step `step` (from 1) at learning rate `lr`.
+    pub fn coeffs(&self, step: u64, lr: f64) -> SgdCoeffs<T> {
+        SgdCoeffs::new(lr, self.momentum, step)
+    }
+}
 
 /// Adam without weight decay, following PyTorch's single-tensor implementation step by step:
 ///
@@ -233,6 +349,85 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn sgd_and_momentum_match_a_hand_computation() {
+        let g_seq = [0.5, -1.5, 2.0];
+        let lr = 0.1;
+        for momentum in [0.0, 0.9] {
+            let mut p = tiny();
+            let p0 = p.clone();
+            let mut g = p.clone();
+            let mut sgd = Sgd::new(&p, momentum);
+            assert_eq!(sgd.buf.v.is_empty(), momentum == 0.0);
+            // by hand: buf_1 = g_1, buf_t = momentum buf_{t-1} + g_t, p_t = p_{t-1} - lr buf_t
+            let (mut buf, mut want) = (0.0f64, vec![0.0f64; 3]);
+            for (t, &gt) in g_seq.iter().enumerate() {
+                for x in g.tensors_mut().into_iter().flatten() {
+                    *x = gt;
+                }
+                sgd.step(&mut p, &g, lr);
+                buf = if t == 0 { gt } else { momentum * buf + gt };
+                want[t] = if t == 0 {
+                    -lr * buf
+                } else {
+                    want[t - 1] - lr * buf
+                };
+                for (a, b) in p.v.iter().zip(&p0.v) {
+                    assert!(
+                        (a - b - want[t]).abs() < 1e-15,
+                        "{momentum} step {t}: {}",
+                        a - b
+                    );
+                }
+            }
+            // plain: -0.1 (0.5 - 1.5 + 2) = -0.1; momentum 0.9: buffers 0.5, -1.05, 1.055
+            let total = if momentum == 0.0 {
+                -0.1
+            } else {
+                -0.1 * (0.5 - 1.05 + 1.055)
+            };
+            assert!((want[2] - total).abs() < 1e-15, "{}", want[2]);
+            assert_eq!(sgd.steps, 3);
+        }
+    }
+
+    #[test]
+    fn sgd_is_bitwise_the_same_split_across_threads() {
+        // longer than one parallel chunk, so the update runs in several tasks
+        let n = (1 << 16) * 3 + 17;
+        let g: Vec<f32> = (0..n)
+            .map(|i| ((i * 37 % 101) as f32 - 50.0) * 1e-2)
+            .collect();
+        let run = |threads: usize| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap()
+                .install(|| {
+                    let mut p: Vec<f32> = (0..n).map(|i| (i % 13) as f32 * 0.1).collect();
+                    let mut buf = vec![0.0f32; n];
+                    let backend = CpuBackend::new();
+                    for step in 1..=3 {
+                        let c = [SgdCoeffs::new(0.01, 0.9, step)];
+                        backend.sgd_update(&c, n, &mut p, &g, Some(&mut buf));
+                    }
+                    p
+                })
+        };
+        assert_eq!(run(1), run(2));
+    }
+
+    #[test]
+    fn optimizer_names_round_trip() {
+        for o in [Optimizer::Adam, Optimizer::Sgd] {
+            assert_eq!(o.to_string().parse::<Optimizer>().unwrap(), o);
+        }
+        assert!(matches!(
+            "lbfgs".parse::<Optimizer>(),
+            Err(Error::Config { field, .. }) if field == "optimizer"
+        ));
     }
 
     #[test]

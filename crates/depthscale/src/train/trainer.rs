@@ -1,16 +1,16 @@
-//! The training loop of the paper's protocol: Adam, `StepLR`, mini-batches reshuffled every
-//! epoch, test metrics after every epoch.
+//! The training loop of the paper's protocol: Adam (or SGD), `StepLR`, mini-batches
+//! reshuffled every epoch, test metrics after every epoch.
 //!
 //! Everything inside one run is single-threaded and drawn from streams of the run's seed
 //! (weights: see [`super::net`]; the permutation of epoch `e` (0-based) comes from
 //! `rng::stream(seed, &[TAG_SHUFFLE, e])`), so the same seed and data give bitwise the same
 //! metrics and weights whatever the rayon thread count. A [`Trainer`] owns every buffer of a
-//! step, and keeps the network, its gradients and Adam's moments resident in its backend;
+//! step, and keeps the network, its gradients and the optimizer's state resident in its backend;
 //! steady-state steps do not allocate.
 
 use super::data::Dataset;
 use super::net::{Evaluator, Workspace, init_network, residual_scale, training_block};
-use super::optim::{Adam, StepLr};
+use super::optim::{Adam, Optimizer, Sgd, StepLr};
 use crate::kernels::{Backend, CpuBackend, NetBatch};
 use crate::model::{Dims, Params, ResNet, TensorKind, Tensors};
 use crate::paths::Init;
@@ -41,7 +41,7 @@ pub struct TrainConfig {
     pub width: usize,
     /// Residual scale exponent: `alpha_L = L^-beta`.
     pub beta: f64,
-    /// Initial Adam learning rate.
+    /// Initial learning rate.
     pub lr: f64,
     /// Number of passes over the training set.
     pub epochs: usize,
@@ -53,6 +53,12 @@ pub struct TrainConfig {
     pub lr_gamma: f64,
     /// Law of the residual weights `V` over depth.
     pub init_v: Init,
+    /// The optimizer: Adam (the paper's) or SGD.
+    pub optimizer: Optimizer,
+    /// SGD momentum (`0`: plain SGD); must be 0 with Adam.
+    pub momentum: f64,
+    /// Adam's denominator offset `eps`.
+    pub adam_eps: f64,
 }
 
 impl Default for TrainConfig {
@@ -68,6 +74,9 @@ impl Default for TrainConfig {
             lr_step: 5,
             lr_gamma: 0.1,
             init_v: Init::Uniform,
+            optimizer: Optimizer::Adam,
+            momentum: 0.0,
+            adam_eps: 1e-8,
         }
     }
 }
@@ -113,6 +122,33 @@ impl TrainConfig {
                 format!(
                     "must be finite and positive (accepted range: > 0), got {}",
                     self.lr_gamma
+                ),
+            ));
+        }
+        if !(self.momentum.is_finite() && (0.0..1.0).contains(&self.momentum)) {
+            return Err(Error::config(
+                "momentum",
+                format!(
+                    "must be in [0, 1) (accepted range: 0 <= momentum < 1), got {}",
+                    self.momentum
+                ),
+            ));
+        }
+        if self.optimizer == Optimizer::Adam && self.momentum != 0.0 {
+            return Err(Error::config(
+                "momentum",
+                format!(
+                    "applies to optimizer = \"sgd\" only, got {} with optimizer = \"adam\" (accepted: 0 with adam)",
+                    self.momentum
+                ),
+            ));
+        }
+        if !(self.adam_eps.is_finite() && self.adam_eps > 0.0) {
+            return Err(Error::config(
+                "adam_eps",
+                format!(
+                    "must be finite and positive (accepted range: > 0), got {}",
+                    self.adam_eps
                 ),
             ));
         }
@@ -169,6 +205,22 @@ pub struct TrainOutcome {
     pub trained: ResNet<f32>,
 }
 
+/// An optimizer's hyper-parameters, step count and state buffers in a backend.
+#[derive(Debug)]
+enum OptimState<S> {
+    /// Adam with its first and second moments (its host moments stay empty).
+    Adam {
+        adam: Adam<f32>,
+        moments: (Tensors<S>, Tensors<S>),
+    },
+    /// SGD with its momentum buffers (none when the momentum is 0; its host buffers stay
+    /// empty).
+    Sgd {
+        sgd: Sgd<f32>,
+        buf: Option<Tensors<S>>,
+    },
+}
+
 /// One training run's state on backend `B`: network, optimizer and every step buffer, all
 /// resident in the backend.
 #[derive(Debug)]
@@ -176,10 +228,8 @@ pub struct Trainer<B: Backend<f32> = CpuBackend> {
     backend: B,
     net: NetBatch<f32, B>,
     grads: Tensors<B::Buffer>,
-    /// Adam's hyper-parameters and step count (its moments are `moments`, in the backend).
-    adam: Adam<f32>,
-    /// Adam's first and second moments.
-    moments: (Tensors<B::Buffer>, Tensors<B::Buffer>),
+    /// The optimizer's hyper-parameters and state, resident in the backend.
+    optim: OptimState<B::Buffer>,
     ws: Workspace<f32, B>,
     /// Workspace and gradient of the second half-batch (see [`Trainer::step`]).
     half: (Workspace<f32, B>, Tensors<B::Buffer>),
@@ -208,10 +258,23 @@ impl<B: Backend<f32>> Trainer<B> {
         let net = NetBatch::from_network(backend.clone(), &host)?;
         let block = training_block();
         let zeros = || Tensors::from_fn(|k| backend.zeros(dims.tensor_len(&block, k)));
+        let optim = match cfg.optimizer {
+            Optimizer::Adam => {
+                let mut adam = Adam::new(&Params::default());
+                adam.eps = cfg.adam_eps;
+                OptimState::Adam {
+                    adam,
+                    moments: (zeros(), zeros()),
+                }
+            }
+            Optimizer::Sgd => OptimState::Sgd {
+                buf: (cfg.momentum != 0.0).then(zeros),
+                sgd: Sgd::new(&Params::default(), cfg.momentum),
+            },
+        };
         Ok(Self {
             grads: zeros(),
-            adam: Adam::new(&Params::default()),
-            moments: (zeros(), zeros()),
+            optim,
             ws: Workspace::with_backend(backend.clone(), &block, dims, cfg.batch_size.div_ceil(2)),
             half: (
                 Workspace::with_backend(backend.clone(), &block, dims, cfg.batch_size / 2),
@@ -241,11 +304,6 @@ impl<B: Backend<f32>> Trainer<B> {
         self.alpha
     }
 
-    /// Sets Adam's epsilon (PyTorch's `1e-8` by default), e.g. for a depth rule `eps * L^delta`.
-    pub fn set_adam_eps(&mut self, eps: f64) {
-        self.adam.eps = eps;
-    }
-
     /// Multiplies the learning rate of the hidden (per-layer) tensors `V`, `W` and the biases
     /// by `factor` (default 1), e.g. for a depth rule `lr * L^gamma`; the embedding and readout
     /// keep the step's rate.
@@ -253,7 +311,7 @@ impl<B: Backend<f32>> Trainer<B> {
         self.hidden_lr_factor = factor;
     }
 
-    /// One Adam step at learning rate `lr` on the samples `batch` (indices into `labels` and
+    /// One optimizer step at learning rate `lr` on the samples `batch` (indices into `labels` and
     /// into the rows of `images`, `labels.len() x n_in` row-major); returns the batch's mean
     /// loss before the update. No update is applied when the loss is non-finite. The two halves
     /// of the batch run concurrently (rayon) and their gradients are summed in a fixed order.
@@ -305,31 +363,53 @@ impl<B: Backend<f32>> Trainer<B> {
         }
         let loss = l0 + l1;
         if loss.is_finite() {
-            self.adam.steps += 1;
-            let outer = [self.adam.coeffs(self.adam.steps, lr)];
-            let hidden = [self
-                .adam
-                .coeffs(self.adam.steps, lr * self.hidden_lr_factor)];
-            let (m, v) = &mut self.moments;
-            for kind in TensorKind::ALL {
-                let len = self.net.tensor_len(kind);
-                let coeffs = match kind {
-                    TensorKind::Embed | TensorKind::Readout => &outer,
-                    TensorKind::V | TensorKind::W | TensorKind::Bias => &hidden,
-                };
-                if len > 0 {
-                    self.backend.adam_update(
-                        coeffs,
-                        len,
-                        self.net.params_mut().get_mut(kind),
-                        self.grads.get(kind),
-                        m.get_mut(kind),
-                        v.get_mut(kind),
-                    );
+            self.update(lr);
+        }
+        loss
+    }
+
+    /// One optimizer update of every tensor from the gradients in `self.grads`.
+    fn update(&mut self, lr: f64) {
+        let lens = TensorKind::ALL.map(|k| self.net.tensor_len(k));
+        let (backend, params, grads) = (&self.backend, self.net.params_mut(), &self.grads);
+        // the hidden (per-layer) tensors take `lr * hidden_lr_factor`, the embedding and readout `lr`
+        let hidden_lr = lr * self.hidden_lr_factor;
+        let rate = |kind: TensorKind| match kind {
+            TensorKind::Embed | TensorKind::Readout => lr,
+            TensorKind::V | TensorKind::W | TensorKind::Bias => hidden_lr,
+        };
+        match &mut self.optim {
+            OptimState::Adam { adam, moments } => {
+                adam.steps += 1;
+                let (m, v) = moments;
+                for (kind, len) in TensorKind::ALL.into_iter().zip(lens) {
+                    if len > 0 {
+                        backend.adam_update(
+                            &[adam.coeffs(adam.steps, rate(kind))],
+                            len,
+                            params.get_mut(kind),
+                            grads.get(kind),
+                            m.get_mut(kind),
+                            v.get_mut(kind),
+                        );
+                    }
+                }
+            }
+            OptimState::Sgd { sgd, buf } => {
+                sgd.steps += 1;
+                for (kind, len) in TensorKind::ALL.into_iter().zip(lens) {
+                    if len > 0 {
+                        backend.sgd_update(
+                            &[sgd.coeffs(sgd.steps, rate(kind))],
+                            len,
+                            params.get_mut(kind),
+                            grads.get(kind),
+                            buf.as_mut().map(|b| b.get_mut(kind)),
+                        );
+                    }
                 }
             }
         }
-        loss
     }
 
     /// Mean loss and accuracy of the current network on `images` (`labels.len() x n_in`,

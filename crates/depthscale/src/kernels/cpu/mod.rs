@@ -8,13 +8,15 @@
 //! rounding. [`CpuBackend::portable`] never takes it.
 
 mod layer;
+mod sgd;
 #[cfg(target_arch = "x86_64")]
 mod simd;
 #[cfg(target_arch = "x86_64")]
 mod simd_layer;
 
 use super::backend::{
-    AdamCoeffs, Backend, Keep, Op, ProductShape, StackGrads, StackShape, StackWeights, Tape,
+    AdamCoeffs, Backend, Keep, Op, ProductShape, SgdCoeffs, StackGrads, StackShape, StackWeights,
+    Tape,
 };
 use crate::Float;
 use crate::linalg::{MatMut, MatRef, matmul};
@@ -452,6 +454,30 @@ impl<T: Float> Backend<T> for CpuBackend {
                 .zip(m[r.clone()].par_chunks_mut(PARALLEL_CHUNK))
                 .zip(v[r].par_chunks_mut(PARALLEL_CHUNK))
                 .for_each(|(((p, g), m), v)| adam_elements(c, p, g, m, v));
+        }
+    }
+
+    fn sgd_update(
+        &self,
+        coeffs: &[SgdCoeffs<T>],
+        per_network: usize,
+        p: &mut Vec<T>,
+        g: &Vec<T>,
+        mut buf: Option<&mut Vec<T>>,
+    ) {
+        for (b, c) in coeffs.iter().enumerate() {
+            let r = b * per_network..(b + 1) * per_network;
+            // Elementwise in fixed chunks: bitwise independent of the thread count.
+            match buf.as_deref_mut() {
+                Some(buf) => p[r.clone()]
+                    .par_chunks_mut(PARALLEL_CHUNK)
+                    .zip(g[r.clone()].par_chunks(PARALLEL_CHUNK))
+                    .zip(buf[r].par_chunks_mut(PARALLEL_CHUNK))
+                    .for_each(|((p, g), m)| sgd::momentum_elements(c, p, g, m)),
+                None => elementwise(&mut p[r.clone()], &g[r], |p, g| {
+                    sgd::plain_elements(c, p, g)
+                }),
+            }
         }
     }
 }

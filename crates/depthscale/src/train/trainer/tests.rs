@@ -1,4 +1,5 @@
 use super::*;
+use crate::kernels::{CpuBackend, NetBatch};
 use rand::Rng as _;
 use std::sync::Mutex;
 
@@ -151,6 +152,36 @@ fn rejects_out_of_range_fields() {
                 ..Default::default()
             },
         ),
+        (
+            "momentum",
+            TrainConfig {
+                optimizer: Optimizer::Sgd,
+                momentum: -0.1,
+                ..Default::default()
+            },
+        ),
+        (
+            "momentum",
+            TrainConfig {
+                optimizer: Optimizer::Sgd,
+                momentum: 1.0,
+                ..Default::default()
+            },
+        ),
+        (
+            "momentum",
+            TrainConfig {
+                momentum: 0.5,
+                ..Default::default()
+            },
+        ),
+        (
+            "adam_eps",
+            TrainConfig {
+                adam_eps: 0.0,
+                ..Default::default()
+            },
+        ),
     ];
     for (field, cfg) in cases {
         match cfg.validate() {
@@ -275,4 +306,79 @@ fn divergence_stops_training_cleanly() {
     assert!(out.metrics[0].train_loss.is_nan() && out.metrics[0].test_accuracy.is_nan());
     // no update was applied
     assert_eq!(out.initial.params, out.trained.params);
+}
+
+#[test]
+fn sgd_steps_move_the_weights_by_minus_lr_times_the_gradient() {
+    let data = blobs(3, 40, 10);
+    let cfg = TrainConfig {
+        optimizer: Optimizer::Sgd,
+        lr: 0.05,
+        batch_size: 40,
+        ..small_config()
+    };
+    let mut trainer = Trainer::new(&cfg, 8, 3).unwrap();
+    let before = trainer.network();
+    let batch: Vec<usize> = (0..40).collect();
+    let loss = trainer.step(&data.train_images, &data.train_labels, &batch, cfg.lr);
+    let after = trainer.network();
+    // the same gradient from a workspace over the whole batch (f32: the trainer sums two
+    // halves, so equal up to rounding)
+    let mut grads = before.params.clone();
+    let mut ws = Workspace::new(&before.block, before.dims, 40);
+    let net = NetBatch::from_network(CpuBackend::new(), &before).unwrap();
+    let whole = ws.loss_and_grad(
+        &net,
+        trainer.alpha(),
+        &data.train_images,
+        &data.train_labels,
+        &mut grads,
+    );
+    assert!(
+        (loss - whole).abs() < 1e-5 * whole.abs(),
+        "{loss} vs {whole}"
+    );
+    let mut checked = 0;
+    for (((name, a), (_, b)), (_, g)) in after
+        .params
+        .named()
+        .into_iter()
+        .zip(before.params.named())
+        .zip(grads.named())
+    {
+        for ((&a, &b), &g) in a.iter().zip(b).zip(g) {
+            let want = f64::from(b) - cfg.lr * f64::from(g);
+            assert!(
+                (f64::from(a) - want).abs() < 1e-6 * (1.0 + want.abs()),
+                "{name}: {a} vs {want}"
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked > 0);
+    assert_ne!(before.params.v, after.params.v);
+}
+
+#[test]
+fn sgd_with_momentum_learns_separable_blobs() {
+    let data = blobs(0, 300, 150);
+    let cfg = TrainConfig {
+        optimizer: Optimizer::Sgd,
+        momentum: 0.9,
+        lr: 0.05,
+        ..small_config()
+    };
+    let out = train(&cfg, &data, &crate::progress::Silent, &mut |_| {}).unwrap();
+    let (first, last) = (out.metrics[0], out.metrics[3]);
+    assert!(last.test_accuracy > 0.9, "{:?}", out.metrics);
+    assert!(last.train_loss < first.train_loss, "{:?}", out.metrics);
+    // and it is not the Adam run
+    let adam = train(
+        &small_config(),
+        &data,
+        &crate::progress::Silent,
+        &mut |_| {},
+    )
+    .unwrap();
+    assert_ne!(adam.trained.params.v, out.trained.params.v);
 }
