@@ -485,9 +485,18 @@ fn revision_presets_run_quick_and_summarize() {
 fn depth_transfer_presets_run_quick_and_summarize() {
     let tmp = tempfile::tempdir().unwrap();
     for (preset, files) in [
-        ("coord-check", &["coords.csv", "coord_check.png", "coord_check.svg"][..]),
-        ("transfer", &["cells.csv", "transfer.png", "lr_star.svg"][..]),
-        ("transfer-phase", &["cells.csv", "phase.png", "phase.svg"][..]),
+        (
+            "coord-check",
+            &["coords.csv", "coord_check.png", "coord_check.svg"][..],
+        ),
+        (
+            "transfer",
+            &["cells.csv", "transfer.png", "lr_star.svg"][..],
+        ),
+        (
+            "transfer-phase",
+            &["cells.csv", "phase.png", "phase.svg"][..],
+        ),
     ] {
         let out = out_dir(&tmp, preset);
         ok(&depthscale(&["run", preset, "--quick", "--out", &out]));
@@ -495,7 +504,10 @@ fn depth_transfer_presets_run_quick_and_summarize() {
             assert!(Path::new(&out).join(f).is_file(), "{preset}: missing {f}");
         }
         let summary: serde_json::Value = serde_json::from_str(&read(&out, "summary.json")).unwrap();
-        assert!(summary["results"]["note"].is_string(), "{preset}: {summary}");
+        assert!(
+            summary["results"]["note"].is_string(),
+            "{preset}: {summary}"
+        );
     }
     let header = read(&out_dir(&tmp, "coord-check"), "coords.csv");
     assert!(header.starts_with("parameterization,depth,module,layer,t,quantity,l1\n"));

@@ -29,8 +29,8 @@ mod runner;
 pub mod store;
 mod sweep;
 mod train_run;
-mod transfer;
 mod training;
+mod transfer;
 mod weights;
 
 pub use config::{ConfigSource, apply_override};

@@ -132,10 +132,7 @@ impl Parameterization {
             if !v.is_finite() {
                 return Err(Error::config(
                     format!("{field}.{what}"),
-                    format!(
-                        "parameterization {:?}: must be finite, got {v}",
-                        self.name
-                    ),
+                    format!("parameterization {:?}: must be finite, got {v}", self.name),
                 ));
             }
         }
@@ -174,7 +171,10 @@ impl Parameterization {
 
 /// A parameterization as a config writes it: a name or a full table.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(untagged, expecting = "a parameterization: a name (standard, sqrt-depth, depth-mup, complete-p) or a table { name, beta, init_v, optimizer, lr_exponent, eps_exponent }")]
+#[serde(
+    untagged,
+    expecting = "a parameterization: a name (standard, sqrt-depth, depth-mup, complete-p) or a table { name, beta, init_v, optimizer, lr_exponent, eps_exponent }"
+)]
 pub enum ParamSpec {
     /// A named parameterization.
     Named(String),
@@ -197,7 +197,10 @@ impl ParamSpec {
 /// Resolves a config's list: non-empty, names distinct.
 pub fn resolve_all(specs: &[ParamSpec], field: &str) -> Result<Vec<Parameterization>> {
     if specs.is_empty() {
-        return Err(Error::config(field, "the list is empty; give at least one parameterization"));
+        return Err(Error::config(
+            field,
+            "the list is empty; give at least one parameterization",
+        ));
     }
     let all: Vec<Parameterization> = specs
         .iter()
@@ -268,7 +271,10 @@ mod tests {
     #[test]
     fn depth_mup_with_sgd_keeps_the_learning_rate() {
         let p = Parameterization::named("depth-mup-sgd").unwrap();
-        assert_eq!((p.beta, p.optimizer, p.momentum), (0.5, Optimizer::Sgd, 0.0));
+        assert_eq!(
+            (p.beta, p.optimizer, p.momentum),
+            (0.5, Optimizer::Sgd, 0.0)
+        );
         for l in [4, 256, 4096] {
             assert_eq!(p.lr(0.1, l), 0.1);
         }
@@ -299,7 +305,13 @@ mod tests {
         assert!(bad(r#"p = ["standard", "standard"]"#).contains("twice"));
         assert!(bad(r#"p = []"#).contains("empty"));
         assert!(bad(r#"p = [{ name = "s", beta = 0.5, momentum = 0.9 }]"#).contains("p.momentum"));
-        let sgd: C = toml::from_str(r#"p = [{ name = "s", beta = 0.5, optimizer = "sgd", momentum = 0.9 }]"#).unwrap();
-        assert_eq!(resolve_all(&sgd.p, "p").unwrap()[0].optimizer, Optimizer::Sgd);
+        let sgd: C = toml::from_str(
+            r#"p = [{ name = "s", beta = 0.5, optimizer = "sgd", momentum = 0.9 }]"#,
+        )
+        .unwrap();
+        assert_eq!(
+            resolve_all(&sgd.p, "p").unwrap()[0].optimizer,
+            Optimizer::Sgd
+        );
     }
 }

@@ -116,6 +116,10 @@ pub fn l1(v: &[f64]) -> f64 {
 
 /// Frobenius norm of `a - b` computed in `f64`.
 pub fn diff_norm(a: &[f32], b: &[f32]) -> f64 {
-    let a: Vec<f64> = a.iter().zip(b).map(|(x, y)| f64::from(*x) - f64::from(*y)).collect();
+    let a: Vec<f64> = a
+        .iter()
+        .zip(b)
+        .map(|(x, y)| f64::from(*x) - f64::from(*y))
+        .collect();
     crate::probe::stable_norm(&a)
 }

@@ -138,7 +138,10 @@ impl CoordCheckConfig {
         if self.layers < 3 {
             return Err(Error::config(
                 "layers",
-                format!("must be at least 3 (0, 1 and L are always recorded), got {}", self.layers),
+                format!(
+                    "must be at least 3 (0, 1 and L are always recorded), got {}",
+                    self.layers
+                ),
             ));
         }
         if !(self.lr.is_finite() && self.lr > 0.0) {
@@ -170,7 +173,15 @@ impl CoordCheckConfig {
         data: &Dataset,
         x: &[f64],
     ) -> Result<Vec<CoordRow>> {
-        let cfg = train_config(p, depth, self.width, self.batch_size, self.lr, self.seed, None)?;
+        let cfg = train_config(
+            p,
+            depth,
+            self.width,
+            self.batch_size,
+            self.lr,
+            self.seed,
+            None,
+        )?;
         let mut tr = trainer(p, &cfg, data)?;
         let n = x.len() / data.n_features;
         let alpha = residual_scale(depth, p.beta);
@@ -208,7 +219,12 @@ impl CoordCheckConfig {
                 let norm = measure::diff_norm(&a.v[s.clone()], &b.v[s]);
                 rows.push(row("V", k, "update_norm", norm));
             }
-            rows.push(row("embed", 0, "update_norm", measure::diff_norm(&a.embed, &b.embed)));
+            rows.push(row(
+                "embed",
+                0,
+                "update_norm",
+                measure::diff_norm(&a.embed, &b.embed),
+            ));
             rows.push(row(
                 "readout",
                 depth + 1,
@@ -258,12 +274,16 @@ impl Experiment for CoordCheckConfig {
             .memory(
                 "depths",
                 "per job: the trainer (7 x depth x width^2 f32), two host copies and an f64 copy",
-                bytes(4, &[l, d, d]).saturating_mul(7 + 2 + 2).saturating_mul(parallel),
+                bytes(4, &[l, d, d])
+                    .saturating_mul(7 + 2 + 2)
+                    .saturating_mul(parallel),
             )
             .memory(
                 "batch_size",
                 "the activations of a batch (depth x width x batch f32 per job)",
-                bytes(4, &[l, d, self.batch_size]).saturating_mul(2).saturating_mul(parallel),
+                bytes(4, &[l, d, self.batch_size])
+                    .saturating_mul(2)
+                    .saturating_mul(parallel),
             )
             .memory(
                 "train_samples",

@@ -1,4 +1,6 @@
-//! The coord check's table, figure and summary, from the rows only.
+//! The coord check's table, figure and summary, from the rows only. A curve that explodes
+//! over depth (max/min ratio above `MAX_DRAWN_RATIO`) is named in the panel title instead of
+//! drawn.
 
 use super::{CoordCheckConfig, CoordRow};
 use crate::Result;
@@ -7,6 +9,10 @@ use crate::experiment::training::num;
 use crate::experiment::{RunContext, cell};
 use crate::plot::{self, Panel, Series};
 use crate::stats::loglog_slope;
+
+/// Curves with a larger max/min ratio over depth (or an overflow) are left out of the figure
+/// (their numbers stay in the table and summary): they would flatten every other curve.
+const MAX_DRAWN_RATIO: f64 = 1e3;
 
 /// The two curves of the figure: `(module, label)`.
 const CURVES: [(&str, &str); 2] = [("h", "last hidden state h_L"), ("logits", "logits")];
@@ -25,7 +31,11 @@ pub(super) fn curve(
             let layer = if module == "h" { l } else { l + 1 };
             rows.iter()
                 .find(|r| {
-                    r.param == pi && r.depth == l && r.t == t && r.module == module && r.layer == layer
+                    r.param == pi
+                        && r.depth == l
+                        && r.t == t
+                        && r.module == module
+                        && r.layer == layer
                 })
                 .map_or(f64::NAN, |r| r.l1)
         })
@@ -79,9 +89,14 @@ pub(super) fn finish(
     for (module, label) in CURVES {
         for t in 0..=cfg.steps {
             let mut series = Vec::new();
+            let mut hidden = Vec::new();
             for (pi, p) in params.iter().enumerate() {
                 let y = curve(rows, pi, depths, module, t);
                 let r = ratio(&y);
+                let exploded = r.is_nan() || r > MAX_DRAWN_RATIO;
+                if exploded {
+                    hidden.push(p.name.as_str());
+                }
                 curves_json.push(serde_json::json!({
                     "parameterization": p.name, "module": module, "t": t,
                     "l1": y.iter().map(|v| num(*v)).collect::<Vec<_>>(),
@@ -89,6 +104,11 @@ pub(super) fn finish(
                     "max_min_ratio": num(r),
                     "flat": r <= cfg.flat_ratio,
                 }));
+                if exploded {
+                    // keep the palette's colour of every parameterization
+                    series.push(Series::default());
+                    continue;
+                }
                 series.push(Series {
                     label: p.name.clone(),
                     x: x.clone(),
@@ -97,8 +117,13 @@ pub(super) fn finish(
                     ..Series::default()
                 });
             }
+            let not_drawn = if hidden.is_empty() {
+                String::new()
+            } else {
+                format!(" ({} explodes: not drawn)", hidden.join(", "))
+            };
             panels.push(Panel {
-                title: format!("{label}, t = {t}"),
+                title: format!("{label}, t = {t}{not_drawn}"),
                 x_label: "depth L".into(),
                 y_label: "l1 = mean |.|".into(),
                 log_x: true,
@@ -120,7 +145,10 @@ pub(super) fn finish(
         }));
     }
     let title = if cfg.title.is_empty() {
-        format!("Depth coord check: l1 against depth after t Adam steps (lr = {})", cfg.lr)
+        format!(
+            "Depth coord check: l1 against depth after t Adam steps (lr = {})",
+            cfg.lr
+        )
     } else {
         cfg.title.clone()
     };

@@ -12,7 +12,10 @@ fn recorded_layers_are_log_spaced_and_keep_the_ends() {
     assert_eq!((k[0], k[1], *k.last().unwrap()), (0, 1, 4096));
     assert!(k.len() <= 16 && k.windows(2).all(|w| w[0] < w[1]));
     // log-spaced: consecutive ratios roughly constant after the first few
-    let r: Vec<f64> = k[4..].windows(2).map(|w| w[1] as f64 / w[0] as f64).collect();
+    let r: Vec<f64> = k[4..]
+        .windows(2)
+        .map(|w| w[1] as f64 / w[0] as f64)
+        .collect();
     assert!(r.iter().all(|x| (x / r[0] - 1.0).abs() < 0.1), "{r:?}");
 }
 
@@ -21,7 +24,11 @@ fn recorded_layers_are_log_spaced_and_keep_the_ends() {
 /// probe's `h_ratio` and `h_diff`.
 #[test]
 fn hidden_states_at_t0_match_the_probe() {
-    for (init, beta) in [(Init::Uniform, 0.5), (Init::Fbm { hurst: 0.7 }, 0.7), (Init::Uniform, 0.0)] {
+    for (init, beta) in [
+        (Init::Uniform, 0.5),
+        (Init::Fbm { hurst: 0.7 }, 0.7),
+        (Init::Uniform, 0.0),
+    ] {
         let dims = Dims {
             n_in: 7,
             width: 6,
@@ -34,7 +41,9 @@ fn hidden_states_at_t0_match_the_probe() {
             *b = ((i % 5) as f64 - 2.0) * 0.01;
         }
         let n = 5;
-        let x: Vec<f64> = (0..dims.n_in * n).map(|i| ((i * 37 % 11) as f64) / 11.0).collect();
+        let x: Vec<f64> = (0..dims.n_in * n)
+            .map(|i| ((i * 37 % 11) as f64) / 11.0)
+            .collect();
         let alpha = residual_scale(dims.depth, beta);
         let d = dims.width;
         let (mut h0, mut hl) = (Vec::new(), Vec::new());
@@ -53,15 +62,29 @@ fn hidden_states_at_t0_match_the_probe() {
         assert!(sum_abs_r > 0.0);
         let mut probe = Vec::new();
         Prober::new(8)
-            .probe_network(&net, &vec![alpha; n], &x, &vec![0.0; dims.n_out * n], &mut probe)
+            .probe_network(
+                &net,
+                &vec![alpha; n],
+                &x,
+                &vec![0.0; dims.n_out * n],
+                &mut probe,
+            )
             .unwrap();
         for c in 0..n {
             let (a, b) = (&h0[c * d..(c + 1) * d], &hl[c * d..(c + 1) * d]);
             let ratio = stable_norm(b) / stable_norm(a);
             let diff = stable_norm_diff(b, a) / stable_norm(a);
             let close = |u: f64, v: f64| (u - v).abs() <= 1e-12 * v.abs();
-            assert!(close(ratio, probe[c].h_ratio), "{init}: {ratio} vs {}", probe[c].h_ratio);
-            assert!(close(diff, probe[c].h_diff), "{init}: {diff} vs {}", probe[c].h_diff);
+            assert!(
+                close(ratio, probe[c].h_ratio),
+                "{init}: {ratio} vs {}",
+                probe[c].h_ratio
+            );
+            assert!(
+                close(diff, probe[c].h_diff),
+                "{init}: {diff} vs {}",
+                probe[c].h_diff
+            );
         }
     }
 }

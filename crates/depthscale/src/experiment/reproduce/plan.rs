@@ -150,6 +150,27 @@ const PRESETS: &[PresetRow] = &[
         3.0,
         "Revision: with leaky_relu(0.8) the closed form holds with m2 = (1 + 0.8^2)/2 = 0.82 in place of ReLU's 1/2.",
     ),
+    (
+        "coord-check",
+        Some(&["samples=64"]),
+        10.0,
+        15.0,
+        "Beyond the paper: a depth coord check. After a few Adam steps at one learning rate, the hidden states and logits stay flat over L = 8..4096 with depth-muP (lr / sqrt(L)) and CompleteP (1/L branches), grow with L for 1/sqrt(L) branches without a rule, and explode for beta = 0.",
+    ),
+    (
+        "transfer",
+        Some(&[
+            "parameterizations=[\"sqrt-depth\", \"depth-mup\", \"complete-p\"]",
+            "depths=[8, 512]",
+            "lr={ geomspace = [0.0009765625, 0.03125, 6] }",
+            "seeds=2",
+            "train_samples=4000",
+            "test_samples=500",
+        ]),
+        30.0,
+        160.0,
+        "Beyond the paper: the Adam learning rate tuned at L = 8 transfers to L = 512 with depth-muP and CompleteP (drift of lr* within a fraction of an octave) but not with plain 1/sqrt(L) branches (lr* drifts down by more than half an octave).",
+    ),
 ];
 
 /// The names of every preset the reproduction runs, in report order.

@@ -48,11 +48,11 @@ pub fn quadratic_fit(x: &[f64], y: &[f64]) -> Option<(f64, f64, f64, f64)> {
     for (&xi, &yi) in x.iter().zip(y) {
         let u = xi - x0;
         let f = [u * u, u, 1.0];
-        for r in 0..3 {
-            for c in 0..3 {
-                m[r][c] += f[r] * f[c];
+        for (r, row) in m.iter_mut().enumerate() {
+            for (c, cell) in row.iter_mut().take(3).enumerate() {
+                *cell += f[r] * f[c];
             }
-            m[r][3] += f[r] * yi;
+            row[3] += f[r] * yi;
         }
     }
     // Gaussian elimination with partial pivoting
@@ -200,7 +200,13 @@ mod tests {
         let star = -9.0;
         let y: Vec<f64> = x
             .iter()
-            .map(|v| if *v > -7.0 { 2.3 } else { 0.1 * (v - star).powi(2) + 0.5 })
+            .map(|v| {
+                if *v > -7.0 {
+                    2.3
+                } else {
+                    0.1 * (v - star).powi(2) + 0.5
+                }
+            })
             .collect();
         let o = optimum(&x, &y, 5);
         assert!(!o.at_edge && (o.x - star).abs() < 0.5, "{}", o.x);

@@ -146,10 +146,7 @@ impl TransferConfig {
     fn plan(&self) -> Result<Plan> {
         let sorted_distinct = |field: &str, v: Vec<f64>| -> Result<Vec<f64>> {
             if v.windows(2).any(|w| w[0] >= w[1]) {
-                return Err(Error::config(
-                    field,
-                    "the grid must be strictly increasing",
-                ));
+                return Err(Error::config(field, "the grid must be strictly increasing"));
             }
             Ok(v)
         };
@@ -169,7 +166,10 @@ impl TransferConfig {
                 (ps, Some((hs, bs)))
             }
             (None, None, None) => (
-                resolve_all(&super::coord_check::default_parameterizations(), "parameterizations")?,
+                resolve_all(
+                    &super::coord_check::default_parameterizations(),
+                    "parameterizations",
+                )?,
                 None,
             ),
             _ => {
@@ -181,7 +181,10 @@ impl TransferConfig {
         };
         let depths = self.depths.integers("depths", 1)?;
         if depths.windows(2).any(|w| w[0] >= w[1]) {
-            return Err(Error::config("depths", "the grid must be strictly increasing"));
+            return Err(Error::config(
+                "depths",
+                "the grid must be strictly increasing",
+            ));
         }
         let lrs = sorted_distinct("lr", self.lr.values("lr")?)?;
         if let Some(bad) = lrs.iter().find(|&&x| x <= 0.0) {
@@ -248,7 +251,11 @@ impl TransferConfig {
                 }
             }
         }
-        let index = cells.iter().enumerate().map(|(i, k)| (k.bits(), i)).collect();
+        let index = cells
+            .iter()
+            .enumerate()
+            .map(|(i, k)| (k.bits(), i))
+            .collect();
         Ok(Plan {
             params,
             phase,
@@ -263,7 +270,15 @@ impl TransferConfig {
         let key = plan.cells[idx];
         let p = &plan.params[key.param];
         let seed = self.seed.wrapping_add(key.seed as u64);
-        let cfg = train_config(p, key.depth, self.width, self.batch_size, key.lr, seed, None)?;
+        let cfg = train_config(
+            p,
+            key.depth,
+            self.width,
+            self.batch_size,
+            key.lr,
+            seed,
+            None,
+        )?;
         let cfg = crate::train::TrainConfig {
             batch_size: cfg.batch_size.min(data.n_train().max(1)),
             ..cfg
@@ -330,19 +345,27 @@ impl Experiment for TransferConfig {
             .memory(
                 "depths",
                 "per run: parameters, gradients, Adam moments and copies (7 x depth x width^2 f32)",
-                bytes(4, &[l, d, d]).saturating_mul(7).saturating_mul(parallel),
+                bytes(4, &[l, d, d])
+                    .saturating_mul(7)
+                    .saturating_mul(parallel),
             )
             .memory(
                 "batch_size",
                 "the activations of a batch (depth x width x batch f32 per run)",
-                bytes(4, &[l, d, batch]).saturating_mul(2).saturating_mul(parallel),
+                bytes(4, &[l, d, batch])
+                    .saturating_mul(2)
+                    .saturating_mul(parallel),
             )
             .memory(
                 "train_samples",
                 "the dataset (pixels as f32, plus the file bytes while loading)",
                 bytes(6, &[n_train + n_test, n_in]),
             )
-            .memory("lr", "the rows and bootstrap curves", rows.saturating_mul(400))
+            .memory(
+                "lr",
+                "the rows and bootstrap curves",
+                rows.saturating_mul(400),
+            )
             .disk("lr", "cells.csv", rows.saturating_mul(256))
             .disk(
                 "depths",

@@ -47,7 +47,13 @@ pub(super) struct Analysis {
 }
 
 /// The losses of parameterization `pi` at depth index `di`: `[lr][seed]`.
-fn losses(plan: &Plan, seeds: usize, cells: &[(usize, CellRow)], pi: usize, di: usize) -> Vec<Vec<f64>> {
+fn losses(
+    plan: &Plan,
+    seeds: usize,
+    cells: &[(usize, CellRow)],
+    pi: usize,
+    di: usize,
+) -> Vec<Vec<f64>> {
     let mut m = vec![vec![f64::NAN; seeds]; plan.lrs.len()];
     let block = plan.lrs.len() * seeds;
     for (idx, row) in cells {
@@ -59,7 +65,11 @@ fn losses(plan: &Plan, seeds: usize, cells: &[(usize, CellRow)], pi: usize, di: 
 }
 
 /// The analysis of every parameterization.
-pub(super) fn analyse(cfg: &TransferConfig, plan: &Plan, cells: &[(usize, CellRow)]) -> Vec<Analysis> {
+pub(super) fn analyse(
+    cfg: &TransferConfig,
+    plan: &Plan,
+    cells: &[(usize, CellRow)],
+) -> Vec<Analysis> {
     let x: Vec<f64> = plan.lrs.iter().map(|v| v.log2()).collect();
     let k = cfg.fit_points;
     let logl: Vec<f64> = plan.depths.iter().map(|&l| (l as f64).log2()).collect();
@@ -79,7 +89,11 @@ pub(super) fn analyse(cfg: &TransferConfig, plan: &Plan, cells: &[(usize, CellRo
             let draws = bootstrap(cfg.seed, pi as u64, cfg.seeds, cfg.bootstrap);
             let boot: Vec<Vec<f64>> = draws
                 .iter()
-                .map(|d| mats.iter().map(|m| optimum(&x, &mean_curve(m, d), k).x).collect())
+                .map(|d| {
+                    mats.iter()
+                        .map(|m| optimum(&x, &mean_curve(m, d), k).x)
+                        .collect()
+                })
                 .collect();
             let curves: Vec<Curve> = mats
                 .iter()
@@ -202,7 +216,12 @@ fn draw(cfg: &TransferConfig, plan: &Plan, dir: &Path, results: &[Analysis]) -> 
         .fold(f64::NAN, f64::max);
     let title = |what: &str| {
         if cfg.title.is_empty() {
-            format!("{what} ({} epochs, {} seeds, {})", cfg.epochs, cfg.seeds, cfg.dataset.trim())
+            format!(
+                "{what} ({} epochs, {} seeds, {})",
+                cfg.epochs,
+                cfg.seeds,
+                cfg.dataset.trim()
+            )
         } else {
             format!("{}: {what}", cfg.title)
         }
@@ -246,7 +265,12 @@ fn draw(cfg: &TransferConfig, plan: &Plan, dir: &Path, results: &[Analysis]) -> 
                 }
             })
             .collect();
-        plot::line_panels(&dir.join("transfer"), &title("Loss against learning rate across depth"), &panels, 4)?;
+        plot::line_panels(
+            &dir.join("transfer"),
+            &title("Loss against learning rate across depth"),
+            &panels,
+            4,
+        )?;
         let x: Vec<f64> = plan.depths.iter().map(|&l| l as f64).collect();
         let series = plan
             .params
@@ -280,7 +304,10 @@ fn draw(cfg: &TransferConfig, plan: &Plan, dir: &Path, results: &[Analysis]) -> 
     }
     if let Some((hs, bs)) = &plan.phase {
         let values: Vec<f64> = results.iter().map(|a| a.drift).collect();
-        let m = values.iter().filter(|v| v.is_finite()).fold(0.5f64, |a, v| a.max(v.abs()));
+        let m = values
+            .iter()
+            .filter(|v| v.is_finite())
+            .fold(0.5f64, |a, v| a.max(v.abs()));
         plot::heatmaps(
             &dir.join("phase"),
             &title("Drift of lr* over the phase diagram"),

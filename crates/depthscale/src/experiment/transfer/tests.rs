@@ -76,7 +76,10 @@ fn grid_order_rules_and_validation() {
     crate::experiment::apply_override(&mut t, "beta=[0.5, 1.0]").unwrap();
     let plan = typed::<TransferConfig>(t).unwrap().plan().unwrap();
     assert_eq!(plan.params.len(), 4);
-    assert_eq!(plan.params[1].init_v, crate::paths::Init::Fbm { hurst: 0.7 });
+    assert_eq!(
+        plan.params[1].init_v,
+        crate::paths::Init::Fbm { hurst: 0.7 }
+    );
     assert_eq!(plan.params[2].beta, 1.0);
 }
 
@@ -101,7 +104,12 @@ fn cells_use_the_parameterization_rules() {
     let res = &report.summary["results"];
     assert_eq!(res["cells_done"], 24);
     assert_eq!(res["results"].as_array().unwrap().len(), 2);
-    for f in ["transfer.png", "transfer.svg", "lr_star.png", "summary.json"] {
+    for f in [
+        "transfer.png",
+        "transfer.svg",
+        "lr_star.png",
+        "summary.json",
+    ] {
         assert!(dir.join(f).is_file(), "{f}");
     }
     // a finished sweep rerun trains nothing
@@ -135,7 +143,8 @@ fn the_analysis_finds_a_planted_optimum_per_depth() {
         .map(|(i, k)| {
             let di = plan.depths.iter().position(|&l| l == k.depth).unwrap() as f64;
             let star = -10.0 + di;
-            let loss = 0.05 * (k.lr.log2() - star).powi(2) + 0.3 - 0.05 * di + 0.002 * k.seed as f64;
+            let loss =
+                0.05 * (k.lr.log2() - star).powi(2) + 0.3 - 0.05 * di + 0.002 * k.seed as f64;
             let row = rows::CellRow {
                 parameterization: plan.params[k.param].name.clone(),
                 beta: 0.0,
