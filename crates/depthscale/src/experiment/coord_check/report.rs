@@ -160,7 +160,7 @@ pub(super) fn finish(
         .map(|(p, _)| p.name.as_str())
         .collect();
     let note = format!(
-        "flat (max/min ratio over L of l1(h_L) and l1(logits) at every t <= {}): {}",
+        "flat (max/min ratio over L of l1(h_L) and l1(logits) at most {} at every t): {}",
         cfg.flat_ratio,
         if flat_names.is_empty() {
             "none".to_string()

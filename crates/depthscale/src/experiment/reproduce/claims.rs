@@ -410,7 +410,10 @@ fn coord_check(b: &mut Builder, r: &Value) {
     }
 }
 
-/// Learning-rate transfer: the drift of log2 lr* across depth, in octaves.
+/// Learning-rate transfer: the drift of log2 lr* across depth, in octaves (sqrt-depth drifts
+/// down, complete-p stays, depth-mup drifts far less than sqrt-depth; depth-mup's own drift
+/// depends on the budget: -0.07 at the full size, -0.36 at the reproduction's, so it is only
+/// compared).
 fn transfer(b: &mut Builder, r: &Value) {
     let drift =
         |name: &str| {
@@ -426,8 +429,7 @@ fn transfer(b: &mut Builder, r: &Value) {
     );
     for (name, expected) in [
         ("sqrt-depth", Expected::Below(-0.5)),
-        ("depth-mup", Expected::Near(0.0, 0.4)),
-        ("complete-p", Expected::Near(0.0, 0.4)),
+        ("complete-p", Expected::Near(0.0, 0.25)),
     ] {
         if let Some(d) = drift(name) {
             b.push(

@@ -153,7 +153,7 @@ const PRESETS: &[PresetRow] = &[
     (
         "coord-check",
         Some(&["samples=64"]),
-        10.0,
+        8.0,
         15.0,
         "Beyond the paper: a depth coord check. After a few Adam steps at one learning rate, the hidden states and logits stay flat over L = 8..4096 with depth-muP (lr / sqrt(L)) and CompleteP (1/L branches), grow with L for 1/sqrt(L) branches without a rule, and explode for beta = 0.",
     ),
@@ -167,9 +167,9 @@ const PRESETS: &[PresetRow] = &[
             "train_samples=4000",
             "test_samples=500",
         ]),
-        30.0,
+        18.0,
         160.0,
-        "Beyond the paper: the Adam learning rate tuned at L = 8 transfers to L = 512 with depth-muP and CompleteP (drift of lr* within a fraction of an octave) but not with plain 1/sqrt(L) branches (lr* drifts down by more than half an octave).",
+        "Beyond the paper: the Adam learning rate tuned at L = 8 transfers to L = 512 with CompleteP (drift of lr* within a quarter of an octave) and far better with depth-muP than with plain 1/sqrt(L) branches, whose lr* drifts down by more than half an octave.",
     ),
 ];
 

@@ -62,11 +62,12 @@ pub fn quadratic_fit(x: &[f64], y: &[f64]) -> Option<(f64, f64, f64, f64)> {
             return None;
         }
         m.swap(col, piv);
-        for r in 0..3 {
+        let pivot = m[col];
+        for (r, row) in m.iter_mut().enumerate() {
             if r != col {
-                let f = m[r][col] / m[col][col];
-                for c in col..4 {
-                    m[r][c] -= f * m[col][c];
+                let f = row[col] / pivot[col];
+                for (x, p) in row.iter_mut().zip(pivot).skip(col) {
+                    *x -= f * p;
                 }
             }
         }
@@ -194,8 +195,8 @@ mod tests {
         let y: Vec<f64> = x.iter().map(|v| v + 20.0).collect();
         let o = optimum(&x, &y, 5);
         assert!(o.at_edge && o.x <= x[2]);
-        assert!(optimum(&x, &vec![2.3; 11], 5).x.is_nan());
-        assert!(optimum(&x, &vec![f64::NAN; 11], 5).x.is_nan());
+        assert!(optimum(&x, &[2.3; 11], 5).x.is_nan());
+        assert!(optimum(&x, &[f64::NAN; 11], 5).x.is_nan());
         // diverged points on the right count as the worst loss: the minimum stays inside
         let star = -9.0;
         let y: Vec<f64> = x
