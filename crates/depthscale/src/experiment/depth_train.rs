@@ -17,6 +17,7 @@ use rand::seq::SliceRandom;
 /// The training config of `p` at depth `depth` with base learning rate `lr` (the rate of the
 /// embedding and readout; [`trainer`] applies the depth rule to the hidden tensors); `init_v`
 /// overrides the parameterization's law.
+#[allow(clippy::needless_update)]
 pub(super) fn train_config(
     p: &Parameterization,
     depth: usize,
@@ -40,6 +41,8 @@ pub(super) fn train_config(
         optimizer: p.optimizer,
         momentum: p.momentum,
         adam_eps: p.eps(depth),
+        // fields the training core may gain keep their defaults
+        ..TrainConfig::default()
     };
     cfg.validate()?;
     Ok(cfg)

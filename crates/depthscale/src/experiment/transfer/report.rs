@@ -304,6 +304,12 @@ fn draw(cfg: &TransferConfig, plan: &Plan, dir: &Path, results: &[Analysis]) -> 
     }
     if let Some((hs, bs)) = &plan.phase {
         let values: Vec<f64> = results.iter().map(|a| a.drift).collect();
+        // the line's kink at H = 1/2 when the grid spans it
+        let mut line = hs.clone();
+        if hs[0] < 0.5 && hs[hs.len() - 1] > 0.5 && !hs.contains(&0.5) {
+            line.push(0.5);
+            line.sort_by(f64::total_cmp);
+        }
         let m = values
             .iter()
             .filter(|v| v.is_finite())
@@ -327,8 +333,8 @@ fn draw(cfg: &TransferConfig, plan: &Plan, dir: &Path, results: &[Analysis]) -> 
                 colorbar_label: "drift (octaves)".into(),
                 overlays: vec![Series {
                     label: "beta = max(H, 1/2)".into(),
-                    x: hs.clone(),
-                    y: hs.iter().map(|h| h.max(0.5)).collect(),
+                    y: line.iter().map(|h| h.max(0.5)).collect(),
+                    x: line,
                     ..Series::default()
                 }],
             }],
