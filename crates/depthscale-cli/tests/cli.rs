@@ -479,3 +479,50 @@ fn revision_presets_run_quick_and_summarize() {
         &["compare_uncorrelated"],
     );
 }
+
+/// The depth-transfer presets run with `--quick`, write their tables, figures and summary, and
+/// refuse a momentum with Adam in one line naming the field.
+#[test]
+fn depth_transfer_presets_run_quick_and_summarize() {
+    let tmp = tempfile::tempdir().unwrap();
+    for (preset, files) in [
+        (
+            "coord-check",
+            &["coords.csv", "coord_check.png", "coord_check.svg"][..],
+        ),
+        (
+            "transfer",
+            &["cells.csv", "transfer.png", "lr_star.svg"][..],
+        ),
+        (
+            "transfer-phase",
+            &["cells.csv", "phase.png", "phase.svg"][..],
+        ),
+    ] {
+        let out = out_dir(&tmp, preset);
+        ok(&depthscale(&["run", preset, "--quick", "--out", &out]));
+        for f in files {
+            assert!(Path::new(&out).join(f).is_file(), "{preset}: missing {f}");
+        }
+        let summary: serde_json::Value = serde_json::from_str(&read(&out, "summary.json")).unwrap();
+        assert!(
+            summary["results"]["note"].is_string(),
+            "{preset}: {summary}"
+        );
+    }
+    let header = read(&out_dir(&tmp, "coord-check"), "coords.csv");
+    assert!(header.starts_with("parameterization,depth,module,layer,t,quantity,l1\n"));
+    let out = out_dir(&tmp, "bad");
+    assert_error(
+        &depthscale(&[
+            "run",
+            "transfer",
+            "--quick",
+            "--set",
+            "parameterizations=[{ name = \"s\", beta = 0.5, momentum = 0.9 }]",
+            "--out",
+            &out,
+        ]),
+        &["parameterizations.momentum", "adam"],
+    );
+}

@@ -13,7 +13,9 @@
 
 mod config;
 mod context;
+mod coord_check;
 mod data_source;
+mod depth_train;
 mod fbm_paths;
 mod grid;
 mod implicit_reg;
@@ -22,6 +24,7 @@ mod law_spec;
 mod limit;
 mod ode_after_training;
 pub mod output;
+pub mod parameterization;
 mod presets;
 pub mod reproduce;
 mod runner;
@@ -29,10 +32,12 @@ pub mod store;
 mod sweep;
 mod train_run;
 mod training;
+mod transfer;
 mod weights;
 
 pub use config::{ConfigSource, apply_override};
 pub use context::{CsvOut, RunContext, cell};
+pub use coord_check::CoordCheckConfig;
 pub use fbm_paths::FbmPathsConfig;
 pub use grid::Grid;
 pub use implicit_reg::ImplicitRegConfig;
@@ -47,6 +52,7 @@ pub use runner::{
 };
 pub use sweep::SweepConfig;
 pub use train_run::{DataSource, TrainRunConfig};
+pub use transfer::TransferConfig;
 pub use weights::{WeightsConfig, WeightsModel};
 
 use crate::budget::Footprint;

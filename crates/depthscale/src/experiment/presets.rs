@@ -49,6 +49,9 @@ presets![
     "fig1-leaky",
     "ode-after-training",
     "implicit-regularization",
+    "coord-check",
+    "transfer",
+    "transfer-phase",
 ];
 
 /// The preset called `name`.

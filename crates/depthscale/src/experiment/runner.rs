@@ -5,8 +5,9 @@
 use super::config::{ConfigSource, apply_override, one_line};
 use super::output::{self, Output, Protected};
 use super::{
-    Experiment, FbmPathsConfig, ImplicitRegConfig, LimitConfig, OdeAfterTrainingConfig,
-    ProbeConfig, RunContext, SweepConfig, TrainRunConfig, WeightsConfig,
+    CoordCheckConfig, Experiment, FbmPathsConfig, ImplicitRegConfig, LimitConfig,
+    OdeAfterTrainingConfig, ProbeConfig, RunContext, SweepConfig, TrainRunConfig, TransferConfig,
+    WeightsConfig,
 };
 use crate::budget::{Footprint, Limits, check_title};
 use crate::progress::Progress;
@@ -50,6 +51,8 @@ pub const KINDS: &[&str] = &[
     LimitConfig::KIND,
     OdeAfterTrainingConfig::KIND,
     ImplicitRegConfig::KIND,
+    CoordCheckConfig::KIND,
+    TransferConfig::KIND,
 ];
 
 /// Calls `f::<E>(args)` with `E` the experiment type of `kind`, or errs on an unknown kind.
@@ -64,6 +67,8 @@ macro_rules! for_kind {
             WeightsConfig::KIND => $f::<WeightsConfig>($($arg),*),
             OdeAfterTrainingConfig::KIND => $f::<OdeAfterTrainingConfig>($($arg),*),
             ImplicitRegConfig::KIND => $f::<ImplicitRegConfig>($($arg),*),
+            CoordCheckConfig::KIND => $f::<CoordCheckConfig>($($arg),*),
+            TransferConfig::KIND => $f::<TransferConfig>($($arg),*),
             other => Err(Error::config(
                 "kind",
                 format!(

@@ -262,6 +262,8 @@ pub struct Trainer<B: Backend<f32> = CpuBackend> {
     labels: Vec<u8>,
     /// The batch's target vectors (regression).
     values: Vec<f32>,
+    /// Learning-rate multiplier of the per-layer tensors (see [`Trainer::set_hidden_lr_factor`]).
+    hidden_lr_factor: f64,
 }
 
 impl Trainer<CpuBackend> {
@@ -329,6 +331,7 @@ impl<B: Backend<f32>> Trainer<B> {
             alpha: residual_scale(cfg.depth, cfg.beta) as f32,
             labels: vec![0; cfg.batch_size],
             values: vec![0.0; cfg.batch_size * dims.n_out],
+            hidden_lr_factor: 1.0,
             net,
             backend,
         })
@@ -347,6 +350,13 @@ impl<B: Backend<f32>> Trainer<B> {
     /// The residual scale `L^-beta` in use.
     pub fn alpha(&self) -> f32 {
         self.alpha
+    }
+
+    /// Multiplies the learning rate of the hidden (per-layer) tensors `V`, `W` and the biases
+    /// by `factor` (default 1), e.g. for a depth rule `lr * L^gamma`; the embedding and readout
+    /// keep the step's rate.
+    pub fn set_hidden_lr_factor(&mut self, factor: f64) {
+        self.hidden_lr_factor = factor;
     }
 
     /// One optimizer step at learning rate `lr` on the samples `batch` (indices into `labels` and
@@ -438,15 +448,20 @@ impl<B: Backend<f32>> Trainer<B> {
     fn update(&mut self, lr: f64) {
         let lens = TensorKind::ALL.map(|k| self.net.tensor_len(k));
         let (backend, params, grads) = (&self.backend, self.net.params_mut(), &self.grads);
+        // the hidden (per-layer) tensors take `lr * hidden_lr_factor`, the embedding and readout `lr`
+        let hidden_lr = lr * self.hidden_lr_factor;
+        let rate = |kind: TensorKind| match kind {
+            TensorKind::Embed | TensorKind::Readout => lr,
+            TensorKind::V | TensorKind::W | TensorKind::Bias => hidden_lr,
+        };
         match &mut self.optim {
             OptimState::Adam { adam, moments } => {
                 adam.steps += 1;
-                let coeffs = [adam.coeffs(adam.steps, lr)];
                 let (m, v) = moments;
                 for (kind, len) in TensorKind::ALL.into_iter().zip(lens) {
                     if len > 0 {
                         backend.adam_update(
-                            &coeffs,
+                            &[adam.coeffs(adam.steps, rate(kind))],
                             len,
                             params.get_mut(kind),
                             grads.get(kind),
@@ -458,11 +473,10 @@ impl<B: Backend<f32>> Trainer<B> {
             }
             OptimState::Sgd { sgd, buf } => {
                 sgd.steps += 1;
-                let coeffs = [sgd.coeffs(sgd.steps, lr)];
                 for (kind, len) in TensorKind::ALL.into_iter().zip(lens) {
                     if len > 0 {
                         backend.sgd_update(
-                            &coeffs,
+                            &[sgd.coeffs(sgd.steps, rate(kind))],
                             len,
                             params.get_mut(kind),
                             grads.get(kind),

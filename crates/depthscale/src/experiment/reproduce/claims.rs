@@ -202,6 +202,8 @@ pub fn claims(preset: &str, dir: &Path, summary: &Value, reduced: bool) -> Resul
         "fig1-correlated" | "fig4-correlated" => correlation(&mut b, r),
         "ode-after-training" => ode_after_training(&mut b, r),
         "implicit-regularization" => implicit_regularization(&mut b, r),
+        "coord-check" => coord_check(&mut b, r),
+        "transfer" => transfer(&mut b, r),
         _ => {}
     }
     if b.out.is_empty() {
@@ -385,6 +387,67 @@ fn fig9(b: &mut Builder, r: &Value) {
         Some(mean(&above) - mean(&below)),
         Expected::Above(0.1),
     );
+}
+
+/// The depth coord check: the worst max/min ratio over depth of each parameterization's curves
+/// (flat for depth-mup and complete-p, rising for sqrt-depth, exploding for standard).
+fn coord_check(b: &mut Builder, r: &Value) {
+    for f in r["flatness"].as_array().into_iter().flatten() {
+        let name = f["parameterization"].as_str().unwrap_or("");
+        let expected = match name {
+            "complete-p" => Expected::Below(1.5),
+            "depth-mup" => Expected::Below(2.5),
+            "sqrt-depth" => Expected::Above(4.0),
+            "standard" => Expected::Above(1e3),
+            _ => continue,
+        };
+        b.push(
+            format!(
+                "{name}: worst max/min ratio over L of l1(h_L) and l1(logits), t <= {}",
+                r["steps"]
+            ),
+            val(&f["worst_max_min_ratio"]),
+            expected,
+        );
+    }
+}
+
+/// Learning-rate transfer: the drift of log2 lr* across depth, in octaves (sqrt-depth drifts
+/// down, complete-p stays, depth-mup drifts far less than sqrt-depth; depth-mup's own drift
+/// depends on the budget: -0.07 at the full size, -0.36 at the reproduction's, so it is only
+/// compared).
+fn transfer(b: &mut Builder, r: &Value) {
+    let drift =
+        |name: &str| {
+            r["results"].as_array().into_iter().flatten().find_map(|p| {
+                (p["parameterization"]["name"] == name).then(|| val(&p["drift_octaves"]))
+            })
+        };
+    let depths = r["depths"].as_array().map_or(0, Vec::len);
+    let span = format!(
+        "L = {} to {}",
+        r["depths"][0],
+        r["depths"][depths.saturating_sub(1)]
+    );
+    for (name, expected) in [
+        ("sqrt-depth", Expected::Below(-0.5)),
+        ("complete-p", Expected::Near(0.0, 0.25)),
+    ] {
+        if let Some(d) = drift(name) {
+            b.push(
+                format!("{name}: drift of log2 lr* from {span} (octaves)"),
+                d,
+                expected,
+            );
+        }
+    }
+    if let (Some(Some(s)), Some(Some(m))) = (drift("sqrt-depth"), drift("depth-mup")) {
+        b.push(
+            format!("drift of sqrt-depth minus |drift| of depth-mup, {span} (octaves)"),
+            Some(s.abs() - m.abs()),
+            Expected::Above(0.5),
+        );
+    }
 }
 
 /// The limits: fitted slopes against the summary's expected slope; mismatched scalings explode

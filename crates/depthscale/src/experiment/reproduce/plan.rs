@@ -164,6 +164,27 @@ const PRESETS: &[PresetRow] = &[
         150.0,
         "Follow-up (ICLR 2024): with beta = 1 and a smooth initialization, gradient descent keeps the trained weights Lipschitz in the layer index (max_k ||Z_(k+1) - Z_k|| ~ 1/L at every step) and the depth-L network within O(1/L) of a much deeper one: a neural ODE after training.",
     ),
+    (
+        "coord-check",
+        Some(&["samples=64"]),
+        8.0,
+        15.0,
+        "Beyond the paper: a depth coord check. After a few Adam steps at one learning rate, the hidden states and logits stay flat over L = 8..4096 with depth-muP (lr / sqrt(L)) and CompleteP (1/L branches), grow with L for 1/sqrt(L) branches without a rule, and explode for beta = 0.",
+    ),
+    (
+        "transfer",
+        Some(&[
+            "parameterizations=[\"sqrt-depth\", \"depth-mup\", \"complete-p\"]",
+            "depths=[8, 512]",
+            "lr={ geomspace = [0.0009765625, 0.03125, 6] }",
+            "seeds=2",
+            "train_samples=4000",
+            "test_samples=500",
+        ]),
+        18.0,
+        160.0,
+        "Beyond the paper: the Adam learning rate tuned at L = 8 transfers to L = 512 with CompleteP (drift of lr* within a quarter of an octave) and far better with depth-muP than with plain 1/sqrt(L) branches, whose lr* drifts down by more than half an octave.",
+    ),
 ];
 
 /// The names of every preset the reproduction runs, in report order.

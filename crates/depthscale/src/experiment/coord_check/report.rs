@@ -1,0 +1,182 @@
+//! The coord check's table, figure and summary, from the rows only. A curve that explodes
+//! over depth (max/min ratio above `MAX_DRAWN_RATIO`) is named in the panel title instead of
+//! drawn.
+
+use super::{CoordCheckConfig, CoordRow};
+use crate::Result;
+use crate::experiment::parameterization::Parameterization;
+use crate::experiment::training::num;
+use crate::experiment::{RunContext, cell};
+use crate::plot::{self, Panel, Series};
+use crate::stats::loglog_slope;
+
+/// Curves with a larger max/min ratio over depth (or an overflow) are left out of the figure
+/// (their numbers stay in the table and summary): they would flatten every other curve.
+const MAX_DRAWN_RATIO: f64 = 1e3;
+
+/// The two curves of the figure: `(module, label)`.
+const CURVES: [(&str, &str); 2] = [("h", "last hidden state h_L"), ("logits", "logits")];
+
+/// `l1` of `module` at the last layer for every depth, at step `t`, for parameterization `pi`.
+pub(super) fn curve(
+    rows: &[CoordRow],
+    pi: usize,
+    depths: &[usize],
+    module: &str,
+    t: usize,
+) -> Vec<f64> {
+    depths
+        .iter()
+        .map(|&l| {
+            let layer = if module == "h" { l } else { l + 1 };
+            rows.iter()
+                .find(|r| {
+                    r.param == pi
+                        && r.depth == l
+                        && r.t == t
+                        && r.module == module
+                        && r.layer == layer
+                })
+                .map_or(f64::NAN, |r| r.l1)
+        })
+        .collect()
+}
+
+/// Max/min ratio of a curve (`+inf` when an entry is not finite or not positive).
+pub(super) fn ratio(y: &[f64]) -> f64 {
+    if y.iter().any(|v| !(v.is_finite() && *v > 0.0)) {
+        return f64::INFINITY;
+    }
+    let max = y.iter().copied().fold(f64::MIN, f64::max);
+    let min = y.iter().copied().fold(f64::MAX, f64::min);
+    max / min
+}
+
+/// Writes `coords.csv` and the figure; returns the summary.
+pub(super) fn finish(
+    cfg: &CoordCheckConfig,
+    params: &[Parameterization],
+    depths: &[usize],
+    rows: &[CoordRow],
+    ctx: &RunContext,
+) -> Result<serde_json::Value> {
+    let mut csv = ctx.csv("coords.csv")?;
+    csv.row([
+        "parameterization",
+        "depth",
+        "module",
+        "layer",
+        "t",
+        "quantity",
+        "l1",
+    ])?;
+    for r in rows {
+        csv.row([
+            params[r.param].name.clone(),
+            r.depth.to_string(),
+            r.module.to_string(),
+            r.layer.to_string(),
+            r.t.to_string(),
+            r.quantity.to_string(),
+            cell(Some(r.l1)),
+        ])?;
+    }
+    csv.finish()?;
+    let x: Vec<f64> = depths.iter().map(|&l| l as f64).collect();
+    let mut panels = Vec::new();
+    let mut curves_json = Vec::new();
+    let mut flat = Vec::new();
+    for (module, label) in CURVES {
+        for t in 0..=cfg.steps {
+            let mut series = Vec::new();
+            let mut hidden = Vec::new();
+            for (pi, p) in params.iter().enumerate() {
+                let y = curve(rows, pi, depths, module, t);
+                let r = ratio(&y);
+                let exploded = r.is_nan() || r > MAX_DRAWN_RATIO;
+                if exploded {
+                    hidden.push(p.name.as_str());
+                }
+                curves_json.push(serde_json::json!({
+                    "parameterization": p.name, "module": module, "t": t,
+                    "l1": y.iter().map(|v| num(*v)).collect::<Vec<_>>(),
+                    "loglog_slope": loglog_slope(&x, &y).map_or(serde_json::Value::Null, num),
+                    "max_min_ratio": num(r),
+                    "flat": r <= cfg.flat_ratio,
+                }));
+                if exploded {
+                    // keep the palette's colour of every parameterization
+                    series.push(Series::default());
+                    continue;
+                }
+                series.push(Series {
+                    label: p.name.clone(),
+                    x: x.clone(),
+                    y,
+                    markers: true,
+                    ..Series::default()
+                });
+            }
+            let not_drawn = if hidden.is_empty() {
+                String::new()
+            } else {
+                format!(" ({} explodes: not drawn)", hidden.join(", "))
+            };
+            panels.push(Panel {
+                title: format!("{label}, t = {t}{not_drawn}"),
+                x_label: "depth L".into(),
+                y_label: "l1 = mean |.|".into(),
+                log_x: true,
+                log_y: true,
+                series,
+            });
+        }
+    }
+    for (pi, p) in params.iter().enumerate() {
+        let worst = CURVES
+            .iter()
+            .flat_map(|(m, _)| (0..=cfg.steps).map(move |t| (*m, t)))
+            .map(|(m, t)| ratio(&curve(rows, pi, depths, m, t)))
+            .fold(0.0f64, f64::max);
+        flat.push(serde_json::json!({
+            "parameterization": p.name,
+            "worst_max_min_ratio": num(worst),
+            "flat": worst <= cfg.flat_ratio,
+        }));
+    }
+    let title = if cfg.title.is_empty() {
+        format!(
+            "Depth coord check: l1 against depth after t Adam steps (lr = {})",
+            cfg.lr
+        )
+    } else {
+        cfg.title.clone()
+    };
+    plot::line_panels(&ctx.path("coord_check"), &title, &panels, cfg.steps + 1)?;
+    let flat_names: Vec<&str> = params
+        .iter()
+        .zip(&flat)
+        .filter(|(_, f)| f["flat"] == true)
+        .map(|(p, _)| p.name.as_str())
+        .collect();
+    let note = format!(
+        "flat (max/min ratio over L of l1(h_L) and l1(logits) at most {} at every t): {}",
+        cfg.flat_ratio,
+        if flat_names.is_empty() {
+            "none".to_string()
+        } else {
+            flat_names.join(", ")
+        }
+    );
+    Ok(serde_json::json!({
+        "depths": depths,
+        "steps": cfg.steps,
+        "lr": cfg.lr,
+        "parameterizations": params,
+        "curves": curves_json,
+        "flatness": flat,
+        "flat": flat_names,
+        "note": note,
+        "dataset": cfg.dataset.trim(),
+    }))
+}

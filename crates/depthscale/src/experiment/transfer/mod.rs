@@ -1,0 +1,490 @@
+//! Learning-rate transfer across depth (`kind = "transfer"`): final training loss against the
+//! learning rate, for each parameterization and depth, over seeds; the optimal learning rate
+//! per depth by a quadratic fit ([`fit`]) with a bootstrap interval over seeds, and its drift
+//! across depths in octaves.
+//!
+//! Cells `(parameterization, depth, lr, seed)` are listed in that order; cell `k` belongs to
+//! shard `k % n`. Seed index `s` trains with seed `seed + s` at every depth, learning rate and
+//! parameterization (common random numbers: the same `A`, `B`, batches, and `V` for a shared
+//! law). Each cell runs `epochs` passes at a constant learning rate (`lr * L^gamma`, Adam's
+//! epsilon `1e-8 * L^delta`); its final training loss is the mean batch loss of the last epoch.
+//! A diverged run (non-finite loss) counts as the worst loss, `ln classes` (chance level), to
+//! which every loss is capped. Cells run in parallel, one per rayon thread.
+//!
+//! With `hurst` and `beta` grids instead of `parameterizations`, the parameterizations are the
+//! (H, beta) phase diagram (fBm(H) weights, Adam, no rule) and `phase.png` maps the drift of
+//! lr* between the first and last depth, with the line `beta = max(H, 1/2)`.
+//!
+//! Resumable and shardable like the Figure 9 sweep: `cells.csv` is appended and fsynced per
+//! cell, finished cells are skipped on rerun; `merge` joins shards.
+
+mod fit;
+mod report;
+mod rows;
+
+use self::rows::{CellRow, read_cells};
+use super::data_source::DataSource;
+use super::depth_train::{run_budget, train_config};
+use super::parameterization::{ParamSpec, Parameterization, resolve_all};
+use super::store::{self, Appender};
+use super::{Experiment, Grid, RunContext};
+use crate::budget::{Footprint, bytes};
+use crate::train::data::Dataset;
+use crate::{Error, Result};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::Instant;
+
+/// The most cells a transfer sweep may have.
+pub const MAX_CELLS: usize = 1_000_000;
+
+/// Config of a `transfer` experiment.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TransferConfig {
+    /// Free text shown in figure titles.
+    #[serde(default)]
+    pub title: String,
+    /// `mnist-10k` (bundled), `mnist`, `fashion-mnist` or `cifar10`.
+    #[serde(default = "super::training::default_dataset")]
+    pub dataset: String,
+    /// Directory (or CIFAR-10 archive) of a dataset other than `mnist-10k`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<String>,
+    /// Train on the first `n` training images only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub train_samples: Option<usize>,
+    /// Evaluate on the first `n` test images only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_samples: Option<usize>,
+    /// Base seed: seed index `s` trains with `seed + s`.
+    #[serde(default)]
+    pub seed: u64,
+    /// Hidden width `d`.
+    #[serde(default = "super::training::default_width")]
+    pub width: usize,
+    /// Mini-batch size.
+    #[serde(default = "super::training::default_batch_size")]
+    pub batch_size: usize,
+    /// The parameterizations (names or tables); absent with a phase grid.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parameterizations: Option<Vec<ParamSpec>>,
+    /// Phase map: Hurst indices of fBm(H) weights (with `beta`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hurst: Option<Grid>,
+    /// Phase map: residual exponents (with `hurst`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub beta: Option<Grid>,
+    /// Depths `L`.
+    pub depths: Grid,
+    /// Base learning rates (a log2 grid is best for the fit).
+    pub lr: Grid,
+    /// Seeds per (parameterization, depth, lr).
+    pub seeds: usize,
+    /// Passes over the training set per run.
+    pub epochs: usize,
+    /// Grid points of the quadratic fit around the lowest loss.
+    #[serde(default = "default_fit_points")]
+    pub fit_points: usize,
+    /// Bootstrap draws of the seeds for the intervals (0: none).
+    #[serde(default = "default_bootstrap")]
+    pub bootstrap: usize,
+}
+
+fn default_fit_points() -> usize {
+    5
+}
+fn default_bootstrap() -> usize {
+    400
+}
+
+/// The coordinates of one cell.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(super) struct Key {
+    param: usize,
+    depth: usize,
+    lr: f64,
+    seed: usize,
+}
+
+impl Key {
+    fn bits(&self) -> (usize, usize, u64, usize) {
+        (self.param, self.depth, self.lr.to_bits(), self.seed)
+    }
+}
+
+/// The validated grid.
+pub(super) struct Plan {
+    params: Vec<Parameterization>,
+    /// `(H, beta)` of each parameterization in phase mode.
+    phase: Option<(Vec<f64>, Vec<f64>)>,
+    depths: Vec<usize>,
+    lrs: Vec<f64>,
+    cells: Vec<Key>,
+    index: HashMap<(usize, usize, u64, usize), usize>,
+}
+
+impl Plan {
+    fn find(&self, key: &Key) -> Option<usize> {
+        self.index.get(&key.bits()).copied()
+    }
+}
+
+impl TransferConfig {
+    fn data(&self) -> DataSource<'_> {
+        DataSource {
+            dataset: &self.dataset,
+            data_dir: self.data_dir.as_deref(),
+            train_samples: self.train_samples,
+            test_samples: self.test_samples,
+        }
+    }
+
+    fn plan(&self) -> Result<Plan> {
+        let sorted_distinct = |field: &str, v: Vec<f64>| -> Result<Vec<f64>> {
+            if v.windows(2).any(|w| w[0] >= w[1]) {
+                return Err(Error::config(field, "the grid must be strictly increasing"));
+            }
+            Ok(v)
+        };
+        let (params, phase) = match (&self.parameterizations, &self.hurst, &self.beta) {
+            (Some(specs), None, None) => (resolve_all(specs, "parameterizations")?, None),
+            (None, Some(h), Some(b)) => {
+                let hs = sorted_distinct("hurst", h.values("hurst")?)?;
+                let bs = sorted_distinct("beta", b.values("beta")?)?;
+                let mut ps = Vec::new();
+                for &beta in &bs {
+                    for &hurst in &hs {
+                        let p = Parameterization::phase(hurst, beta);
+                        p.validate("hurst")?;
+                        ps.push(p);
+                    }
+                }
+                (ps, Some((hs, bs)))
+            }
+            (None, None, None) => (
+                resolve_all(
+                    &super::coord_check::default_parameterizations(),
+                    "parameterizations",
+                )?,
+                None,
+            ),
+            _ => {
+                return Err(Error::config(
+                    "parameterizations",
+                    "give either `parameterizations`, or both `hurst` and `beta` (the phase map), not a mix",
+                ));
+            }
+        };
+        let depths = self.depths.integers("depths", 1)?;
+        if depths.windows(2).any(|w| w[0] >= w[1]) {
+            return Err(Error::config(
+                "depths",
+                "the grid must be strictly increasing",
+            ));
+        }
+        let lrs = sorted_distinct("lr", self.lr.values("lr")?)?;
+        if let Some(bad) = lrs.iter().find(|&&x| x <= 0.0) {
+            return Err(Error::config(
+                "lr",
+                format!("learning rates must be positive, got {bad}"),
+            ));
+        }
+        if lrs.len() < 3 {
+            return Err(Error::config(
+                "lr",
+                format!("the fit needs at least 3 learning rates, got {}", lrs.len()),
+            ));
+        }
+        for (field, v, min, max) in [
+            ("seeds", self.seeds, 1, 10_000),
+            ("epochs", self.epochs, 1, 100_000),
+            ("fit_points", self.fit_points, 3, 1_000),
+            ("bootstrap", self.bootstrap, 0, 100_000),
+            ("width", self.width, 1, 100_000),
+            ("batch_size", self.batch_size, 1, 1_000_000),
+        ] {
+            if v < min || v > max {
+                return Err(Error::config(
+                    field,
+                    format!("must be an integer in {min}..={max}, got {v}"),
+                ));
+            }
+        }
+        let n_cells = params
+            .len()
+            .saturating_mul(depths.len())
+            .saturating_mul(lrs.len())
+            .saturating_mul(self.seeds);
+        if n_cells > MAX_CELLS {
+            return Err(Error::too_large(
+                "lr",
+                format!(
+                    "the sweep has parameterizations x depths x lr x seeds = {} x {} x {} x {} cells; at most {MAX_CELLS}",
+                    params.len(),
+                    depths.len(),
+                    lrs.len(),
+                    self.seeds
+                ),
+            ));
+        }
+        for p in &params {
+            for &l in &depths {
+                train_config(p, l, self.width, self.batch_size, lrs[0], self.seed, None)?;
+            }
+        }
+        let mut cells = Vec::with_capacity(n_cells);
+        for param in 0..params.len() {
+            for &depth in &depths {
+                for &lr in &lrs {
+                    for seed in 0..self.seeds {
+                        cells.push(Key {
+                            param,
+                            depth,
+                            lr,
+                            seed,
+                        });
+                    }
+                }
+            }
+        }
+        let index = cells
+            .iter()
+            .enumerate()
+            .map(|(i, k)| (k.bits(), i))
+            .collect();
+        Ok(Plan {
+            params,
+            phase,
+            depths,
+            lrs,
+            cells,
+            index,
+        })
+    }
+
+    fn run_cell(&self, plan: &Plan, data: &Dataset, idx: usize) -> Result<CellRow> {
+        let key = plan.cells[idx];
+        let p = &plan.params[key.param];
+        let seed = self.seed.wrapping_add(key.seed as u64);
+        let cfg = train_config(
+            p,
+            key.depth,
+            self.width,
+            self.batch_size,
+            key.lr,
+            seed,
+            None,
+        )?;
+        let cfg = crate::train::TrainConfig {
+            batch_size: cfg.batch_size.min(data.n_train().max(1)),
+            ..cfg
+        };
+        let start = Instant::now();
+        let out = run_budget(p, &cfg, data, self.epochs)?;
+        Ok(CellRow {
+            parameterization: p.name.clone(),
+            beta: p.beta,
+            init_v: p.init_v.to_string(),
+            depth: key.depth,
+            lr: key.lr,
+            seed_index: key.seed,
+            lr_used: p.lr(key.lr, key.depth),
+            eps_used: p.eps(key.depth),
+            status: if out.diverged { "diverged" } else { "ok" }.into(),
+            steps: out.steps,
+            final_train_loss: out.train_loss,
+            test_loss: out.test_loss,
+            test_accuracy: out.test_accuracy,
+            classes: data.n_classes,
+            seconds: start.elapsed().as_secs_f64(),
+        })
+    }
+}
+
+impl Experiment for TransferConfig {
+    const KIND: &'static str = "transfer";
+
+    fn validate(&self) -> Result<()> {
+        self.data().validate()?;
+        self.plan().map(|_| ())
+    }
+
+    fn quick(&mut self) {
+        self.depths.cap(64.0);
+        self.depths.shrink(2);
+        self.lr.shrink(5);
+        if let Some(h) = self.hurst.as_mut() {
+            h.shrink(2);
+        }
+        if let Some(b) = self.beta.as_mut() {
+            b.shrink(2);
+        }
+        if let Some(p) = self.parameterizations.as_mut() {
+            p.truncate(2);
+        }
+        self.seeds = self.seeds.min(2);
+        self.epochs = 1;
+        self.bootstrap = self.bootstrap.min(50);
+        self.train_samples = Some(self.train_samples.unwrap_or(usize::MAX).min(1000));
+        self.test_samples = Some(self.test_samples.unwrap_or(usize::MAX).min(500));
+    }
+
+    fn footprint(&self) -> Result<Footprint> {
+        let plan = self.plan()?;
+        let l = plan.depths.iter().copied().max().unwrap_or(1);
+        let d = self.width;
+        let (n_train, n_test, n_in) = self.data().expected_sizes();
+        let parallel = rayon::current_num_threads().min(plan.cells.len()).max(1) as u128;
+        let batch = self.batch_size.min(n_train.max(1));
+        let rows = plan.cells.len() as u128;
+        Ok(Footprint::default()
+            .memory(
+                "depths",
+                "per run: parameters, gradients, Adam moments and copies (7 x depth x width^2 f32)",
+                bytes(4, &[l, d, d])
+                    .saturating_mul(7)
+                    .saturating_mul(parallel),
+            )
+            .memory(
+                "batch_size",
+                "the activations of a batch (depth x width x batch f32 per run)",
+                bytes(4, &[l, d, batch])
+                    .saturating_mul(2)
+                    .saturating_mul(parallel),
+            )
+            .memory(
+                "train_samples",
+                "the dataset (pixels as f32, plus the file bytes while loading)",
+                bytes(6, &[n_train + n_test, n_in]),
+            )
+            .memory(
+                "lr",
+                "the rows and bootstrap curves",
+                rows.saturating_mul(400),
+            )
+            .disk("lr", "cells.csv", rows.saturating_mul(256))
+            .disk(
+                "depths",
+                "figures",
+                (plan.params.len() as u128 + 4).saturating_mul(2 << 20),
+            ))
+    }
+
+    fn resumable(&self) -> bool {
+        true
+    }
+
+    fn shardable(&self) -> bool {
+        true
+    }
+
+    fn run(&self, ctx: &RunContext) -> Result<serde_json::Value> {
+        let plan = self.plan()?;
+        let (shard, n_shards) = ctx.shard.unwrap_or((0, 1));
+        let done = read_cells(&plan, &ctx.dir, true)?;
+        let mut is_done = vec![false; plan.cells.len()];
+        for (i, _) in &done {
+            is_done[*i] = true;
+        }
+        let pending: Vec<usize> = (0..plan.cells.len())
+            .filter(|i| i % n_shards == shard && !is_done[*i])
+            .collect();
+        let resumed = done.len();
+        let start = Instant::now();
+        let mut cells = done;
+        if !pending.is_empty() {
+            let data = self.data().load(ctx.progress)?;
+            let file = Mutex::new(Appender::<CellRow>::open(&ctx.path("cells.csv"))?);
+            ctx.progress.start("training cells", pending.len() as u64);
+            let new: Vec<(usize, CellRow)> = pending
+                .par_iter()
+                .with_max_len(1)
+                .map(|&idx| {
+                    let row = self.run_cell(&plan, &data, idx)?;
+                    let mut f = file.lock().expect("cells.csv lock");
+                    f.push(&row)?;
+                    f.sync()?;
+                    drop(f);
+                    ctx.progress.advance(1);
+                    ctx.progress.note(&format!(
+                        "{} L = {} lr = {}: {} {:.4}",
+                        row.parameterization, row.depth, row.lr, row.status, row.final_train_loss
+                    ));
+                    Ok((idx, row))
+                })
+                .collect::<Result<_>>()?;
+            ctx.progress.finish();
+            cells.extend(new);
+        }
+        let ran = cells.len() - resumed;
+        let mut summary = report::finish(self, &plan, &ctx.dir, cells)?;
+        summary["cells_run_now"] = serde_json::json!(ran);
+        summary["cells_found_done"] = serde_json::json!(resumed);
+        summary["shard"] = match ctx.shard {
+            Some((i, n)) => serde_json::json!(format!("{i}/{n}")),
+            None => serde_json::Value::Null,
+        };
+        summary["train_seconds"] = serde_json::json!(start.elapsed().as_secs_f64());
+        Ok(summary)
+    }
+
+    fn merge(&self, inputs: &[PathBuf], ctx: &RunContext) -> Result<serde_json::Value> {
+        let plan = self.plan()?;
+        let mut source: Vec<Option<usize>> = vec![None; plan.cells.len()];
+        let mut cells: Vec<(usize, CellRow)> = Vec::new();
+        let mut position = HashMap::new();
+        let (mut conflicts, mut warnings, mut contributions) = (Vec::new(), Vec::new(), Vec::new());
+        for (d, dir) in inputs.iter().enumerate() {
+            let found = read_cells(&plan, dir, false)?;
+            let (listed, mut added) = (found.len(), 0);
+            for (idx, row) in found {
+                match source[idx] {
+                    None => {
+                        source[idx] = Some(d);
+                        position.insert(idx, cells.len());
+                        cells.push((idx, row));
+                        added += 1;
+                    }
+                    Some(s) => {
+                        if !cells[position[&idx]].1.same_result(&row) {
+                            conflicts.push(format!(
+                                "cell {idx} ({} L = {} lr = {} seed {}): {} and {} disagree; kept {}",
+                                row.parameterization,
+                                row.depth,
+                                row.lr,
+                                row.seed_index,
+                                inputs[s].display(),
+                                dir.display(),
+                                inputs[s].display()
+                            ));
+                        }
+                    }
+                }
+            }
+            if listed == 0 {
+                warnings.push(format!("{} contributed no cells", dir.display()));
+            }
+            contributions.push(serde_json::json!({
+                "dir": dir.display().to_string(), "cells": listed, "new_cells": added,
+            }));
+        }
+        let mut results = report::finish(self, &plan, &ctx.dir, cells)?;
+        results["conflicts"] = serde_json::json!(conflicts);
+        results["inputs"] = serde_json::json!(contributions);
+        results["warnings"] = serde_json::json!(warnings);
+        Ok(results)
+    }
+}
+
+/// Rewrites `cells.csv` in cell order.
+fn rewrite_cells(dir: &std::path::Path, cells: &mut [(usize, CellRow)]) -> Result<()> {
+    cells.sort_by_key(|(i, _)| *i);
+    store::rewrite(&dir.join("cells.csv"), cells.iter().map(|(_, r)| r))
+}
+
+#[cfg(test)]
+mod tests;
