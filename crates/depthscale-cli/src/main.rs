@@ -81,9 +81,9 @@ enum Command {
     /// writes DIR/report.html (the claims table, then one section per experiment with its
     /// figures, numbers, command and config) and DIR/summary.json (every claim row with its
     /// verdict), the summary last. Rerun with the same --out to resume: experiments already
-    /// complete are skipped. --quick: reduced sizes, about a minute on two cores; without it,
-    /// the paper's settings (measured: 46 min on two shared cores, 41 of them Figure 9's 500
-    /// training runs).
+    /// complete are skipped. --quick: reduced sizes, under a minute on two cores; without it,
+    /// the paper's settings (about 52 min on two cores, 41 of them Figure 9's 500 training
+    /// runs).
     #[command(verbatim_doc_comment)]
     Reproduce(ReproduceArgs),
     /// List the shipped presets with what they reproduce.
