@@ -11,6 +11,7 @@
 //! own, add its `kind` to the runner's `for_kind!` list and [`KINDS`], and ship a preset in
 //! `presets/`.
 
+pub mod cells;
 mod config;
 mod context;
 mod coord_check;

@@ -98,6 +98,18 @@ impl Default for TrainConfig {
     }
 }
 
+/// `Ok` if `value` is finite and positive, else an error naming `field`.
+fn positive(field: &str, value: f64) -> Result<()> {
+    if value.is_finite() && value > 0.0 {
+        Ok(())
+    } else {
+        Err(Error::config(
+            field,
+            format!("must be finite and positive (accepted range: > 0), got {value}"),
+        ))
+    }
+}
+
 impl TrainConfig {
     /// Checks every field against its accepted range.
     pub fn validate(&self) -> Result<()> {
@@ -124,24 +136,8 @@ impl TrainConfig {
                 ),
             ));
         }
-        if !(self.lr.is_finite() && self.lr > 0.0) {
-            return Err(Error::config(
-                "lr",
-                format!(
-                    "must be finite and positive (accepted range: > 0), got {}",
-                    self.lr
-                ),
-            ));
-        }
-        if !(self.lr_gamma.is_finite() && self.lr_gamma > 0.0) {
-            return Err(Error::config(
-                "lr_gamma",
-                format!(
-                    "must be finite and positive (accepted range: > 0), got {}",
-                    self.lr_gamma
-                ),
-            ));
-        }
+        positive("lr", self.lr)?;
+        positive("lr_gamma", self.lr_gamma)?;
         if !(self.momentum.is_finite() && (0.0..1.0).contains(&self.momentum)) {
             return Err(Error::config(
                 "momentum",
@@ -160,15 +156,7 @@ impl TrainConfig {
                 ),
             ));
         }
-        if !(self.adam_eps.is_finite() && self.adam_eps > 0.0) {
-            return Err(Error::config(
-                "adam_eps",
-                format!(
-                    "must be finite and positive (accepted range: > 0), got {}",
-                    self.adam_eps
-                ),
-            ));
-        }
+        positive("adam_eps", self.adam_eps)?;
         self.init_v.validate("init_v")?;
         self.init_w.validate("init_w")
     }

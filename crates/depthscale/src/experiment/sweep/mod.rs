@@ -26,7 +26,7 @@ use self::rows::{CellRow, EpochRow, MetricsRow, Status, read_cells, read_epochs}
 
 use super::store::{self, Appender};
 use super::training::{RunStats, training_config, training_footprint};
-use super::{Experiment, Grid, LawSpec, RunContext};
+use super::{Experiment, Grid, LawSpec, RunContext, cells};
 use crate::budget::Footprint;
 use crate::paths::Init;
 use crate::progress::Silent;
@@ -305,9 +305,7 @@ impl Experiment for SweepConfig {
         let epochs = read_epochs(&plan, &ctx.dir, true, |i| is_done[i])?;
         // Drop the epoch rows of cells that never finished before appending new ones.
         store::rewrite(&ctx.path("metrics.csv"), epochs.iter().map(|(_, r)| r))?;
-        let pending: Vec<usize> = (0..plan.cells.len())
-            .filter(|i| i % n_shards == shard && !is_done[*i])
-            .collect();
+        let pending = cells::pending(plan.cells.len(), (shard, n_shards), &is_done);
         let resumed = done.len();
         let mut new_cells = Vec::new();
         let mut new_epochs = Vec::new();
@@ -375,59 +373,21 @@ impl Experiment for SweepConfig {
 
     fn merge(&self, inputs: &[PathBuf], ctx: &RunContext) -> Result<serde_json::Value> {
         let plan = self.plan()?;
-        ctx.progress.start("merging outputs", inputs.len() as u64);
-        let mut source: Vec<Option<usize>> = vec![None; plan.cells.len()];
-        let mut cells: Vec<(usize, CellRow)> = Vec::new();
-        let mut position: HashMap<usize, usize> = HashMap::new();
-        let mut conflicts = Vec::new();
-        let mut contributions = Vec::new();
-        let mut warnings = Vec::new();
-        for (d, dir) in inputs.iter().enumerate() {
-            let found = read_cells(&plan, dir, false)?;
-            let (listed, mut added) = (found.len(), 0);
-            for (idx, row) in found {
-                match source[idx] {
-                    None => {
-                        source[idx] = Some(d);
-                        position.insert(idx, cells.len());
-                        cells.push((idx, row));
-                        added += 1;
-                    }
-                    Some(s) => {
-                        if !cells[position[&idx]].1.same_result(&row) {
-                            conflicts.push(format!(
-                                "cell ({}): {} and {} disagree; kept {}",
-                                row.key().describe(),
-                                inputs[s].display(),
-                                dir.display(),
-                                inputs[s].display()
-                            ));
-                        }
-                    }
-                }
-            }
-            if listed == 0 {
-                let why = if dir.join("cells.csv").is_file() {
-                    "its cells.csv lists no finished cell"
-                } else {
-                    "it has no cells.csv"
-                };
-                warnings.push(format!("{} contributed no cells ({why})", dir.display()));
-            }
-            contributions.push(serde_json::json!({
-                "dir": dir.display().to_string(), "cells": listed, "new_cells": added,
-            }));
-            ctx.progress.advance(1);
-        }
-        ctx.progress.finish();
+        let merged = cells::merge(
+            inputs,
+            plan.cells.len(),
+            ctx.progress,
+            |dir| read_cells(&plan, dir, false),
+            CellRow::same_result,
+            |_, row| row.key().describe(),
+        )?;
+        let source = &merged.source;
         let mut epochs = Vec::new();
         for (d, dir) in inputs.iter().enumerate() {
             epochs.extend(read_epochs(&plan, dir, false, |i| source[i] == Some(d))?);
         }
-        let mut results = report::finish(self, &plan, &ctx.dir, cells, epochs)?;
-        results["conflicts"] = serde_json::json!(conflicts);
-        results["inputs"] = serde_json::json!(contributions);
-        results["warnings"] = serde_json::json!(warnings);
+        let mut results = report::finish(self, &plan, &ctx.dir, merged.cells.clone(), epochs)?;
+        merged.annotate(&mut results);
         Ok(results)
     }
 }

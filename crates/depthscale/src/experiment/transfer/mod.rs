@@ -27,7 +27,7 @@ use super::data_source::DataSource;
 use super::depth_train::{run_budget, train_config};
 use super::parameterization::{ParamSpec, Parameterization, resolve_all};
 use super::store::{self, Appender};
-use super::{Experiment, Grid, RunContext};
+use super::{Experiment, Grid, RunContext, cells};
 use crate::budget::{Footprint, bytes};
 use crate::train::data::Dataset;
 use crate::{Error, Result};
@@ -390,9 +390,7 @@ impl Experiment for TransferConfig {
         for (i, _) in &done {
             is_done[*i] = true;
         }
-        let pending: Vec<usize> = (0..plan.cells.len())
-            .filter(|i| i % n_shards == shard && !is_done[*i])
-            .collect();
+        let pending = cells::pending(plan.cells.len(), (shard, n_shards), &is_done);
         let resumed = done.len();
         let start = Instant::now();
         let mut cells = done;
@@ -404,6 +402,7 @@ impl Experiment for TransferConfig {
                 .par_iter()
                 .with_max_len(1)
                 .map(|&idx| {
+                    crate::progress::check_cancelled(ctx.progress)?;
                     let row = self.run_cell(&plan, &data, idx)?;
                     let mut f = file.lock().expect("cells.csv lock");
                     f.push(&row)?;
@@ -434,48 +433,21 @@ impl Experiment for TransferConfig {
 
     fn merge(&self, inputs: &[PathBuf], ctx: &RunContext) -> Result<serde_json::Value> {
         let plan = self.plan()?;
-        let mut source: Vec<Option<usize>> = vec![None; plan.cells.len()];
-        let mut cells: Vec<(usize, CellRow)> = Vec::new();
-        let mut position = HashMap::new();
-        let (mut conflicts, mut warnings, mut contributions) = (Vec::new(), Vec::new(), Vec::new());
-        for (d, dir) in inputs.iter().enumerate() {
-            let found = read_cells(&plan, dir, false)?;
-            let (listed, mut added) = (found.len(), 0);
-            for (idx, row) in found {
-                match source[idx] {
-                    None => {
-                        source[idx] = Some(d);
-                        position.insert(idx, cells.len());
-                        cells.push((idx, row));
-                        added += 1;
-                    }
-                    Some(s) => {
-                        if !cells[position[&idx]].1.same_result(&row) {
-                            conflicts.push(format!(
-                                "cell {idx} ({} L = {} lr = {} seed {}): {} and {} disagree; kept {}",
-                                row.parameterization,
-                                row.depth,
-                                row.lr,
-                                row.seed_index,
-                                inputs[s].display(),
-                                dir.display(),
-                                inputs[s].display()
-                            ));
-                        }
-                    }
-                }
-            }
-            if listed == 0 {
-                warnings.push(format!("{} contributed no cells", dir.display()));
-            }
-            contributions.push(serde_json::json!({
-                "dir": dir.display().to_string(), "cells": listed, "new_cells": added,
-            }));
-        }
-        let mut results = report::finish(self, &plan, &ctx.dir, cells)?;
-        results["conflicts"] = serde_json::json!(conflicts);
-        results["inputs"] = serde_json::json!(contributions);
-        results["warnings"] = serde_json::json!(warnings);
+        let merged = cells::merge(
+            inputs,
+            plan.cells.len(),
+            ctx.progress,
+            |dir| read_cells(&plan, dir, false),
+            CellRow::same_result,
+            |idx, row| {
+                format!(
+                    "{idx}: {} L = {} lr = {} seed {}",
+                    row.parameterization, row.depth, row.lr, row.seed_index
+                )
+            },
+        )?;
+        let mut results = report::finish(self, &plan, &ctx.dir, merged.cells.clone())?;
+        merged.annotate(&mut results);
         Ok(results)
     }
 }

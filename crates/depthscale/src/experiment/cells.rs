@@ -1,0 +1,149 @@
+//! What the resumable, shardable grid experiments (`sweep`, `transfer`) share: which cells a
+//! shard still has to run, and the union of the cells recorded by several shard directories.
+
+use crate::Result;
+use crate::progress::Progress;
+use std::path::{Path, PathBuf};
+
+/// The indices `i < n_cells` of shard `shard` of `n_shards` (`i % n_shards == shard`) that are
+/// not yet `done`, in increasing order.
+pub fn pending(n_cells: usize, (shard, n_shards): (usize, usize), done: &[bool]) -> Vec<usize> {
+    (0..n_cells)
+        .filter(|&i| i % n_shards == shard && !done.get(i).copied().unwrap_or(false))
+        .collect()
+}
+
+/// The union of the cells recorded in several output directories.
+#[derive(Debug)]
+pub struct MergedCells<R> {
+    /// Every cell found, once: `(cell index, row)`, from the first input that recorded it.
+    pub cells: Vec<(usize, R)>,
+    /// For each cell index, the input (position in `inputs`) its row was taken from.
+    pub source: Vec<Option<usize>>,
+    /// One line per cell on which two inputs disagree (the first input's row is kept).
+    pub conflicts: Vec<String>,
+    /// One line per input that contributed no cell.
+    pub warnings: Vec<String>,
+    /// Per input: its directory, the cells it lists and the new cells it added.
+    pub contributions: Vec<serde_json::Value>,
+}
+
+impl<R> MergedCells<R> {
+    /// Records the conflicts, contributions and warnings in `summary` (an object).
+    pub fn annotate(&self, summary: &mut serde_json::Value) {
+        summary["conflicts"] = serde_json::json!(self.conflicts);
+        summary["inputs"] = serde_json::json!(self.contributions);
+        summary["warnings"] = serde_json::json!(self.warnings);
+    }
+}
+
+/// Reads the finished cells of every input with `read` (`(cell index < n_cells, row)`) and
+/// joins them: a cell recorded twice is kept from the first input, and `same` decides whether
+/// the two rows agree (`describe` names a disagreeing cell). One progress step per input.
+pub fn merge<R>(
+    inputs: &[PathBuf],
+    n_cells: usize,
+    progress: &dyn Progress,
+    read: impl Fn(&Path) -> Result<Vec<(usize, R)>>,
+    same: impl Fn(&R, &R) -> bool,
+    describe: impl Fn(usize, &R) -> String,
+) -> Result<MergedCells<R>> {
+    let mut merged = MergedCells {
+        cells: Vec::new(),
+        source: vec![None; n_cells],
+        conflicts: Vec::new(),
+        warnings: Vec::new(),
+        contributions: Vec::new(),
+    };
+    // position of each cell index in `merged.cells`
+    let mut position: Vec<usize> = vec![usize::MAX; n_cells];
+    progress.start("merging outputs", inputs.len() as u64);
+    for (d, dir) in inputs.iter().enumerate() {
+        let found = read(dir)?;
+        let (listed, mut added) = (found.len(), 0);
+        for (idx, row) in found {
+            match merged.source[idx] {
+                None => {
+                    merged.source[idx] = Some(d);
+                    position[idx] = merged.cells.len();
+                    merged.cells.push((idx, row));
+                    added += 1;
+                }
+                Some(s) => {
+                    if !same(&merged.cells[position[idx]].1, &row) {
+                        merged.conflicts.push(format!(
+                            "cell ({}): {} and {} disagree; kept {}",
+                            describe(idx, &row),
+                            inputs[s].display(),
+                            dir.display(),
+                            inputs[s].display()
+                        ));
+                    }
+                }
+            }
+        }
+        if listed == 0 {
+            let why = if dir.join("cells.csv").is_file() {
+                "its cells.csv lists no finished cell"
+            } else {
+                "it has no cells.csv"
+            };
+            merged
+                .warnings
+                .push(format!("{} contributed no cells ({why})", dir.display()));
+        }
+        merged.contributions.push(serde_json::json!({
+            "dir": dir.display().to_string(), "cells": listed, "new_cells": added,
+        }));
+        progress.advance(1);
+    }
+    progress.finish();
+    Ok(merged)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::progress::Silent;
+
+    #[test]
+    fn pending_cells_follow_the_shard_and_skip_done_ones() {
+        let done = [true, false, false, false, true, false];
+        assert_eq!(pending(6, (0, 1), &done), vec![1, 2, 3, 5]);
+        assert_eq!(pending(6, (1, 2), &done), vec![1, 3, 5]);
+        assert_eq!(pending(6, (0, 2), &done), vec![2]);
+    }
+
+    #[test]
+    fn merge_keeps_the_first_row_and_reports_conflicts_and_empty_inputs() {
+        let dir = tempfile::tempdir().unwrap();
+        let inputs: Vec<PathBuf> = ["a", "b", "c"].iter().map(|n| dir.path().join(n)).collect();
+        let read = |p: &Path| -> Result<Vec<(usize, i32)>> {
+            Ok(match p.file_name().unwrap().to_str().unwrap() {
+                "a" => vec![(0, 10), (2, 12)],
+                "b" => vec![(2, 99), (1, 11)],
+                _ => vec![],
+            })
+        };
+        let m = merge(
+            &inputs,
+            3,
+            &Silent,
+            read,
+            |a, b| a == b,
+            |i, _| format!("#{i}"),
+        )
+        .unwrap();
+        assert_eq!(m.cells, vec![(0, 10), (2, 12), (1, 11)]);
+        assert_eq!(m.source, vec![Some(0), Some(1), Some(0)]);
+        assert_eq!(m.conflicts.len(), 1);
+        assert!(
+            m.conflicts[0].starts_with("cell (#2): "),
+            "{}",
+            m.conflicts[0]
+        );
+        assert_eq!(m.warnings.len(), 1);
+        assert!(m.warnings[0].contains("it has no cells.csv"));
+        assert_eq!(m.contributions[1]["new_cells"], 1);
+    }
+}
