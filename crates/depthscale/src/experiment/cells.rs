@@ -13,6 +13,29 @@ pub fn pending(n_cells: usize, (shard, n_shards): (usize, usize), done: &[bool])
         .collect()
 }
 
+/// Which of `n_cells` cells are recorded in `done` (`(cell index, row)`), and the indices shard
+/// `shard` still has to run ([`pending`]).
+pub fn resume<R>(
+    n_cells: usize,
+    shard: (usize, usize),
+    done: &[(usize, R)],
+) -> (Vec<bool>, Vec<usize>) {
+    let mut is_done = vec![false; n_cells];
+    for (i, _) in done {
+        is_done[*i] = true;
+    }
+    let todo = pending(n_cells, shard, &is_done);
+    (is_done, todo)
+}
+
+/// `"i/n"` for a shard, JSON null for an unsharded run (the `shard` field of `summary.json`).
+pub fn shard_label(shard: Option<(usize, usize)>) -> serde_json::Value {
+    match shard {
+        Some((i, n)) => serde_json::json!(format!("{i}/{n}")),
+        None => serde_json::Value::Null,
+    }
+}
+
 /// The union of the cells recorded in several output directories.
 #[derive(Debug)]
 pub struct MergedCells<R> {

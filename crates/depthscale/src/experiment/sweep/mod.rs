@@ -298,14 +298,10 @@ impl Experiment for SweepConfig {
         let plan = self.plan()?;
         let (shard, n_shards) = ctx.shard.unwrap_or((0, 1));
         let done = read_cells(&plan, &ctx.dir, true)?;
-        let mut is_done = vec![false; plan.cells.len()];
-        for (i, _) in &done {
-            is_done[*i] = true;
-        }
+        let (is_done, pending) = cells::resume(plan.cells.len(), (shard, n_shards), &done);
         let epochs = read_epochs(&plan, &ctx.dir, true, |i| is_done[i])?;
         // Drop the epoch rows of cells that never finished before appending new ones.
         store::rewrite(&ctx.path("metrics.csv"), epochs.iter().map(|(_, r)| r))?;
-        let pending = cells::pending(plan.cells.len(), (shard, n_shards), &is_done);
         let resumed = done.len();
         let mut new_cells = Vec::new();
         let mut new_epochs = Vec::new();
@@ -363,10 +359,7 @@ impl Experiment for SweepConfig {
         );
         summary["cells_run_now"] = serde_json::json!(ran);
         summary["cells_found_done"] = serde_json::json!(resumed);
-        summary["shard"] = match ctx.shard {
-            Some((i, n)) => serde_json::json!(format!("{i}/{n}")),
-            None => serde_json::Value::Null,
-        };
+        summary["shard"] = cells::shard_label(ctx.shard);
         summary["train_seconds"] = serde_json::json!(train_seconds);
         Ok(summary)
     }

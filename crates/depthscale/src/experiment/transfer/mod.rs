@@ -386,11 +386,7 @@ impl Experiment for TransferConfig {
         let plan = self.plan()?;
         let (shard, n_shards) = ctx.shard.unwrap_or((0, 1));
         let done = read_cells(&plan, &ctx.dir, true)?;
-        let mut is_done = vec![false; plan.cells.len()];
-        for (i, _) in &done {
-            is_done[*i] = true;
-        }
-        let pending = cells::pending(plan.cells.len(), (shard, n_shards), &is_done);
+        let (_, pending) = cells::resume(plan.cells.len(), (shard, n_shards), &done);
         let resumed = done.len();
         let start = Instant::now();
         let mut cells = done;
@@ -423,10 +419,7 @@ impl Experiment for TransferConfig {
         let mut summary = report::finish(self, &plan, &ctx.dir, cells)?;
         summary["cells_run_now"] = serde_json::json!(ran);
         summary["cells_found_done"] = serde_json::json!(resumed);
-        summary["shard"] = match ctx.shard {
-            Some((i, n)) => serde_json::json!(format!("{i}/{n}")),
-            None => serde_json::Value::Null,
-        };
+        summary["shard"] = cells::shard_label(ctx.shard);
         summary["train_seconds"] = serde_json::json!(start.elapsed().as_secs_f64());
         Ok(summary)
     }
