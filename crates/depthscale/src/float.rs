@@ -26,8 +26,11 @@ pub trait Float:
     /// Converts to `f64` exactly.
     fn f64(self) -> f64;
     /// The error function `erf(x) = 2/sqrt(pi) int_0^x exp(-t^2) dt` (`f32`: libm's `erff`;
-    /// `f64`: [`crate::special::erf`], within about `1e-15`).
+    /// `f64`: [`crate::special::erf`], within about `1e-15`, without branches).
     fn erf(self) -> Self;
+    /// `exp(x)` for the activations' pointwise loops (`f32`: the standard library's; `f64`:
+    /// [`crate::special::exp`], within 2 ulp, without branches, so those loops vectorize).
+    fn exp_pointwise(self) -> Self;
 }
 
 impl Float for f32 {
@@ -44,6 +47,10 @@ impl Float for f32 {
     fn erf(self) -> Self {
         libm::erff(self)
     }
+    #[inline(always)]
+    fn exp_pointwise(self) -> Self {
+        self.exp()
+    }
 }
 
 impl Float for f64 {
@@ -59,5 +66,9 @@ impl Float for f64 {
     #[inline(always)]
     fn erf(self) -> Self {
         crate::special::erf(self)
+    }
+    #[inline(always)]
+    fn exp_pointwise(self) -> Self {
+        crate::special::exp(self)
     }
 }

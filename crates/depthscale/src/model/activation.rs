@@ -78,7 +78,7 @@ impl Activation {
             // Phi(z) + z phi(z)
             Activation::Gelu => {
                 let cdf = T::of(0.5) * (T::one() + (z * T::of(FRAC_1_SQRT_2)).erf());
-                cdf + z * T::of(FRAC_1_SQRT_2PI) * (T::of(-0.5) * z * z).exp()
+                cdf + z * T::of(FRAC_1_SQRT_2PI) * (T::of(-0.5) * z * z).exp_pointwise()
             }
         }
     }
@@ -94,7 +94,7 @@ impl Activation {
                 let cdf = T::of(0.5) * (T::one() + e);
                 (
                     value,
-                    cdf + z * T::of(FRAC_1_SQRT_2PI) * (T::of(-0.5) * z * z).exp(),
+                    cdf + z * T::of(FRAC_1_SQRT_2PI) * (T::of(-0.5) * z * z).exp_pointwise(),
                 )
             }
             _ => (self.apply(z), self.derivative(z)),

@@ -161,7 +161,7 @@ const PRESETS: &[PresetRow] = &[
         "implicit-regularization",
         None,
         3.0,
-        150.0,
+        36.0,
         "Follow-up (ICLR 2024): with beta = 1 and a smooth initialization, gradient descent keeps the trained weights Lipschitz in the layer index (max_k ||Z_(k+1) - Z_k|| ~ 1/L at every step) and the depth-L network within O(1/L) of a much deeper one: a neural ODE after training.",
     ),
     (

@@ -2,6 +2,7 @@
 //! layer and direction with the pointwise work (activation, per-column scale, bias) in tight
 //! loops over contiguous columns, or the fused AVX-512 layer of [`super::simd_layer`].
 
+use super::pointwise::{scale_by_derivative, scaled_activation, scaled_value_and_derivative};
 use crate::Float;
 use crate::linalg::{MatMut, MatRef, matmul};
 use crate::model::{Activation, BiasPosition, BlockSpec};
@@ -46,68 +47,6 @@ pub(super) fn f32s<T: Float>(x: &[T]) -> &[f32] {
 #[cfg(target_arch = "x86_64")]
 pub(super) fn f32s_mut<T: Float>(x: &mut [T]) -> &mut [f32] {
     bytemuck::cast_slice_mut(x)
-}
-
-/// `out[:, c] = alpha[c] * act(z[:, c])`.
-#[inline]
-fn scaled_activation<T: Float>(act: Activation, alpha: &[T], z: &[T], out: &mut [T], d: usize) {
-    for ((zc, oc), &a) in z.chunks_exact(d).zip(out.chunks_exact_mut(d)).zip(alpha) {
-        match act {
-            Activation::Relu => {
-                for (o, &x) in oc.iter_mut().zip(zc) {
-                    *o = a * x.max(T::zero());
-                }
-            }
-            _ => {
-                for (o, &x) in oc.iter_mut().zip(zc) {
-                    *o = a * act.apply(x);
-                }
-            }
-        }
-    }
-}
-
-/// `a[:, c] = alpha[c] * act(z[:, c])` and `s[:, c] = alpha[c] * act'(z[:, c])` in one pass
-/// (bitwise what [`scaled_activation`] and [`scale_by_derivative`] compute).
-#[inline]
-fn scaled_value_and_derivative<T: Float>(
-    act: Activation,
-    alpha: &[T],
-    z: &[T],
-    (a, s): (&mut [T], &mut [T]),
-    d: usize,
-) {
-    for (((zc, ac), sc), &al) in z
-        .chunks_exact(d)
-        .zip(a.chunks_exact_mut(d))
-        .zip(s.chunks_exact_mut(d))
-        .zip(alpha)
-    {
-        for ((x, av), sv) in zc.iter().zip(ac.iter_mut()).zip(sc.iter_mut()) {
-            let (value, slope) = act.value_and_derivative(*x);
-            *av = al * value;
-            *sv = al * slope;
-        }
-    }
-}
-
-/// `q[:, c] *= alpha[c] * act'(z[:, c])`.
-#[inline]
-fn scale_by_derivative<T: Float>(act: Activation, alpha: &[T], z: &[T], q: &mut [T], d: usize) {
-    for ((zc, qc), &a) in z.chunks_exact(d).zip(q.chunks_exact_mut(d)).zip(alpha) {
-        match act {
-            Activation::Relu => {
-                for (o, &x) in qc.iter_mut().zip(zc) {
-                    *o = if x > T::zero() { a * *o } else { T::zero() };
-                }
-            }
-            _ => {
-                for (o, &x) in qc.iter_mut().zip(zc) {
-                    *o *= a * act.derivative(x);
-                }
-            }
-        }
-    }
 }
 
 /// Forward: `h <- h + alpha_c (V act(W h + b_in) + b_out)` in place, the pre-activation

@@ -8,6 +8,7 @@
 //! rounding. [`CpuBackend::portable`] never takes it.
 
 mod layer;
+mod pointwise;
 mod sgd;
 #[cfg(target_arch = "x86_64")]
 mod simd;
