@@ -12,6 +12,7 @@
 //! - [`roughness`]: Hurst estimates of the weights over depth.
 
 pub mod checkpoint;
+pub mod config;
 pub mod data;
 pub mod loss;
 pub mod net;
@@ -24,6 +25,7 @@ pub mod trainer;
 mod gradcheck;
 
 pub use checkpoint::{CheckpointMetadata, load_checkpoint, save_checkpoint};
+pub use config::TrainConfig;
 pub use loss::LossKind;
 pub use net::{
     Evaluator, Workspace, evaluate, init_network, init_training, residual_scale, training_block,
@@ -31,4 +33,4 @@ pub use net::{
 pub use optim::{Adam, Optimizer, Sgd, StepLr};
 pub use roughness::{hurst_estimate, weight_hurst_estimates};
 pub use task::{BlockKind, Regression, Targets, TrainingSet};
-pub use trainer::{EpochMetrics, TrainConfig, TrainOutcome, Trainer, train, train_from};
+pub use trainer::{EpochMetrics, TrainOutcome, Trainer, train, train_from};

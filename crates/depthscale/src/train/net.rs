@@ -14,8 +14,8 @@
 //! signal) in the backend, so steady-state steps do not allocate; [`Evaluator`] runs the one
 //! forward stack without a tape ([`Keep::Output`]), chunk by chunk.
 
+use super::config::TrainConfig;
 use super::task::Targets;
-use super::trainer::TrainConfig;
 use crate::kernels::{
     Backend, CpuBackend, Keep, NetBatch, Op, ProductShape, StackShape, Tape, ensure_len, grads_of,
 };

@@ -1,5 +1,6 @@
 use super::*;
 use crate::kernels::{CpuBackend, NetBatch};
+use crate::paths::Init;
 use rand::Rng as _;
 use std::sync::Mutex;
 
