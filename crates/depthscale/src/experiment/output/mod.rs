@@ -18,9 +18,14 @@
 //!   completion files (`summary.json`, rewritten tables) are written to a temporary file,
 //!   fsynced and renamed over their name ([`write_atomic`]), and the directory is fsynced.
 
+mod files;
+mod lock;
+
+pub use files::{read_capped, sync_dir, write_atomic};
+pub(crate) use files::{rename_synced, temp_path};
+pub use lock::DirLock;
+
 use crate::{Error, Result};
-use std::fs::{File, OpenOptions};
-use std::io::{Read, Write};
 use std::path::{Component, Path, PathBuf};
 
 /// Name of the marker file proving a directory is a depthscale output.
@@ -126,75 +131,6 @@ impl Protected {
         }
         Ok(())
     }
-}
-
-/// An advisory lock on a directory's [`MARKER`], released when dropped.
-#[derive(Debug)]
-pub struct DirLock {
-    _file: File,
-}
-
-impl DirLock {
-    /// Takes the exclusive lock of `dir`, creating its marker if needed, and records this
-    /// process's pid in the marker. Fails at once with [`Error::InUse`] if another process
-    /// holds it.
-    pub fn exclusive(dir: &Path) -> Result<Self> {
-        let path = dir.join(MARKER);
-        let mut file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .map_err(|e| Error::io(&path, e))?;
-        match file.try_lock() {
-            Ok(()) => {}
-            Err(std::fs::TryLockError::WouldBlock) => {
-                return Err(Error::InUse {
-                    path: dir.to_owned(),
-                    pid: holder_pid(&path),
-                });
-            }
-            Err(std::fs::TryLockError::Error(e)) => return Err(Error::io(&path, e)),
-        }
-        let text = format!(
-            "# This directory is an output of depthscale; `--force` may replace it.\n\
-             depthscale_version = \"{}\"\npid = {}\n",
-            env!("CARGO_PKG_VERSION"),
-            std::process::id()
-        );
-        file.set_len(0)
-            .and_then(|()| file.write_all(text.as_bytes()))
-            .and_then(|()| file.sync_all())
-            .map_err(|e| Error::io(&path, e))?;
-        Ok(Self { _file: file })
-    }
-
-    /// Takes a shared lock of `dir` (an input being read) if it has a marker; `None` for a
-    /// directory without one. Fails with [`Error::InUse`] while a run holds it exclusively.
-    pub fn shared(dir: &Path) -> Result<Option<Self>> {
-        let path = dir.join(MARKER);
-        if !path.is_file() {
-            return Ok(None);
-        }
-        let file = File::open(&path).map_err(|e| Error::io(&path, e))?;
-        match file.try_lock_shared() {
-            Ok(()) => Ok(Some(Self { _file: file })),
-            Err(std::fs::TryLockError::WouldBlock) => Err(Error::InUse {
-                path: dir.to_owned(),
-                pid: holder_pid(&path),
-            }),
-            Err(std::fs::TryLockError::Error(e)) => Err(Error::io(&path, e)),
-        }
-    }
-}
-
-/// The pid recorded in a marker file, if readable.
-fn holder_pid(marker: &Path) -> Option<u32> {
-    let text = std::fs::read_to_string(marker).ok()?;
-    text.lines()
-        .find_map(|l| l.strip_prefix("pid = "))
-        .and_then(|p| p.trim().parse().ok())
 }
 
 /// Whether `dir` exists and holds at least one entry.
@@ -476,181 +412,5 @@ pub(crate) fn first_difference(a: &toml::Table, b: &toml::Table) -> Option<Strin
         .cloned()
 }
 
-/// Writes `contents` to `path` atomically: a temporary file next to it, fsynced, renamed over
-/// `path`, then the directory fsynced. A reader sees the old file or the whole new one.
-pub fn write_atomic(path: &Path, contents: impl AsRef<[u8]>) -> Result<()> {
-    let tmp = temp_path(path);
-    let written = File::create(&tmp).and_then(|mut f| {
-        f.write_all(contents.as_ref())?;
-        f.sync_all()
-    });
-    if let Err(e) = written {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(Error::io(&tmp, e));
-    }
-    rename_synced(&tmp, path)
-}
-
-/// A temporary name next to `path` (hidden, unique to this process).
-pub(crate) fn temp_path(path: &Path) -> PathBuf {
-    let name = path
-        .file_name()
-        .map_or_else(|| "file".into(), |n| n.to_string_lossy().into_owned());
-    path.with_file_name(format!(".{name}.{}.tmp", std::process::id()))
-}
-
-/// Renames `tmp` over `path` and fsyncs the directory.
-pub(crate) fn rename_synced(tmp: &Path, path: &Path) -> Result<()> {
-    std::fs::rename(tmp, path).map_err(|e| {
-        let _ = std::fs::remove_file(tmp);
-        Error::io(path, e)
-    })?;
-    match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => sync_dir(p),
-        _ => Ok(()),
-    }
-}
-
-/// Fsyncs a directory (its entries: creations and renames). A no-op where directories cannot
-/// be opened as files.
-pub fn sync_dir(dir: &Path) -> Result<()> {
-    #[cfg(unix)]
-    {
-        let f = File::open(dir).map_err(|e| Error::io(dir, e))?;
-        f.sync_all().map_err(|e| Error::io(dir, e))?;
-    }
-    #[cfg(not(unix))]
-    let _ = dir;
-    Ok(())
-}
-
-/// Reads at most `cap` bytes of `path`; a longer input is an [`Error::TooLarge`] naming
-/// `field` (reads of `/dev/zero` or a FIFO stop at the cap too).
-pub fn read_capped(path: &Path, cap: u64, field: &str) -> Result<Vec<u8>> {
-    let file = File::open(path).map_err(|e| Error::io(path, e))?;
-    let mut bytes = Vec::new();
-    file.take(cap.saturating_add(1))
-        .read_to_end(&mut bytes)
-        .map_err(|e| Error::io(path, e))?;
-    if bytes.len() as u64 > cap {
-        return Err(Error::too_large(
-            field,
-            format!(
-                "{} is larger than the {} accepted",
-                path.display(),
-                crate::budget::human(u128::from(cap))
-            ),
-        ));
-    }
-    Ok(bytes)
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn normalize_resolves_dots_and_trailing_separators() {
-        let tmp = tempfile::tempdir().unwrap();
-        let base = tmp.path().canonicalize().unwrap();
-        let n = |p: &Path| normalize("--out", p).unwrap();
-        assert_eq!(n(&base.join("runs/x/")), base.join("runs/x"));
-        assert_eq!(n(&base.join("runs/./x")), base.join("runs/x"));
-        assert_eq!(n(&base.join("runs/x/..")), base.join("runs"));
-        assert_eq!(n(&base.join("a/../../b")), base.parent().unwrap().join("b"));
-        assert_eq!(staging_path(&n(&base.join("x/"))), base.join("x.partial"));
-        assert!(normalize("--out", Path::new("")).is_err());
-    }
-
-    #[test]
-    fn protected_directories_and_their_ancestors_are_refused() {
-        let tmp = tempfile::tempdir().unwrap();
-        let input = tmp.path().join("shards/s0");
-        std::fs::create_dir_all(&input).unwrap();
-        let p = Protected::standard().with(std::slice::from_ref(&input), "an input of this merge");
-        for bad in [input.clone(), tmp.path().join("shards"), PathBuf::from("/")] {
-            let err = p.check("--out", &bad).unwrap_err().to_string();
-            assert!(err.contains("refusing to replace"), "{err}");
-        }
-        let other = tmp.path().join("other");
-        std::fs::create_dir(&other).unwrap();
-        p.check("--out", &other).unwrap();
-        let cwd = std::env::current_dir().unwrap();
-        assert!(p.check("--out", &cwd).is_err());
-        assert!(p.check("--out", cwd.parent().unwrap()).is_err());
-    }
-
-    #[test]
-    fn the_lock_is_exclusive_and_names_the_holder() {
-        let tmp = tempfile::tempdir().unwrap();
-        let held = DirLock::exclusive(tmp.path()).unwrap();
-        match DirLock::exclusive(tmp.path()) {
-            Err(Error::InUse { pid, .. }) => assert_eq!(pid, Some(std::process::id())),
-            other => panic!("{other:?}"),
-        }
-        assert!(matches!(
-            DirLock::shared(tmp.path()),
-            Err(Error::InUse { .. })
-        ));
-        drop(held);
-        let a = DirLock::shared(tmp.path()).unwrap().unwrap();
-        let b = DirLock::shared(tmp.path()).unwrap().unwrap();
-        assert!(DirLock::exclusive(tmp.path()).is_err());
-        drop((a, b));
-        DirLock::exclusive(tmp.path()).unwrap();
-    }
-
-    #[test]
-    fn staged_outputs_replace_only_marked_directories() {
-        let tmp = tempfile::tempdir().unwrap();
-        let p = Protected::standard();
-        let dir = tmp.path().join("user");
-        std::fs::create_dir(&dir).unwrap();
-        std::fs::write(dir.join("keep"), "x").unwrap();
-        let err = Output::staged(&dir, true, &p).unwrap_err().to_string();
-        assert!(err.contains("not created by depthscale"), "{err}");
-        assert!(dir.join("keep").is_file());
-        // A directory depthscale made is replaced with --force, only at commit.
-        let ours = tmp.path().join("ours");
-        let out = Output::staged(&ours, false, &p).unwrap();
-        std::fs::write(out.dir().join("a"), "1").unwrap();
-        out.commit().unwrap();
-        assert!(ours.join("a").is_file() && has_marker(&ours));
-        assert!(Output::staged(&ours, false, &p).is_err());
-        let out = Output::staged(&ours, true, &p).unwrap();
-        assert!(ours.join("a").is_file(), "replaced before commit");
-        std::fs::write(out.dir().join("b"), "2").unwrap();
-        out.commit().unwrap();
-        assert!(!ours.join("a").exists() && ours.join("b").is_file());
-        // A foreign `.partial` is never deleted.
-        let foreign = tmp.path().join("f.partial");
-        std::fs::create_dir(&foreign).unwrap();
-        std::fs::write(foreign.join("data"), "x").unwrap();
-        assert!(Output::staged(&tmp.path().join("f"), false, &p).is_err());
-        assert!(foreign.join("data").is_file());
-    }
-
-    #[test]
-    fn atomic_writes_leave_no_temporary() {
-        let tmp = tempfile::tempdir().unwrap();
-        let path = tmp.path().join("summary.json");
-        write_atomic(&path, "{}").unwrap();
-        write_atomic(&path, "{\"a\": 1}").unwrap();
-        assert_eq!(std::fs::read_to_string(&path).unwrap(), "{\"a\": 1}");
-        assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 1);
-    }
-
-    #[test]
-    fn capped_reads_stop_at_the_cap() {
-        let tmp = tempfile::tempdir().unwrap();
-        let path = tmp.path().join("f");
-        std::fs::write(&path, [7u8; 100]).unwrap();
-        assert_eq!(read_capped(&path, 100, "f").unwrap().len(), 100);
-        assert!(matches!(
-            read_capped(&path, 99, "f"),
-            Err(Error::TooLarge { .. })
-        ));
-        #[cfg(unix)]
-        assert!(read_capped(Path::new("/dev/zero"), 1 << 16, "f").is_err());
-    }
-}
+mod tests;
