@@ -59,7 +59,7 @@ fn slice<'a, D: numpy::ndarray::Dimension>(
 }
 
 /// Hidden states `h_0..h_L` and gradients `p_0..p_L` of the network `(embed, v, w, bias,
-/// readout)` on inputs `x (n, n_in)` with targets `y (n, n_out)`, column `c` scaled by
+/// readout)` (`v (L, d, m)`, `w (L, m, d)`: `m` the inner width, `d` without `w`) on inputs `x (n, n_in)` with targets `y (n, n_out)`, column `c` scaled by
 /// `alpha[c]`; returns a dict of `h (L+1, n, d)`, `p (L+1, n, d)`, `output (n, n_out)`,
 /// `loss (n)`.
 #[pyfunction]
@@ -78,13 +78,13 @@ pub fn trajectory<'py>(
     y: PyReadonlyArray2<'py, f64>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let activation: Activation = activation.parse().map_err(|e| py_err(e, None))?;
-    let [l, d, d2] = *v.shape() else {
+    let [l, d, m] = *v.shape() else {
         unreachable!("a 3-d array")
     };
-    if d != d2 {
+    if w.is_none() && d != m {
         return Err(shape_err(
             "v",
-            format!("must be (L, d, d), got ({l}, {d}, {d2})"),
+            format!("must be (L, d, d) without inner weights w, got ({l}, {d}, {m})"),
         ));
     }
     let expect = |field: &str, got: &[usize], want: &[usize]| -> PyResult<()> {
@@ -93,7 +93,7 @@ pub fn trajectory<'py>(
         } else {
             Err(shape_err(
                 field,
-                format!("expected shape {want:?} (from v of shape ({l}, {d}, {d})), got {got:?}"),
+                format!("expected shape {want:?} (from v of shape ({l}, {d}, {m})), got {got:?}"),
             ))
         }
     };
@@ -106,7 +106,7 @@ pub fn trajectory<'py>(
     };
     expect("readout", readout.shape(), &[n_out, d])?;
     if let Some(w) = &w {
-        expect("w", w.shape(), &[l, d, d])?;
+        expect("w", w.shape(), &[l, m, d])?;
     }
     if let Some(b) = &bias {
         expect("bias", b.shape(), &[l, d])?;
@@ -123,7 +123,7 @@ pub fn trajectory<'py>(
         },
         activation,
     };
-    let dims = Dims::new(n_in, d, n_out, l);
+    let dims = Dims::new(n_in, d, n_out, l).with_inner_width(m);
     let mut net = ResNet::<f64>::zeros(block, dims).map_err(|e| py_err(e, None))?;
     net.params.embed.copy_from_slice(slice("embed", &embed)?);
     net.params.v.copy_from_slice(slice("v", &v)?);
@@ -137,7 +137,7 @@ pub fn trajectory<'py>(
         .readout
         .copy_from_slice(slice("readout", &readout)?);
     let (alpha, x, y) = (slice("alpha", &alpha)?, slice("x", &x)?, slice("y", &y)?);
-    let tiny = (l * d * d * n) as f64 * 4.0 < crate::TINY_WORK;
+    let tiny = (l * d * m * n) as f64 * 4.0 < crate::TINY_WORK;
     let t = cancel::run(py, tiny, |progress| {
         depthscale::probe::trajectory(&net, alpha, x, y, progress)
     })?

@@ -80,3 +80,35 @@ def test_shape_mismatches_raise_value_error_naming_the_tensor():
         depthscale.forward(bad, np.ones((2, 5)))
     with pytest.raises(ValueError, match="`model`"):
         depthscale.forward(W, np.ones((2, 5)), model="res1")
+
+
+def gelu(z):
+    from math import erf, sqrt
+
+    return 0.5 * z * (1 + np.vectorize(erf)(z / sqrt(2)))
+
+
+def test_inner_width_differs_from_width_as_in_implicit_regularization():
+    # x_{k+1} = x_k + (1/L) V_k gelu(W_k x_k), V (L, d, m), W (L, m, d), m != d
+    rng = np.random.default_rng(3)
+    L, d, m = 16, 5, 9
+    v, w = rng.normal(size=(L, d, m)) / 3, rng.normal(size=(L, m, d)) / 2
+    x, y = rng.normal(size=(4, d)), rng.normal(size=(4, d))
+    net = depthscale.ResNet(v, w, activation="gelu")
+    t = net.forward(x, beta=1.0, y=y)
+    assert t["h"].shape == (L + 1, 4, d) and t["p"].shape == (L + 1, 4, d)
+    h = x.copy()
+    for k in range(L):
+        h = h + gelu(h @ w[k].T) @ v[k].T / L
+        np.testing.assert_allclose(t["h"][k + 1], h, rtol=1e-12, atol=1e-14)
+    # p_0 = dloss/dx by central differences
+    eps = 1e-6
+    for i in range(d):
+        e = np.zeros_like(x)
+        e[:, i] = eps
+        num = (net.forward(x + e, beta=1.0, y=y)["loss"] - net.forward(x - e, beta=1.0, y=y)["loss"]) / (2 * eps)
+        np.testing.assert_allclose(t["p"][0][:, i], num, rtol=1e-5, atol=1e-8)
+    with pytest.raises(ValueError, match=r"`w`: expected shape \[16, 9, 5\]"):
+        depthscale.forward({"v": v, "w": w[:, :, :4]}, x, activation="gelu")
+    with pytest.raises(ValueError, match="`v`: must be"):
+        depthscale.forward({"v": v}, x)

@@ -230,7 +230,7 @@ def probe(
         ``fbm(H)``, ``fbm`` (H from ``hurst``), ``rbf(BW)``, ``rbf(BW, increments)``,
         ``correlated(gaussian)``, ``correlated(rbf(BW))``.
     activation : str
-        ``relu``, ``tanh``, ``sigmoid``, ``identity``, ``leaky_relu(SLOPE)``.
+        ``relu``, ``tanh``, ``sigmoid``, ``identity``, ``gelu``, ``leaky_relu(SLOPE)``.
     draws : int
         Weight draws per (depth, hurst).
     samples : int
@@ -366,10 +366,11 @@ class ResNet:
 
     Parameters
     ----------
-    v : array_like, shape (L, d, d)
-        Residual weights.
-    w : array_like, shape (L, d, d), optional
-        Inner weights (``res3``); ``None`` for ``res1``.
+    v : array_like, shape (L, d, m)
+        Residual weights (``m = d`` for ``res1``).
+    w : array_like, shape (L, m, d), optional
+        Inner weights (``res3``, inner width ``m``, which may differ from ``d``); ``None``
+        for ``res1``.
     embed : array_like, shape (d, n_in), optional
         Embedding; default the identity (inputs are hidden states).
     readout : array_like, shape (n_out, d), optional
@@ -377,7 +378,7 @@ class ResNet:
     bias : array_like, shape (L, d), optional
         Biases outside the activation (the training model's).
     activation : str
-        ``relu``, ``tanh``, ``sigmoid``, ``identity``, ``leaky_relu(SLOPE)``.
+        ``relu``, ``tanh``, ``sigmoid``, ``identity``, ``gelu``, ``leaky_relu(SLOPE)``.
 
     Examples
     --------
@@ -418,7 +419,7 @@ class ResNet:
                 "accepted: v, w, embed, readout, bias"
             )
         if "v" not in weights:
-            raise ValueError("invalid `weights`: needs `v` (L, d, d)")
+            raise ValueError("invalid `weights`: needs `v` (L, d, m)")
         return cls(
             weights["v"],
             weights.get("w"),
@@ -502,7 +503,7 @@ def forward(
     ----------
     weights : ResNet, dict or array_like
         A :class:`ResNet`, a dict of tensors (``v``, ``w``, ``embed``, ``readout``,
-        ``bias``), or the ``(L, d, d)`` stack ``V`` alone.
+        ``bias``), or the ``(L, d, d)`` stack ``V`` alone (``res1``).
     x : array_like, shape (n, n_in)
         Inputs.
     beta : float or sequence of float
