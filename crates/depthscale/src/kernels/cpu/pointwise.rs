@@ -1,23 +1,35 @@
 //! The pointwise passes of a residual layer over `m x n` column-major blocks: the activation,
 //! its derivative and the per-column residual scale `alpha_c`.
 //!
-//! Each loop is compiled twice, for the baseline CPU and with AVX-512F, and [`wide`] picks one
-//! at run time. Both are the same source of plain IEEE operations (Rust never contracts them
-//! into fused multiply-adds), so both give the same bits; the wide one just does 8 `f64` at a
-//! time. The loops vectorize because the activations have no branches: GELU's `erf` and `exp`
+//! Each loop is compiled three times, for the baseline CPU, with AVX2 and with AVX-512F, and
+//! [`wide`] picks the widest the CPU has at run time. All are the same source of plain IEEE
+//! operations (Rust never contracts them into fused multiply-adds), so all give the same bits;
+//! the wide ones just do 4 or 8 `f64` at a time. The loops vectorize because the activations have no branches: GELU's `erf` and `exp`
 //! ([`crate::special`]) select between their cases instead of jumping.
 
 use crate::Float;
 use crate::model::Activation;
 
-/// Runs `f` compiled for AVX-512F when the CPU has it, as is otherwise.
+/// Runs `f` compiled for AVX-512F when the CPU has it, else for AVX2 when it has that, as is
+/// otherwise.
 #[inline(always)]
 fn wide(f: impl FnOnce()) {
     #[cfg(target_arch = "x86_64")]
-    if super::simd::available() {
-        // SAFETY: the CPU has AVX-512F, checked just above.
-        unsafe { avx512(f) };
-        return;
+    {
+        #[cfg(test)]
+        let cap = tests::WIDTH_CAP.load(std::sync::atomic::Ordering::Relaxed);
+        #[cfg(not(test))]
+        let cap = 2;
+        if cap >= 2 && super::simd::available() {
+            // SAFETY: the CPU has AVX-512F, checked just above.
+            unsafe { avx512(f) };
+            return;
+        }
+        if cap >= 1 && is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2, checked just above.
+            unsafe { avx2(f) };
+            return;
+        }
     }
     f()
 }
@@ -26,6 +38,13 @@ fn wide(f: impl FnOnce()) {
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
 unsafe fn avx512(f: impl FnOnce()) {
+    f()
+}
+
+/// `f`, with AVX2 enabled for what it inlines (not FMA: the bits stay those of the baseline).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn avx2(f: impl FnOnce()) {
     f()
 }
 
@@ -141,14 +160,27 @@ pub(super) fn scale_by_derivative<T: Float>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::atomic::{AtomicU8, Ordering};
 
-    /// Every pass, compiled wide where the CPU allows it, gives bitwise the scalar
-    /// [`Activation::apply`] and [`Activation::derivative`] (compiled for the baseline CPU), on
-    /// every interval of GELU's `erf` and at its edges.
+    /// The widest code [`wide`] may pick in tests: 0 the baseline, 1 AVX2, 2 AVX-512F. Every
+    /// choice gives the same bits, so other tests running meanwhile are unaffected.
+    pub(super) static WIDTH_CAP: AtomicU8 = AtomicU8::new(2);
+
+    /// Every pass, compiled for each width the CPU allows (baseline, AVX2, AVX-512F), gives
+    /// bitwise the scalar [`Activation::apply`] and [`Activation::derivative`] (compiled for the
+    /// baseline CPU), on every interval of GELU's `erf` and at its edges.
     #[test]
     fn wide_loops_give_the_scalar_bits() {
         #[cfg(target_arch = "x86_64")]
         let _ = super::super::simd::testable();
+        for cap in [0, 1, 2] {
+            WIDTH_CAP.store(cap, Ordering::Relaxed);
+            same_bits_as_scalar();
+        }
+        WIDTH_CAP.store(2, Ordering::Relaxed);
+    }
+
+    fn same_bits_as_scalar() {
         let m = 37; // not a multiple of any vector width: the loops' remainders are checked too
         let mut z: Vec<f64> = (0..m * 29)
             .map(|i| (i as f64 - 536.0) * 0.0291 + 1e-9)
