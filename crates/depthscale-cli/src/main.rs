@@ -82,7 +82,7 @@ enum Command {
     /// figures, numbers, command and config) and DIR/summary.json (every claim row with its
     /// verdict), the summary last. Rerun with the same --out to resume: experiments already
     /// complete are skipped. --quick: reduced sizes, under a minute on two cores; without it,
-    /// the paper's settings (about 52 min on two cores, 41 of them Figure 9's 500 training
+    /// the paper's settings (45 min measured on two cores, 40 of them Figure 9's 500 training
     /// runs).
     #[command(verbatim_doc_comment)]
     Reproduce(ReproduceArgs),
