@@ -48,6 +48,44 @@ unsafe fn avx2(f: impl FnOnce()) {
     f()
 }
 
+/// `f(act, alpha[c], z[i, c], &mut out[i, c])` for every entry of `m`-value columns, under
+/// [`wide`], with `act` a constant inside the loop for ReLU and GELU: their cases fold away and
+/// the loop vectorizes.
+#[inline(always)]
+fn columns<T: Float>(
+    act: Activation,
+    alpha: &[T],
+    z: &[T],
+    out: &mut [T],
+    m: usize,
+    f: impl Fn(Activation, T, T, &mut T) + Copy,
+) {
+    #[inline(always)]
+    fn each<T: Float>(
+        act: Activation,
+        a: T,
+        zc: &[T],
+        oc: &mut [T],
+        f: impl Fn(Activation, T, T, &mut T),
+    ) {
+        for (o, &x) in oc.iter_mut().zip(zc) {
+            f(act, a, x, o);
+        }
+    }
+    wide(
+        #[inline(always)]
+        || {
+            for ((zc, oc), &a) in z.chunks_exact(m).zip(out.chunks_exact_mut(m)).zip(alpha) {
+                match act {
+                    Activation::Relu => each(Activation::Relu, a, zc, oc, f),
+                    Activation::Gelu => each(Activation::Gelu, a, zc, oc, f),
+                    _ => each(act, a, zc, oc, f),
+                }
+            }
+        },
+    )
+}
+
 /// `out[:, c] = alpha[c] * act(z[:, c])`, columns of `m` values.
 pub(super) fn scaled_activation<T: Float>(
     act: Activation,
@@ -56,32 +94,7 @@ pub(super) fn scaled_activation<T: Float>(
     out: &mut [T],
     m: usize,
 ) {
-    #[inline(always)]
-    fn run<T: Float>(act: Activation, alpha: &[T], z: &[T], out: &mut [T], m: usize) {
-        for ((zc, oc), &a) in z.chunks_exact(m).zip(out.chunks_exact_mut(m)).zip(alpha) {
-            match act {
-                Activation::Relu => {
-                    for (o, &x) in oc.iter_mut().zip(zc) {
-                        *o = a * x.max(T::zero());
-                    }
-                }
-                Activation::Gelu => {
-                    for (o, &x) in oc.iter_mut().zip(zc) {
-                        *o = a * Activation::Gelu.apply(x);
-                    }
-                }
-                _ => {
-                    for (o, &x) in oc.iter_mut().zip(zc) {
-                        *o = a * act.apply(x);
-                    }
-                }
-            }
-        }
-    }
-    wide(
-        #[inline(always)]
-        || run(act, alpha, z, out, m),
-    )
+    columns(act, alpha, z, out, m, |act, a, x, o| *o = a * act.apply(x));
 }
 
 /// `a[:, c] = alpha[c] * act(z[:, c])` and `s[:, c] = alpha[c] * act'(z[:, c])` in one pass
@@ -121,7 +134,7 @@ pub(super) fn scaled_value_and_derivative<T: Float>(
     )
 }
 
-/// `q[:, c] *= alpha[c] * act'(z[:, c])`.
+/// `q[:, c] *= alpha[c] * act'(z[:, c])` (for ReLU, `alpha[c] q` or `0`).
 pub(super) fn scale_by_derivative<T: Float>(
     act: Activation,
     alpha: &[T],
@@ -129,32 +142,13 @@ pub(super) fn scale_by_derivative<T: Float>(
     q: &mut [T],
     m: usize,
 ) {
-    #[inline(always)]
-    fn run<T: Float>(act: Activation, alpha: &[T], z: &[T], q: &mut [T], m: usize) {
-        for ((zc, qc), &a) in z.chunks_exact(m).zip(q.chunks_exact_mut(m)).zip(alpha) {
-            match act {
-                Activation::Relu => {
-                    for (o, &x) in qc.iter_mut().zip(zc) {
-                        *o = if x > T::zero() { a * *o } else { T::zero() };
-                    }
-                }
-                Activation::Gelu => {
-                    for (o, &x) in qc.iter_mut().zip(zc) {
-                        *o *= a * Activation::Gelu.derivative(x);
-                    }
-                }
-                _ => {
-                    for (o, &x) in qc.iter_mut().zip(zc) {
-                        *o *= a * act.derivative(x);
-                    }
-                }
-            }
+    columns(act, alpha, z, q, m, |act, a, x, o| {
+        *o = match act {
+            Activation::Relu if x > T::zero() => a * *o,
+            Activation::Relu => T::zero(),
+            _ => *o * (a * act.derivative(x)),
         }
-    }
-    wide(
-        #[inline(always)]
-        || run(act, alpha, z, q, m),
-    )
+    });
 }
 
 #[cfg(test)]
