@@ -109,10 +109,13 @@ impl Parameterization {
         })
     }
 
-    /// A parameterization of the (H, beta) phase diagram: fBm(H) weights, Adam, no rule.
+    /// A parameterization of the (H, beta) phase diagram: fBm(H) weights, Adam, no rule. Its
+    /// name shows H and beta to 12 significant digits (`H=0.3`, not the `0.30000000000000004`
+    /// a linspace grid holds).
     pub fn phase(hurst: f64, beta: f64) -> Self {
+        let tidy = |x: f64| format!("{x:.11e}").parse::<f64>().unwrap_or(x);
         Self {
-            name: format!("H={hurst} beta={beta}"),
+            name: format!("H={} beta={}", tidy(hurst), tidy(beta)),
             beta,
             init_v: Init::Fbm { hurst },
             optimizer: Optimizer::Adam,
@@ -223,6 +226,19 @@ mod tests {
 
     fn close(a: f64, b: f64) -> bool {
         (a - b).abs() <= 1e-12 * b.abs().max(1e-300)
+    }
+
+    #[test]
+    fn phase_names_show_the_grid_values_not_their_rounding_noise() {
+        // linspace(0.1, 0.9, 5) holds 0.1 + 2 * 0.2 = 0.30000000000000004
+        let p = Parameterization::phase(0.1 + 0.2, 0.75);
+        assert_eq!(p.name, "H=0.3 beta=0.75");
+        assert_eq!(p.init_v, Init::Fbm { hurst: 0.1 + 0.2 });
+        assert_eq!(Parameterization::phase(0.5, 1.0).name, "H=0.5 beta=1");
+        assert_eq!(
+            Parameterization::phase(1.0 / 3.0, 0.5).name,
+            "H=0.333333333333 beta=0.5"
+        );
     }
 
     #[test]
