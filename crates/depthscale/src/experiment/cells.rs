@@ -124,6 +124,39 @@ pub fn merge<R>(
     Ok(merged)
 }
 
+/// Helpers shared by the tests of the cell-based kinds (`sweep`, `transfer`).
+#[cfg(test)]
+pub(crate) mod testing {
+    use crate::Result;
+    use crate::experiment::{RunOptions, RunReport, run_kind};
+    use crate::progress::Silent;
+    use std::path::Path;
+
+    /// Runs `kind` on `table` into `dir` (as shard `shard` when given), silently.
+    pub(crate) fn run_to(
+        kind: &str,
+        dir: &Path,
+        table: toml::Table,
+        shard: Option<(usize, usize)>,
+    ) -> Result<RunReport> {
+        let opts = RunOptions {
+            out: Some(dir.to_owned()),
+            shard,
+            ..Default::default()
+        };
+        run_kind(kind, "t", table, &opts, &Silent)
+    }
+
+    /// The rows of `dir/cells.csv` without their last column (`seconds`), in file order.
+    pub(crate) fn rows_without_seconds(dir: &Path) -> Vec<String> {
+        let text = std::fs::read_to_string(dir.join("cells.csv")).unwrap();
+        text.lines()
+            .skip(1)
+            .map(|l| l.rsplit_once(',').unwrap().0.to_owned())
+            .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -85,23 +85,7 @@ pub fn trajectory(
     .unwrap_or(0);
     let mut scratch: Vec<f64> = be.zeros(scratch_len);
     let mut tape: Tape<Vec<f64>> = Tape::new(&be, shape, Keep::PreActivations);
-    let (mut v, mut w, mut bias) = (
-        vec![0.0; d * m],
-        vec![0.0; if block.inner { m * d } else { 0 }],
-        vec![0.0; dims.bias_len(&block)],
-    );
-    let bias_len = dims.bias_len(&block);
-    // the weights of layer k (1-based) into the one-layer buffers
-    let load = |k: usize, v: &mut Vec<f64>, w: &mut Vec<f64>, bias: &mut Vec<f64>| {
-        let p = &net.params;
-        v.copy_from_slice(&p.v[(k - 1) * d * m..k * d * m]);
-        if block.inner {
-            w.copy_from_slice(&p.w[(k - 1) * m * d..k * m * d]);
-        }
-        if block.has_bias() {
-            bias.copy_from_slice(&p.bias[(k - 1) * bias_len..k * bias_len]);
-        }
-    };
+    let mut layer = OneLayer::new(net);
     let alpha_buf = alpha.to_vec();
     let x_buf = x.to_vec();
     be.product(
@@ -119,12 +103,7 @@ pub fn trajectory(
     h.extend_from_slice(&tape.h0[..d * n]);
     for k in 1..=l {
         check_cancelled(progress)?;
-        load(k, &mut v, &mut w, &mut bias);
-        let weights = StackWeights {
-            v: &v,
-            w: block.inner.then_some(&w),
-            bias: block.has_bias().then_some(&bias),
-        };
+        let weights = layer.load(net, k);
         be.forward_stack(
             &block,
             shape,
@@ -171,13 +150,8 @@ pub fn trajectory(
     p[l * d * n..].copy_from_slice(&p_buf);
     for k in (1..=l).rev() {
         check_cancelled(progress)?;
-        load(k, &mut v, &mut w, &mut bias);
         tape.pre[..m * n].copy_from_slice(&pre[(k - 1) * m * n..k * m * n]);
-        let weights = StackWeights {
-            v: &v,
-            w: block.inner.then_some(&w),
-            bias: block.has_bias().then_some(&bias),
-        };
+        let weights = layer.load(net, k);
         be.backward_stack(
             &block,
             shape,
@@ -191,6 +165,45 @@ pub fn trajectory(
         p[(k - 1) * d * n..k * d * n].copy_from_slice(&p_buf);
     }
     Ok(Trajectory { h, p, output, loss })
+}
+
+/// One layer's weights copied out of a network, in the buffers a one-layer stack call reads
+/// (sized once: loading a layer allocates nothing).
+struct OneLayer {
+    v: Vec<f64>,
+    w: Vec<f64>,
+    bias: Vec<f64>,
+}
+
+impl OneLayer {
+    /// Empty buffers of `net`'s layer sizes.
+    fn new(net: &ResNet<f64>) -> Self {
+        let dims = net.dims;
+        let layer = dims.width * dims.inner_width;
+        Self {
+            v: vec![0.0; layer],
+            w: vec![0.0; if net.block.inner { layer } else { 0 }],
+            bias: vec![0.0; dims.bias_len(&net.block)],
+        }
+    }
+
+    /// Copies layer `k` (1-based) of `net` in and returns it as a one-layer stack.
+    fn load(&mut self, net: &ResNet<f64>, k: usize) -> StackWeights<'_, Vec<f64>> {
+        let p = &net.params;
+        for (buf, all) in [
+            (&mut self.v, &p.v),
+            (&mut self.w, &p.w),
+            (&mut self.bias, &p.bias),
+        ] {
+            let len = buf.len();
+            buf.copy_from_slice(&all[(k - 1) * len..k * len]);
+        }
+        StackWeights {
+            v: &self.v,
+            w: net.block.inner.then_some(&self.w),
+            bias: net.block.has_bias().then_some(&self.bias),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -14,24 +14,38 @@ fn random(seed: u64, len: usize, scale: f64) -> Vec<f64> {
         .collect::<Vec<f64>>()
 }
 
+/// Standard normal inputs and targets (`d x n`) and initial `W` (`m x d`).
+fn data(d: usize, m: usize, n: usize) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
+    (
+        random(1, d * n, 1.0),
+        random(2, d * n, 1.0),
+        random(3, m * d, 1.0),
+    )
+}
+
+/// The GELU problem of width `d` and inner width `m` on `(x, y, w0)`.
+fn gelu_problem<'a>(
+    (x, y, w0): (&'a [f64], &'a [f64], &'a [f64]),
+    d: usize,
+    m: usize,
+) -> Problem<'a> {
+    Problem {
+        x,
+        y,
+        w0,
+        width: d,
+        inner_width: m,
+        activation: Activation::Gelu,
+    }
+}
+
 /// The loss gradient of a depth-5 stack (d = 3, m = 5, GELU, 4 samples, every layer's `V` and
 /// `W` different) against central differences of the loss, entry by entry.
 #[test]
 fn gd_gradients_match_finite_differences_with_inner_width() {
     let (l, d, m, n) = (5, 3, 5, 4);
-    let (x, y, w0) = (
-        random(1, d * n, 1.0),
-        random(2, d * n, 1.0),
-        random(3, m * d, 1.0),
-    );
-    let problem = Problem {
-        x: &x,
-        y: &y,
-        w0: &w0,
-        width: d,
-        inner_width: m,
-        activation: Activation::Gelu,
-    };
+    let (x, y, w0) = data(d, m, n);
+    let problem = gelu_problem((&x, &y, &w0), d, m);
     let mut net = GdNet::new(CpuBackend::new(), problem, l, 0.1);
     let (v, w) = (random(4, l * d * m, 1.0), random(5, l * m * d, 1.0));
     net.set_weights(&v, &w);
@@ -69,19 +83,8 @@ fn gd_gradients_match_finite_differences_with_inner_width() {
 #[test]
 fn initialization_and_one_step() {
     let (l, d, m, n) = (7, 4, 6, 10);
-    let (x, y, w0) = (
-        random(1, d * n, 1.0),
-        random(2, d * n, 1.0),
-        random(3, m * d, 1.0),
-    );
-    let problem = Problem {
-        x: &x,
-        y: &y,
-        w0: &w0,
-        width: d,
-        inner_width: m,
-        activation: Activation::Gelu,
-    };
+    let (x, y, w0) = data(d, m, n);
+    let problem = gelu_problem((&x, &y, &w0), d, m);
     let lr = 0.01 * l as f64;
     let mut net = GdNet::new(CpuBackend::new(), problem, l, lr);
     let (v, w) = net.weights();

@@ -1,7 +1,7 @@
 //! Tests of the transfer sweep: grid, validation, shards and merge, resume, the analysis.
 use super::*;
 use crate::experiment::runner::typed;
-use crate::experiment::{RunOptions, RunReport, merge, run_kind};
+use crate::experiment::{RunReport, merge};
 use crate::progress::Silent;
 use std::path::Path;
 
@@ -23,21 +23,12 @@ fn tiny() -> toml::Table {
 }
 
 fn run_to(dir: &Path, table: toml::Table, shard: Option<(usize, usize)>) -> Result<RunReport> {
-    let opts = RunOptions {
-        out: Some(dir.to_owned()),
-        shard,
-        ..Default::default()
-    };
-    run_kind("transfer", "t", table, &opts, &Silent)
+    cells::testing::run_to("transfer", dir, table, shard)
 }
 
 /// The rows of a cells.csv without the `seconds` column.
 fn rows(dir: &Path) -> Vec<String> {
-    let text = std::fs::read_to_string(dir.join("cells.csv")).unwrap();
-    text.lines()
-        .skip(1)
-        .map(|l| l.rsplit_once(',').unwrap().0.to_owned())
-        .collect()
+    cells::testing::rows_without_seconds(dir)
 }
 
 #[test]

@@ -4,8 +4,9 @@
 //! Each loop is compiled three times, for the baseline CPU, with AVX2 and with AVX-512F, and
 //! [`wide`] picks the widest the CPU has at run time. All are the same source of plain IEEE
 //! operations (Rust never contracts them into fused multiply-adds), so all give the same bits;
-//! the wide ones just do 4 or 8 `f64` at a time. The loops vectorize because the activations have no branches: GELU's `erf` and `exp`
-//! ([`crate::special`]) select between their cases instead of jumping.
+//! the wide ones just do 4 or 8 `f64` at a time. The loops vectorize because the activations
+//! have no branches: GELU's `erf` and `exp` ([`crate::special`]) select between their cases
+//! instead of jumping.
 
 use crate::Float;
 use crate::model::Activation;
