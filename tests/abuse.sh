@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Replays the hostile cases of crates/depthscale-cli/tests/abuse.rs against the release binary:
+# Replays the hostile cases of crates/depthscale-cli/tests/abuse*.rs against the release binary:
 # data loss (--force on the current, home or a foreign directory, trailing slashes, two
 # processes on one output, kill and resume), sizes that overflow or exceed the machine, unbounded
 # reads (gzip bombs, /dev/zero), thread and title caps, and one-line errors. Each case must exit

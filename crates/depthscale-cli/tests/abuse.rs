@@ -14,8 +14,8 @@ mod common;
 use common::hostile::*;
 use common::ok;
 use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 // ---- data loss ----------------------------------------------------------------------------
