@@ -14,7 +14,6 @@ mod common;
 use common::hostile::*;
 use common::ok;
 use std::io::Write;
-use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 

@@ -93,7 +93,7 @@ pub fn wait_for(path: &Path) {
 }
 
 /// A sweep of 8 cells that takes a second or two (about 0.15 s per cell on one core).
-const SMALL_SWEEP: [&str; 16] = [
+pub const SMALL_SWEEP: [&str; 16] = [
     "run",
     "fig9",
     "--set",
@@ -111,4 +111,3 @@ const SMALL_SWEEP: [&str; 16] = [
     "--set",
     "depth=500",
 ];
-
