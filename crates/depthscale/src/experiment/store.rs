@@ -309,7 +309,9 @@ mod tests {
         let table = tmp.path().join("cells.csv");
         std::os::unix::fs::symlink(&user, &table).unwrap();
         for repair in [false, true] {
-            let err = read::<Row>(&table, repair, 1 << 20).unwrap_err().to_string();
+            let err = read::<Row>(&table, repair, 1 << 20)
+                .unwrap_err()
+                .to_string();
             assert!(err.contains("symbolic link"), "{err}");
         }
         assert!(Appender::<Row>::open(&table).is_err());

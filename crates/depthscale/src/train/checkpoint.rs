@@ -448,7 +448,10 @@ mod tests {
                 let err = save_checkpoint(path, &n, 0.5, &none, overwrite).unwrap_err();
                 let text = err.to_string();
                 assert!(matches!(err, Error::Config { .. }), "{text}");
-                assert!(text.contains("not a regular file") && text.contains(what), "{text}");
+                assert!(
+                    text.contains("not a regular file") && text.contains(what),
+                    "{text}"
+                );
                 assert!(!text.contains('\n'), "{text}");
             }
         }

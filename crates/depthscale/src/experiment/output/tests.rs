@@ -263,21 +263,42 @@ mod property {
     #[derive(Clone, Debug)]
     enum Op {
         /// A staged run into `name`, committed unless killed.
-        Staged { name: usize, force: bool, kill: bool },
+        Staged {
+            name: usize,
+            force: bool,
+            kill: bool,
+        },
         /// An in-place (resumable) run into `name`, writing its tables; killed or finished.
-        InPlace { name: usize, force: bool, kill: bool },
+        InPlace {
+            name: usize,
+            force: bool,
+            kill: bool,
+        },
         /// A merge of `input` into `name` (staged, the input protected).
-        Merge { input: usize, name: usize, force: bool },
+        Merge {
+            input: usize,
+            name: usize,
+            force: bool,
+        },
     }
 
     fn op() -> impl Strategy<Value = Op> {
         prop_oneof![
-            (0..3usize, any::<bool>(), any::<bool>())
-                .prop_map(|(name, force, kill)| Op::Staged { name, force, kill }),
-            (0..3usize, any::<bool>(), any::<bool>())
-                .prop_map(|(name, force, kill)| Op::InPlace { name, force, kill }),
-            (0..3usize, 0..3usize, any::<bool>())
-                .prop_map(|(input, name, force)| Op::Merge { input, name, force }),
+            (0..3usize, any::<bool>(), any::<bool>()).prop_map(|(name, force, kill)| Op::Staged {
+                name,
+                force,
+                kill
+            }),
+            (0..3usize, any::<bool>(), any::<bool>()).prop_map(|(name, force, kill)| Op::InPlace {
+                name,
+                force,
+                kill
+            }),
+            (0..3usize, 0..3usize, any::<bool>()).prop_map(|(input, name, force)| Op::Merge {
+                input,
+                name,
+                force
+            }),
         ]
     }
 
@@ -317,8 +338,7 @@ mod property {
             if *read_only {
                 let f = d.join("notes.md");
                 if f.is_file() && !f.is_symlink() {
-                    std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o400))
-                        .unwrap();
+                    std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o400)).unwrap();
                 }
             }
         }
@@ -346,8 +366,7 @@ mod property {
                 }
             }
             Op::InPlace { name, force, kill } => {
-                if let Ok((out, _)) = Output::in_place(&root.join(NAMES[name]), force, CONFIG, &p)
-                {
+                if let Ok((out, _)) = Output::in_place(&root.join(NAMES[name]), force, CONFIG, &p) {
                     fill(out.dir());
                     if !kill {
                         let _ = out.commit();
