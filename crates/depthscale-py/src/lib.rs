@@ -245,16 +245,21 @@ fn fbm<'py>(
 /// Trains (the fields of a `train` config, as a dict) in memory; returns a dict with the
 /// per-epoch metrics, `diverged`, the dataset's name, and the networks before and after.
 #[pyfunction]
-#[pyo3(signature = (config, save=None, threads=None))]
+#[pyo3(signature = (config, save=None, threads=None, overwrite=false))]
 fn train<'py>(
     py: Python<'py>,
     config: &Bound<'py, PyDict>,
     save: Option<std::path::PathBuf>,
     threads: Option<usize>,
+    overwrite: bool,
 ) -> PyResult<Bound<'py, PyDict>> {
     let table = dict_to_table(config, None)?;
     let cfg: TrainRunConfig = experiment::typed(table).map_err(|e| py_err(e, None))?;
     cfg.validate().map_err(|e| py_err(e, None))?;
+    if let Some(path) = &save {
+        // refused before training, and again when saving
+        depthscale::train::check_save_path(path, overwrite).map_err(|e| py_err(e, None))?;
+    }
     let (tc, dataset, out) = cancel::run(py, false, |progress| {
         with_threads(threads, || cfg.train_in_memory(progress))
     })?
@@ -265,7 +270,7 @@ fn train<'py>(
         extra.insert("dataset".to_string(), dataset.clone());
         extra.insert("init_v".to_string(), tc.init_v.to_string());
         extra.insert("seed".to_string(), tc.seed.to_string());
-        depthscale::train::save_checkpoint(path, &out.trained, tc.beta, &extra)
+        depthscale::train::save_checkpoint(path, &out.trained, tc.beta, &extra, overwrite)
             .map_err(|e| py_err(e, None))?;
     }
     let d = PyDict::new(py);

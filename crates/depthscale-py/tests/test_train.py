@@ -41,3 +41,23 @@ def test_bad_field_is_a_value_error():
         depthscale.train(**dict(SMALL, lr=-1.0))
     with pytest.raises(ValueError, match="`dataset`"):
         depthscale.train(**dict(SMALL, dataset="imagenet", data_dir="/tmp"))
+
+
+def test_save_refuses_what_is_not_a_regular_file_and_needs_overwrite(tmp_path):
+    # issue 20, item 1: save='/dev/null' as root replaced the device with a regular file.
+    thesis = tmp_path / "thesis.tex"
+    thesis.write_text("mine")
+    link = tmp_path / "link.safetensors"
+    link.symlink_to(thesis)
+    for path, what in [(link, "symbolic link"), (tmp_path, "directory"), ("/dev/null", "device")]:
+        for overwrite in (False, True):
+            with pytest.raises(ValueError, match=what):
+                depthscale.train(**SMALL, save=path, overwrite=overwrite)
+    assert thesis.read_text() == "mine" and link.is_symlink()
+    existing = tmp_path / "m.safetensors"
+    existing.write_text("old")
+    with pytest.raises(ValueError, match="overwrite"):
+        depthscale.train(**SMALL, save=existing)
+    assert existing.read_text() == "old"
+    r = depthscale.train(**SMALL, save=existing, overwrite=True)
+    assert r.checkpoint == existing and existing.stat().st_size > 100

@@ -464,6 +464,6 @@ fn checkpoint_seed() -> Vec<u8> {
     }
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("m.safetensors");
-    save_checkpoint(&path, &net, 0.5, &Default::default()).unwrap();
+    save_checkpoint(&path, &net, 0.5, &Default::default(), true).unwrap();
     std::fs::read(path).unwrap()
 }

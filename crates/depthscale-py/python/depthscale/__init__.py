@@ -601,6 +601,7 @@ def train(
     return_weights: bool = False,
     save: Optional[Union[str, os.PathLike]] = None,
     threads: Optional[int] = None,
+    overwrite: bool = False,
 ) -> TrainResult:
     """One training run of the paper's protocol (the ``train`` preset's fields).
 
@@ -621,7 +622,10 @@ def train(
     return_weights : bool, default False
         Also return the networks before and after training as NumPy arrays.
     save : str or path-like, optional
-        Write the trained network to this safetensors file.
+        Write the trained network to this safetensors file. A path holding anything but a
+        regular file (a symbolic link, directory, FIFO, device) is refused, before training.
+    overwrite : bool, default False
+        Replace an existing regular file at ``save`` (refused otherwise, before training).
     threads : int, optional
         Worker threads.
 
@@ -632,7 +636,7 @@ def train(
     Raises
     ------
     ValueError
-        A bad field (named in the message).
+        A bad field (named in the message), or a ``save`` path that may not be written.
     OSError
         A dataset file that cannot be read, or a checkpoint that cannot be written.
     """
@@ -652,7 +656,12 @@ def train(
         "train_samples": train_samples,
         "test_samples": test_samples,
     }
-    out = _core.train(config, save=None if save is None else os.fspath(save), threads=threads)
+    out = _core.train(
+        config,
+        save=None if save is None else os.fspath(save),
+        threads=threads,
+        overwrite=bool(overwrite),
+    )
     metrics = {k: out[k] for k in ("epoch", "lr", "train_loss", "test_loss", "test_accuracy", "seconds")}
     return TrainResult(
         metrics=as_frame(metrics),

@@ -27,7 +27,10 @@ def weights(
 ) -> npt.NDArray[np.float64]: ...
 def fbm(n: int, hurst: float, paths: int, seed: int) -> npt.NDArray[np.float64]: ...
 def train(
-    config: Mapping[str, Any], save: Optional[str] = None, threads: Optional[int] = None
+    config: Mapping[str, Any],
+    save: Optional[str] = None,
+    threads: Optional[int] = None,
+    overwrite: bool = False,
 ) -> Dict[str, Any]: ...
 def trajectory(
     v: npt.NDArray[np.float64],

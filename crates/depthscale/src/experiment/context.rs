@@ -1,6 +1,7 @@
 //! What a running experiment gets from the runner: where to write, how to report progress,
 //! how many threads to use.
 
+use super::output::{WriteMode, open_for_writing};
 use crate::progress::Progress;
 use crate::{Error, Result};
 use std::path::{Path, PathBuf};
@@ -23,10 +24,12 @@ impl RunContext<'_> {
         self.dir.join(name)
     }
 
-    /// Writes `contents` to the file `name` inside the output directory.
+    /// Writes `contents` to the file `name` inside the output directory (never through a
+    /// symbolic link; see [`super::output::open_for_writing`]).
     pub fn write(&self, name: &str, contents: impl AsRef<[u8]>) -> Result<()> {
         let p = self.path(name);
-        std::fs::write(&p, contents).map_err(|e| Error::io(&p, e))
+        let mut f = open_for_writing(&p, WriteMode::Truncate)?;
+        std::io::Write::write_all(&mut f, contents.as_ref()).map_err(|e| Error::io(&p, e))
     }
 
     /// Writes `contents` to the file `name` atomically (temporary file, fsync, rename; see
@@ -48,22 +51,19 @@ pub struct CsvOut {
 }
 
 impl CsvOut {
-    /// Creates (truncates) the file at `path`.
+    /// Creates (truncates) the file at `path`, never through a symbolic link.
     pub fn create(path: &Path) -> Result<Self> {
-        let writer = csv::Writer::from_path(path).map_err(|e| Error::io(path, e.into()))?;
+        let file = open_for_writing(path, WriteMode::Truncate)?;
         Ok(Self {
             path: path.to_owned(),
-            writer,
+            writer: csv::Writer::from_writer(file),
         })
     }
 
-    /// Opens the file at `path` for appending (creating it if needed).
+    /// Opens the file at `path` for appending (creating it if needed), never through a
+    /// symbolic link.
     pub fn append(path: &Path) -> Result<Self> {
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-            .map_err(|e| Error::io(path, e))?;
+        let file = open_for_writing(path, WriteMode::Append)?;
         Ok(Self {
             path: path.to_owned(),
             writer: csv::Writer::from_writer(file),

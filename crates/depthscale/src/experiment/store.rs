@@ -8,7 +8,10 @@
 //! are written as elsewhere in depthscale (shortest round trip, `inf`, `-inf`, `nan`, empty for
 //! missing) and read back from any spelling Rust's `f64` parser accepts.
 
-use super::output::{read_capped, rename_synced, temp_path};
+use super::output::{
+    WriteMode, non_regular, open_for_reading, open_for_writing, refuse_non_regular, replace_with,
+    take_capped,
+};
 use crate::{Error, Result};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -33,27 +36,30 @@ pub fn complete_lines(bytes: &[u8]) -> &[u8] {
 }
 
 /// The rows of the table at `path` (a missing file is empty), at most `max_bytes` long. A
-/// partially written last line is ignored, and cut off the file when `repair`. A wrong header
-/// or a malformed row is an [`Error::Data`] naming the file and the line.
+/// partially written last line is ignored, and cut off the file when `repair`, once the rest
+/// has been read as a valid table. A wrong header or a malformed row is an [`Error::Data`]
+/// naming the file and the line; a table that is not a regular file (a symbolic link) is
+/// refused, never read nor repaired.
 pub fn read<R: Record>(path: &Path, repair: bool, max_bytes: u64) -> Result<Vec<R>> {
+    if let Some(what) = non_regular(path)? {
+        return Err(refuse_non_regular(path, what));
+    }
     if !path.exists() {
         return Ok(Vec::new());
     }
     let name = path
         .file_name()
         .map_or_else(|| "table".into(), |n| n.to_string_lossy().into_owned());
-    let bytes = read_capped(path, max_bytes, &name)?;
+    let bytes = take_capped(open_for_reading(path)?, path, max_bytes, &name)?;
     let complete = complete_lines(&bytes);
+    let rows = parse(path, complete)?;
     if repair && complete.len() < bytes.len() {
-        let f = std::fs::OpenOptions::new()
-            .write(true)
-            .open(path)
-            .map_err(|e| Error::io(path, e))?;
+        let f = open_for_writing(path, WriteMode::Keep)?;
         f.set_len(complete.len() as u64)
             .and_then(|()| f.sync_data())
             .map_err(|e| Error::io(path, e))?;
     }
-    parse(path, complete)
+    Ok(rows)
 }
 
 /// Parses the complete lines of a table (see [`read`]); `origin` names it in errors.
@@ -115,15 +121,11 @@ pub struct Appender<R> {
 }
 
 impl<R: Record> Appender<R> {
-    /// Opens (creating it if needed) the table at `path`; the header is written first when the
-    /// file is new or empty.
+    /// Opens (creating it if needed, never through a symbolic link) the table at `path`; the
+    /// header is written first when the file is new or empty.
     pub fn open(path: &Path) -> Result<Self> {
-        let fresh = std::fs::metadata(path).map_or(true, |m| m.len() == 0);
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-            .map_err(|e| Error::io(path, e))?;
+        let file = open_for_writing(path, WriteMode::Append)?;
+        let fresh = file.metadata().map_err(|e| Error::io(path, e))?.len() == 0;
         let mut a = Self {
             path: path.to_owned(),
             writer: csv::WriterBuilder::new()
@@ -156,32 +158,30 @@ impl<R: Record> Appender<R> {
     }
 }
 
-/// Replaces the table at `path` with `rows`, atomically (temporary file, fsync, rename).
+/// Replaces the table at `path` with `rows`, atomically (temporary file, fsync, rename; see
+/// [`replace_with`]).
 pub fn rewrite<'a, R: Record + 'a>(
     path: &Path,
     rows: impl IntoIterator<Item = &'a R>,
 ) -> Result<()> {
-    let tmp = temp_path(path);
-    let written = (|| -> std::result::Result<(), csv::Error> {
-        let mut w = csv::WriterBuilder::new()
-            .has_headers(false)
-            .from_path(&tmp)?;
-        w.write_record(R::COLUMNS)?;
-        for r in rows {
-            w.serialize(r)?;
-        }
-        let mut file = w
-            .into_inner()
-            .map_err(|e| std::io::Error::other(e.to_string()))?;
-        file.flush()?;
-        file.sync_all()?;
-        Ok(())
-    })();
-    if let Err(e) = written {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(Error::io(&tmp, e.into()));
-    }
-    rename_synced(&tmp, path)
+    replace_with(path, |tmp, file| {
+        let written = (|| -> std::result::Result<(), csv::Error> {
+            let mut w = csv::WriterBuilder::new()
+                .has_headers(false)
+                .from_writer(file);
+            w.write_record(R::COLUMNS)?;
+            for r in rows {
+                w.serialize(r)?;
+            }
+            let mut file = w
+                .into_inner()
+                .map_err(|e| std::io::Error::other(e.to_string()))?;
+            file.flush()?;
+            file.sync_all()?;
+            Ok(())
+        })();
+        written.map_err(|e| Error::io(tmp, e.into()))
+    })
 }
 
 /// Serde helpers for an `f64` column written with [`super::cell`].
@@ -296,6 +296,33 @@ mod tests {
                 .unwrap()
                 .is_empty()
         );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_table_is_never_repaired_through_a_symlink_nor_before_it_is_valid() {
+        // issue 20, item 4: cells.csv a symlink to a user file with a partial last line.
+        let tmp = tempfile::tempdir().unwrap();
+        let user = tmp.path().join("notes.txt");
+        let text = "x,h,n,tag\n1,,2,a\nunfinished";
+        std::fs::write(&user, text).unwrap();
+        let table = tmp.path().join("cells.csv");
+        std::os::unix::fs::symlink(&user, &table).unwrap();
+        for repair in [false, true] {
+            let err = read::<Row>(&table, repair, 1 << 20)
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("symbolic link"), "{err}");
+        }
+        assert!(Appender::<Row>::open(&table).is_err());
+        assert!(rewrite::<Row>(&table, []).is_err());
+        assert_eq!(std::fs::read_to_string(&user).unwrap(), text);
+        // A regular file that is not a valid table is left as it is.
+        let bad = tmp.path().join("bad.csv");
+        let text = "not,a,table\n1,2,3\ntail";
+        std::fs::write(&bad, text).unwrap();
+        assert!(read::<Row>(&bad, true, 1 << 20).is_err());
+        assert_eq!(std::fs::read_to_string(&bad).unwrap(), text);
     }
 
     #[test]

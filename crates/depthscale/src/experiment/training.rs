@@ -345,7 +345,7 @@ pub(super) fn save_pair(
             "initial" => format!("{prefix}initial.safetensors"),
             _ => format!("{prefix}model.safetensors"),
         };
-        save_checkpoint(&dir.join(&name), net, cfg.beta, &extra)?;
+        save_checkpoint(&dir.join(&name), net, cfg.beta, &extra, false)?;
         names.push(name);
     }
     Ok(names)

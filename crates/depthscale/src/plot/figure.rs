@@ -7,6 +7,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::font;
+use crate::experiment::output::{replace_with, write_atomic};
 use crate::{Error, Result};
 
 /// What a drawing routine returns for backend `DB`.
@@ -52,6 +53,8 @@ pub(super) fn with_suffix(stem: &Path, ext: &str) -> PathBuf {
 }
 
 /// Renders `fig` to `<stem>.png` and `<stem>.svg`, creating the parent directory if needed.
+/// Each file is written to a new temporary file and renamed over its name, never through a
+/// symbolic link (see [`crate::experiment::output::replace_with`]).
 pub(super) fn write(stem: &Path, fig: &impl Figure) -> Result<()> {
     let plot_err = |path: &Path, message: String| Error::Plot {
         path: path.to_path_buf(),
@@ -63,20 +66,33 @@ pub(super) fn write(stem: &Path, fig: &impl Figure) -> Result<()> {
     }
     let size = fig.size();
     let png = with_suffix(stem, "png");
-    {
-        let root = BitMapBackend::new(&png, size).into_drawing_area();
+    replace_with(&png, |tmp, file| {
+        drop(file);
+        // the bitmap encoder picks PNG from the temporary's extension and overwrites the new,
+        // empty regular file made for it
+        let root = BitMapBackend::new(tmp, size).into_drawing_area();
         fig.draw(&root)
             .and_then(|()| root.present())
             .map_err(|e| plot_err(&png, e.to_string()))?;
-    }
+        drop(root);
+        sync_file(tmp)
+    })?;
     let svg = with_suffix(stem, "svg");
+    let mut text = String::new();
     {
-        let root = SVGBackend::new(&svg, size).into_drawing_area();
+        let root = SVGBackend::with_string(&mut text, size).into_drawing_area();
         fig.draw(&root)
             .and_then(|()| root.present())
             .map_err(|e| plot_err(&svg, e.to_string()))?;
     }
-    Ok(())
+    write_atomic(&svg, text)
+}
+
+/// Fsyncs the file at `path`.
+fn sync_file(path: &Path) -> Result<()> {
+    std::fs::File::open(path)
+        .and_then(|f| f.sync_all())
+        .map_err(|e| Error::io(path, e))
 }
 
 /// A grid of equally sized panels.

@@ -69,14 +69,44 @@ fn le_bytes(x: &[f32]) -> Vec<u8> {
     x.iter().flat_map(|v| v.to_le_bytes()).collect()
 }
 
-/// Writes `net` (trained with exponent `beta`) to `path`, with `extra` metadata keys; the file
-/// is written next to `path` then renamed over it.
+/// Refuses to save a checkpoint at `path` when something is there that is not a regular file
+/// (a symbolic link, directory, FIFO, socket or device: never replaced), or a regular file
+/// and `overwrite` is false. One-line [`Error::Config`] naming the `save` field.
+pub fn check_save_path(path: &Path, overwrite: bool) -> Result<()> {
+    use crate::experiment::output::non_regular;
+    if let Some(what) = non_regular(path)? {
+        return Err(Error::config(
+            "save",
+            format!(
+                "{} is {what}, not a regular file; a checkpoint is never written over one: choose another path",
+                path.display()
+            ),
+        ));
+    }
+    if !overwrite && path.exists() {
+        return Err(Error::config(
+            "save",
+            format!(
+                "{} already exists; pass overwrite=True to replace it, or choose another path",
+                path.display()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Writes `net` (trained with exponent `beta`) to `path`, with `extra` metadata keys. The file
+/// is written to a new temporary file next to `path` and renamed over it; what is at `path` is
+/// checked first with [`check_save_path`] (an existing regular file is replaced only with
+/// `overwrite`; anything else never).
 pub fn save_checkpoint(
     path: &Path,
     net: &ResNet<f32>,
     beta: f64,
     extra: &BTreeMap<String, String>,
+    overwrite: bool,
 ) -> Result<()> {
+    check_save_path(path, overwrite)?;
     if let Some(k) = extra.keys().find(|k| RESERVED.contains(&k.as_str())) {
         return Err(Error::config(
             "metadata",
@@ -134,11 +164,19 @@ pub fn save_checkpoint(
         .map_err(|e| Error::data(path, format!("inconsistent network tensors: {e}")))?;
     let bytes = safetensors::serialize(views, Some(meta))
         .map_err(|e| Error::data(path, format!("cannot serialize: {e}")))?;
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".tmp");
-    let tmp = std::path::PathBuf::from(tmp);
-    std::fs::write(&tmp, bytes).map_err(|e| Error::io(&tmp, e))?;
-    std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
+    let (tmp, mut file) = crate::experiment::output::create_temp(path)?;
+    let written = std::io::Write::write_all(&mut file, &bytes).and_then(|()| file.sync_all());
+    drop(file);
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(Error::io(&tmp, e));
+    }
+    // checked again just before the rename (the training may have taken hours)
+    if let Err(e) = check_save_path(path, overwrite) {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
+    }
+    crate::experiment::output::rename_synced(&tmp, path)
 }
 
 /// Reads a network written by [`save_checkpoint`]; a malformed file gives [`Error::Data`].
@@ -329,7 +367,7 @@ mod tests {
             let n = net(block);
             let mut extra = BTreeMap::new();
             extra.insert("dataset".to_string(), "mnist".to_string());
-            save_checkpoint(&path, &n, 0.75, &extra).unwrap();
+            save_checkpoint(&path, &n, 0.75, &extra, true).unwrap();
             let (back, meta) = load_checkpoint(&path).unwrap();
             assert_eq!(back.block, n.block);
             assert_eq!(back.dims, n.dims);
@@ -348,7 +386,7 @@ mod tests {
         let mut extra = BTreeMap::new();
         extra.insert("beta".to_string(), "1".to_string());
         assert!(matches!(
-            save_checkpoint(&path, &n, 0.5, &extra),
+            save_checkpoint(&path, &n, 0.5, &extra, false),
             Err(Error::Config { .. })
         ));
         // garbage
@@ -361,7 +399,7 @@ mod tests {
         std::fs::write(&path, bytes).unwrap();
         assert!(matches!(load_checkpoint(&path), Err(Error::Data { .. })));
         // a shape that disagrees with the metadata
-        save_checkpoint(&path, &n, 0.5, &BTreeMap::new()).unwrap();
+        save_checkpoint(&path, &n, 0.5, &BTreeMap::new(), true).unwrap();
         let mut bytes = std::fs::read(&path).unwrap();
         let key = b"\"depth\":\"5\"";
         let at = bytes.windows(key.len()).position(|w| w == key).unwrap();
@@ -374,5 +412,74 @@ mod tests {
             load_checkpoint(&dir.path().join("absent")),
             Err(Error::Io { .. })
         ));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn saving_never_replaces_what_is_not_a_regular_file_nor_one_without_overwrite() {
+        // issue 20, item 1: `train(..., save='/dev/null')` as root replaced the device.
+        let dir = tempfile::tempdir().unwrap();
+        let n = net(BlockSpec::res1(Activation::Relu));
+        let none = BTreeMap::new();
+        let user = dir.path().join("thesis.tex");
+        std::fs::write(&user, "mine").unwrap();
+        let link = dir.path().join("link.safetensors");
+        std::os::unix::fs::symlink(&user, &link).unwrap();
+        let fifo = dir.path().join("fifo");
+        assert!(
+            std::process::Command::new("mkfifo")
+                .arg(&fifo)
+                .status()
+                .unwrap()
+                .success()
+        );
+        let sub = dir.path().join("sub");
+        std::fs::create_dir(&sub).unwrap();
+        for (path, what) in [
+            (&link, "symbolic link"),
+            (&fifo, "FIFO"),
+            (&sub, "directory"),
+            (&dir.path().join("dangling"), "symbolic link"),
+        ] {
+            if path.ends_with("dangling") {
+                std::os::unix::fs::symlink(dir.path().join("nowhere"), path).unwrap();
+            }
+            for overwrite in [false, true] {
+                let err = save_checkpoint(path, &n, 0.5, &none, overwrite).unwrap_err();
+                let text = err.to_string();
+                assert!(matches!(err, Error::Config { .. }), "{text}");
+                assert!(
+                    text.contains("not a regular file") && text.contains(what),
+                    "{text}"
+                );
+                assert!(!text.contains('\n'), "{text}");
+            }
+        }
+        assert!(link.is_symlink() && fifo.exists() && sub.is_dir());
+        assert!(!dir.path().join("nowhere").exists());
+        assert_eq!(std::fs::read_to_string(&user).unwrap(), "mine");
+        // /dev/null is refused before anything is written (never renamed over, even as root).
+        let err = save_checkpoint(Path::new("/dev/null"), &n, 0.5, &none, true).unwrap_err();
+        assert!(err.to_string().contains("character device"), "{err}");
+        // An existing regular file is replaced only when asked.
+        let path = dir.path().join("net.safetensors");
+        std::fs::write(&path, "old").unwrap();
+        let err = save_checkpoint(&path, &n, 0.5, &none, false).unwrap_err();
+        assert!(err.to_string().contains("overwrite"), "{err}");
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "old");
+        save_checkpoint(&path, &n, 0.5, &none, true).unwrap();
+        assert_eq!(load_checkpoint(&path).unwrap().0.params, n.params);
+        // No temporary is left, and a planted one is never written through.
+        std::os::unix::fs::symlink(&user, dir.path().join("new.safetensors.tmp")).unwrap();
+        let planted = format!(".new.{}.tmp.safetensors", std::process::id());
+        std::os::unix::fs::symlink(&user, dir.path().join(&planted)).unwrap();
+        save_checkpoint(&dir.path().join("new.safetensors"), &n, 0.5, &none, false).unwrap();
+        assert_eq!(std::fs::read_to_string(&user).unwrap(), "mine");
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .filter(|n| n.contains(".tmp") && n != "new.safetensors.tmp" && n != &planted)
+            .collect();
+        assert!(names.is_empty(), "{names:?}");
     }
 }

@@ -24,7 +24,7 @@ pub mod trainer;
 #[cfg(test)]
 mod gradcheck;
 
-pub use checkpoint::{CheckpointMetadata, load_checkpoint, save_checkpoint};
+pub use checkpoint::{CheckpointMetadata, check_save_path, load_checkpoint, save_checkpoint};
 pub use config::TrainConfig;
 pub use loss::LossKind;
 pub use net::{

@@ -1,8 +1,9 @@
 //! The advisory lock a run holds on its output directory's marker ([`DirLock`]).
 
-use super::MARKER;
+use super::files::{WriteMode, open_for_reading, open_for_writing};
+use super::{MARKER, has_marker};
 use crate::{Error, Result};
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::Write;
 use std::path::Path;
 
@@ -15,16 +16,10 @@ pub struct DirLock {
 impl DirLock {
     /// Takes the exclusive lock of `dir`, creating its marker if needed, and records this
     /// process's pid in the marker. Fails at once with [`Error::InUse`] if another process
-    /// holds it.
+    /// holds it; a marker that is not a regular file (a symbolic link) is refused, untouched.
     pub fn exclusive(dir: &Path) -> Result<Self> {
         let path = dir.join(MARKER);
-        let mut file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .map_err(|e| Error::io(&path, e))?;
+        let mut file = open_for_writing(&path, WriteMode::Keep)?;
         match file.try_lock() {
             Ok(()) => {}
             Err(std::fs::TryLockError::WouldBlock) => {
@@ -49,13 +44,14 @@ impl DirLock {
     }
 
     /// Takes a shared lock of `dir` (an input being read) if it has a marker; `None` for a
-    /// directory without one. Fails with [`Error::InUse`] while a run holds it exclusively.
+    /// directory without one (see [`has_marker`]). Fails with [`Error::InUse`] while a run
+    /// holds it exclusively.
     pub fn shared(dir: &Path) -> Result<Option<Self>> {
         let path = dir.join(MARKER);
-        if !path.is_file() {
+        if !has_marker(dir) {
             return Ok(None);
         }
-        let file = File::open(&path).map_err(|e| Error::io(&path, e))?;
+        let file = open_for_reading(&path)?;
         match file.try_lock_shared() {
             Ok(()) => Ok(Some(Self { _file: file })),
             Err(std::fs::TryLockError::WouldBlock) => Err(Error::InUse {
@@ -69,7 +65,8 @@ impl DirLock {
 
 /// The pid recorded in a marker file, if readable.
 fn holder_pid(marker: &Path) -> Option<u32> {
-    let text = std::fs::read_to_string(marker).ok()?;
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut open_for_reading(marker).ok()?, &mut text).ok()?;
     text.lines()
         .find_map(|l| l.strip_prefix("pid = "))
         .and_then(|p| p.trim().parse().ok())

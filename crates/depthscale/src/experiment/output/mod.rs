@@ -14,15 +14,25 @@
 //!   same directory fails at once with [`Error::InUse`] naming the holder's pid (recorded in the
 //!   marker). `merge` takes shared locks on its inputs, so it cannot read a shard still being
 //!   written.
+//! - **A resumable run resumes only a directory holding the marker**: a directory without one is
+//!   never adopted (even with a `config.toml` equal to the run's) and never gets a marker, but
+//!   an empty one, which holds nothing to lose.
+//! - **Nothing is written through a symbolic link**: every file of an output directory (marker,
+//!   tables, figures, summaries, temporaries) is opened with [`open_for_writing`] (`O_NOFOLLOW`,
+//!   regular files only); a link, FIFO, device or directory in the way is refused, untouched.
+//!   A marker that is not a regular file is no marker.
 //! - **Completion is atomic**: staged runs write `DIR.partial` and rename it to `DIR` last;
-//!   completion files (`summary.json`, rewritten tables) are written to a temporary file,
+//!   completion files (`summary.json`, rewritten tables) are written to a new temporary file,
 //!   fsynced and renamed over their name ([`write_atomic`]), and the directory is fsynced.
 
 mod files;
 mod lock;
 
-pub use files::{read_capped, sync_dir, write_atomic};
-pub(crate) use files::{rename_synced, temp_path};
+pub use files::{
+    WriteMode, non_regular, open_for_reading, open_for_writing, read_capped, refuse_non_regular,
+    replace_with, sync_dir, write_atomic,
+};
+pub(crate) use files::{create_temp, rename_synced, take_capped};
 pub use lock::DirLock;
 
 use crate::{Error, Result};
@@ -69,9 +79,10 @@ pub fn staging_path(dir: &Path) -> PathBuf {
     PathBuf::from(s)
 }
 
-/// Whether `dir` holds the depthscale [`MARKER`].
+/// Whether `dir` holds the depthscale [`MARKER`], a regular file (a symbolic link named like it
+/// is not a marker).
 pub fn has_marker(dir: &Path) -> bool {
-    dir.join(MARKER).is_file()
+    std::fs::symlink_metadata(dir.join(MARKER)).is_ok_and(|m| m.is_file())
 }
 
 /// Directories that must never be removed or replaced, nor any directory containing them.
@@ -265,9 +276,9 @@ impl Output {
 
     /// Claims `final_dir` (normalized) for a resumable run written in place. Returns the output
     /// and whether an earlier run with the same config (`config_text`) is being resumed: the
-    /// directory is not empty and its `config.toml` equals `config_text` as TOML (a directory of
-    /// an earlier version without a marker is adopted). `force` empties a marked directory
-    /// (keeping nothing) instead; other non-empty directories are refused.
+    /// directory holds the [`MARKER`] and a `config.toml` equal to `config_text` as TOML.
+    /// `force` empties a marked directory (keeping nothing) instead. A non-empty directory
+    /// without the marker is refused, with or without `force`, and left as it is.
     pub fn in_place(
         final_dir: &Path,
         force: bool,
@@ -289,24 +300,22 @@ impl Output {
         if !non_empty(final_dir)? {
             return Ok((claim(DirLock::exclusive(final_dir)?), false));
         }
-        let marked = has_marker(final_dir);
+        if !has_marker(final_dir) {
+            return Err(not_ours(field, final_dir));
+        }
         if force {
-            if !marked {
-                return Err(not_ours(field, final_dir));
-            }
             protected.check(field, final_dir)?;
             let lock = DirLock::exclusive(final_dir)?;
             empty_except_marker(final_dir)?;
             return Ok((claim(lock), false));
         }
-        let lock = marked.then(|| DirLock::exclusive(final_dir)).transpose()?;
+        let lock = DirLock::exclusive(final_dir)?;
         let cfg_path = final_dir.join("config.toml");
-        let hint = if marked {
-            "choose another directory or pass --force to replace it"
-        } else {
-            "choose another directory"
-        };
-        if !cfg_path.is_file() {
+        let hint = "choose another directory or pass --force to replace it";
+        if let Some(what) = non_regular(&cfg_path)? {
+            return Err(refuse_non_regular(&cfg_path, what));
+        }
+        if !cfg_path.exists() {
             return Err(Error::config(
                 field,
                 format!(
@@ -321,22 +330,13 @@ impl Output {
             return Err(Error::config(
                 field,
                 format!(
-                    "{} holds a run with another config (`{key}` differs); rerun the same command to resume it, {}",
+                    "{} holds a run with another config (`{key}` differs); rerun the same command to resume it, choose another directory, or pass --force to start over",
                     final_dir.display(),
-                    if marked {
-                        "choose another directory, or pass --force to start over"
-                    } else {
-                        "or choose another directory"
-                    }
                 ),
             ));
         }
-        let lock = match lock {
-            Some(l) => l,
-            None => DirLock::exclusive(final_dir)?,
-        };
         let summary = final_dir.join("summary.json");
-        if summary.exists() {
+        if std::fs::symlink_metadata(&summary).is_ok() {
             std::fs::remove_file(&summary).map_err(|e| Error::io(&summary, e))?;
         }
         Ok((claim(lock), true))
