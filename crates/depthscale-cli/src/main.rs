@@ -84,6 +84,15 @@ enum Command {
     /// complete are skipped. --quick: reduced sizes, under a minute on two cores; without it,
     /// the paper's settings (45 min measured on two cores, 40 of them Figure 9's 500 training
     /// runs).
+    ///
+    /// The report covers every complete experiment of DIR (runs with --only accumulate) and
+    /// says which ran this time; an experiment directory holding another config (e.g. a
+    /// `depthscale run` into it) is listed as left out, never shown. A stale or corrupt
+    /// experiment directory is refused: --redo NAME replaces just DIR/NAME (only a directory
+    /// depthscale created) and runs it again, keeping the others; --force starts the whole
+    /// reproduction over. While a reproduction runs, runs of other processes into DIR are
+    /// refused. Every option (--only, --redo, --dataset/--data) is checked before DIR is
+    /// created.
     #[command(verbatim_doc_comment)]
     Reproduce(ReproduceArgs),
     /// List the shipped presets with what they reproduce.
@@ -241,6 +250,11 @@ struct ReproduceArgs {
     /// Run only these experiments, comma-separated (e.g. fig7,sde).
     #[arg(long, value_name = "LIST", value_delimiter = ',')]
     only: Option<Vec<String>>,
+    /// Replace these experiments' directories and run them again, comma-separated (e.g.
+    /// fig6): only DIR/<name>, only a directory depthscale created; the others are kept.
+    /// They run even if --only leaves them out.
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    redo: Vec<String>,
     /// Dataset for the training experiments fig8 and fig9 (mnist, fashion-mnist, cifar10),
     /// read from --data [default: the bundled mnist-10k].
     #[arg(long, value_name = "NAME", requires = "data")]
@@ -459,6 +473,7 @@ fn reproduce(args: ReproduceArgs) -> Result<()> {
             PathBuf::from("runs").join(format!("reproduce-{}", experiment::utc_timestamp()))
         }),
         only: args.only,
+        redo: args.redo,
         data,
         force: args.force,
         limits: None,
@@ -476,6 +491,9 @@ fn reproduce(args: ReproduceArgs) -> Result<()> {
             c.expected_text(),
             c.tolerance_text()
         );
+    }
+    for x in &report.excluded {
+        eprintln!("left out: {}: {} {}", x.preset, x.dir.display(), x.reason);
     }
     let skipped = report.outcomes.iter().filter(|o| o.skipped).count();
     println!(

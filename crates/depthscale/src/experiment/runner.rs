@@ -113,6 +113,32 @@ fn resolved_typed<E: Experiment>(
     config_toml(name, opts.quick, E::KIND, &cfg)
 }
 
+/// [`resolved_config`], and whether the experiment resumes in place (an interrupted run of it
+/// leaves its directory without `summary.json`, to be resumed by the same command).
+pub(crate) fn resolved_and_resumable(
+    source: ConfigSource,
+    opts: &RunOptions,
+) -> Result<(String, bool)> {
+    let (kind, table) = resolve(source.table, opts)?;
+    check_title_of(&table)?;
+    for_kind!(
+        kind.as_str(),
+        resolved_resumable_typed(&source.name, table, opts)
+    )
+}
+
+fn resolved_resumable_typed<E: Experiment>(
+    name: &str,
+    table: toml::Table,
+    opts: &RunOptions,
+) -> Result<(String, bool)> {
+    let cfg: E = prepare(table, opts)?;
+    Ok((
+        config_toml(name, opts.quick, E::KIND, &cfg)?,
+        cfg.resumable(),
+    ))
+}
+
 /// Applies the overrides and takes out `kind`.
 fn resolve(mut table: toml::Table, opts: &RunOptions) -> Result<(String, toml::Table)> {
     for o in &opts.overrides {
@@ -221,6 +247,7 @@ fn run_typed<E: Experiment>(
         .clone()
         .unwrap_or_else(|| PathBuf::from("runs").join(format!("{name}-{}", utc_timestamp())));
     let final_dir = output::normalize("--out", &requested)?;
+    super::reproduce::refuse_inside_running(&final_dir)?;
     check_footprint(&cfg, opts, &final_dir)?;
     let config_text = config_toml(name, opts.quick, E::KIND, &cfg)?;
     let protected = Protected::standard();
@@ -265,7 +292,9 @@ pub(super) fn finish_run(
     start: Instant,
     results: serde_json::Value,
 ) -> Result<RunReport> {
-    let summary = summary_json(name, kind, quick, start.elapsed().as_secs_f64(), results);
+    let mut summary = summary_json(name, kind, quick, start.elapsed().as_secs_f64(), results);
+    // the figures this run wrote: the only files `depthscale reproduce` embeds in its report
+    summary["figures"] = serde_json::json!(super::reproduce::html::figures(out.dir())?);
     output::write_atomic(
         &ctx.path("summary.json"),
         serde_json::to_string_pretty(&summary).expect("json values serialize"),
@@ -370,6 +399,7 @@ pub fn merge_with(
         }
     };
     let out = output::normalize("--out", out)?;
+    super::reproduce::refuse_inside_running(&out)?;
     let merged = for_kind!(
         kind.as_str(),
         merge_typed(&text, body, &inputs, &out, opts, progress)

@@ -8,6 +8,7 @@ use super::{Outcome, ReproduceReport};
 use crate::{Error, Result};
 use base64::Engine;
 use std::fmt::Write;
+use std::path::Path;
 
 /// Escapes `s` for HTML text and attribute values.
 pub fn escape(s: &str) -> String {
@@ -54,17 +55,20 @@ pub fn render(report: &ReproduceReport) -> Result<String> {
         h,
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>depthscale reproduce: Scaling ResNets in the Large-depth Regime</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<h1>Scaling ResNets in the Large-depth Regime: reproduction</h1>\n<p>Marion, Fermanian, Biau, Vert (JMLR 26, 2025; arXiv 2206.06929), reproduced by depthscale {}. \
          <strong>{agree} of {total} claims agree</strong> with the theory. {} experiments; their runs took {} s in all \
-         (this invocation {} s{}).</p>\n",
+         (this invocation {} s). {}</p>\n",
         env!("CARGO_PKG_VERSION"),
         report.outcomes.len(),
         num(exp_seconds),
         num(report.seconds),
-        if report.outcomes.iter().any(|o| o.skipped) {
-            ", experiments already complete were reused"
-        } else {
-            ""
-        },
+        provenance(report),
     );
+    if !report.excluded.is_empty() {
+        h.push_str("<p class=\"note\"><strong>Left out of this report</strong> (their directories do not hold a complete experiment of this reproduction):</p>\n<ul class=\"excluded\">\n");
+        for x in &report.excluded {
+            let _ = writeln!(h, "<li>{}: {}</li>", escape(x.preset), escape(&x.reason));
+        }
+        h.push_str("</ul>\n");
+    }
     if quick {
         h.push_str("<p class=\"note\">Reduced size (<code>--quick</code>): the experiments marked \"reduced\" ran below the paper's settings (each section gives the exact overrides); their claims are checked at that size with the tolerance shown in the table. Run <code>depthscale reproduce</code> without <code>--quick</code> for the paper's settings.</p>\n");
     }
@@ -91,21 +95,94 @@ pub fn render(report: &ReproduceReport) -> Result<String> {
     Ok(h)
 }
 
+/// Which experiments this invocation ran, which it reused, which an earlier one ran.
+fn provenance(report: &ReproduceReport) -> String {
+    let list = |f: &dyn Fn(&Outcome) -> bool| {
+        let names: Vec<_> = report
+            .outcomes
+            .iter()
+            .filter(|o| f(o))
+            .map(|o| escape(o.entry.preset))
+            .collect();
+        (!names.is_empty()).then(|| names.join(", "))
+    };
+    let mut parts = Vec::new();
+    if let Some(l) = list(&|o| !o.skipped) {
+        parts.push(format!("Run this time: {l}."));
+    }
+    if let Some(l) = list(&|o| o.skipped && o.selected) {
+        parts.push(format!("Reused (already complete): {l}."));
+    }
+    if let Some(l) = list(&|o| !o.selected) {
+        parts.push(format!(
+            "From an earlier invocation (not selected this time): {l}."
+        ));
+    }
+    parts.join(" ")
+}
+
 fn section_id(preset: &str) -> String {
     format!("exp-{preset}")
 }
 
-/// The figures of an output directory: its `*.svg` files, by name.
-pub fn figures(dir: &std::path::Path) -> Result<Vec<std::path::PathBuf>> {
+/// The figures a run wrote into its output directory `dir`: the names of its `*.svg` regular
+/// files (symbolic links left out), sorted. The runner records them in `summary.json`
+/// (`figures`); the report embeds only those.
+pub fn figures(dir: &Path) -> Result<Vec<String>> {
     let mut out = Vec::new();
     for e in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
-        let p = e.map_err(|e| Error::io(dir, e))?.path();
-        if p.extension().is_some_and(|x| x == "svg") && p.is_file() {
-            out.push(p);
+        let e = e.map_err(|e| Error::io(dir, e))?;
+        let name = e.file_name().to_string_lossy().into_owned();
+        // `DirEntry::file_type` does not follow symbolic links
+        if name.ends_with(".svg") && e.file_type().is_ok_and(|t| t.is_file()) {
+            out.push(name);
         }
     }
     out.sort();
     Ok(out)
+}
+
+/// The largest figure embedded in the report.
+pub const FIGURE_CAP: u64 = 32 << 20;
+
+/// The figure `name` recorded in an experiment's summary, read from `dir`: a plain `.svg` name,
+/// a regular file (never through a symbolic link), at most [`FIGURE_CAP`] bytes. `Err`: why it
+/// is left out of the report.
+pub fn read_figure(dir: &Path, name: &str) -> std::result::Result<Vec<u8>, String> {
+    let plain = Path::new(name)
+        .file_name()
+        .is_some_and(|n| n == std::ffi::OsStr::new(name));
+    if !plain || !name.ends_with(".svg") || name.starts_with('.') {
+        return Err("not the name of a figure".into());
+    }
+    let path = dir.join(name);
+    let meta = std::fs::symlink_metadata(&path).map_err(|e| e.to_string())?;
+    if !meta.is_file() {
+        return Err("not a regular file".into());
+    }
+    if meta.len() > FIGURE_CAP {
+        return Err(format!(
+            "larger than the {} embedded",
+            crate::budget::human(u128::from(FIGURE_CAP))
+        ));
+    }
+    let file = std::fs::File::open(&path).map_err(|e| e.to_string())?;
+    // the file opened is the one inspected (not a symbolic link swapped in meanwhile)
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let opened = file.metadata().map_err(|e| e.to_string())?;
+        if (opened.dev(), opened.ino()) != (meta.dev(), meta.ino()) {
+            return Err("replaced while being read".into());
+        }
+    }
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut std::io::Read::take(file, FIGURE_CAP + 1), &mut bytes)
+        .map_err(|e| e.to_string())?;
+    if bytes.len() as u64 > FIGURE_CAP {
+        return Err("grew while being read".into());
+    }
+    Ok(bytes)
 }
 
 fn section(h: &mut String, o: &Outcome) -> Result<()> {
@@ -119,10 +196,10 @@ fn section(h: &mut String, o: &Outcome) -> Result<()> {
         h,
         "<section id=\"{id}\">\n<h2>{p}</h2>\n<p><strong>What the paper claims.</strong> {}</p>\n<p class=\"note\">Run time {seconds} s{}, seed {}, {} size{}.</p>",
         escape(o.entry.claim),
-        if o.skipped {
-            " (reused: already complete)"
-        } else {
-            ""
+        match (o.skipped, o.selected) {
+            (false, _) => " (run this time)",
+            (true, true) => " (reused: already complete)",
+            (true, false) => " (from an earlier invocation)",
         },
         escape(&seed),
         if o.entry.reduced() {
@@ -138,19 +215,35 @@ fn section(h: &mut String, o: &Outcome) -> Result<()> {
         id = escape(&section_id(p)),
         p = escape(p),
     );
-    for f in figures(&o.dir)? {
-        let bytes = std::fs::read(&f).map_err(|e| Error::io(&f, e))?;
-        let name = f
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
+    let names = o.summary["figures"].as_array();
+    if names.is_none() {
         let _ = writeln!(
             h,
-            "<figure><img class=\"figure\" alt=\"{p}: {n}\" src=\"data:image/svg+xml;base64,{}\"><figcaption class=\"note\">{n}</figcaption></figure>",
-            base64::engine::general_purpose::STANDARD.encode(bytes),
-            p = escape(p),
-            n = escape(&name),
+            "<p class=\"note\">Its summary.json lists no figures (written by an earlier depthscale): see the directory {}.</p>",
+            escape(p)
         );
+    }
+    for name in names.into_iter().flatten() {
+        let name = name.as_str().unwrap_or_default();
+        match read_figure(&o.dir, name) {
+            Ok(bytes) => {
+                let _ = writeln!(
+                    h,
+                    "<figure><img class=\"figure\" alt=\"{p}: {n}\" src=\"data:image/svg+xml;base64,{}\"><figcaption class=\"note\">{n}</figcaption></figure>",
+                    base64::engine::general_purpose::STANDARD.encode(bytes),
+                    p = escape(p),
+                    n = escape(name),
+                );
+            }
+            Err(why) => {
+                let _ = writeln!(
+                    h,
+                    "<p class=\"note\">Figure {} not embedded: {}.</p>",
+                    escape(name),
+                    escape(&why)
+                );
+            }
+        }
     }
     h.push_str("<p><strong>Measured.</strong></p>\n<ul>\n");
     for c in &o.claims {
@@ -173,4 +266,38 @@ fn section(h: &mut String, o: &Outcome) -> Result<()> {
         escape(&serde_json::to_string_pretty(&o.summary["results"]).unwrap_or_default()),
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn figures_are_regular_svg_files_under_the_cap_never_links() {
+        let t = tempfile::tempdir().unwrap();
+        let d = t.path();
+        std::fs::write(d.join("a.svg"), "<svg/>").unwrap();
+        std::fs::write(d.join("notes.txt"), "x").unwrap();
+        std::fs::write(t.path().join("secret"), "<svg>secret</svg>").unwrap();
+        #[cfg(unix)]
+        std::os::unix::fs::symlink(d.join("secret"), d.join("link.svg")).unwrap();
+        std::fs::File::create(d.join("huge.svg"))
+            .unwrap()
+            .set_len(FIGURE_CAP + 1)
+            .unwrap();
+        assert_eq!(figures(d).unwrap(), ["a.svg", "huge.svg"]);
+        assert_eq!(read_figure(d, "a.svg").unwrap(), b"<svg/>");
+        #[cfg(unix)]
+        assert!(read_figure(d, "link.svg").unwrap_err().contains("regular"));
+        assert!(read_figure(d, "huge.svg").unwrap_err().contains("larger"));
+        for bad in [
+            "../secret",
+            "/etc/passwd",
+            "notes.txt",
+            "sub/a.svg",
+            ".a.svg",
+        ] {
+            assert!(read_figure(d, bad).is_err(), "{bad}");
+        }
+    }
 }

@@ -2,29 +2,41 @@
 //!
 //! Four stages, each reading only what the one before wrote:
 //! 1. plan ([`plan`]): the presets to run, at the paper's size or reduced (`--quick`), with
-//!    their `--set` overrides;
+//!    their `--set` overrides; every preset's resolved config is computed (and so validated,
+//!    `--data` included) and every planned experiment's directory checked ([`dirs`]) before
+//!    anything is written;
 //! 2. run: each experiment through the normal runner into `DIR/<preset>/` (staging, marker,
 //!    lock: [`super::output`]), skipped when that directory is already complete with the
-//!    same resolved config (a rerun with the same `--out` resumes);
-//! 3. claims ([`claims`]): each claim of the paper checked on the experiments' `summary.json`
-//!    and CSV tables;
-//! 4. report ([`html`]): `DIR/report.html` (one self-contained file) and `DIR/summary.json`
-//!    (every claim row), written atomically, the summary last.
+//!    same resolved config (a rerun with the same `--out` resumes); a stale or corrupt one is
+//!    refused unless `--redo` names it, which replaces just that directory;
+//! 3. claims ([`claims`]): each claim of the paper checked on the `summary.json` and CSV
+//!    tables of every complete experiment of `DIR` whose `config.toml` is the one the plan
+//!    expects (those run this time and those of earlier invocations, e.g. other `--only`
+//!    subsets), each held under a shared lock; any other experiment directory is listed as
+//!    excluded, with why;
+//! 4. report ([`html`]): `DIR/report.html` (one self-contained file, embedding only the
+//!    figures each experiment recorded) and `DIR/summary.json` (every claim row), written
+//!    atomically, the summary last.
 //!
 //! `DIR` itself is claimed like a resumable run's directory ([`super::output::Output::in_place`]):
-//! created with its marker and locked, resumed when its `config.toml` (the mode and dataset)
-//! matches, refused when it is a foreign non-empty directory.
+//! created with its marker and locked for the whole reproduction, resumed when its
+//! `config.toml` (the mode and dataset) matches, refused when it is a foreign non-empty
+//! directory. While it is locked, a run of another process into `DIR/<anything>` is refused
+//! ([`dirs::refuse_inside_running`]).
 
 pub mod claims;
+pub mod dirs;
 pub mod html;
 pub mod plan;
 
-use super::output::{self, Output, Protected};
+use super::output::{self, DirLock, Output, Protected};
 use super::{ConfigSource, RunOptions};
+use crate::Result;
 use crate::budget::Limits;
 use crate::progress::Progress;
-use crate::{Error, Result};
 pub use claims::{Claim, Expected};
+pub use dirs::refuse_inside_running;
+use dirs::{Action, State};
 pub use plan::{Entry, preset_names};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -39,6 +51,9 @@ pub struct ReproduceOptions {
     pub out: PathBuf,
     /// Run only these presets (report order is kept).
     pub only: Option<Vec<String>>,
+    /// Replace these experiments' directories (only directories depthscale created) and run
+    /// them again; they run even when `only` leaves them out.
+    pub redo: Vec<String>,
     /// Dataset name and directory for the training presets (fig8, fig9).
     pub data: Option<(String, String)>,
     /// Start over: empty `out` (only a directory depthscale created) instead of resuming.
@@ -58,10 +73,23 @@ pub struct Outcome {
     pub summary: serde_json::Value,
     /// Its resolved `config.toml`.
     pub config: String,
-    /// Whether it was already complete and skipped.
+    /// Whether this invocation did not run it (already complete, or not selected).
     pub skipped: bool,
+    /// Whether this invocation selected it (`--only`, `--redo`, or every experiment).
+    pub selected: bool,
     /// The claims checked on it.
     pub claims: Vec<Claim>,
+}
+
+/// An experiment directory of the reproduction left out of the report.
+#[derive(Clone, Debug)]
+pub struct Excluded {
+    /// The experiment.
+    pub preset: &'static str,
+    /// Its directory.
+    pub dir: PathBuf,
+    /// Why it is left out (e.g. it holds a run with another config).
+    pub reason: String,
 }
 
 /// What a reproduction produced.
@@ -69,8 +97,10 @@ pub struct Outcome {
 pub struct ReproduceReport {
     /// The output directory (holding `report.html` and `summary.json`).
     pub dir: PathBuf,
-    /// Every experiment, in report order.
+    /// Every complete experiment of the directory, in report order.
     pub outcomes: Vec<Outcome>,
+    /// The experiment directories left out of the report, in report order.
+    pub excluded: Vec<Excluded>,
     /// Wall time of this invocation, seconds.
     pub seconds: f64,
 }
@@ -97,33 +127,121 @@ fn top_config(quick: bool, data: Option<&(String, String)>) -> String {
     )
 }
 
+/// One preset of the reproduction with the config the plan expects of it.
+struct Planned {
+    entry: Entry,
+    config: String,
+    resumable: bool,
+    selected: bool,
+}
+
+impl Planned {
+    fn run_options(&self, dir: &Path, force: bool, limits: &Option<Limits>) -> RunOptions {
+        RunOptions {
+            overrides: self.entry.overrides.clone(),
+            quick: self.entry.runner_quick,
+            out: Some(dir.join(self.entry.preset)),
+            force,
+            shard: None,
+            limits: limits.clone(),
+        }
+    }
+}
+
+/// Every preset with its resolved config (validating `--only`, `--redo` and the data), and
+/// whether this invocation selected it.
+fn plan_all(opts: &ReproduceOptions, dir: &Path) -> Result<Vec<Planned>> {
+    if let Some(only) = &opts.only {
+        plan::check_names("--only", only)?;
+    }
+    if !opts.redo.is_empty() {
+        plan::check_names("--redo", &opts.redo)?;
+    }
+    let data = opts.data.as_ref().map(|(n, d)| (n.as_str(), d.as_str()));
+    let mut out = Vec::new();
+    for entry in plan::plan(None, opts.quick, data)? {
+        let named = |l: &[String]| l.iter().any(|n| n == entry.preset);
+        let selected = opts.only.as_deref().is_none_or(named) || named(&opts.redo);
+        let mut p = Planned {
+            entry,
+            config: String::new(),
+            resumable: false,
+            selected,
+        };
+        let source = ConfigSource::resolve(p.entry.preset)?;
+        (p.config, p.resumable) =
+            super::runner::resolved_and_resumable(source, &p.run_options(dir, false, &None))?;
+        out.push(p);
+    }
+    Ok(out)
+}
+
 /// Runs the plan, checks the claims and writes `report.html` and `summary.json`.
 pub fn reproduce(opts: &ReproduceOptions, progress: &dyn Progress) -> Result<ReproduceReport> {
     let start = Instant::now();
-    let data = opts.data.as_ref().map(|(n, d)| (n.as_str(), d.as_str()));
-    let entries = plan::plan(opts.only.as_deref(), opts.quick, data)?;
     let dir = output::normalize("--out", &opts.out)?;
+    refuse_inside_running(&dir)?;
+    let planned = plan_all(opts, &dir)?;
     let config_text = top_config(opts.quick, opts.data.as_ref());
+    // a directory of this reproduction, resumed: its experiments are checked first
+    let resumed = !opts.force && output::has_marker(&dir) && same_top_config(&dir, &config_text)?;
+    let mut todo = Vec::new();
+    for (i, p) in planned.iter().enumerate().filter(|(_, p)| p.selected) {
+        let sub = dir.join(p.entry.preset);
+        let action = if !resumed {
+            Action::Run
+        } else {
+            let state = dirs::state(&sub, &p.config, p.resumable)?;
+            let redo = opts.redo.iter().any(|n| n == p.entry.preset);
+            dirs::action(p.entry.preset, &sub, &state, redo)?
+        };
+        if action != Action::Reuse {
+            todo.push((i, action == Action::Redo));
+        }
+    }
     let (out, resuming) = Output::in_place(&dir, opts.force, &config_text, &Protected::standard())?;
+    let _running = dirs::Running::enter(&dir);
     if !resuming {
         output::write_atomic(&dir.join("config.toml"), &config_text)?;
     }
     let weight = |e: &Entry| (e.seconds * 1000.0).ceil().max(1.0) as u64;
-    progress.start("reproducing", entries.iter().map(weight).sum());
-    let n = entries.len();
-    let mut outcomes = Vec::with_capacity(n);
-    for (i, entry) in entries.into_iter().enumerate() {
-        let label = format!("{}/{n} {}", i + 1, entry.preset);
-        let child = Child::new(progress, &label, weight(&entry));
+    progress.start(
+        "reproducing",
+        todo.iter().map(|&(i, _)| weight(&planned[i].entry)).sum(),
+    );
+    let n = todo.len();
+    let mut ran = Vec::with_capacity(n);
+    for (k, &(i, redo)) in todo.iter().enumerate() {
+        let p = &planned[i];
+        let label = format!("{}/{n} {}", k + 1, p.entry.preset);
+        let child = Child::new(progress, &label, weight(&p.entry));
         // errors name the experiment's directory DIR/<preset>
-        let outcome = run_entry(entry, &dir, opts, &child)?;
+        let run_opts = p.run_options(&dir, redo, &opts.limits);
+        super::run(ConfigSource::resolve(p.entry.preset)?, &run_opts, &child)?;
         child.complete();
-        outcomes.push(outcome);
+        ran.push(i);
     }
     progress.finish();
+    // the report: every complete experiment of DIR, read back under a shared lock
+    let mut locks = Vec::new();
+    let mut outcomes = Vec::new();
+    let mut excluded = Vec::new();
+    for (i, p) in planned.into_iter().enumerate() {
+        let sub = dir.join(p.entry.preset);
+        match collect(p, &sub, ran.contains(&i), &mut locks) {
+            Ok(Some(o)) => outcomes.push(o),
+            Ok(None) => {}
+            Err((preset, reason)) => excluded.push(Excluded {
+                preset,
+                dir: sub,
+                reason,
+            }),
+        }
+    }
     let report = ReproduceReport {
         dir: dir.clone(),
         outcomes,
+        excluded,
         seconds: start.elapsed().as_secs_f64(),
     };
     output::write_atomic(&dir.join("report.html"), html::render(&report)?)?;
@@ -133,10 +251,78 @@ pub fn reproduce(opts: &ReproduceOptions, progress: &dyn Progress) -> Result<Rep
             .expect("json values serialize"),
     )?;
     out.commit()?;
+    drop(locks);
     Ok(report)
 }
 
-/// `summary.json`: every claim row, the experiments' directories and times.
+/// Whether `dir`'s `config.toml` is `config` (as TOML); `false` when it has none, or another
+/// (then [`Output::in_place`] refuses it, naming the difference).
+fn same_top_config(dir: &Path, config: &str) -> Result<bool> {
+    let path = dir.join("config.toml");
+    if !path.is_file() {
+        return Ok(false);
+    }
+    let old = super::config::read_toml(&path)?;
+    let new: toml::Table = toml::from_str(config).expect("a valid TOML table");
+    Ok(output::first_difference(&old, &new).is_none())
+}
+
+/// The outcome of `p`'s directory `dir` for the report, its shared lock pushed onto `locks`:
+/// `None` when there is nothing there, `Err` (the preset and why) when it is left out.
+fn collect(
+    p: Planned,
+    dir: &Path,
+    ran: bool,
+    locks: &mut Vec<DirLock>,
+) -> std::result::Result<Option<Outcome>, (&'static str, String)> {
+    let preset = p.entry.preset;
+    let fail = |why: String| (preset, why);
+    let redo = |why: &str| {
+        fail(format!(
+            "{why}; pass --redo {preset} to replace it with this reproduction's experiment"
+        ))
+    };
+    match std::fs::symlink_metadata(dir) {
+        Err(_) => return Ok(None),
+        Ok(m) if !m.is_dir() => {
+            return Err(fail("is not a directory created by depthscale".into()));
+        }
+        Ok(_) => {}
+    }
+    match DirLock::shared(dir) {
+        Ok(Some(lock)) => locks.push(lock),
+        Ok(None) => {}
+        Err(e) => return Err(fail(e.to_string())),
+    }
+    let summary = match dirs::state(dir, &p.config, p.resumable).map_err(|e| fail(e.to_string()))? {
+        State::Missing => return Ok(None),
+        State::Complete(s) => s,
+        State::Resumable => {
+            return Err(fail(format!(
+                "is incomplete (interrupted); pass --only {preset} to finish it"
+            )));
+        }
+        State::Stale(why) => return Err(redo(&why)),
+        State::Foreign => return Err(fail("was not created by depthscale".into())),
+    };
+    let config = output::read_capped(&dir.join("config.toml"), 256 << 20, "config.toml")
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .map_err(|e| fail(e.to_string()))?;
+    let claims = claims::claims(preset, dir, &summary, p.entry.reduced())
+        .map_err(|e| redo(&format!("its tables cannot be read ({e})")))?;
+    Ok(Some(Outcome {
+        entry: p.entry,
+        dir: dir.to_owned(),
+        summary,
+        config,
+        skipped: !ran,
+        selected: p.selected,
+        claims,
+    }))
+}
+
+/// `summary.json`: every claim row, the experiments' directories and times, the experiment
+/// directories left out and why.
 pub fn summary_json(report: &ReproduceReport, quick: bool) -> serde_json::Value {
     let claims: Vec<_> = report.claims().map(Claim::json).collect();
     let agree = report.claims().filter(|c| c.agrees()).count();
@@ -153,55 +339,16 @@ pub fn summary_json(report: &ReproduceReport, quick: bool) -> serde_json::Value 
             "dir": o.entry.preset,
             "seconds": o.summary["seconds"],
             "skipped": o.skipped,
+            "run_this_time": !o.skipped,
+            "selected": o.selected,
             "reduced_size": o.entry.reduced(),
             "command": o.entry.command(o.entry.preset),
         })).collect::<Vec<_>>(),
-    })
-}
-
-/// Whether `dir` holds a complete run whose `config.toml` equals `config` (as TOML).
-fn complete(dir: &Path, config: &str) -> bool {
-    if !(output::has_marker(dir) && dir.join("summary.json").is_file()) {
-        return false;
-    }
-    let Ok(old) = super::config::read_toml(&dir.join("config.toml")) else {
-        return false;
-    };
-    toml::from_str::<toml::Table>(config).is_ok_and(|new| old == new)
-}
-
-fn run_entry(
-    entry: Entry,
-    root: &Path,
-    opts: &ReproduceOptions,
-    progress: &dyn Progress,
-) -> Result<Outcome> {
-    let dir = root.join(entry.preset);
-    let run_opts = RunOptions {
-        overrides: entry.overrides.clone(),
-        quick: entry.runner_quick,
-        out: Some(dir.clone()),
-        force: false,
-        shard: None,
-        limits: opts.limits.clone(),
-    };
-    let config = super::resolved_config(ConfigSource::resolve(entry.preset)?, &run_opts)?;
-    let skipped = complete(&dir, &config);
-    let summary = if skipped {
-        let text = super::config::read_text(&dir.join("summary.json"))?;
-        serde_json::from_str(&text)
-            .map_err(|e| Error::data(dir.join("summary.json"), e.to_string()))?
-    } else {
-        super::run(ConfigSource::resolve(entry.preset)?, &run_opts, progress)?.summary
-    };
-    let claims = claims::claims(entry.preset, &dir, &summary, entry.reduced())?;
-    Ok(Outcome {
-        entry,
-        dir,
-        summary,
-        config,
-        skipped,
-        claims,
+        "excluded": report.excluded.iter().map(|x| serde_json::json!({
+            "preset": x.preset,
+            "dir": x.preset,
+            "reason": x.reason,
+        })).collect::<Vec<_>>(),
     })
 }
 

@@ -192,6 +192,26 @@ pub fn preset_names() -> Vec<&'static str> {
     PRESETS.iter().map(|p| p.0).collect()
 }
 
+/// Refuses an empty list of experiment names, or a name that is not a preset of the
+/// reproduction; `field` names the option (`--only`, `--redo`) in errors.
+pub fn check_names(field: &str, names: &[String]) -> crate::Result<()> {
+    if names.is_empty() {
+        return Err(crate::Error::config(field, "name at least one experiment"));
+    }
+    for name in names {
+        if !PRESETS.iter().any(|p| p.0 == name) {
+            return Err(crate::Error::config(
+                field,
+                format!(
+                    "unknown experiment {name:?}; accepted: {}",
+                    preset_names().join(", ")
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// The entries to run: every preset, or those of `only` (in report order); `quick` selects
 /// the reduced sizes; `data` (dataset name and directory) applies to the training presets.
 pub fn plan(
@@ -200,23 +220,7 @@ pub fn plan(
     data: Option<(&str, &str)>,
 ) -> crate::Result<Vec<Entry>> {
     if let Some(only) = only {
-        if only.is_empty() {
-            return Err(crate::Error::config(
-                "--only",
-                "name at least one experiment",
-            ));
-        }
-        for name in only {
-            if !PRESETS.iter().any(|p| p.0 == name) {
-                return Err(crate::Error::config(
-                    "--only",
-                    format!(
-                        "unknown experiment {name:?}; accepted: {}",
-                        preset_names().join(", ")
-                    ),
-                ));
-            }
-        }
+        check_names("--only", only)?;
     }
     let quote = |s: &str| toml::Value::String(s.to_owned()).to_string();
     Ok(PRESETS
