@@ -265,6 +265,7 @@ impl Experiment for ImplicitRegConfig {
             .collect();
         let mut rows: Vec<Vec<Row>> = vec![Vec::with_capacity(self.steps + 1); nets.len()];
         for t in 0..=self.steps {
+            crate::progress::check_cancelled(ctx.progress)?;
             let grads = t < self.steps;
             let measured: Vec<(f64, Increments)> = nets
                 .par_iter_mut()
