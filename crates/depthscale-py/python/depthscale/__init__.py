@@ -278,6 +278,8 @@ def probe(
     ------
     ValueError
         A bad argument; the message names it, e.g. ``invalid `width`: ...``.
+    TooLargeError
+        A grid whose weights and rows need more memory than the machine has.
 
     Examples
     --------
@@ -559,6 +561,8 @@ def forward(
     ------
     ValueError
         Shapes that do not fit, or ``model`` disagreeing with the weights.
+    TooLargeError
+        States of every layer (``2 (L+1) n d`` floats) over what the memory allows.
     """
     if isinstance(weights, ResNet):
         net = weights
@@ -666,6 +670,8 @@ def train(
     ------
     ValueError
         A bad field (named in the message).
+    TooLargeError
+        A network or a run needing more memory than the machine has.
     OSError
         A dataset file that cannot be read, or a checkpoint that cannot be written.
     """
