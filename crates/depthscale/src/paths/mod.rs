@@ -385,6 +385,58 @@ impl From<Init> for String {
 mod tests {
     use super::*;
 
+    struct Cancelled;
+    impl Progress for Cancelled {
+        fn start(&self, _: &str, _: u64) {}
+        fn advance(&self, _: u64) {}
+        fn cancelled(&self) -> bool {
+            true
+        }
+    }
+
+    #[test]
+    fn fgn_rows_are_the_fbm_stack_transposed() {
+        let (n, paths) = (50, 7);
+        let rows = fbm::fgn_rows(n, 0.6, paths, &mut crate::rng::stream(4, &[]), &Silent).unwrap();
+        let stack = draw_stack(
+            Init::Fbm { hurst: 0.6 },
+            n,
+            paths,
+            1,
+            &mut crate::rng::stream(4, &[]),
+            &Silent,
+        )
+        .unwrap();
+        for p in 0..paths {
+            for k in 0..n {
+                assert_eq!(rows[p * n + k].to_bits(), stack[k * paths + p].to_bits());
+            }
+        }
+    }
+
+    #[test]
+    fn draws_check_sizes_and_stop_when_cancelled() {
+        let mut rng = crate::rng::stream(0, &[]);
+        for init in ["gaussian", "fbm(0.7)", "rbf(0.1)", "correlated(gaussian)"] {
+            let init: Init = init.parse().unwrap();
+            let r = draw_stack(init, 100, 3, 3, &mut rng, &Cancelled);
+            assert!(matches!(r, Err(Error::Interrupted)), "{init}: {r:?}");
+        }
+        let err = draw_stack(Init::Gaussian, 0, 3, 3, &mut rng, &Silent).unwrap_err();
+        assert!(err.to_string().contains("`depth`"), "{err}");
+        let err = draw_stack(Init::Gaussian, usize::MAX, 2, 3, &mut rng, &Silent).unwrap_err();
+        assert!(matches!(err, Error::TooLarge { .. }), "{err}");
+        let huge = Init::Correlated {
+            base: CorrelatedBase::Gaussian,
+        };
+        let err = draw_stack(huge, 2, 1 << 16, 1 << 16, &mut rng, &Silent).unwrap_err();
+        assert!(err.to_string().starts_with("`rows` is too large"), "{err}");
+        assert!(matches!(
+            fbm::fgn_rows(10, 0.5, 3, &mut rng, &Cancelled),
+            Err(Error::Interrupted)
+        ));
+    }
+
     #[test]
     fn parses_and_prints_round_trip() {
         for s in [
