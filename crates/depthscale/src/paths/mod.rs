@@ -176,12 +176,12 @@ impl Init {
             }
             Init::Fbm { hurst } => {
                 let plan = cache.fgn(depth, hurst)?;
-                fbm::sample_stack(&*plan, depth, rows * cols, scale, rng, out, progress)?;
+                fbm::sample_stack(&plan, depth, rows * cols, scale, rng, out, progress)?;
             }
             Init::Rbf { bandwidth, variant } => {
                 let factor = cache.rbf_cancellable(depth, bandwidth, variant, progress)?;
                 check_cancelled(progress)?;
-                rbf::sample_stack(&*factor, depth, rows * cols, scale, rng, out);
+                rbf::sample_stack(&factor, depth, rows * cols, scale, rng, out);
             }
             Init::Correlated { base } => {
                 let n = rows * cols;
