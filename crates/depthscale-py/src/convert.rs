@@ -2,14 +2,43 @@
 //! Python exceptions.
 
 use depthscale::Error;
-use pyo3::exceptions::{PyKeyboardInterrupt, PyOSError, PyValueError};
+use pyo3::exceptions::{PyKeyboardInterrupt, PyMemoryError, PyOSError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple, PyType};
+
+/// `depthscale.TooLargeError`: a size over what the machine (or a limit) allows. A subclass of
+/// both `MemoryError` (what it is) and `ValueError` (what a too-large argument was before).
+static TOO_LARGE: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+
+/// The class `TooLargeError(MemoryError, ValueError)`, made once.
+pub fn too_large_error(py: Python<'_>) -> PyResult<&Bound<'_, PyType>> {
+    TOO_LARGE
+        .get_or_try_init(py, || {
+            let bases = (
+                py.get_type::<PyMemoryError>(),
+                py.get_type::<PyValueError>(),
+            );
+            let attrs = PyDict::new(py);
+            attrs.set_item("__module__", "depthscale")?;
+            attrs.set_item(
+                "__doc__",
+                "A size, or the memory it needs, is over what this machine or a limit allows; \
+                 the message names the argument to shrink. Both a MemoryError and a ValueError.",
+            )?;
+            let ty = py
+                .get_type::<PyType>()
+                .call1(("TooLargeError", bases, attrs))?
+                .cast_into::<PyType>()?;
+            Ok::<_, PyErr>(ty.unbind())
+        })
+        .map(|t| t.bind(py))
+}
 
 /// The error's one-line message (what the CLI prints after `error: `), `context` first, as the
 /// exception the binding documents: `OSError` for files and directories, `KeyboardInterrupt`
-/// for a cancelled call, `ValueError` for everything else (bad config values, sizes over the
-/// limits).
+/// for a cancelled call, [`too_large_error`] for sizes over the machine or a limit,
+/// `ValueError` for everything else (bad config values).
 pub fn py_err(err: Error, context: Option<&str>) -> PyErr {
     let text = match context {
         Some(c) => format!("{c}: {err}"),
@@ -19,13 +48,34 @@ pub fn py_err(err: Error, context: Option<&str>) -> PyErr {
     match err {
         Error::Io { .. } | Error::Data { .. } | Error::InUse { .. } => PyOSError::new_err(text),
         Error::Interrupted => PyKeyboardInterrupt::new_err(text),
+        Error::TooLarge { .. } => Python::attach(|py| match too_large_error(py) {
+            Ok(ty) => PyErr::from_type(ty.clone(), text),
+            Err(_) => PyMemoryError::new_err(text),
+        }),
         _ => PyValueError::new_err(text),
     }
 }
 
+/// How deeply lists and dicts may nest in a value given to a config (a grid in a dict is two
+/// levels; TOML configs never need more than a few). Deeper values, self-referencing ones
+/// included, are refused before they can exhaust the stack.
+pub const MAX_NESTING: usize = 32;
+
 /// A Python value as a TOML value (`field` names it in errors): bool, int, float, str, lists
-/// and tuples (NumPy arrays too), dicts, NumPy scalars.
+/// and tuples (NumPy arrays too), dicts, NumPy scalars; nested at most [`MAX_NESTING`] deep.
 pub fn to_toml(field: &str, v: &Bound<'_, PyAny>) -> PyResult<toml::Value> {
+    to_toml_at(field, v, 0)
+}
+
+fn to_toml_at(field: &str, v: &Bound<'_, PyAny>, depth: usize) -> PyResult<toml::Value> {
+    if depth > MAX_NESTING {
+        // the top-level field: a self-referencing dict would make the path endless
+        let field = field.split('.').next().unwrap_or(field);
+        return Err(PyValueError::new_err(format!(
+            "invalid `{field}`: lists and dicts nested too deep (more than {MAX_NESTING} levels; \
+             a list or dict that contains itself?)"
+        )));
+    }
     if v.is_instance_of::<PyBool>() {
         return Ok(toml::Value::Boolean(v.extract()?));
     }
@@ -43,7 +93,7 @@ pub fn to_toml(field: &str, v: &Bound<'_, PyAny>) -> PyResult<toml::Value> {
         return Ok(toml::Value::String(v.extract()?));
     }
     if let Ok(d) = v.cast::<PyDict>() {
-        return Ok(toml::Value::Table(dict_to_table(d, Some(field))?));
+        return Ok(toml::Value::Table(table_at(d, Some(field), depth + 1)?));
     }
     if v.is_instance_of::<PyList>() || v.is_instance_of::<PyTuple>() || v.hasattr("tolist")? {
         // NumPy scalars have `tolist` too and give a plain int or float
@@ -53,11 +103,11 @@ pub fn to_toml(field: &str, v: &Bound<'_, PyAny>) -> PyResult<toml::Value> {
             v.clone()
         };
         if !(items.is_instance_of::<PyList>() || items.is_instance_of::<PyTuple>()) {
-            return to_toml(field, &items);
+            return to_toml_at(field, &items, depth + 1);
         }
         let mut out = Vec::new();
         for item in items.try_iter()? {
-            out.push(to_toml(field, &item?)?);
+            out.push(to_toml_at(field, &item?, depth + 1)?);
         }
         return Ok(toml::Value::Array(out));
     }
@@ -69,6 +119,10 @@ pub fn to_toml(field: &str, v: &Bound<'_, PyAny>) -> PyResult<toml::Value> {
 
 /// A dict of config fields as a TOML table; `None` values are left out (the field's default).
 pub fn dict_to_table(d: &Bound<'_, PyDict>, parent: Option<&str>) -> PyResult<toml::Table> {
+    table_at(d, parent, 0)
+}
+
+fn table_at(d: &Bound<'_, PyDict>, parent: Option<&str>, depth: usize) -> PyResult<toml::Table> {
     let mut t = toml::Table::new();
     for (k, v) in d.iter() {
         let key: String = k.extract()?;
@@ -79,7 +133,7 @@ pub fn dict_to_table(d: &Bound<'_, PyDict>, parent: Option<&str>) -> PyResult<to
             Some(p) => format!("{p}.{key}"),
             None => key.clone(),
         };
-        t.insert(key, to_toml(&field, &v)?);
+        t.insert(key, to_toml_at(&field, &v, depth)?);
     }
     Ok(t)
 }

@@ -14,7 +14,7 @@ use convert::{dict_to_table, py_err, table_to_dict, to_toml};
 use depthscale::experiment::{
     self, ConfigSource, Experiment, PRESETS, ProbeConfig, RunOptions, TrainRunConfig,
 };
-use depthscale::paths::{Init, PathCache};
+use depthscale::paths::Init;
 use numpy::ndarray::Array;
 use numpy::{IntoPyArray, PyArray3};
 use pyo3::prelude::*;
@@ -167,7 +167,8 @@ fn probe_work(cfg: &ProbeConfig) -> f64 {
     4.0 * depth_sum * (cfg.width as f64).powi(2) * columns * hursts
 }
 
-/// `depth x rows x cols` weights drawn from `init` with `rng::stream(seed, &[])`.
+/// `depth x rows x cols` weights drawn from `init` with `rng::stream(seed, &[])`
+/// ([`depthscale::paths::draw_stack`]: sizes and memory checked, stopped by Ctrl-C).
 #[pyfunction]
 fn weights<'py>(
     py: Python<'py>,
@@ -178,22 +179,11 @@ fn weights<'py>(
     seed: u64,
 ) -> PyResult<Bound<'py, PyArray3<f64>>> {
     let law: Init = init.parse().map_err(|e| py_err(e, None))?;
-    for (field, v) in [("depth", depth), ("rows", rows), ("cols", cols)] {
-        if v == 0 {
-            return Err(py_err(
-                depthscale::Error::config(field, "must be a positive integer (>= 1)"),
-                None,
-            ));
-        }
-    }
-    let len =
-        depthscale::budget::len("depth", 8, &[depth, rows, cols]).map_err(|e| py_err(e, None))?;
-    let tiny = (len as f64) < TINY_WORK / 20.0;
-    let out = cancel::run(py, tiny, |_| {
-        let mut out = vec![0.0f64; len];
+    let len = depth.saturating_mul(rows).saturating_mul(cols);
+    let tiny = (len as f64) < TINY_WORK / 20.0 && !law.is_correlated();
+    let out = cancel::run(py, tiny, |progress| {
         let mut rng = depthscale::rng::stream(seed, &[]);
-        law.sample_stack(depth, rows, cols, &PathCache::new(), &mut rng, &mut out)?;
-        Ok(out)
+        depthscale::paths::draw_stack(law, depth, rows, cols, &mut rng, progress)
     })?
     .map_err(|e| py_err(e, None))?;
     let arr = Array::from_shape_vec((depth, rows, cols), out)
@@ -203,7 +193,8 @@ fn weights<'py>(
 
 /// `paths` independent unit-variance fractional Gaussian noise paths of length `n` (Hurst
 /// index `hurst`), as a `(paths, n)` array: the library's fBm sampler (Davies-Harte) with
-/// `rng::stream(seed, &[])`, i.e. `weights("fbm(H)", n, paths, 1, seed)` transposed.
+/// `rng::stream(seed, &[])`, i.e. `weights("fbm(H)", n, paths, 1, seed)` transposed
+/// ([`depthscale::paths::fbm::fgn_rows`]: sizes and memory checked, stopped by Ctrl-C).
 #[pyfunction]
 fn fbm<'py>(
     py: Python<'py>,
@@ -212,30 +203,13 @@ fn fbm<'py>(
     paths: usize,
     seed: u64,
 ) -> PyResult<Bound<'py, numpy::PyArray2<f64>>> {
-    let law = Init::Fbm { hurst };
-    law.validate("hurst").map_err(|e| py_err(e, None))?;
-    for (field, v) in [("n", n), ("paths", paths)] {
-        if v == 0 {
-            return Err(py_err(
-                depthscale::Error::config(field, "must be a positive integer (>= 1)"),
-                None,
-            ));
-        }
-    }
-    let len = depthscale::budget::len("n", 16, &[n, paths]).map_err(|e| py_err(e, None))?;
-    let tiny = (len as f64) < TINY_WORK / 20.0;
-    let out = cancel::run(py, tiny, |_| {
-        let mut stack = vec![0.0f64; len];
+    Init::Fbm { hurst }
+        .validate("hurst")
+        .map_err(|e| py_err(e, None))?;
+    let tiny = (n.saturating_mul(paths) as f64) < TINY_WORK / 20.0;
+    let out = cancel::run(py, tiny, |progress| {
         let mut rng = depthscale::rng::stream(seed, &[]);
-        law.sample_stack(n, paths, 1, &PathCache::new(), &mut rng, &mut stack)?;
-        // (n, paths) layer-major -> (paths, n)
-        let mut out = vec![0.0f64; len];
-        for (k, row) in stack.chunks_exact(paths).enumerate() {
-            for (p, v) in row.iter().enumerate() {
-                out[p * n + k] = *v;
-            }
-        }
-        Ok(out)
+        depthscale::paths::fbm::fgn_rows(n, hurst, paths, &mut rng, progress)
     })?
     .map_err(|e| py_err(e, None))?;
     let arr = Array::from_shape_vec((paths, n), out).expect("paths x n values");
@@ -322,5 +296,6 @@ fn core_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(train, m)?)?;
     m.add_function(wrap_pyfunction!(nets::trajectory, m)?)?;
     m.add("KINDS", PyList::new(m.py(), experiment::KINDS)?)?;
+    m.add("TooLargeError", convert::too_large_error(m.py())?)?;
     Ok(())
 }

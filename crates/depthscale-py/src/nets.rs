@@ -124,6 +124,9 @@ pub fn trajectory<'py>(
         activation,
     };
     let dims = Dims::new(n_in, d, n_out, l).with_inner_width(m);
+    // before the network's copy: the states of every layer may not fit
+    depthscale::budget::check_memory(&depthscale::probe::trajectory_footprint(&dims, n))
+        .map_err(|e| py_err(e, None))?;
     let mut net = ResNet::<f64>::zeros(block, dims).map_err(|e| py_err(e, None))?;
     net.params.embed.copy_from_slice(slice("embed", &embed)?);
     net.params.v.copy_from_slice(slice("v", &v)?);
@@ -137,7 +140,7 @@ pub fn trajectory<'py>(
         .readout
         .copy_from_slice(slice("readout", &readout)?);
     let (alpha, x, y) = (slice("alpha", &alpha)?, slice("x", &x)?, slice("y", &y)?);
-    let tiny = (l * d * m * n) as f64 * 4.0 < crate::TINY_WORK;
+    let tiny = [l, d, m, n].iter().map(|&k| k as f64).product::<f64>() * 4.0 < crate::TINY_WORK;
     let t = cancel::run(py, tiny, |progress| {
         depthscale::probe::trajectory(&net, alpha, x, y, progress)
     })?

@@ -164,6 +164,26 @@ fn check_one(resource: &str, needs: &[Need], limit: Option<&Limit>) -> Result<()
     ))
 }
 
+/// Footprints needing less memory than this are not compared with the machine's memory (every
+/// machine running depthscale has it; this spares small calls a query of the system), unless
+/// `DEPTHSCALE_MAX_MEMORY` is set.
+pub const SMALL_MEMORY: u128 = 64 << 20;
+
+/// Checks the memory of `footprint` (its disk needs are ignored) against the memory limit of
+/// [`Limits::detect`]: for work that keeps its results in memory and writes nothing, such as
+/// the Python binding's calls. Over the limit: an [`Error::TooLarge`] naming the field of the
+/// largest need.
+pub fn check_memory(footprint: &Footprint) -> Result<()> {
+    if footprint.memory_bytes() < SMALL_MEMORY && std::env::var_os(MEMORY_VAR).is_none() {
+        return Ok(());
+    }
+    let limits = Limits {
+        disk: None,
+        ..Limits::detect(Path::new("."))?
+    };
+    footprint.check(&limits)
+}
+
 /// A limit on one resource and where it comes from.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Limit {
@@ -362,6 +382,17 @@ mod tests {
         let err = f.check(&limits(1 << 20, 4)).unwrap_err().to_string();
         assert!(err.contains("`samples`") && err.contains("disk"), "{err}");
         f.check(&Limits::unlimited()).unwrap();
+    }
+
+    #[test]
+    fn memory_checks_ignore_the_disk_and_pass_small_footprints() {
+        let small = Footprint::default()
+            .memory("depth", "weights", 1 << 20)
+            .disk("depth", "results.csv", u128::MAX);
+        check_memory(&small).unwrap();
+        let huge = Footprint::default().memory("width", "weights", 1 << 80);
+        let err = check_memory(&huge).unwrap_err().to_string();
+        assert!(err.starts_with("`width` is too large"), "{err}");
     }
 
     #[test]

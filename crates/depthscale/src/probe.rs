@@ -15,7 +15,7 @@ use crate::model::{BlockSpec, Dims, ResNet};
 
 pub mod trajectory;
 
-pub use trajectory::{Trajectory, trajectory};
+pub use trajectory::{Trajectory, trajectory, trajectory_footprint};
 
 /// The four measurements of one probe.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]

@@ -37,3 +37,17 @@ impl Progress for Silent {
     fn start(&self, _message: &str, _total: u64) {}
     fn advance(&self, _units: u64) {}
 }
+
+/// Discards every report but passes on the cancellation of `0`: for work nested inside a
+/// phase that reports on its own (a training run inside a sweep cell), which must still stop
+/// when the caller asks.
+#[derive(Clone, Copy)]
+pub struct Quiet<'a>(pub &'a dyn Progress);
+
+impl Progress for Quiet<'_> {
+    fn start(&self, _message: &str, _total: u64) {}
+    fn advance(&self, _units: u64) {}
+    fn cancelled(&self) -> bool {
+        self.0.cancelled()
+    }
+}

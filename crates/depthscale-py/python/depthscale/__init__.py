@@ -19,12 +19,16 @@ train
     One training run of the paper's protocol, metrics as a DataFrame.
 
 Errors are ``ValueError`` for a bad argument (the message names the field, as the CLI's does),
-``OSError`` for files and directories.
+:class:`TooLargeError` (a ``MemoryError`` and a ``ValueError``) for sizes over what the
+machine's memory (or ``DEPTHSCALE_MAX_MEMORY``) allows, checked before anything is allocated,
+``OSError`` for files and directories, ``KeyboardInterrupt`` when Ctrl-C stops a call (within
+a second).
 """
 
 from __future__ import annotations
 
 import json
+import operator
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +42,7 @@ from ._tables import as_frame, has_pandas, read_table
 __all__ = [
     "Run",
     "ResNet",
+    "TooLargeError",
     "TrainResult",
     "fbm",
     "forward",
@@ -50,6 +55,23 @@ __all__ = [
 ]
 
 __version__: str = _core.version()
+
+TooLargeError = _core.TooLargeError
+"""A size, or the memory it needs, over what this machine (or ``DEPTHSCALE_MAX_MEMORY``)
+allows; the message names the argument to shrink. A subclass of both ``MemoryError`` and
+``ValueError``."""
+
+
+def _count(name: str, value: Any) -> int:
+    """`value` as a count for the core (an unsigned 64-bit integer), or a ValueError naming
+    `name`."""
+    try:
+        n = operator.index(value)
+    except TypeError:
+        raise ValueError(f"invalid `{name}`: expected an integer, got {value!r}") from None
+    if not 0 <= n < 2**64:
+        raise ValueError(f"invalid `{name}`: must be a positive integer (>= 1), got {n}")
+    return n
 
 Grid = Union[float, int, Sequence[float], Mapping[str, Sequence[float]]]
 """A grid of values as configs accept it: a number, a list, ``{"linspace": [a, b, n]}`` or
@@ -256,6 +278,8 @@ def probe(
     ------
     ValueError
         A bad argument; the message names it, e.g. ``invalid `width`: ...``.
+    TooLargeError
+        A grid whose weights and rows need more memory than the machine has.
 
     Examples
     --------
@@ -316,8 +340,17 @@ def weights(
     ------
     ValueError
         An unknown law or a non-positive size.
+    TooLargeError
+        More weights (or, for ``rbf`` and ``correlated`` laws, more of the law's own
+        buffers) than the memory allows.
     """
-    return _core.weights(init, depth, rows, cols, seed)
+    return _core.weights(
+        init,
+        _count("depth", depth),
+        _count("rows", rows),
+        _count("cols", cols),
+        _count("seed", seed),
+    )
 
 
 def fbm(n: int, hurst: float, paths: int = 1, seed: int = 0) -> np.ndarray:
@@ -347,8 +380,10 @@ def fbm(n: int, hurst: float, paths: int = 1, seed: int = 0) -> np.ndarray:
     ------
     ValueError
         ``hurst`` outside (0, 1) or a non-positive size.
+    TooLargeError
+        ``paths x n`` values (and the FFT's buffers) over what the memory allows.
     """
-    return _core.fbm(n, float(hurst), paths, seed)
+    return _core.fbm(_count("n", n), float(hurst), _count("paths", paths), _count("seed", seed))
 
 
 def _f64(name: str, a: Any, ndim: int) -> np.ndarray:
@@ -526,6 +561,8 @@ def forward(
     ------
     ValueError
         Shapes that do not fit, or ``model`` disagreeing with the weights.
+    TooLargeError
+        States of every layer (``2 (L+1) n d`` floats) over what the memory allows.
     """
     if isinstance(weights, ResNet):
         net = weights
@@ -637,6 +674,8 @@ def train(
     ------
     ValueError
         A bad field (named in the message), or a ``save`` path that may not be written.
+    TooLargeError
+        A network or a run needing more memory than the machine has.
     OSError
         A dataset file that cannot be read, or a checkpoint that cannot be written.
     """

@@ -79,12 +79,14 @@ pub(super) struct BudgetRun {
     pub steps: usize,
 }
 
-/// Trains `cfg` (learning rate constant) for `epochs` passes over `data`.
+/// Trains `cfg` (learning rate constant) for `epochs` passes over `data`; stops between
+/// batches when `progress` is cancelled.
 pub(super) fn run_budget(
     p: &Parameterization,
     cfg: &TrainConfig,
     data: &Dataset,
     epochs: usize,
+    progress: &dyn crate::progress::Progress,
 ) -> Result<BudgetRun> {
     let mut t = trainer(p, cfg, data)?;
     let n = data.n_train();
@@ -94,6 +96,7 @@ pub(super) fn run_budget(
         let order = epoch_order(cfg.seed, n, epoch);
         let (mut sum, mut count) = (0.0f64, 0usize);
         for batch in order.chunks(cfg.batch_size) {
+            crate::progress::check_cancelled(progress)?;
             let loss = t.step(&data.train_images, &data.train_labels, batch, cfg.lr);
             steps += 1;
             if !loss.is_finite() {

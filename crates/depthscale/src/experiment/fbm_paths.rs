@@ -111,6 +111,7 @@ impl Experiment for FbmPathsConfig {
             let mut series = Vec::new();
             let (mut num, mut den) = (0.0, 0.0);
             for p in 0..n_paths {
+                crate::progress::check_cancelled(ctx.progress)?;
                 let mut rng = stream(self.seed, &[h.to_bits(), p as u64]);
                 let path = fbm_path(steps, h, &mut rng)?;
                 let t: Vec<f64> = (0..=steps).map(|k| k as f64 / steps as f64).collect();

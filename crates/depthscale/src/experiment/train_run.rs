@@ -53,12 +53,15 @@ impl TrainRunConfig {
     /// Trains in memory, without an output directory (the Python binding's
     /// `depthscale.train`): validates, loads the data, caps the batch at the training set as a
     /// run does, and calls [`train`]. Returns the effective hyper-parameters, the dataset's
-    /// name and the outcome (per-epoch metrics, networks before and after training).
+    /// name and the outcome (per-epoch metrics, networks before and after training). The memory
+    /// of the run's [`Experiment::footprint`] is checked first
+    /// ([`crate::budget::check_memory`]).
     pub fn train_in_memory(
         &self,
         progress: &dyn Progress,
     ) -> Result<(TrainConfig, String, TrainOutcome)> {
         self.validate()?;
+        crate::budget::check_memory(&self.footprint()?)?;
         let data = self.data().load(progress)?;
         let cfg = effective(self.train_config()?, &data);
         let out = train(&cfg, &data, progress, &mut |_| {})?;

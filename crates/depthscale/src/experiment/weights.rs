@@ -24,7 +24,7 @@ use crate::budget::{Footprint, bytes, check_title};
 use crate::model::ResNet;
 use crate::paths::Init;
 use crate::plot::{self, Histogram, LineStyle, Panel, Series};
-use crate::progress::Silent;
+use crate::progress::Quiet;
 use crate::train::{TrainConfig, TrainOutcome, train, weight_hurst_estimates};
 use crate::{Error, Result, rng};
 use rand::Rng as _;
@@ -297,7 +297,7 @@ impl Experiment for WeightsConfig {
             .map(|cfg| {
                 let cfg = &effective(cfg.clone(), &data);
                 let mut epochs = 0u64;
-                let out = train(cfg, &data, &Silent, &mut |_| {
+                let out = train(cfg, &data, &Quiet(ctx.progress), &mut |_| {
                     epochs += 1;
                     ctx.progress.advance(1);
                 })?;
@@ -443,6 +443,7 @@ impl Experiment for WeightsConfig {
 mod tests {
     use super::*;
     use crate::experiment::{RunOptions, run_kind};
+    use crate::progress::Silent;
 
     #[test]
     fn mean_median_of_finite_values() {

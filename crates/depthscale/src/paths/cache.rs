@@ -5,6 +5,7 @@ use super::correlated::CorrelationFactor;
 use super::fbm::FgnPlan;
 use super::rbf::RbfFactor;
 use crate::Result;
+use crate::progress::{Progress, Silent};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -43,6 +44,18 @@ impl PathCache {
 
     /// The RBF factor for `depth` layers, a bandwidth and a variant.
     pub fn rbf(&self, depth: usize, bandwidth: f64, variant: RbfVariant) -> Result<Arc<RbfFactor>> {
+        self.rbf_cancellable(depth, bandwidth, variant, &Silent)
+    }
+
+    /// [`PathCache::rbf`], stopping with [`crate::Error::Interrupted`] when `progress` is
+    /// cancelled while the factor is built.
+    pub fn rbf_cancellable(
+        &self,
+        depth: usize,
+        bandwidth: f64,
+        variant: RbfVariant,
+        progress: &dyn Progress,
+    ) -> Result<Arc<RbfFactor>> {
         let key = (
             depth,
             bandwidth.to_bits(),
@@ -51,7 +64,9 @@ impl PathCache {
         if let Some(f) = self.rbf.lock().expect("cache poisoned").get(&key) {
             return Ok(f.clone());
         }
-        let factor = Arc::new(RbfFactor::new(depth, bandwidth, variant)?);
+        let factor = Arc::new(RbfFactor::new_cancellable(
+            depth, bandwidth, variant, progress,
+        )?);
         Ok(self
             .rbf
             .lock()
@@ -63,10 +78,20 @@ impl PathCache {
 
     /// The factor of the fixed correlation matrix of `n` entries.
     pub fn correlation(&self, n: usize) -> Result<Arc<CorrelationFactor>> {
+        self.correlation_cancellable(n, &Silent)
+    }
+
+    /// [`PathCache::correlation`], stopping with [`crate::Error::Interrupted`] when `progress`
+    /// is cancelled while the factor is built.
+    pub fn correlation_cancellable(
+        &self,
+        n: usize,
+        progress: &dyn Progress,
+    ) -> Result<Arc<CorrelationFactor>> {
         if let Some(f) = self.correlation.lock().expect("cache poisoned").get(&n) {
             return Ok(f.clone());
         }
-        let factor = Arc::new(CorrelationFactor::new(n)?);
+        let factor = Arc::new(CorrelationFactor::new_cancellable(n, progress)?);
         Ok(self
             .correlation
             .lock()

@@ -20,6 +20,7 @@
 //! A stack is one product: `out (depth x n) = Z (depth x n) F^T`.
 
 use crate::linalg::{MatMut, MatRef, matmul};
+use crate::progress::{Progress, Silent, check_cancelled};
 use crate::rng;
 use crate::{Error, Result};
 use rand_distr::{Distribution, StandardNormal};
@@ -45,6 +46,12 @@ pub struct CorrelationFactor {
 impl CorrelationFactor {
     /// Draws `X` and builds `F = S Xc`. Fails for `n < 2` (a correlation needs two observations).
     pub fn new(n: usize) -> Result<Self> {
+        Self::new_cancellable(n, &Silent)
+    }
+
+    /// [`CorrelationFactor::new`], stopping with [`Error::Interrupted`] between blocks of rows
+    /// when `progress` is cancelled.
+    pub fn new_cancellable(n: usize, progress: &dyn Progress) -> Result<Self> {
         if n < 2 {
             return Err(Error::config(
                 "init",
@@ -53,7 +60,14 @@ impl CorrelationFactor {
         }
         let len = crate::budget::len("width", 8, &[n, n])?;
         let mut rng = correlation_stream(n);
-        let mut f: Vec<f64> = (0..len).map(|_| StandardNormal.sample(&mut rng)).collect();
+        let mut f = vec![0.0f64; len];
+        // row-major order, a block of about a million entries between cancellation checks
+        for block in f.chunks_mut(n * (1usize << 20).div_ceil(n)) {
+            check_cancelled(progress)?;
+            block
+                .iter_mut()
+                .for_each(|x| *x = StandardNormal.sample(&mut rng));
+        }
         for row in f.chunks_exact_mut(n) {
             let mean = row.iter().sum::<f64>() / n as f64;
             row.iter_mut().for_each(|x| *x -= mean);

@@ -8,6 +8,8 @@
 //! of length `m`, the real and imaginary parts of the first `n` entries of
 //! `FFT(sqrt(lambda / m) * (z_1 + i z_2))` are two independent fGn paths.
 
+use crate::budget::{Footprint, bytes, largest};
+use crate::progress::{Progress, check_cancelled};
 use crate::{Error, Float, Result};
 use rand::Rng;
 use rand_distr::{Distribution, StandardNormal};
@@ -156,6 +158,7 @@ impl FgnPlan {
 
 /// Fills `out` (`depth x entries`, layer-major: `out[k * entries + e]`) with `entries`
 /// independent fGn paths over depth, times `scale`.
+/// Stops with [`Error::Interrupted`] between blocks of paths when `progress` is cancelled.
 pub(super) fn sample_stack<T: Float, R: Rng + ?Sized>(
     plan: &FgnPlan,
     depth: usize,
@@ -163,7 +166,8 @@ pub(super) fn sample_stack<T: Float, R: Rng + ?Sized>(
     scale: f64,
     rng: &mut R,
     out: &mut [T],
-) {
+    progress: &dyn Progress,
+) -> Result<()> {
     assert_eq!(plan.len(), depth, "fGn plan has the wrong length");
     assert_eq!(out.len(), depth * entries, "fGn stack has the wrong size");
     let m = 2 * depth;
@@ -173,6 +177,7 @@ pub(super) fn sample_stack<T: Float, R: Rng + ?Sized>(
     let mut fft_scratch = vec![zero; plan.fft_scratch_len()];
     let mut e0 = 0;
     while e0 < entries {
+        check_cancelled(progress)?;
         let width = (2 * PAIRS).min(entries - e0);
         let pairs = width.div_ceil(2);
         for buf in bufs.chunks_exact_mut(m).take(pairs) {
@@ -189,6 +194,62 @@ pub(super) fn sample_stack<T: Float, R: Rng + ?Sized>(
         }
         e0 += width;
     }
+    Ok(())
+}
+
+/// The memory of a Davies-Harte plan for paths of length `n` and of drawing with it (the
+/// eigenvalues, the FFT's buffers and scratch, [`PAIRS`] transforms at once); `field` names
+/// `n`.
+pub fn plan_footprint(f: Footprint, field: &'static str, n: usize) -> Footprint {
+    f.memory(
+        field,
+        "the circulant embedding (eigenvalues, FFT buffers and scratch of length 2 n)",
+        bytes(16, &[2, n]).saturating_mul(4 + PAIRS as u128),
+    )
+}
+
+/// `paths` independent unit-variance fGn paths of length `n`, one after the other (`paths x n`,
+/// row-major): the same numbers as [`super::Init::sample_stack`] of `fbm(hurst)` with
+/// `depth = n`, `rows = paths`, `cols = 1` and the same `rng`, transposed. The memory is checked
+/// first ([`crate::budget::check_memory`], errors name `n` or `paths`), and `progress` is
+/// checked for cancellation between pairs of paths.
+pub fn fgn_rows<R: Rng + ?Sized>(
+    n: usize,
+    hurst: f64,
+    paths: usize,
+    rng: &mut R,
+    progress: &dyn Progress,
+) -> Result<Vec<f64>> {
+    for (field, v) in [("n", n), ("paths", paths)] {
+        if v == 0 {
+            return Err(Error::config(field, "must be a positive integer (>= 1)"));
+        }
+    }
+    let len = crate::budget::len(largest(&[("n", n), ("paths", paths)]), 8, &[n, paths])?;
+    let footprint = plan_footprint(Footprint::default(), "n", n).memory(
+        largest(&[("n", n), ("paths", paths)]),
+        "the paths (paths x n f64)",
+        bytes(8, &[n, paths]),
+    );
+    crate::budget::check_memory(&footprint)?;
+    let plan = FgnPlan::new(n, hurst)?;
+    check_cancelled(progress)?;
+    let mut out = vec![0.0f64; len];
+    let mut scratch = Vec::new();
+    let mut spare = Vec::new();
+    // pair by pair, as `sample_stack` draws them: rows 2j and 2j + 1 from the real and
+    // imaginary parts of one transform
+    for pair in out.chunks_mut(2 * n) {
+        check_cancelled(progress)?;
+        if pair.len() == 2 * n {
+            let (a, b) = pair.split_at_mut(n);
+            plan.fill_pair(rng, &mut scratch, a, b);
+        } else {
+            spare.resize(n, 0.0);
+            plan.fill_pair(rng, &mut scratch, pair, &mut spare);
+        }
+    }
+    Ok(out)
 }
 
 /// The values `B_H(k/n)`, `k = 0..=n`, of a standard fractional Brownian motion on `[0, 1]`
@@ -212,6 +273,7 @@ pub fn fbm_path<R: Rng + ?Sized>(n: usize, hurst: f64, rng: &mut R) -> Result<Ve
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::progress::Silent;
     use crate::rng;
 
     /// Empirical autocovariance of fGn at lags `0..=3`, averaged over all pairs `(t, t+k)` of
@@ -333,7 +395,9 @@ mod tests {
             scale,
             &mut rng::stream(3, &[1]),
             &mut out,
-        );
+            &Silent,
+        )
+        .unwrap();
         let mut again = vec![0.0f64; depth * entries];
         sample_stack(
             &plan,
@@ -342,7 +406,9 @@ mod tests {
             scale,
             &mut rng::stream(3, &[1]),
             &mut again,
-        );
+            &Silent,
+        )
+        .unwrap();
         assert_eq!(out, again);
         // Per-entry variance: average of x^2 over 200 layers and 37 independent entries. With
         // H = 0.7 a path's time average of x^2 has variance (2/n) sum_{|j|<n} gamma(j)^2 ~ 0.016,
@@ -388,9 +454,11 @@ mod tests {
         let plan = FgnPlan::new(1000, 0.7).unwrap();
         let mut r = rng::stream(0, &[]);
         let mut out = vec![0.0f64; 1000 * 1600];
-        let t64 = best(|| sample_stack(&plan, 1000, 1600, 0.025, &mut r, &mut out));
+        let t64 =
+            best(|| sample_stack(&plan, 1000, 1600, 0.025, &mut r, &mut out, &Silent).unwrap());
         let mut out32 = vec![0.0f32; 1000 * 1600];
-        let t32 = best(|| sample_stack(&plan, 1000, 1600, 0.025, &mut r, &mut out32));
+        let t32 =
+            best(|| sample_stack(&plan, 1000, 1600, 0.025, &mut r, &mut out32, &Silent).unwrap());
         let mut z = vec![0.0f64; 3_200_000];
         let tn = best(|| {
             z.iter_mut()

@@ -18,6 +18,8 @@ pub mod rbf;
 
 pub use cache::PathCache;
 
+use crate::budget::{Footprint, bytes, largest};
+use crate::progress::{Progress, Silent, check_cancelled};
 use crate::{Error, Float, Result};
 use rand::Rng;
 use std::fmt;
@@ -137,6 +139,22 @@ impl Init {
         rng: &mut R,
         out: &mut [T],
     ) -> Result<()> {
+        self.sample_stack_cancellable(depth, rows, cols, cache, rng, out, &Silent)
+    }
+
+    /// [`Init::sample_stack`], stopping with [`Error::Interrupted`] when `progress` is
+    /// cancelled: between blocks of entries, between the steps that build a law's factor.
+    #[allow(clippy::too_many_arguments)]
+    pub fn sample_stack_cancellable<T: Float, R: Rng + ?Sized>(
+        &self,
+        depth: usize,
+        rows: usize,
+        cols: usize,
+        cache: &PathCache,
+        rng: &mut R,
+        out: &mut [T],
+        progress: &dyn Progress,
+    ) -> Result<()> {
         self.validate("init")?;
         assert_eq!(
             out.len(),
@@ -145,31 +163,33 @@ impl Init {
         );
         let scale = 1.0 / (cols as f64).sqrt();
         match *self {
-            Init::Uniform => iid::uniform(scale, rng, out),
-            Init::Gaussian => iid::gaussian(scale, rng, out),
-            Init::Rademacher => iid::rademacher(scale, rng, out),
-            Init::Fbm { hurst } => fbm::sample_stack(
-                &*cache.fgn(depth, hurst)?,
-                depth,
-                rows * cols,
-                scale,
-                rng,
-                out,
-            ),
-            Init::Rbf { bandwidth, variant } => rbf::sample_stack(
-                &*cache.rbf(depth, bandwidth, variant)?,
-                depth,
-                rows * cols,
-                scale,
-                rng,
-                out,
-            ),
+            Init::Uniform | Init::Gaussian | Init::Rademacher => {
+                // in blocks (the draws stay in order): a billion entries take seconds
+                for block in out.chunks_mut(IID_BLOCK) {
+                    check_cancelled(progress)?;
+                    match *self {
+                        Init::Uniform => iid::uniform(scale, rng, block),
+                        Init::Gaussian => iid::gaussian(scale, rng, block),
+                        _ => iid::rademacher(scale, rng, block),
+                    }
+                }
+            }
+            Init::Fbm { hurst } => {
+                let plan = cache.fgn(depth, hurst)?;
+                fbm::sample_stack(&plan, depth, rows * cols, scale, rng, out, progress)?;
+            }
+            Init::Rbf { bandwidth, variant } => {
+                let factor = cache.rbf_cancellable(depth, bandwidth, variant, progress)?;
+                check_cancelled(progress)?;
+                rbf::sample_stack(&factor, depth, rows * cols, scale, rng, out);
+            }
             Init::Correlated { base } => {
                 let n = rows * cols;
-                let factor = cache.correlation(n)?;
+                let factor = cache.correlation_cancellable(n, progress)?;
                 let mut z = vec![0.0f64; out.len()];
                 base.uncorrelated()
-                    .sample_stack(depth, n, 1, cache, rng, &mut z)?;
+                    .sample_stack_cancellable(depth, n, 1, cache, rng, &mut z, progress)?;
+                check_cancelled(progress)?;
                 // z now holds unit-variance entries (fan_in 1): mix them, then scale
                 let mut mixed = vec![0.0f64; out.len()];
                 factor.mix(&z, depth, &mut mixed);
@@ -180,6 +200,95 @@ impl Init {
         }
         Ok(())
     }
+}
+
+/// Entries of an i.i.d. law drawn between two cancellation checks (a few milliseconds).
+const IID_BLOCK: usize = 1 << 20;
+
+impl Init {
+    /// The memory that drawing one `depth x rows x cols` stack of `f64` needs: the stack and
+    /// the law's own buffers (the fGn plan, the rbf factor, the correlation factor and the
+    /// unmixed copies). The fields are `depth`, `rows` and `cols` (the largest count names a
+    /// product).
+    pub fn stack_footprint(&self, depth: usize, rows: usize, cols: usize) -> Footprint {
+        let entries = rows.saturating_mul(cols);
+        let stack = largest(&[("depth", depth), ("rows", rows), ("cols", cols)]);
+        let f = Footprint::default().memory(
+            stack,
+            "the weights (depth x rows x cols f64)",
+            bytes(8, &[depth, rows, cols]),
+        );
+        self.law_footprint(f, depth, entries, stack)
+    }
+
+    fn law_footprint(
+        &self,
+        f: Footprint,
+        depth: usize,
+        entries: usize,
+        stack: &'static str,
+    ) -> Footprint {
+        match *self {
+            Init::Uniform | Init::Gaussian | Init::Rademacher => f,
+            Init::Fbm { .. } => fbm::plan_footprint(f, "depth", depth),
+            Init::Rbf { bandwidth, .. } => {
+                let r = rbf::rank_bound(depth, bandwidth);
+                rbf::factor_footprint(f, depth, bandwidth).memory(
+                    largest(&[("depth", depth), ("rows", entries)]),
+                    "the rbf draws (rank x entries) and the scaled factor",
+                    bytes(8, &[r, entries]).saturating_add(bytes(8, &[depth, r])),
+                )
+            }
+            Init::Correlated { base } => {
+                let f = f
+                    .memory(
+                        "rows",
+                        "the correlation matrix's factor ((rows x cols)^2 f64)",
+                        correlated::CorrelationFactor::bytes(entries),
+                    )
+                    .memory(
+                        stack,
+                        "the unmixed and mixed copies of the weights",
+                        bytes(16, &[depth, entries]),
+                    );
+                base.uncorrelated().law_footprint(f, depth, entries, stack)
+            }
+        }
+    }
+}
+
+/// One draw of `depth x rows x cols` weights of law `init` with `rng`, as `f64` (the Python
+/// binding's `weights`): sizes checked (zero, overflow, and the memory of
+/// [`Init::stack_footprint`] against the machine, see [`crate::budget::check_memory`]), and
+/// stopped with [`Error::Interrupted`] when `progress` is cancelled.
+pub fn draw_stack<R: Rng + ?Sized>(
+    init: Init,
+    depth: usize,
+    rows: usize,
+    cols: usize,
+    rng: &mut R,
+    progress: &dyn Progress,
+) -> Result<Vec<f64>> {
+    init.validate("init")?;
+    for (field, v) in [("depth", depth), ("rows", rows), ("cols", cols)] {
+        if v == 0 {
+            return Err(Error::config(field, "must be a positive integer (>= 1)"));
+        }
+    }
+    let field = largest(&[("depth", depth), ("rows", rows), ("cols", cols)]);
+    let len = crate::budget::len(field, 8, &[depth, rows, cols])?;
+    crate::budget::check_memory(&init.stack_footprint(depth, rows, cols))?;
+    let mut out = vec![0.0f64; len];
+    init.sample_stack_cancellable(
+        depth,
+        rows,
+        cols,
+        &PathCache::new(),
+        rng,
+        &mut out,
+        progress,
+    )?;
+    Ok(out)
 }
 
 impl fmt::Display for Init {
@@ -275,6 +384,58 @@ impl From<Init> for String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    struct Cancelled;
+    impl Progress for Cancelled {
+        fn start(&self, _: &str, _: u64) {}
+        fn advance(&self, _: u64) {}
+        fn cancelled(&self) -> bool {
+            true
+        }
+    }
+
+    #[test]
+    fn fgn_rows_are_the_fbm_stack_transposed() {
+        let (n, paths) = (50, 7);
+        let rows = fbm::fgn_rows(n, 0.6, paths, &mut crate::rng::stream(4, &[]), &Silent).unwrap();
+        let stack = draw_stack(
+            Init::Fbm { hurst: 0.6 },
+            n,
+            paths,
+            1,
+            &mut crate::rng::stream(4, &[]),
+            &Silent,
+        )
+        .unwrap();
+        for p in 0..paths {
+            for k in 0..n {
+                assert_eq!(rows[p * n + k].to_bits(), stack[k * paths + p].to_bits());
+            }
+        }
+    }
+
+    #[test]
+    fn draws_check_sizes_and_stop_when_cancelled() {
+        let mut rng = crate::rng::stream(0, &[]);
+        for init in ["gaussian", "fbm(0.7)", "rbf(0.1)", "correlated(gaussian)"] {
+            let init: Init = init.parse().unwrap();
+            let r = draw_stack(init, 100, 3, 3, &mut rng, &Cancelled);
+            assert!(matches!(r, Err(Error::Interrupted)), "{init}: {r:?}");
+        }
+        let err = draw_stack(Init::Gaussian, 0, 3, 3, &mut rng, &Silent).unwrap_err();
+        assert!(err.to_string().contains("`depth`"), "{err}");
+        let err = draw_stack(Init::Gaussian, usize::MAX, 2, 3, &mut rng, &Silent).unwrap_err();
+        assert!(matches!(err, Error::TooLarge { .. }), "{err}");
+        let huge = Init::Correlated {
+            base: CorrelatedBase::Gaussian,
+        };
+        let err = draw_stack(huge, 2, 1 << 16, 1 << 16, &mut rng, &Silent).unwrap_err();
+        assert!(err.to_string().starts_with("`rows` is too large"), "{err}");
+        assert!(matches!(
+            fbm::fgn_rows(10, 0.5, 3, &mut rng, &Cancelled),
+            Err(Error::Interrupted)
+        ));
+    }
 
     #[test]
     fn parses_and_prints_round_trip() {

@@ -22,7 +22,9 @@
 //! A path is `F z` with `z ~ N(0, I_rank)`; a stack of paths is one matrix product.
 
 use super::RbfVariant;
+use crate::budget::{Footprint, bytes};
 use crate::linalg::{MatMut, MatRef, matmul};
+use crate::progress::{Progress, Silent, check_cancelled};
 use crate::{Error, Float, Result};
 use faer::dyn_stack::{MemBuffer, MemStack};
 use faer::linalg::evd;
@@ -91,12 +93,14 @@ fn toeplitz_row(depth: usize, bandwidth: f64, variant: RbfVariant) -> Vec<f64> {
 /// Diagonally pivoted Cholesky of the Toeplitz matrix with first row `c` (unit diagonal):
 /// returns `(G, rank)` with `G` column-major `n x rank` and `C - G G^T` PSD with diagonal
 /// below `tol`.
-fn pivoted_cholesky(c: &[f64], tol: f64) -> (Vec<f64>, usize) {
+/// Stops with [`Error::Interrupted`] between pivots when `progress` is cancelled.
+fn pivoted_cholesky(c: &[f64], tol: f64, progress: &dyn Progress) -> Result<(Vec<f64>, usize)> {
     let n = c.len();
     let mut resid = vec![1.0; n];
     let mut g: Vec<f64> = Vec::new();
     let mut rank = 0;
     while rank < n {
+        check_cancelled(progress)?;
         // first index of the largest residual variance (deterministic tie-breaking)
         let (p, &dp) = resid
             .iter()
@@ -109,6 +113,10 @@ fn pivoted_cholesky(c: &[f64], tol: f64) -> (Vec<f64>, usize) {
         }
         let mut col: Vec<f64> = (0..n).map(|i| c[i.abs_diff(p)]).collect();
         for q in 0..rank {
+            if q % 64 == 63 {
+                // a step costs depth x rank: at a rank of thousands, seconds
+                check_cancelled(progress)?;
+            }
             let gq = &g[q * n..(q + 1) * n];
             let w = gq[p];
             for (x, y) in col.iter_mut().zip(gq) {
@@ -124,7 +132,33 @@ fn pivoted_cholesky(c: &[f64], tol: f64) -> (Vec<f64>, usize) {
         g.extend_from_slice(&col);
         rank += 1;
     }
-    (g, rank)
+    Ok((g, rank))
+}
+
+/// An upper bound on the rank of the factor of [`RbfFactor::new`] for `depth` layers and
+/// `bandwidth` (for memory estimates): the kernel's numerical rank grows like `1 / bandwidth`
+/// (about `2.6 / bandwidth` at the Cholesky tolerance, measured for bandwidths from 0.01 to 2;
+/// the bound has a margin of 1.5 or more), and never exceeds `depth`.
+pub fn rank_bound(depth: usize, bandwidth: f64) -> usize {
+    let by_bandwidth = (4.5 / bandwidth).ceil() + 8.0;
+    if by_bandwidth.is_finite() && by_bandwidth < depth as f64 {
+        by_bandwidth as usize
+    } else {
+        depth
+    }
+}
+
+/// The memory [`RbfFactor::new`] needs for `depth` layers (the Toeplitz row and residuals, the
+/// growing Cholesky factor, the factor itself), with its rank bounded by [`rank_bound`].
+pub fn factor_footprint(f: Footprint, depth: usize, bandwidth: f64) -> Footprint {
+    let r = rank_bound(depth, bandwidth);
+    f.memory(
+        "depth",
+        "the rbf covariance's factor (depth x rank f64, built by pivoted Cholesky)",
+        bytes(8, &[depth, r])
+            .saturating_mul(3)
+            .saturating_add(bytes(24, &[depth])),
+    )
 }
 
 impl RbfFactor {
@@ -133,6 +167,17 @@ impl RbfFactor {
     /// Fails with a config error for `depth = 0` or a bandwidth that is not positive and finite,
     /// and with a numerical error if the eigendecomposition fails.
     pub fn new(depth: usize, bandwidth: f64, variant: RbfVariant) -> Result<Self> {
+        Self::new_cancellable(depth, bandwidth, variant, &Silent)
+    }
+
+    /// [`RbfFactor::new`], stopping with [`Error::Interrupted`] between the factorisation's
+    /// steps when `progress` is cancelled.
+    pub fn new_cancellable(
+        depth: usize,
+        bandwidth: f64,
+        variant: RbfVariant,
+        progress: &dyn Progress,
+    ) -> Result<Self> {
         if !(bandwidth > 0.0 && bandwidth.is_finite()) {
             return Err(Error::config(
                 "bandwidth",
@@ -143,7 +188,7 @@ impl RbfFactor {
             return Err(Error::config("depth", "rbf paths need depth >= 1"));
         }
         let c = toeplitz_row(depth, bandwidth, variant);
-        let (g, r) = pivoted_cholesky(&c, CHOLESKY_TOL);
+        let (g, r) = pivoted_cholesky(&c, CHOLESKY_TOL, progress)?;
         if r > MAX_EVD_RANK {
             // F = G, transposed to row-major
             let mut f = vec![0.0; depth * r];
@@ -333,6 +378,37 @@ mod tests {
                 assert!(p.iter().all(|x| x.is_finite()));
             }
         }
+    }
+
+    #[test]
+    fn rank_bound_covers_the_factors_rank() {
+        for bw in [2.0, 0.5, 0.1, 0.03, 0.01] {
+            for variant in [RbfVariant::Values, RbfVariant::Increments] {
+                let f = RbfFactor::new(2000, bw, variant).unwrap();
+                let bound = rank_bound(2000, bw);
+                assert!(
+                    f.rank() <= bound,
+                    "{bw} {variant:?}: rank {} > {bound}",
+                    f.rank()
+                );
+            }
+        }
+        assert_eq!(rank_bound(10, 1e-9), 10);
+        assert_eq!(rank_bound(usize::MAX, 0.0), usize::MAX);
+    }
+
+    #[test]
+    fn cancelled_factorisation_stops() {
+        struct Cancelled;
+        impl Progress for Cancelled {
+            fn start(&self, _: &str, _: u64) {}
+            fn advance(&self, _: u64) {}
+            fn cancelled(&self) -> bool {
+                true
+            }
+        }
+        let r = RbfFactor::new_cancellable(1000, 0.1, RbfVariant::Values, &Cancelled);
+        assert!(matches!(r, Err(Error::Interrupted)));
     }
 
     #[test]

@@ -7,8 +7,9 @@
 //! layer per stack call so that each layer's state can be read: the forward pass keeps every
 //! layer's pre-activation, the backward pass runs the layers in reverse from `p_L`.
 
+use crate::budget::{Footprint, bytes, largest};
 use crate::kernels::{Backend, CpuBackend, Keep, Op, ProductShape, StackShape, StackWeights, Tape};
-use crate::model::ResNet;
+use crate::model::{Dims, ResNet};
 use crate::progress::{Progress, check_cancelled};
 use crate::{Error, Result};
 
@@ -25,10 +26,40 @@ pub struct Trajectory {
     pub loss: Vec<f64>,
 }
 
+/// The memory of a [`trajectory`] of `n` columns through a network of shape `dims`, the
+/// network's own copy included: every layer's state and gradient (`[L + 1, n, d]` each), the
+/// pre-activations, the weights. Fields: `x` (the number of columns) or `v` (the depth).
+pub fn trajectory_footprint(dims: &Dims, n: usize) -> Footprint {
+    let (d, m, l) = (dims.width, dims.inner_width, dims.depth);
+    let field = largest(&[("x", n), ("v", l)]);
+    Footprint::default()
+        .memory(
+            field,
+            "the states and gradients of every layer (2 x (L + 1) x n x d f64)",
+            bytes(16, &[l.saturating_add(1), n, d]),
+        )
+        .memory(
+            field,
+            "the pre-activations of every layer (L x n x m f64)",
+            bytes(8, &[l, n, m]),
+        )
+        .memory(
+            "v",
+            "the network (v, w and biases, f64)",
+            bytes(16, &[l, d, m]).saturating_add(bytes(8, &[l, d])),
+        )
+        .memory(
+            "x",
+            "the inputs, targets and outputs",
+            bytes(16, &[n, dims.n_in.saturating_add(dims.n_out)]),
+        )
+}
+
 /// Runs `net` on the `n = alpha.len()` columns of `x` (`[n, n_in]`, column `c` scaled by
 /// `alpha[c]`) with targets `y` (`[n, n_out]`), keeping every layer's state and gradient.
-/// Shapes are checked (a mismatch is an [`Error::Config`] naming `x` or `y`); `progress` is
-/// checked for cancellation every layer.
+/// Shapes are checked (a mismatch is an [`Error::Config`] naming `x` or `y`), so is the memory
+/// of [`trajectory_footprint`] ([`crate::budget::check_memory`]); `progress` is checked for
+/// cancellation every layer.
 pub fn trajectory(
     net: &ResNet<f64>,
     alpha: &[f64],
@@ -53,7 +84,8 @@ pub fn trajectory(
             ));
         }
     }
-    let states = crate::budget::len("depth", 16, &[l + 1, d, n])?;
+    let states = crate::budget::len("x", 16, &[l + 1, d, n])?;
+    crate::budget::check_memory(&trajectory_footprint(&dims, n))?;
     let block = net.block;
     let be = CpuBackend::new();
     let shape = StackShape {

@@ -164,7 +164,8 @@ impl CoordCheckConfig {
         Ok((params, depths))
     }
 
-    /// The measurements of one `(parameterization, depth)`.
+    /// The measurements of one `(parameterization, depth)`; stops between steps when
+    /// `progress` is cancelled.
     fn run_job(
         &self,
         p: &Parameterization,
@@ -172,6 +173,7 @@ impl CoordCheckConfig {
         depth: usize,
         data: &Dataset,
         x: &[f64],
+        progress: &dyn crate::progress::Progress,
     ) -> Result<Vec<CoordRow>> {
         let cfg = train_config(
             p,
@@ -192,6 +194,7 @@ impl CoordCheckConfig {
         let mut order = Vec::new();
         let mut rows = Vec::new();
         for t in 0..=self.steps {
+            crate::progress::check_cancelled(progress)?;
             let net = tr.network();
             let row = |module, layer, quantity, l1| CoordRow {
                 param: pi,
@@ -311,7 +314,7 @@ impl Experiment for CoordCheckConfig {
             .par_iter()
             .with_max_len(1)
             .map(|&(pi, l)| {
-                let r = self.run_job(&params[pi], pi, l, &data, &x);
+                let r = self.run_job(&params[pi], pi, l, &data, &x, ctx.progress);
                 ctx.progress.advance(1);
                 r
             })

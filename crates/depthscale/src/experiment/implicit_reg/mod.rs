@@ -265,6 +265,7 @@ impl Experiment for ImplicitRegConfig {
             .collect();
         let mut rows: Vec<Vec<Row>> = vec![Vec::with_capacity(self.steps + 1); nets.len()];
         for t in 0..=self.steps {
+            crate::progress::check_cancelled(ctx.progress)?;
             let grads = t < self.steps;
             let measured: Vec<(f64, Increments)> = nets
                 .par_iter_mut()
@@ -274,6 +275,7 @@ impl Experiment for ImplicitRegConfig {
                     (loss, increments(v, w, layer))
                 })
                 .collect();
+            crate::progress::check_cancelled(ctx.progress)?;
             let (tested, reference) = nets.split_at_mut(depths.len());
             let refw = reference[0].weights();
             let dists: Vec<Distance> = tested
@@ -291,6 +293,7 @@ impl Experiment for ImplicitRegConfig {
                 });
             }
             if grads {
+                crate::progress::check_cancelled(ctx.progress)?;
                 nets.par_iter_mut().for_each(GdNet::step);
             }
             ctx.progress.advance(1);

@@ -365,7 +365,11 @@ impl Experiment for ProbeConfig {
                 batch.saturating_mul(threads),
             )
             .memory(
-                rows_field,
+                if plan.n_in.saturating_add(plan.n_out) > columns {
+                    largest(&[("n_in", plan.n_in), ("n_out", plan.n_out)])
+                } else {
+                    rows_field
+                },
                 "the inputs and rows of a draw (per thread)",
                 per_draw.saturating_mul(threads),
             )

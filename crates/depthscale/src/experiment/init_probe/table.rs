@@ -36,9 +36,12 @@ pub struct ProbeTable {
 impl ProbeConfig {
     /// Validates the config and probes every column, returning the rows in memory (what a run
     /// writes to `results.csv`, bit for bit); no file is written and no figure drawn. Stops
-    /// with [`crate::Error::Interrupted`] between batches when `progress` is cancelled.
+    /// with [`crate::Error::Interrupted`] between batches when `progress` is cancelled. The
+    /// memory of the run's [`Experiment::footprint`] is checked first
+    /// ([`crate::budget::check_memory`]).
     pub fn measure(&self, progress: &dyn Progress) -> Result<ProbeTable> {
         self.validate()?;
+        crate::budget::check_memory(&self.footprint()?)?;
         let plan = self.plan()?;
         let measured = rows::measure(self.seed, &plan, progress)?;
         let n = measured.rows.len();

@@ -29,7 +29,7 @@ use super::{Experiment, RunContext};
 use crate::budget::{Footprint, bytes, check_title};
 use crate::model::{Activation, ResNet};
 use crate::paths::{Init, PathCache};
-use crate::progress::Silent;
+use crate::progress::{Progress, Quiet};
 use crate::train::{
     BlockKind, Evaluator, LossKind, Optimizer, Regression, TrainConfig, TrainingSet, init_training,
     residual_scale, train_from,
@@ -254,7 +254,8 @@ impl OdeAfterTrainingConfig {
         )
     }
 
-    /// Trains the pair of `case` at depth `l` (long) and `l / 2` (short).
+    /// Trains the pair of `case` at depth `l` (long) and `l / 2` (short); stops when `progress`
+    /// is cancelled (between batches).
     fn run_pair(
         &self,
         case: Case,
@@ -262,6 +263,7 @@ impl OdeAfterTrainingConfig {
         data: &Regression,
         train_only: &Regression,
         cache: &PathCache,
+        progress: &dyn Progress,
     ) -> Result<Pair> {
         let cfg_long = self.train_config(case, l);
         let cfg_short = self.train_config(case, l / 2);
@@ -276,7 +278,8 @@ impl OdeAfterTrainingConfig {
             .enumerate()
         {
             // no per-epoch test evaluation: the test MSE is measured once, after training
-            let out = train_from(cfg, start, train_only, &Silent, &mut |_| {})?;
+            crate::progress::check_cancelled(progress)?;
+            let out = train_from(cfg, start, train_only, &Quiet(progress), &mut |_| {})?;
             diverged |= out.diverged;
             train_loss[i] = out.metrics.last().map_or(f64::NAN, |m| m.train_loss);
             let (x, y) = data.test_split();
@@ -402,7 +405,7 @@ impl Experiment for OdeAfterTrainingConfig {
         let pairs = jobs
             .par_iter()
             .map(|&(case, l)| {
-                let pair = self.run_pair(case, l, &data, &train_only, &cache);
+                let pair = self.run_pair(case, l, &data, &train_only, &cache, ctx.progress);
                 ctx.progress.advance(1);
                 pair
             })

@@ -1,5 +1,6 @@
 use super::*;
 use crate::experiment::{RunOptions, run_kind};
+use crate::progress::Silent;
 
 fn small() -> OdeAfterTrainingConfig {
     let mut cfg: OdeAfterTrainingConfig =

@@ -29,7 +29,7 @@ use super::training::{RunStats, training_config, training_footprint};
 use super::{Experiment, Grid, LawSpec, RunContext, cells};
 use crate::budget::Footprint;
 use crate::paths::Init;
-use crate::progress::Silent;
+use crate::progress::{Progress, Quiet};
 use crate::train::data::Dataset;
 use crate::train::{TrainConfig, train};
 use crate::{Error, Result};
@@ -197,12 +197,14 @@ impl SweepConfig {
         })
     }
 
-    /// Trains one cell; returns its row and its epoch rows.
+    /// Trains one cell; returns its row and its epoch rows. Stops when `progress` is
+    /// cancelled (between batches).
     fn run_cell(
         &self,
         plan: &Plan,
         data: &Dataset,
         idx: usize,
+        progress: &dyn Progress,
     ) -> Result<(CellRow, Vec<EpochRow>)> {
         let key = plan.cells[idx];
         let cfg = self.cell_config(plan, &key)?;
@@ -210,7 +212,7 @@ impl SweepConfig {
             batch_size: cfg.batch_size.min(data.n_train().max(1)),
             ..cfg
         };
-        let out = train(&cfg, data, &Silent, &mut |_| {})?;
+        let out = train(&cfg, data, &Quiet(progress), &mut |_| {})?;
         let stats = RunStats::of(&out.metrics, out.diverged);
         let epochs = out
             .metrics
@@ -318,7 +320,7 @@ impl Experiment for SweepConfig {
                 .with_max_len(1)
                 .map(|&idx| {
                     crate::progress::check_cancelled(ctx.progress)?;
-                    let (row, rows) = self.run_cell(&plan, &data, idx)?;
+                    let (row, rows) = self.run_cell(&plan, &data, idx, ctx.progress)?;
                     let mut f = files.lock().expect("cell files lock");
                     let (cells_csv, metrics_csv) = &mut *f;
                     for (_, r) in &rows {

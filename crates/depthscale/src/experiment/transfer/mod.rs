@@ -266,7 +266,14 @@ impl TransferConfig {
         })
     }
 
-    fn run_cell(&self, plan: &Plan, data: &Dataset, idx: usize) -> Result<CellRow> {
+    /// Trains one cell; stops between batches when `progress` is cancelled.
+    fn run_cell(
+        &self,
+        plan: &Plan,
+        data: &Dataset,
+        idx: usize,
+        progress: &dyn crate::progress::Progress,
+    ) -> Result<CellRow> {
         let key = plan.cells[idx];
         let p = &plan.params[key.param];
         let seed = self.seed.wrapping_add(key.seed as u64);
@@ -284,7 +291,7 @@ impl TransferConfig {
             ..cfg
         };
         let start = Instant::now();
-        let out = run_budget(p, &cfg, data, self.epochs)?;
+        let out = run_budget(p, &cfg, data, self.epochs, progress)?;
         Ok(CellRow {
             parameterization: p.name.clone(),
             beta: p.beta,
@@ -399,7 +406,7 @@ impl Experiment for TransferConfig {
                 .with_max_len(1)
                 .map(|&idx| {
                     crate::progress::check_cancelled(ctx.progress)?;
-                    let row = self.run_cell(&plan, &data, idx)?;
+                    let row = self.run_cell(&plan, &data, idx, ctx.progress)?;
                     let mut f = file.lock().expect("cells.csv lock");
                     f.push(&row)?;
                     f.sync()?;
