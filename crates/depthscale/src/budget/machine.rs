@@ -90,13 +90,32 @@ pub(super) fn cgroup(root: &Path, total: u64) -> Option<Limit> {
 /// for each), counted against `RLIMIT_AS` but not yet mapped when the limit is read.
 const ARENA_BYTES: u64 = 64 << 20;
 
+/// Address space each worker thread reserves beyond the run's own buffers, counted against
+/// `RLIMIT_AS` but not yet mapped when the limit is read: its allocator arena, and the scratch
+/// buffer of the matrix-multiply kernels (faer's x86 gemm keeps twice the L3 cache size per
+/// thread, read from sysfs where available).
+fn per_thread_reserve() -> u64 {
+    let l3 = (0..8)
+        .find_map(|i| {
+            let dir = format!("/sys/devices/system/cpu/cpu0/cache/index{i}");
+            let level = std::fs::read_to_string(format!("{dir}/level")).ok()?;
+            if level.trim() != "3" {
+                return None;
+            }
+            let size = std::fs::read_to_string(format!("{dir}/size")).ok()?;
+            super::parse_size(size.trim())
+        })
+        .unwrap_or(32 << 20);
+    ARENA_BYTES.saturating_add(l3.saturating_mul(2))
+}
+
 /// The memory left under `RLIMIT_AS` (`ulimit -v`) and `RLIMIT_DATA` (`ulimit -d`): each limit
 /// less what the process already maps (its virtual size, its data segment); the address space
-/// also less the allocator arenas of the worker threads.
+/// also less what the worker threads will reserve ([`per_thread_reserve`]).
 #[cfg(unix)]
 fn rlimits() -> Vec<Limit> {
     let (virtual_size, data_size) = mapped();
-    let arenas = ARENA_BYTES.saturating_mul(rayon::current_num_threads() as u64);
+    let arenas = per_thread_reserve().saturating_mul(rayon::current_num_threads() as u64);
     let virtual_size = virtual_size.saturating_add(arenas);
     let mut out = Vec::new();
     for (resource, used, shown) in [

@@ -72,7 +72,8 @@ pub(super) fn from_parts(name: &str, parts: [(PathBuf, Vec<u8>); 4]) -> Result<D
 fn find(dir: &Path, base: &str) -> Result<PathBuf> {
     [dir.join(base), dir.join(format!("{base}.gz"))]
         .into_iter()
-        .find(|p| p.is_file())
+        // any entry: one that is not a regular file is refused by name when read
+        .find(|p| p.exists())
         .ok_or_else(|| Error::data(dir, format!("missing file {base}(.gz)")))
 }
 
