@@ -138,6 +138,7 @@ fn rlimits() -> Vec<Limit> {
         if unsafe { libc::getrlimit(resource, &mut r) } != 0 || r.rlim_cur == libc::RLIM_INFINITY {
             continue;
         }
+        #[allow(clippy::useless_conversion)]
         let cap = u64::try_from(r.rlim_cur).unwrap_or(u64::MAX);
         out.push(Limit {
             bytes: cap.saturating_sub(used),
