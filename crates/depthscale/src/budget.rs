@@ -6,14 +6,21 @@
 //!   never a wrapped multiplication or a "capacity overflow" panic.
 //! - Before a run allocates anything, the runner asks the experiment for its [`Footprint`]
 //!   (estimated from the resolved config: the big buffers, the rows kept in memory, the bytes of
-//!   the files it writes) and checks it against [`Limits`]: the memory available on the machine
-//!   (read with `sysinfo`, cgroup limits included) and the free space of the output's file
-//!   system, each lowered by the environment variables `DEPTHSCALE_MAX_MEMORY` and
+//!   the files it writes) and checks it against [`Limits`]: the memory this process may still
+//!   use (the smallest of the machine's available memory, the cgroup limit and `RLIMIT_AS` /
+//!   `RLIMIT_DATA`) and the free space of the output's file system (`statvfs`), each lowered by the environment variables `DEPTHSCALE_MAX_MEMORY` and
 //!   `DEPTHSCALE_MAX_DISK` when they are set (a number of bytes, optionally followed by `K`, `M`,
 //!   `G` or `T`, powers of 1024). A run over a limit is refused in one line naming the field to
 //!   shrink.
 //! - Reads of untrusted files are capped: configs at [`MAX_CONFIG_BYTES`], dataset files by what
-//!   their headers declare (see [`crate::train::data`]), checkpoints by their own header.
+//!   their headers declare (see [`crate::train::data`]), checkpoints by their own header; and
+//!   they are opened with [`open_regular`], which refuses a FIFO, a device or a socket at once
+//!   instead of blocking on it.
+
+mod machine;
+mod regular;
+
+pub use regular::open_regular;
 
 use crate::{Error, Result};
 use std::path::Path;
@@ -203,26 +210,19 @@ pub struct Limits {
 }
 
 impl Limits {
-    /// The machine's available memory (cgroup limits included) and the free space of the file
-    /// system that will hold `out`, each lowered by `DEPTHSCALE_MAX_MEMORY` /
-    /// `DEPTHSCALE_MAX_DISK` when set. A malformed variable is an [`Error::Config`] naming it.
+    /// The memory this process may still use (the smallest of the machine's available
+    /// memory, what is left under the cgroup's memory limit and under `RLIMIT_AS` /
+    /// `RLIMIT_DATA`, the one that binds named in errors) and the free space of the file system
+    /// that will hold `out` (`statvfs` of its nearest existing ancestor), each lowered by
+    /// `DEPTHSCALE_MAX_MEMORY` / `DEPTHSCALE_MAX_DISK` when set. A malformed variable is an
+    /// [`Error::Config`] naming it.
     pub fn detect(out: &Path) -> Result<Self> {
-        let mut sys = sysinfo::System::new();
-        sys.refresh_memory();
-        let mut memory = sys.available_memory();
-        if let Some(cg) = sys.cgroup_limits() {
-            memory = memory.min(cg.free_memory);
-        }
-        let memory = (memory > 0).then(|| Limit {
-            bytes: memory,
-            source: "available on this machine".into(),
-        });
-        let disk = free_space(out).map(|bytes| Limit {
+        let disk = machine::free_space(out).map(|bytes| Limit {
             bytes,
             source: "free on the output's file system".into(),
         });
         Ok(Self {
-            memory: lower(memory, MEMORY_VAR)?,
+            memory: lower(machine::memory(), MEMORY_VAR)?,
             disk: lower(disk, DISK_VAR)?,
         })
     }
@@ -231,19 +231,6 @@ impl Limits {
     pub fn unlimited() -> Self {
         Self::default()
     }
-}
-
-/// The free space of the file system holding `path` (or its nearest existing ancestor).
-fn free_space(path: &Path) -> Option<u64> {
-    let abs = std::path::absolute(path).ok()?;
-    let existing = abs.ancestors().find_map(|a| a.canonicalize().ok())?;
-    let disks = sysinfo::Disks::new_with_refreshed_list();
-    disks
-        .list()
-        .iter()
-        .filter(|d| existing.starts_with(d.mount_point()))
-        .max_by_key(|d| d.mount_point().as_os_str().len())
-        .map(|d| d.available_space())
 }
 
 /// `limit` lowered to the cap in the environment variable `var`, if set.

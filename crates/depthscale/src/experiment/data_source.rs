@@ -1,6 +1,7 @@
 //! Where a training experiment's data comes from: the bundled `mnist-10k` or a dataset on disk,
-//! with optional subsets (the config fields `dataset`, `data_dir`, `train_samples`,
-//! `test_samples` shared by `train`, `sweep` and `weights`).
+//! with optional subsets (the config fields `dataset`, `data_dir`, `data_fingerprint`,
+//! `train_samples`, `test_samples` shared by `train`, `sweep`, `weights`, `coord-check` and
+//! `transfer`), and their resolution ([`resolve`]) before a run records them.
 
 use crate::progress::Progress;
 use crate::train::data::{self, Dataset, DatasetKind};
@@ -9,6 +10,58 @@ use std::path::Path;
 
 /// Name of the bundled dataset.
 pub const BUNDLED: &str = "mnist-10k";
+
+/// Resolves the data fields of a config in place, before it is validated and recorded in
+/// `config.toml`: a `data_dir` becomes absolute (canonical: the same directory reached from
+/// anywhere is spelled the same), and `data_fingerprint` is set to the fingerprint of the data
+/// found there ([`data::fingerprint`]: size and CRC-32 of the files read). A fingerprint the
+/// config already gives (a rerun of a recorded `config.toml`) must match the data found, else
+/// the run is refused naming `data_fingerprint`. The bundled `mnist-10k` has no fingerprint;
+/// fields that [`DataSource::validate`] will refuse are left as they are.
+pub(crate) fn resolve(
+    dataset: &str,
+    data_dir: &mut Option<String>,
+    data_fingerprint: &mut Option<String>,
+) -> Result<()> {
+    let Some(dir) = data_dir.as_deref() else {
+        if data_fingerprint.is_some() {
+            return Err(Error::config(
+                "data_fingerprint",
+                "only a dataset read from `data_dir` has a fingerprint; give `data_dir` or remove `data_fingerprint`",
+            ));
+        }
+        return Ok(());
+    };
+    let Ok(kind) = dataset.trim().parse::<DatasetKind>() else {
+        return Ok(());
+    };
+    let abs = std::fs::canonicalize(dir).map_err(|e| {
+        let why = if e.kind() == std::io::ErrorKind::NotFound {
+            "does not exist".to_owned()
+        } else {
+            format!("cannot be resolved: {e}")
+        };
+        Error::config("data_dir", format!("{dir} {why}"))
+    })?;
+    let abs = abs
+        .to_str()
+        .ok_or_else(|| Error::config("data_dir", format!("{} is not valid UTF-8", abs.display())))?
+        .to_owned();
+    let found = data::fingerprint(kind, Path::new(&abs))?;
+    if let Some(recorded) = data_fingerprint.as_deref()
+        && recorded != found
+    {
+        return Err(Error::config(
+            "data_fingerprint",
+            format!(
+                "the data in {abs} ({found}) is not the data this config was run with ({recorded}); point `data_dir` at that data, or remove `data_fingerprint` to run on this one"
+            ),
+        ));
+    }
+    *data_dir = Some(abs);
+    *data_fingerprint = Some(found);
+    Ok(())
+}
 
 /// Where a run's data comes from: the config fields `dataset`, `data_dir`, `train_samples`,
 /// `test_samples`.

@@ -90,6 +90,11 @@ impl Experiment for FbmPathsConfig {
                 field,
                 "fbm_paths.svg (about 20 bytes per point)",
                 bytes(20, &points),
+            )
+            .disk(
+                "hurst",
+                "fbm_paths.png, config.toml and summary.json (at most 1 MiB)",
+                1 << 20,
             ))
     }
 

@@ -15,9 +15,11 @@ pub mod cells;
 mod config;
 mod context;
 mod coord_check;
-mod data_source;
+pub(crate) mod data_source;
 mod depth_train;
 mod fbm_paths;
+#[cfg(test)]
+mod footprint_tests;
 mod grid;
 mod implicit_reg;
 mod init_probe;
@@ -70,6 +72,12 @@ pub trait Experiment: Serialize + DeserializeOwned {
     fn validate(&self) -> Result<()>;
     /// Shrinks the experiment to a smoke size that finishes in a few seconds.
     fn quick(&mut self);
+    /// Resolves what the config refers to outside itself, before it is validated and recorded
+    /// in `config.toml`: a data directory made absolute and the fingerprint of its data (see
+    /// `data_source::resolve`). The default has nothing to resolve.
+    fn resolve(&mut self) -> Result<()> {
+        Ok(())
+    }
     /// The run's estimated peak memory and the bytes it writes, from the validated config
     /// (with the current rayon thread count); the runner refuses a run over the machine's
     /// limits before anything is allocated. Sizes are computed with saturating arithmetic

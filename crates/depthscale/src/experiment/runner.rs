@@ -184,6 +184,7 @@ fn prepare<E: Experiment>(table: toml::Table, opts: &RunOptions) -> Result<E> {
     if opts.quick {
         cfg.quick();
     }
+    cfg.resolve()?;
     cfg.validate()?;
     if let Some(shard) = opts.shard {
         check_shard(shard)?;

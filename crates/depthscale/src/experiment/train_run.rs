@@ -140,6 +140,10 @@ impl Experiment for TrainRunConfig {
         self.train_config().map(|_| ())
     }
 
+    fn resolve(&mut self) -> Result<()> {
+        self.resolve_data()
+    }
+
     fn quick(&mut self) {
         self.depth = self.depth.min(100);
         self.epochs = 1;

@@ -41,6 +41,10 @@ macro_rules! training_config {
             /// Directory (or CIFAR-10 archive) of a dataset other than `mnist-10k`.
             #[serde(default, skip_serializing_if = "Option::is_none")]
             pub data_dir: Option<String>,
+            /// Size and CRC-32 of the files of `data_dir`, recorded by the run (see
+            /// `data_source::resolve`); a rerun on other data is refused.
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub data_fingerprint: Option<String>,
             /// Train on the first `n` training images only.
             #[serde(default, skip_serializing_if = "Option::is_none")]
             pub train_samples: Option<usize>,
@@ -96,6 +100,15 @@ macro_rules! training_config {
         }
 
         impl $name {
+            /// Resolves `data_dir` and `data_fingerprint` (see `data_source::resolve`).
+            fn resolve_data(&mut self) -> crate::Result<()> {
+                crate::experiment::data_source::resolve(
+                    &self.dataset,
+                    &mut self.data_dir,
+                    &mut self.data_fingerprint,
+                )
+            }
+
             /// The data fields.
             pub fn data(&self) -> crate::experiment::DataSource<'_> {
                 crate::experiment::DataSource {

@@ -277,6 +277,10 @@ impl Experiment for WeightsConfig {
         )
     }
 
+    fn resolve(&mut self) -> Result<()> {
+        self.resolve_data()
+    }
+
     fn quick(&mut self) {
         self.depth = self.depth.min(64);
         self.epochs = 1;

@@ -210,7 +210,7 @@ impl Plan {
 
     /// Columns probed per draw: every `(beta, sample)`.
     fn columns(&self) -> usize {
-        self.betas.len() * self.samples
+        self.betas.len().saturating_mul(self.samples)
     }
 
     /// The second-moment ratio `m2` of the closed form `sqrt((1 + m2 L^{-2 beta})^L - 1)` of the

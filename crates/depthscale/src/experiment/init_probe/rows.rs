@@ -61,7 +61,8 @@ struct Batch {
 /// [`TAPE_BUDGET_BYTES`].
 pub(super) fn max_columns(plan: &Plan) -> usize {
     let max_depth = *plan.depths.iter().max().expect("non-empty grid");
-    (TAPE_BUDGET_BYTES / (8 * max_depth * plan.width)).clamp(8, 1024)
+    let per_column = 8usize.saturating_mul(max_depth).saturating_mul(plan.width);
+    (TAPE_BUDGET_BYTES / per_column.max(1)).clamp(8, 1024)
 }
 
 /// The batches of the experiment: for every `(depth, hurst)`, its draws in runs of as many as

@@ -382,6 +382,11 @@ impl Experiment for OdeAfterTrainingConfig {
                 bytes(8, &[self.train_samples + self.test_samples + 256, d]).saturating_mul(threads),
             )
             .memory("depth", "the per-layer gaps", bytes(16, &[rows]).saturating_add(bytes(256, &[jobs as usize])))
+            .memory(
+                "epochs",
+                "the per-epoch metrics of the networks in training",
+                bytes(64, &[self.epochs]).saturating_mul(threads),
+            )
             .disk("depth", "layers.csv", bytes(80, &[rows]))
             .disk("depth", "results.csv, fits.csv and the figures", 8 << 20))
     }

@@ -220,9 +220,10 @@ pub fn sync_dir(dir: &Path) -> Result<()> {
 }
 
 /// Reads at most `cap` bytes of `path`; a longer input is an [`Error::TooLarge`] naming
-/// `field` (reads of `/dev/zero` or a FIFO stop at the cap too).
+/// `field`. Only a regular file is read ([`crate::budget::open_regular`]): a FIFO, a device or
+/// a socket is refused at once.
 pub fn read_capped(path: &Path, cap: u64, field: &str) -> Result<Vec<u8>> {
-    let file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let file = crate::budget::open_regular(path)?;
     take_capped(file, path, cap, field)
 }
 

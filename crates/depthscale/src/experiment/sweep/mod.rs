@@ -249,6 +249,10 @@ impl Experiment for SweepConfig {
         self.plan().map(|_| ())
     }
 
+    fn resolve(&mut self) -> Result<()> {
+        self.resolve_data()
+    }
+
     fn quick(&mut self) {
         self.lr.shrink(2);
         if let Some(h) = self.hurst.as_mut() {

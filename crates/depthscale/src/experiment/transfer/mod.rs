@@ -54,6 +54,10 @@ pub struct TransferConfig {
     /// Directory (or CIFAR-10 archive) of a dataset other than `mnist-10k`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data_dir: Option<String>,
+    /// Size and CRC-32 of the files of `data_dir`, recorded by the run (see
+    /// `data_source::resolve`); a rerun on other data is refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_fingerprint: Option<String>,
     /// Train on the first `n` training images only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub train_samples: Option<usize>,
@@ -318,6 +322,14 @@ impl Experiment for TransferConfig {
     fn validate(&self) -> Result<()> {
         self.data().validate()?;
         self.plan().map(|_| ())
+    }
+
+    fn resolve(&mut self) -> Result<()> {
+        super::data_source::resolve(
+            &self.dataset,
+            &mut self.data_dir,
+            &mut self.data_fingerprint,
+        )
     }
 
     fn quick(&mut self) {

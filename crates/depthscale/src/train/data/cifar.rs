@@ -1,7 +1,6 @@
 //! CIFAR-10 binary batches: records of 1 label byte followed by 3072 pixel bytes (the R, G and B
 //! planes of a 32x32 image, each row-major), read from a directory or streamed from the tar.gz archive.
 
-use std::fs::File;
 use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
 
@@ -33,10 +32,42 @@ const MAX_RESERVE: u64 = 64 << 20;
 /// The largest batch file read: [`MAX_CIFAR_RECORDS`] records.
 const MAX_BATCH_BYTES: u64 = (MAX_CIFAR_RECORDS * RECORD) as u64;
 
+/// Where the CIFAR-10 data of a path is.
+enum Source {
+    /// The tar.gz archive (or a plain tar).
+    Archive(PathBuf),
+    /// The directory holding the six batch files.
+    Batches(PathBuf),
+}
+
+/// The files [`load`] reads for `path`: the archive, or the six batch files.
+pub(super) fn files(path: &Path) -> Result<Vec<PathBuf>> {
+    Ok(match locate(path)? {
+        Source::Archive(a) => vec![a],
+        Source::Batches(dir) => FILES.iter().map(|f| dir.join(f)).collect(),
+    })
+}
+
 /// Loads CIFAR-10 from a directory of batch files or from the archive (see [`super::load`]).
 pub(super) fn load(path: &Path) -> Result<Dataset> {
+    let dir = match locate(path)? {
+        Source::Archive(a) => return load_archive(&a),
+        Source::Batches(dir) => dir,
+    };
+    let mut batches = Vec::with_capacity(FILES.len());
+    for name in FILES {
+        let file = dir.join(name);
+        let bytes = read_file(&file, MAX_BATCH_BYTES)?;
+        validate(&bytes).map_err(|m| Error::data(&file, m))?;
+        batches.push(bytes);
+    }
+    Ok(assemble(&batches))
+}
+
+/// Finds the archive or the directory of batch files that `path` designates.
+fn locate(path: &Path) -> Result<Source> {
     if path.is_file() {
-        return load_archive(path);
+        return Ok(Source::Archive(path.to_path_buf()));
     }
     if !path.is_dir() {
         let problem = if path.exists() {
@@ -51,7 +82,7 @@ pub(super) fn load(path: &Path) -> Result<Dataset> {
     } else if path.join(SUBDIR).is_dir() {
         path.join(SUBDIR)
     } else if path.join(ARCHIVE).is_file() {
-        return load_archive(&path.join(ARCHIVE));
+        return Ok(Source::Archive(path.join(ARCHIVE)));
     } else {
         return Err(Error::data(
             path,
@@ -64,14 +95,7 @@ pub(super) fn load(path: &Path) -> Result<Dataset> {
     if let Some(name) = FILES.iter().find(|name| !dir.join(name).is_file()) {
         return Err(Error::data(&dir, format!("missing file {name}")));
     }
-    let mut batches = Vec::with_capacity(FILES.len());
-    for name in FILES {
-        let file = dir.join(name);
-        let bytes = read_file(&file, MAX_BATCH_BYTES)?;
-        validate(&bytes).map_err(|m| Error::data(&file, m))?;
-        batches.push(bytes);
-    }
-    Ok(assemble(&batches))
+    Ok(Source::Batches(dir))
 }
 
 /// Streams the archive (gzip-compressed or plain tar), keeping the six batch files in memory.
@@ -89,8 +113,7 @@ fn load_archive(archive: &Path) -> Result<Dataset> {
             format!("corrupt archive (expected the CIFAR-10 tar.gz): {cause}"),
         )
     };
-    let mut file =
-        File::open(archive).map_err(|e| Error::data(archive, format!("cannot read file: {e}")))?;
+    let mut file = crate::budget::open_regular(archive)?;
     let mut magic = [0u8; 2];
     let n = file.read(&mut magic).map_err(corrupt)?;
     let head = std::io::Cursor::new(magic[..n].to_vec());

@@ -28,8 +28,8 @@ pub(super) const FILES: [&str; 4] = [
     "t10k-labels-idx1-ubyte",
 ];
 
-/// Loads the four IDX files of `dir` (each raw or gzip, with or without `.gz`).
-pub(super) fn load_dir(name: &str, dir: &Path) -> Result<Dataset> {
+/// The four IDX files of `dir` that [`load_dir`] reads, in [`FILES`] order.
+pub(super) fn files(dir: &Path) -> Result<[PathBuf; 4]> {
     if !dir.is_dir() {
         let problem = if dir.exists() {
             "not a directory; expected one holding the four IDX files"
@@ -38,12 +38,17 @@ pub(super) fn load_dir(name: &str, dir: &Path) -> Result<Dataset> {
         };
         return Err(Error::data(dir, problem));
     }
-    let read = |base: &str| -> Result<(PathBuf, Vec<u8>)> {
-        let path = find(dir, base)?;
+    let [a, b, c, d] = FILES;
+    Ok([find(dir, a)?, find(dir, b)?, find(dir, c)?, find(dir, d)?])
+}
+
+/// Loads the four IDX files of `dir` (each raw or gzip, with or without `.gz`).
+pub(super) fn load_dir(name: &str, dir: &Path) -> Result<Dataset> {
+    let read = |path: PathBuf| -> Result<(PathBuf, Vec<u8>)> {
         let bytes = read_file(&path, MAX_FILE_BYTES)?;
         Ok((path, bytes))
     };
-    let [a, b, c, d] = FILES;
+    let [a, b, c, d] = files(dir)?;
     from_parts(name, [read(a)?, read(b)?, read(c)?, read(d)?])
 }
 
@@ -67,7 +72,8 @@ pub(super) fn from_parts(name: &str, parts: [(PathBuf, Vec<u8>); 4]) -> Result<D
 fn find(dir: &Path, base: &str) -> Result<PathBuf> {
     [dir.join(base), dir.join(format!("{base}.gz"))]
         .into_iter()
-        .find(|p| p.is_file())
+        // any entry: one that is not a regular file is refused by name when read
+        .find(|p| p.exists())
         .ok_or_else(|| Error::data(dir, format!("missing file {base}(.gz)")))
 }
 

@@ -122,6 +122,39 @@ pub fn load(kind: DatasetKind, path: &Path) -> Result<Dataset> {
     }
 }
 
+/// The files [`load`] reads for `kind` at `path`, in the order it reads them.
+pub fn files(kind: DatasetKind, path: &Path) -> Result<Vec<std::path::PathBuf>> {
+    match kind {
+        DatasetKind::Mnist | DatasetKind::FashionMnist => Ok(idx::files(path)?.to_vec()),
+        DatasetKind::Cifar10 => cifar::files(path),
+    }
+}
+
+/// A fingerprint of the content of the dataset [`load`] reads for `kind` at `path`: the total
+/// size of its [`files`] and the CRC-32 of their bytes, in order (e.g.
+/// `"55440120 bytes, crc32 0a1b2c3d"`). Two runs with equal fingerprints read the same data,
+/// wherever it lies; a run records it to refuse a resume or a merge across different data.
+pub fn fingerprint(kind: DatasetKind, path: &Path) -> Result<String> {
+    let mut hasher = crc32fast::Hasher::new();
+    let mut total = 0u64;
+    let mut buf = vec![0u8; 1 << 20];
+    for file in files(kind, path)? {
+        let mut f = crate::budget::open_regular(&file)?;
+        loop {
+            match f.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => {
+                    hasher.update(&buf[..n]);
+                    total += n as u64;
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(Error::data(&file, format!("cannot read file: {e}"))),
+            }
+        }
+    }
+    Ok(format!("{total} bytes, crc32 {:08x}", hasher.finalize()))
+}
+
 /// Loads `spec`'s dataset from disk, or the bundled `mnist-10k` subset when `spec` is `None`.
 pub fn load_or_bundled(spec: Option<(DatasetKind, &Path)>) -> Result<Dataset> {
     match spec {
@@ -171,11 +204,10 @@ pub const MAX_ARCHIVE_BYTES: u64 = 4 << 30;
 /// Reads a whole regular file of at most `cap` bytes, any failure becoming an [`Error::Data`]
 /// naming it.
 fn read_file(path: &Path, cap: u64) -> Result<Vec<u8>> {
-    let meta =
-        std::fs::metadata(path).map_err(|e| Error::data(path, format!("cannot read file: {e}")))?;
-    if !meta.is_file() {
-        return Err(Error::data(path, "not a regular file"));
-    }
+    let file = crate::budget::open_regular(path)?;
+    let meta = file
+        .metadata()
+        .map_err(|e| Error::data(path, format!("cannot read file: {e}")))?;
     if meta.len() > cap {
         return Err(Error::data(
             path,
@@ -186,8 +218,8 @@ fn read_file(path: &Path, cap: u64) -> Result<Vec<u8>> {
         ));
     }
     let mut bytes = Vec::with_capacity(meta.len() as usize);
-    std::fs::File::open(path)
-        .and_then(|f| f.take(cap + 1).read_to_end(&mut bytes))
+    file.take(cap + 1)
+        .read_to_end(&mut bytes)
         .map_err(|e| Error::data(path, format!("cannot read file: {e}")))?;
     if bytes.len() as u64 > cap {
         return Err(Error::data(
