@@ -474,9 +474,9 @@ fn reproduce(args: ReproduceArgs) -> Result<()> {
         (Some(name), None) => anyhow::bail!(
             "`--dataset {name}` needs `--data DIR`, the directory holding its files (download them with `depthscale data fetch {name} --dir DIR`); only mnist-10k is bundled"
         ),
-        (None, Some(_)) => anyhow::bail!(
-            "`--data` needs `--dataset` (mnist, fashion-mnist or cifar10)"
-        ),
+        (None, Some(_)) => {
+            anyhow::bail!("`--data` needs `--dataset` (mnist, fashion-mnist or cifar10)")
+        }
         (None, None) => None,
     };
     let opts = reproduce::ReproduceOptions {

@@ -111,4 +111,3 @@ const SMALL_SWEEP: [&str; 16] = [
     "--set",
     "depth=500",
 ];
-

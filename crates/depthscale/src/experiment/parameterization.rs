@@ -171,11 +171,18 @@ impl Parameterization {
     pub fn check_at(&self, field: &str, depth: usize) -> Result<()> {
         let l = depth as f64;
         for (what, v, got) in [
-            ("beta", self.beta, ("the residual scale L^-beta", l.powf(-self.beta))),
+            (
+                "beta",
+                self.beta,
+                ("the residual scale L^-beta", l.powf(-self.beta)),
+            ),
             (
                 "lr_exponent",
                 self.lr_exponent,
-                ("the learning-rate factor L^lr_exponent", l.powf(self.lr_exponent)),
+                (
+                    "the learning-rate factor L^lr_exponent",
+                    l.powf(self.lr_exponent),
+                ),
             ),
             (
                 "eps_exponent",
@@ -346,28 +353,40 @@ mod tests {
             parameterizations: Vec<ParamSpec>,
         }
         let err = |table: &str| -> String {
-            let t: toml::Table =
-                toml::from_str(&format!("parameterizations = [{table}]")).unwrap();
+            let t: toml::Table = toml::from_str(&format!("parameterizations = [{table}]")).unwrap();
             match serde_path_to_error::deserialize::<_, C>(toml::Value::Table(t)) {
                 Err(e) => {
                     let path = e.path().to_string();
                     format!("{path}: {}", e.into_inner())
                 }
-                Ok(c) => {
-                    resolve_all(&c.parameterizations, "parameterizations")
-                        .and_then(|ps| ps.iter().try_for_each(|p| p.check_at("parameterizations", 64)))
-                        .unwrap_err()
-                        .to_string()
-                }
+                Ok(c) => resolve_all(&c.parameterizations, "parameterizations")
+                    .and_then(|ps| {
+                        ps.iter()
+                            .try_for_each(|p| p.check_at("parameterizations", 64))
+                    })
+                    .unwrap_err()
+                    .to_string(),
             }
         };
         let cases: [(&str, &[&str]); 6] = [
             (r#"{ name = "m" }"#, &["parameterizations[0]", "`beta`"]),
-            (r#"{ name = "m", beta = 1, optimizer = "lbfgs" }"#, &["optimizer", "lbfgs"]),
-            (r#"{ name = "m", beta = 1, init_v = "fbm(2)" }"#, &["init_v", "fbm(2)"]),
+            (
+                r#"{ name = "m", beta = 1, optimizer = "lbfgs" }"#,
+                &["optimizer", "lbfgs"],
+            ),
+            (
+                r#"{ name = "m", beta = 1, init_v = "fbm(2)" }"#,
+                &["init_v", "fbm(2)"],
+            ),
             (r#"{ name = "m", beta = 1, extra = 3 }"#, &["`extra`"]),
-            (r#"{ name = "m", beta = 1, eps_exponent = -1e300 }"#, &["eps_exponent", "-1e300"]),
-            (r#"{ name = "depth-mup", beta = 0.5 }"#, &["depth-mup", "built-in"]),
+            (
+                r#"{ name = "m", beta = 1, eps_exponent = -1e300 }"#,
+                &["eps_exponent", "-1e300"],
+            ),
+            (
+                r#"{ name = "depth-mup", beta = 0.5 }"#,
+                &["depth-mup", "built-in"],
+            ),
         ];
         let mut seen = std::collections::HashSet::new();
         for (table, needles) in cases {

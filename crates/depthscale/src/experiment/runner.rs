@@ -159,10 +159,7 @@ fn prepare<E: Experiment>(table: toml::Table, opts: &RunOptions) -> Result<E> {
 
 /// [`prepare`], and the top-level keys whose `--set` value won over `--quick`: the overrides
 /// are applied again after [`Experiment::quick`], so an explicit `--set` always wins.
-fn prepare_noted<E: Experiment>(
-    table: toml::Table,
-    opts: &RunOptions,
-) -> Result<(E, Vec<String>)> {
+fn prepare_noted<E: Experiment>(table: toml::Table, opts: &RunOptions) -> Result<(E, Vec<String>)> {
     let mut cfg: E = typed(table)?;
     let mut kept = Vec::new();
     if opts.quick {
@@ -179,7 +176,9 @@ fn prepare_noted<E: Experiment>(
             for o in &opts.overrides {
                 let key = o.split_once('=').map_or(o.as_str(), |(k, _)| k);
                 let top = key.split('.').next().unwrap_or(key).trim();
-                if top != "kind" && quick.get(top) != table.get(top) && !kept.iter().any(|k| k == top)
+                if top != "kind"
+                    && quick.get(top) != table.get(top)
+                    && !kept.iter().any(|k| k == top)
                 {
                     kept.push(top.to_owned());
                 }
@@ -466,6 +465,7 @@ pub(crate) fn summary_json(
 }
 
 /// The text of `config.toml`: a comment line, then `kind` and the typed config's fields.
+#[cfg(test)]
 pub(crate) fn config_toml<E: serde::Serialize>(
     name: &str,
     quick: bool,
@@ -626,20 +626,35 @@ mod tests {
         assert_eq!(t["depth"].as_integer(), Some(1000), "{text}");
         assert_eq!(t["seed"].as_integer(), Some(3), "{text}");
         let first = text.lines().next().unwrap();
-        assert!(first.contains("--quick") && first.contains("`depth`"), "{first}");
+        assert!(
+            first.contains("--quick") && first.contains("`depth`"),
+            "{first}"
+        );
         assert!(!first.contains("seed"), "{first}");
         // without --set, --quick alone
         let quick = resolved(&[]);
         let t: toml::Table = toml::from_str(&quick).unwrap();
         assert_eq!(t["depth"].as_integer(), Some(50), "{quick}");
-        assert!(quick.lines().next().unwrap().ends_with("(--quick): rerun with `depthscale run config.toml`."));
+        assert!(
+            quick
+                .lines()
+                .next()
+                .unwrap()
+                .ends_with("(--quick): rerun with `depthscale run config.toml`.")
+        );
     }
 
     /// Issue 20, item 9: a summary read back and written again is the same bytes (serde_json's
     /// `float_roundtrip`; without it 0.47526863186523205 came back as 0.4752686318652321).
     #[test]
     fn summary_floats_round_trip_bit_for_bit() {
-        let mut values = vec![0.475_268_631_865_232_05, 0.1 + 0.2, 1e-308, 5e-324, 1.0 / 3.0];
+        let mut values = vec![
+            0.475_268_631_865_232_05,
+            0.1 + 0.2,
+            1e-308,
+            5e-324,
+            1.0 / 3.0,
+        ];
         let mut rng = crate::rng::stream(7, &[1]);
         values.extend((0..2000).map(|i| {
             let x: f64 = rand::Rng::random(&mut rng);

@@ -433,10 +433,7 @@ fn twice<T: PartialEq>(field: &str, values: &[T], show: impl Fn(&T) -> String) -
         if values[..i].contains(v) {
             return Err(Error::config(
                 field,
-                format!(
-                    "{} appears twice; list each value once",
-                    show(v)
-                ),
+                format!("{} appears twice; list each value once", show(v)),
             ));
         }
     }

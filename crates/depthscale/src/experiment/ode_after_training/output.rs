@@ -210,7 +210,11 @@ pub(super) fn write(
             diverged.len(),
             pairs.len(),
             named.join("; "),
-            if diverged.len() > named.len() { "; ... (see diverged_pairs)" } else { "" }
+            if diverged.len() > named.len() {
+                "; ... (see diverged_pairs)"
+            } else {
+                ""
+            }
         )]
     };
     Ok(serde_json::json!({
