@@ -111,3 +111,4 @@ const SMALL_SWEEP: [&str; 16] = [
     "--set",
     "depth=500",
 ];
+
