@@ -260,7 +260,8 @@ impl<'de> Deserialize<'de> for ParamSpec {
                         let inner = inner
                             .strip_prefix("invalid `")
                             .and_then(|rest| rest.split_once("`: "))
-                            .map_or(inner.as_str(), |(_, m)| m);
+                            .map_or(inner.as_str(), |(_, m)| m)
+                            .replace(&format!(" in `{path}`"), "");
                         match given.get(&path) {
                             _ if path == "." => D::Error::custom(inner),
                             Some(v) => D::Error::custom(format!("`{path} = {v}`: {inner}")),

@@ -228,6 +228,11 @@ pub fn typed<E: Experiment>(table: toml::Table) -> Result<E> {
             .and_then(|rest| rest.split_once("`: "))
             .map_or(inner.as_str(), |(_, message)| message)
             .replace(&format!(" in `{field}`"), "")
+            // toml names a list by its key alone (`parameterizations`, not `parameterizations[0]`)
+            .replace(
+                &format!(" in `{}`", field.split('[').next().unwrap_or(&field)),
+                "",
+            )
             .replace("expected usize", "expected a non-negative integer")
             .replace(
                 "expected u64",
