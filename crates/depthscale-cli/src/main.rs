@@ -116,7 +116,8 @@ struct RunArgs {
     /// --set init_v='fbm(0.3)'.
     #[arg(long = "set", value_name = "KEY=VALUE", verbatim_doc_comment)]
     overrides: Vec<String>,
-    /// Shrink the experiment to a smoke size that runs in a few seconds.
+    /// Shrink the experiment to a smoke size that runs in a few seconds. A field given with
+    /// --set keeps its --set value (the first line of config.toml names it).
     #[arg(long)]
     quick: bool,
     /// Output directory [default: runs/<experiment>-<UTC timestamp>].
@@ -143,7 +144,8 @@ struct TrainArgs {
     /// created, marked by its .depthscale file).
     #[arg(long)]
     force: bool,
-    /// Smoke size: depth at most 100, 1 epoch, 2,000 training and 1,000 test images.
+    /// Smoke size: depth at most 100, 1 epoch, 2,000 training and 1,000 test images (a
+    /// field given by a flag below or --set keeps that value).
     #[arg(long)]
     quick: bool,
     /// Override any field of the `train` preset, KEY=VALUE with a TOML value (repeatable),
@@ -255,12 +257,12 @@ struct ReproduceArgs {
     /// They run even if --only leaves them out.
     #[arg(long, value_name = "LIST", value_delimiter = ',')]
     redo: Vec<String>,
-    /// Dataset for the training experiments fig8 and fig9 (mnist, fashion-mnist, cifar10),
-    /// read from --data [default: the bundled mnist-10k].
-    #[arg(long, value_name = "NAME", requires = "data")]
+    /// Dataset for the training experiments fig8 and fig9: mnist-10k (bundled, the default),
+    /// or mnist, fashion-mnist or cifar10, read from --data.
+    #[arg(long, value_name = "NAME")]
     dataset: Option<String>,
-    /// Directory holding the dataset's files.
-    #[arg(long = "data", value_name = "DIR", requires = "dataset")]
+    /// Directory holding the dataset's files (with --dataset other than mnist-10k).
+    #[arg(long = "data", value_name = "DIR")]
     data: Option<PathBuf>,
     /// Start over: empty DIR (only a directory depthscale created) instead of resuming.
     #[arg(long)]
@@ -307,11 +309,7 @@ fn main() -> ExitCode {
             return ExitCode::SUCCESS;
         }
         Err(e) => {
-            // clap's first line is the cause; the usage lines after it are left out.
-            let text = e.to_string();
-            let first = text.lines().next().unwrap_or("invalid arguments");
-            let first = first.strip_prefix("error: ").unwrap_or(first);
-            eprintln!("error: {} (see --help)", one_line(first));
+            eprintln!("error: {} (see --help)", clap_cause(&e.to_string()));
             return ExitCode::from(2);
         }
     };
@@ -322,6 +320,21 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// The cause of a clap error on one line: its first line, with the indented lines that
+/// complete it (the names of missing arguments); the usage lines after them are left out.
+fn clap_cause(text: &str) -> String {
+    let mut lines = text.lines();
+    let first = lines.next().unwrap_or("invalid arguments");
+    let mut cause = first.strip_prefix("error: ").unwrap_or(first).to_owned();
+    if cause.trim_end().ends_with(':') {
+        for l in lines.take_while(|l| l.starts_with(' ') && !l.trim().is_empty()) {
+            cause.push(' ');
+            cause.push_str(l.trim());
+        }
+    }
+    one_line(&cause)
 }
 
 /// The error and its causes on one line, a cause already spelled out by the error before it
@@ -465,7 +478,20 @@ fn reproduce(args: ReproduceArgs) -> Result<()> {
             })?;
             Some((name, dir))
         }
-        _ => None,
+        // the bundled dataset is the default: nothing to read from disk
+        (Some(name), None) if name == "mnist-10k" => None,
+        (Some(name), None) if !["mnist", "fashion-mnist", "cifar10"].contains(&name.as_str()) => {
+            anyhow::bail!(
+                "invalid `--dataset`: unknown dataset {name:?}; accepted: mnist-10k (bundled), mnist, fashion-mnist, cifar10"
+            )
+        }
+        (Some(name), None) => anyhow::bail!(
+            "`--dataset {name}` needs `--data DIR`, the directory holding its files (download them with `depthscale data fetch {name} --dir DIR`); only mnist-10k is bundled"
+        ),
+        (None, Some(_)) => {
+            anyhow::bail!("`--data` needs `--dataset` (mnist, fashion-mnist or cifar10)")
+        }
+        (None, None) => None,
     };
     let opts = reproduce::ReproduceOptions {
         quick: args.quick,

@@ -313,16 +313,35 @@ pub fn check_threads(field: &str, n: usize) -> Result<()> {
     }
 }
 
-/// Checks a figure title's length against [`MAX_TITLE_CHARS`].
+/// Checks a figure title's length against [`MAX_TITLE_CHARS`], and that it is printable
+/// ([`check_printable`]).
 pub fn check_title(field: &str, title: &str) -> Result<()> {
     let n = title.chars().count();
-    if n <= MAX_TITLE_CHARS {
-        Ok(())
-    } else {
-        Err(Error::config(
+    if n > MAX_TITLE_CHARS {
+        return Err(Error::config(
             field,
             format!("must be at most {MAX_TITLE_CHARS} characters, got {n}"),
-        ))
+        ));
+    }
+    check_printable(field, title)
+}
+
+/// Refuses text shown in figures and tables (titles, names) that holds a control character
+/// (`U+0000..=U+001F`, `U+007F..=U+009F`, newlines and tabs included): an SVG cannot hold most
+/// of them, and none prints.
+pub fn check_printable(field: &str, text: &str) -> Result<()> {
+    match text.chars().position(char::is_control) {
+        None => Ok(()),
+        Some(at) => {
+            let c = text.chars().nth(at).expect("a position of the text");
+            Err(Error::config(
+                field,
+                format!(
+                    "holds the control character U+{:04X} at character {at} of {text:?}; accepted: one line of printable text",
+                    c as u32
+                ),
+            ))
+        }
     }
 }
 
@@ -404,6 +423,11 @@ mod tests {
         assert!(err.contains("--threads") && err.contains("100000"), "{err}");
         assert!(check_title("title", &"x".repeat(MAX_TITLE_CHARS)).is_ok());
         assert!(check_title("title", &"é".repeat(MAX_TITLE_CHARS + 1)).is_err());
+        for bad in ["a\u{1b}b", "a\nb", "\t", "\u{7f}", "\u{85}"] {
+            let err = check_title("title", bad).unwrap_err().to_string();
+            assert!(err.contains("title") && err.contains("U+"), "{err}");
+        }
+        assert!(check_title("title", "H = 0.5, β ≤ 1 & <ok>").is_ok());
     }
 
     #[test]

@@ -110,12 +110,11 @@ impl Parameterization {
     }
 
     /// A parameterization of the (H, beta) phase diagram: fBm(H) weights, Adam, no rule. Its
-    /// name shows H and beta to 12 significant digits (`H=0.3`, not the `0.30000000000000004`
-    /// a linspace grid holds).
+    /// name shows H and beta to 12 significant digits ([`phase_label`]: `H=0.3`, not the
+    /// `0.30000000000000004` a linspace grid holds).
     pub fn phase(hurst: f64, beta: f64) -> Self {
-        let tidy = |x: f64| format!("{x:.11e}").parse::<f64>().unwrap_or(x);
         Self {
-            name: format!("H={} beta={}", tidy(hurst), tidy(beta)),
+            name: format!("H={} beta={}", phase_label(hurst), phase_label(beta)),
             beta,
             init_v: Init::Fbm { hurst },
             optimizer: Optimizer::Adam,
@@ -139,12 +138,16 @@ impl Parameterization {
                 ));
             }
         }
-        if self.name.is_empty() || self.name.len() > 100 {
+        if self.name.is_empty() || self.name.chars().count() > 100 {
             return Err(Error::config(
                 format!("{field}.name"),
-                "a parameterization needs a name of 1 to 100 characters",
+                format!(
+                    "a parameterization needs a name of 1 to 100 characters, got {} characters",
+                    self.name.chars().count()
+                ),
             ));
         }
+        crate::budget::check_printable(&format!("{field}.name"), &self.name)?;
         let momentum_ok = match self.optimizer {
             Optimizer::Adam => self.momentum == 0.0,
             Optimizer::Sgd => (0.0..1.0).contains(&self.momentum),
@@ -161,6 +164,49 @@ impl Parameterization {
         self.init_v.validate(&format!("{field}.init_v"))
     }
 
+    /// Checks what the rules give at depth `depth`: the residual scale `L^-beta`, the learning
+    /// rate factor `L^gamma` and Adam's epsilon `1e-8 L^delta` must be positive and finite in
+    /// `f32` (the training model's precision); errors name `{field}.beta`, `.lr_exponent` or
+    /// `.eps_exponent` with its value.
+    pub fn check_at(&self, field: &str, depth: usize) -> Result<()> {
+        let l = depth as f64;
+        for (what, v, got) in [
+            (
+                "beta",
+                self.beta,
+                ("the residual scale L^-beta", l.powf(-self.beta)),
+            ),
+            (
+                "lr_exponent",
+                self.lr_exponent,
+                (
+                    "the learning-rate factor L^lr_exponent",
+                    l.powf(self.lr_exponent),
+                ),
+            ),
+            (
+                "eps_exponent",
+                self.eps_exponent,
+                ("Adam's epsilon 1e-8 L^eps_exponent", self.eps(depth)),
+            ),
+        ] {
+            let x = got.1 as f32;
+            if !(x.is_finite() && x > 0.0) {
+                return Err(Error::config(
+                    format!("{field}.{what}"),
+                    format!(
+                        "parameterization {:?}: {what} = {} makes {} at depth {depth} {} in f32; give a smaller |{what}|",
+                        self.name,
+                        phase_label(v),
+                        got.0,
+                        if x > 0.0 { "infinite" } else { "zero" },
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// The hidden tensors' learning rate at depth `depth` for the base rate `lr`: `lr * L^gamma`.
     pub fn lr(&self, lr: f64, depth: usize) -> f64 {
         lr * (depth as f64).powf(self.lr_exponent)
@@ -172,12 +218,25 @@ impl Parameterization {
     }
 }
 
-/// A parameterization as a config writes it: a name or a full table.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(
-    untagged,
-    expecting = "a parameterization: a name (standard, sqrt-depth, depth-mup, complete-p) or a table { name, beta, init_v, optimizer, lr_exponent, eps_exponent }"
-)]
+/// `x` to 12 significant digits, in exponent notation outside `[1e-4, 1e15)` (so a huge
+/// value is `1e300`, not 301 digits): how phase names and messages show grid values.
+pub fn phase_label(x: f64) -> String {
+    let tidy = format!("{x:.11e}").parse::<f64>().unwrap_or(x);
+    let a = tidy.abs();
+    if a == 0.0 || (1e-4..1e15).contains(&a) || !a.is_finite() {
+        format!("{tidy}")
+    } else {
+        format!("{tidy:e}")
+    }
+}
+
+/// What a parameterization is, in error messages.
+const EXPECTING: &str = "a parameterization: a name (standard, sqrt-depth, depth-mup, complete-p, depth-mup-sgd) or a table { name, beta, init_v, optimizer, momentum, lr_exponent, eps_exponent }";
+
+/// A parameterization as a config writes it: a name or a full table. A table's errors name
+/// its field (`missing field `beta``, `` `optimizer`: unknown variant `lbfgs` ``).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(untagged)]
 pub enum ParamSpec {
     /// A named parameterization.
     Named(String),
@@ -185,12 +244,56 @@ pub enum ParamSpec {
     Custom(Parameterization),
 }
 
+impl<'de> Deserialize<'de> for ParamSpec {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        use serde::de::Error as _;
+        match toml::Value::deserialize(d)? {
+            toml::Value::String(name) => Ok(ParamSpec::Named(name)),
+            toml::Value::Table(t) => {
+                let given = t.clone();
+                serde_path_to_error::deserialize(toml::Value::Table(t))
+                    .map(ParamSpec::Custom)
+                    .map_err(|e| {
+                        let path = e.path().to_string();
+                        let inner = super::config::one_line(&e.into_inner().to_string());
+                        // a value type's own "invalid `its-name`: " prefix names it worse
+                        let inner = inner
+                            .strip_prefix("invalid `")
+                            .and_then(|rest| rest.split_once("`: "))
+                            .map_or(inner.as_str(), |(_, m)| m)
+                            .replace(&format!(" in `{path}`"), "");
+                        match given.get(&path) {
+                            _ if path == "." => D::Error::custom(inner),
+                            Some(v) => D::Error::custom(format!("`{path} = {v}`: {inner}")),
+                            None => D::Error::custom(format!("`{path}`: {inner}")),
+                        }
+                    })
+            }
+            other => Err(D::Error::custom(format!(
+                "expected {EXPECTING}, got {other}"
+            ))),
+        }
+    }
+}
+
 impl ParamSpec {
-    /// The parameterization, validated; errors name `field`.
+    /// The parameterization, validated; errors name `field`. A table may not take the name of
+    /// a built-in parameterization (tables and figures would show it under that name).
     pub fn resolve(&self, field: &str) -> Result<Parameterization> {
         let p = match self {
             ParamSpec::Named(n) => Parameterization::named(n)?,
-            ParamSpec::Custom(p) => p.clone(),
+            ParamSpec::Custom(p) => {
+                if NAMED.contains(&p.name.as_str()) || NAMED_SGD.contains(&p.name.as_str()) {
+                    return Err(Error::config(
+                        format!("{field}.name"),
+                        format!(
+                            "{:?} is the name of a built-in parameterization; give the table another name (or write just \"{}\" for the built-in one)",
+                            p.name, p.name
+                        ),
+                    ));
+                }
+                p.clone()
+            }
         };
         p.validate(field)?;
         Ok(p)
@@ -239,6 +342,65 @@ mod tests {
             Parameterization::phase(1.0 / 3.0, 0.5).name,
             "H=0.333333333333 beta=0.5"
         );
+    }
+
+    /// Issue 20, item 19: each error of a table names its field and value; item 24: a table
+    /// may not take a built-in name; huge exponents are refused by field, not by their effect.
+    #[test]
+    fn table_errors_name_the_field_and_the_value() {
+        #[derive(Debug, Deserialize)]
+        struct C {
+            #[allow(dead_code)]
+            parameterizations: Vec<ParamSpec>,
+        }
+        let err = |table: &str| -> String {
+            let t: toml::Table = toml::from_str(&format!("parameterizations = [{table}]")).unwrap();
+            match serde_path_to_error::deserialize::<_, C>(toml::Value::Table(t)) {
+                Err(e) => {
+                    let path = e.path().to_string();
+                    format!("{path}: {}", e.into_inner())
+                }
+                Ok(c) => resolve_all(&c.parameterizations, "parameterizations")
+                    .and_then(|ps| {
+                        ps.iter()
+                            .try_for_each(|p| p.check_at("parameterizations", 64))
+                    })
+                    .unwrap_err()
+                    .to_string(),
+            }
+        };
+        let cases: [(&str, &[&str]); 6] = [
+            (r#"{ name = "m" }"#, &["parameterizations[0]", "`beta`"]),
+            (
+                r#"{ name = "m", beta = 1, optimizer = "lbfgs" }"#,
+                &["optimizer", "lbfgs"],
+            ),
+            (
+                r#"{ name = "m", beta = 1, init_v = "fbm(2)" }"#,
+                &["init_v", "fbm(2)"],
+            ),
+            (r#"{ name = "m", beta = 1, extra = 3 }"#, &["`extra`"]),
+            (
+                r#"{ name = "m", beta = 1, eps_exponent = -1e300 }"#,
+                &["eps_exponent", "-1e300"],
+            ),
+            (
+                r#"{ name = "depth-mup", beta = 0.5 }"#,
+                &["depth-mup", "built-in"],
+            ),
+        ];
+        let mut seen = std::collections::HashSet::new();
+        for (table, needles) in cases {
+            let e = err(table);
+            for n in needles {
+                assert!(e.contains(n), "{table}: {e:?} lacks {n:?}");
+            }
+            assert!(!e.contains("untagged") && !e.contains("adam_eps"), "{e}");
+            assert!(seen.insert(e.clone()), "two cases give {e}");
+        }
+        assert_eq!(phase_label(1e300), "1e300");
+        assert_eq!(phase_label(0.1 + 0.2), "0.3");
+        assert_eq!(phase_label(-2.5e-7), "-2.5e-7");
     }
 
     #[test]

@@ -109,8 +109,8 @@ fn resolved_typed<E: Experiment>(
     table: toml::Table,
     opts: &RunOptions,
 ) -> Result<String> {
-    let cfg: E = prepare(table, opts)?;
-    config_toml(name, opts.quick, E::KIND, &cfg)
+    let (cfg, kept) = prepare_noted::<E>(table, opts)?;
+    config_toml_noted(name, &quick_note(opts.quick, &kept), E::KIND, &cfg)
 }
 
 /// [`resolved_config`], and whether the experiment resumes in place (an interrupted run of it
@@ -180,9 +180,37 @@ fn prepare_typed<E: Experiment>(
 }
 
 fn prepare<E: Experiment>(table: toml::Table, opts: &RunOptions) -> Result<E> {
+    prepare_noted(table, opts).map(|(cfg, _)| cfg)
+}
+
+/// [`prepare`], and the top-level keys whose `--set` value won over `--quick`: the overrides
+/// are applied again after [`Experiment::quick`], so an explicit `--set` always wins.
+fn prepare_noted<E: Experiment>(table: toml::Table, opts: &RunOptions) -> Result<(E, Vec<String>)> {
     let mut cfg: E = typed(table)?;
+    let mut kept = Vec::new();
     if opts.quick {
         cfg.quick();
+        if !opts.overrides.is_empty() {
+            let serialize =
+                |e: toml::ser::Error| Error::Numerical(format!("cannot serialize config: {e}"));
+            let quick = toml::Table::try_from(&cfg).map_err(serialize)?;
+            let mut table = quick.clone();
+            for o in &opts.overrides {
+                apply_override(&mut table, o)?;
+            }
+            table.remove("kind");
+            for o in &opts.overrides {
+                let key = o.split_once('=').map_or(o.as_str(), |(k, _)| k);
+                let top = key.split('.').next().unwrap_or(key).trim();
+                if top != "kind"
+                    && quick.get(top) != table.get(top)
+                    && !kept.iter().any(|k| k == top)
+                {
+                    kept.push(top.to_owned());
+                }
+            }
+            cfg = typed(table)?;
+        }
     }
     cfg.resolve()?;
     cfg.validate()?;
@@ -195,7 +223,7 @@ fn prepare<E: Experiment>(table: toml::Table, opts: &RunOptions) -> Result<E> {
             ));
         }
     }
-    Ok(cfg)
+    Ok((cfg, kept))
 }
 
 /// Runs the experiment of kind `kind` from its table (without the `kind` key).
@@ -227,6 +255,11 @@ pub fn typed<E: Experiment>(table: toml::Table) -> Result<E> {
             .and_then(|rest| rest.split_once("`: "))
             .map_or(inner.as_str(), |(_, message)| message)
             .replace(&format!(" in `{field}`"), "")
+            // toml names a list by its key alone (`parameterizations`, not `parameterizations[0]`)
+            .replace(
+                &format!(" in `{}`", field.split('[').next().unwrap_or(&field)),
+                "",
+            )
             .replace("expected usize", "expected a non-negative integer")
             .replace(
                 "expected u64",
@@ -242,7 +275,7 @@ fn run_typed<E: Experiment>(
     opts: &RunOptions,
     progress: &dyn Progress,
 ) -> Result<RunReport> {
-    let cfg: E = prepare(table, opts)?;
+    let (cfg, kept) = prepare_noted::<E>(table, opts)?;
     let requested = opts
         .out
         .clone()
@@ -250,7 +283,7 @@ fn run_typed<E: Experiment>(
     let final_dir = output::normalize("--out", &requested)?;
     super::reproduce::refuse_inside_running(&final_dir)?;
     check_footprint(&cfg, opts, &final_dir)?;
-    let config_text = config_toml(name, opts.quick, E::KIND, &cfg)?;
+    let config_text = config_toml_noted(name, &quick_note(opts.quick, &kept), E::KIND, &cfg)?;
     let protected = Protected::standard();
     let (out, resuming) = if cfg.resumable() {
         Output::in_place(&final_dir, opts.force, &config_text, &protected)?
@@ -468,9 +501,36 @@ pub(crate) fn summary_json(
 }
 
 /// The text of `config.toml`: a comment line, then `kind` and the typed config's fields.
+#[cfg(test)]
 pub(crate) fn config_toml<E: serde::Serialize>(
     name: &str,
     quick: bool,
+    kind: &str,
+    cfg: &E,
+) -> Result<String> {
+    config_toml_noted(name, &quick_note(quick, &[]), kind, cfg)
+}
+
+/// What the comment line of `config.toml` says about `--quick`: nothing, ` (--quick)`, or
+/// which `--set` keys kept their value over it.
+fn quick_note(quick: bool, kept: &[String]) -> String {
+    match (quick, kept) {
+        (false, _) => String::new(),
+        (true, []) => " (--quick)".into(),
+        (true, kept) => format!(
+            " (--quick; the --set value of {} kept over --quick)",
+            kept.iter()
+                .map(|k| format!("`{k}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
+/// [`config_toml`] with the comment's `--quick` note given.
+fn config_toml_noted<E: serde::Serialize>(
+    name: &str,
+    note: &str,
     kind: &str,
     cfg: &E,
 ) -> Result<String> {
@@ -480,8 +540,7 @@ pub(crate) fn config_toml<E: serde::Serialize>(
         .map_err(|e| Error::Numerical(format!("cannot serialize config: {e}")))?;
     resolved.extend(body);
     Ok(format!(
-        "# Resolved config of `{name}`{}: rerun with `depthscale run config.toml`.\n{}",
-        if quick { " (--quick)" } else { "" },
+        "# Resolved config of `{name}`{note}: rerun with `depthscale run config.toml`.\n{}",
         toml::to_string(&resolved)
             .map_err(|e| Error::Numerical(format!("cannot serialize config: {e}")))?
     ))
@@ -584,6 +643,66 @@ mod tests {
             .unwrap()
             .check(&machine())
             .unwrap();
+    }
+
+    /// Issue 20, item 22: an explicit `--set` wins over `--quick` (fig9's quick depth is 50),
+    /// and the resolved config says which keys kept their value.
+    #[test]
+    fn set_wins_over_quick_and_the_config_says_so() {
+        let resolved = |sets: &[&str]| {
+            let opts = RunOptions {
+                overrides: sets.iter().map(|s| s.to_string()).collect(),
+                quick: true,
+                ..RunOptions::default()
+            };
+            resolved_config(ConfigSource::resolve("fig9").unwrap(), &opts).unwrap()
+        };
+        let text = resolved(&["depth=1000", "seed=3"]);
+        let t: toml::Table = toml::from_str(&text).unwrap();
+        assert_eq!(t["depth"].as_integer(), Some(1000), "{text}");
+        assert_eq!(t["seed"].as_integer(), Some(3), "{text}");
+        let first = text.lines().next().unwrap();
+        assert!(
+            first.contains("--quick") && first.contains("`depth`"),
+            "{first}"
+        );
+        assert!(!first.contains("seed"), "{first}");
+        // without --set, --quick alone
+        let quick = resolved(&[]);
+        let t: toml::Table = toml::from_str(&quick).unwrap();
+        assert_eq!(t["depth"].as_integer(), Some(50), "{quick}");
+        assert!(
+            quick
+                .lines()
+                .next()
+                .unwrap()
+                .ends_with("(--quick): rerun with `depthscale run config.toml`.")
+        );
+    }
+
+    /// Issue 20, item 9: a summary read back and written again is the same bytes (serde_json's
+    /// `float_roundtrip`; without it 0.47526863186523205 came back as 0.4752686318652321).
+    #[test]
+    fn summary_floats_round_trip_bit_for_bit() {
+        let mut values = vec![
+            0.475_268_631_865_232_05,
+            0.1 + 0.2,
+            1e-308,
+            5e-324,
+            1.0 / 3.0,
+        ];
+        let mut rng = crate::rng::stream(7, &[1]);
+        values.extend((0..2000).map(|i| {
+            let x: f64 = rand::Rng::random(&mut rng);
+            x * 10f64.powi(i % 40 - 20)
+        }));
+        let summary = summary_json("t", "k", false, 1.5, serde_json::json!({ "v": values }));
+        let text = serde_json::to_string_pretty(&summary).unwrap();
+        let back: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(serde_json::to_string_pretty(&back).unwrap(), text);
+        for (a, b) in values.iter().zip(back["results"]["v"].as_array().unwrap()) {
+            assert_eq!(a.to_bits(), b.as_f64().unwrap().to_bits(), "{a}");
+        }
     }
 
     #[test]

@@ -159,7 +159,7 @@ pub(super) fn centre_note<DB: DrawingBackend>(chart: &Chart<'_, DB>, text: &str)
     let (w, h) = area.dim_in_pixel();
     let style = font::style(font::LABEL, false, RGBColor(90, 90, 90))
         .pos(Pos::new(HPos::Center, VPos::Center));
-    area.draw_text(text, &style, (w as i32 / 2, h as i32 / 2))?;
+    area.draw_text(&font::printable(text), &style, (w as i32 / 2, h as i32 / 2))?;
     Ok(())
 }
 

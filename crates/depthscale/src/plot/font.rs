@@ -66,8 +66,21 @@ pub(super) fn text_width<DB: DrawingBackend>(
     Ok(area.estimate_text_size(text, style)?.0)
 }
 
+/// `text` with every control character replaced by U+FFFD: plotters escapes `<`, `>`, `&`
+/// and quotes in SVG text, but XML cannot hold most control characters at all.
+pub(super) fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.chars().any(char::is_control) {
+        text.chars()
+            .map(|c| if c.is_control() { '\u{fffd}' } else { c })
+            .collect::<String>()
+            .into()
+    } else {
+        text.into()
+    }
+}
+
 /// Fits `text` into `avail` pixels: shrinks the font from `size` down to 70% of it, then
-/// truncates with an ellipsis. Returns the text to draw and its style.
+/// truncates with an ellipsis. Returns the text to draw ([`printable`]) and its style.
 pub(super) fn fit<DB: DrawingBackend>(
     area: &DrawingArea<DB, plotters::coord::Shift>,
     text: &str,
@@ -76,6 +89,7 @@ pub(super) fn fit<DB: DrawingBackend>(
     color: RGBColor,
     avail: u32,
 ) -> Result<(String, TextStyle<'static>), DrawingAreaErrorKind<DB::ErrorType>> {
+    let text = &*printable(text);
     let mut chosen = size;
     while chosen > 0.7 * size && text_width(area, text, &style(chosen, bold, color))? > avail {
         chosen -= 1.0;

@@ -138,7 +138,7 @@ pub(super) fn draw_line<'a, DB: DrawingBackend + 'a>(
     }
     if legend && !s.label.is_empty() {
         let anno = chart.draw_series(std::iter::empty::<Circle<(f64, f64), i32>>())?;
-        anno.label(s.label.clone());
+        anno.label(super::font::printable(&s.label));
         let end = 26;
         match (&s.style, s.markers) {
             (LineStyle::Solid, false) => {

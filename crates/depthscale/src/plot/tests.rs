@@ -72,6 +72,45 @@ fn line_panels_write_png_and_svg() {
     assert_written(&stem);
 }
 
+/// Issue 20, item 23: text with control characters (which XML cannot hold) and markup still
+/// gives a well-formed SVG: the characters are replaced, the markup escaped.
+#[test]
+fn svg_text_is_escaped_and_control_characters_are_replaced() {
+    let dir = tempfile::tempdir().unwrap();
+    let stem = dir.path().join("text");
+    let nasty = "a\u{1b}b\u{0}<c>&\"d'\u{7}";
+    let panels = vec![Panel {
+        title: nasty.into(),
+        x_label: nasty.into(),
+        y_label: nasty.into(),
+        series: vec![curve(nasty, f64::sqrt)],
+        ..Panel::default()
+    }];
+    line_panels(&stem, nasty, &panels, 1).unwrap();
+    let hist = dir.path().join("hist");
+    histograms(
+        &hist,
+        nasty,
+        &[Histogram {
+            title: nasty.into(),
+            x_label: nasty.into(),
+            values: vec![1.0, 2.0, 2.5],
+            ..Histogram::default()
+        }],
+    )
+    .unwrap();
+    for stem in [stem, hist] {
+        let svg = std::fs::read_to_string(figure::with_suffix(&stem, "svg")).unwrap();
+        let bad: Vec<char> = svg
+            .chars()
+            .filter(|c| c.is_control() && !matches!(c, '\n' | '\t' | '\r'))
+            .collect();
+        assert!(bad.is_empty(), "{bad:?} in {}", stem.display());
+        assert!(!svg.contains("<c>"), "unescaped markup");
+        assert!(svg.contains("&lt;c&gt;"));
+    }
+}
+
 /// Panels full of NaN, infinities, non-positive values on log axes and empty series.
 fn hostile_panels() -> Vec<Panel> {
     let bad = Series {

@@ -126,6 +126,17 @@ impl CoordCheckConfig {
     fn plan(&self) -> Result<(Vec<Parameterization>, Vec<usize>)> {
         let params = resolve_all(&self.parameterizations, "parameterizations")?;
         let depths = self.depths.integers("depths", 1)?;
+        let mut distinct = depths.clone();
+        distinct.sort_unstable();
+        distinct.dedup();
+        if distinct.len() < 2 {
+            return Err(Error::config(
+                "depths",
+                format!(
+                    "give at least two distinct depths: flatness compares the curves across depths, got {depths:?}"
+                ),
+            ));
+        }
         for (field, v, max) in [
             ("steps", self.steps, 100_000),
             ("samples", self.samples, 1_000_000),
@@ -162,6 +173,7 @@ impl CoordCheckConfig {
         }
         for p in &params {
             for &l in &depths {
+                p.check_at("parameterizations", l)?;
                 train_config(p, l, self.width, self.batch_size, self.lr, self.seed, None)?;
             }
         }

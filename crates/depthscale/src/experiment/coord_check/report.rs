@@ -168,7 +168,23 @@ pub(super) fn finish(
             flat_names.join(", ")
         }
     );
+    // a parameterization with a non-finite measurement diverged: never flat (its ratio is
+    // infinite), and named
+    let diverged: Vec<&str> = params
+        .iter()
+        .enumerate()
+        .filter(|(pi, _)| rows.iter().any(|r| r.param == *pi && !r.l1.is_finite()))
+        .map(|(_, p)| p.name.as_str())
+        .collect();
+    let warnings: Vec<String> = diverged
+        .iter()
+        .map(|name| {
+            format!("parameterization {name:?} diverged: some of its measurements are not finite (see coords.csv); it is not counted as flat")
+        })
+        .collect();
     Ok(serde_json::json!({
+        "diverged": diverged,
+        "warnings": warnings,
         "depths": depths,
         "steps": cfg.steps,
         "lr": cfg.lr,

@@ -17,6 +17,9 @@
 //! `Z = V`, `W` and the pair `(V, W)`, and the distance to the reference network as functions
 //! of `t = k/L` (root mean square and maximum over `k`). Per depth (`depths.csv`): their maxima
 //! over steps; fitted log-log slopes against `L` in `summary.json` (theory: `-1` for both).
+//! A network whose loss, increments or distance become non-finite (a too large `lr` or
+//! `w_std`) is diverged: its maxima are null, it is left out of the fits, and the summary
+//! names it (`diverged`, `diverged_depths`, `warnings`).
 
 mod figures;
 pub mod gd;
@@ -306,7 +309,22 @@ impl Experiment for ImplicitRegConfig {
         t.write_depths(ctx, n_ref, &rows)?;
         figures::draw(ctx, self, &t, &rows)?;
         let reference = rows.last().expect("the reference's rows");
+        let warnings = divergence_warnings(&depths, n_ref, &rows);
+        let diverged_depths: Vec<usize> = depths
+            .iter()
+            .zip(&rows)
+            .filter(|(_, r)| diverged_at(r).is_some())
+            .map(|(l, _)| *l)
+            .collect();
+        let reference_max_increment = match diverged_at(reference) {
+            Some(_) => f64::NAN,
+            None => reference.iter().map(|r| r.inc.z).fold(0.0, f64::max),
+        };
         Ok(json!({
+            "diverged": !warnings.is_empty(),
+            "diverged_depths": diverged_depths,
+            "reference_diverged": diverged_at(reference).is_some(),
+            "warnings": warnings,
             "depths": depths,
             "reference_depth": n_ref,
             "width": self.width,
@@ -329,7 +347,7 @@ impl Experiment for ImplicitRegConfig {
             "expected_distance_slope": -1.0,
             "initial_loss": rows[0][0].loss,
             "final_loss": rows.iter().map(|r| r.last().map(|x| x.loss)).collect::<Vec<_>>(),
-            "reference_max_increment": reference.iter().map(|r| r.inc.z).fold(0.0, f64::max),
+            "reference_max_increment": reference_max_increment,
         }))
     }
 }
@@ -349,12 +367,54 @@ struct Tables {
     sup_fit: Option<Fit>,
 }
 
+impl Row {
+    /// Whether every measured value is finite.
+    fn finite(&self) -> bool {
+        let i = &self.inc;
+        [self.loss, i.z, i.v, i.w, i.rss]
+            .iter()
+            .chain(self.dist.as_ref().map(|d| [d.rms, d.sup]).iter().flatten())
+            .all(|x| x.is_finite())
+    }
+}
+
+/// The first step at which a network's measurements were not all finite (`None`: never).
+fn diverged_at(rows: &[Row]) -> Option<usize> {
+    rows.iter().position(|r| !r.finite())
+}
+
+/// One line per diverged network (the reference last), for the summary's `warnings`.
+fn divergence_warnings(depths: &[usize], n_ref: usize, rows: &[Vec<Row>]) -> Vec<String> {
+    depths
+        .iter()
+        .chain([&n_ref])
+        .zip(rows)
+        .enumerate()
+        .filter_map(|(i, (l, r))| {
+            diverged_at(r).map(|t| {
+                let who = if i == depths.len() {
+                    format!("the reference network (depth {l})")
+                } else {
+                    format!("depth {l}")
+                };
+                format!(
+                    "{who} diverged: a loss, increment or distance is not finite from step {t} on; its maxima are null and it is left out of the fits"
+                )
+            })
+        })
+        .collect()
+}
+
 impl Tables {
     fn new(depths: &[usize], rows: &[Vec<Row>]) -> Self {
+        // a diverged network's maxima are NaN (null in the summary), so no fit uses them
         let max = |f: &dyn Fn(&Row) -> f64| -> Vec<f64> {
             rows[..depths.len()]
                 .iter()
-                .map(|r| r.iter().map(f).fold(0.0, f64::max))
+                .map(|r| match diverged_at(r) {
+                    Some(_) => f64::NAN,
+                    None => r.iter().map(f).fold(0.0, f64::max),
+                })
                 .collect()
         };
         let max_inc = max(&|r| r.inc.z);

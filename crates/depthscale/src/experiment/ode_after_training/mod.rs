@@ -301,15 +301,26 @@ impl OdeAfterTrainingConfig {
             .map(|m| m.iter().map(|&x| f64::from(x).powi(2)).sum::<f64>().sqrt())
             .sum::<f64>()
             / l as f64;
+        let gap_v = layer_gaps(&long.params.v, &short.params.v, d * d);
+        let gap_w = layer_gaps(&long.params.w, &short.params.w, d * d);
+        // any non-finite value (weights blown up without a non-finite loss, a NaN test MSE)
+        // marks the pair diverged, as a non-finite loss does
+        let all_finite = gap_v
+            .iter()
+            .chain(&gap_w)
+            .chain(&train_loss)
+            .chain(&test_mse)
+            .chain([&norm_v])
+            .all(|x| x.is_finite());
         Ok(Pair {
             case,
             depth: l,
-            gap_v: layer_gaps(&long.params.v, &short.params.v, d * d),
-            gap_w: layer_gaps(&long.params.w, &short.params.w, d * d),
+            gap_v,
+            gap_w,
             norm_v,
             train_loss,
             test_mse,
-            diverged,
+            diverged: diverged || !all_finite,
         })
     }
 }
@@ -329,6 +340,10 @@ impl Experiment for OdeAfterTrainingConfig {
                 return Err(Error::config(field, "must list at least one value"));
             }
         }
+        twice("depth", &self.depth, |l| l.to_string())?;
+        twice("beta", &self.beta, |b| b.to_string())?;
+        twice("init", &self.init, |i| i.to_string())?;
+        twice("activation", &self.activation, |a| a.to_string())?;
         if let Some(&l) = self
             .depth
             .iter()
@@ -418,6 +433,19 @@ impl Experiment for OdeAfterTrainingConfig {
         ctx.progress.finish();
         output::write(self, ctx, &cases, &pairs)
     }
+}
+
+/// Refuses a list that holds a value twice (its rows and fits would be duplicated).
+fn twice<T: PartialEq>(field: &str, values: &[T], show: impl Fn(&T) -> String) -> Result<()> {
+    for (i, v) in values.iter().enumerate() {
+        if values[..i].contains(v) {
+            return Err(Error::config(
+                field,
+                format!("{} appears twice; list each value once", show(v)),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The largest depth (for validation).

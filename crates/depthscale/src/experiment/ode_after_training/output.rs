@@ -190,10 +190,42 @@ pub(super) fn write(
             })
         })
         .collect();
+    let diverged: Vec<&Pair> = pairs.iter().filter(|p| p.diverged).collect();
+    // one line, naming the first few pairs (`diverged_pairs` lists them all)
+    let warnings: Vec<String> = if diverged.is_empty() {
+        Vec::new()
+    } else {
+        let named: Vec<String> = diverged
+            .iter()
+            .take(4)
+            .map(|p| {
+                format!(
+                    "beta = {}, init = {}, activation = {}, depth {}",
+                    p.case.beta, p.case.init, p.case.activation, p.depth
+                )
+            })
+            .collect();
+        vec![format!(
+            "{} of {} pairs diverged (a loss, test MSE or gap is not finite) and are left out of the fits: {}{}",
+            diverged.len(),
+            pairs.len(),
+            named.join("; "),
+            if diverged.len() > named.len() {
+                "; ... (see diverged_pairs)"
+            } else {
+                ""
+            }
+        )]
+    };
     Ok(serde_json::json!({
         "depths": cfg.depth,
         "pairs": pairs.len(),
-        "diverged": pairs.iter().filter(|p| p.diverged).count(),
+        "diverged": diverged.len(),
+        "diverged_pairs": diverged.iter().map(|p| serde_json::json!({
+            "beta": p.case.beta, "init": p.case.init.to_string(),
+            "activation": p.case.activation.to_string(), "depth": p.depth,
+        })).collect::<Vec<_>>(),
+        "warnings": warnings,
         "slopes": slope_rows,
         "mean_slopes": per_group,
         "theory": "smooth weights with beta = 1: max gap ~ 1/L (slope -1)",

@@ -273,7 +273,8 @@ impl Experiment for SweepConfig {
         Ok(
             training_footprint(Footprint::default(), &plan.base, &self.data(), parallel)
                 .memory(
-                    "lr",
+                    // the larger factor: epochs = 10^12 is an `epochs` problem, not an `lr` one
+                    crate::budget::largest(&[("lr", plan.cells.len()), ("epochs", self.epochs)]),
                     "sweep rows kept in memory (cells x epochs)",
                     rows.saturating_mul(epochs.saturating_add(1))
                         .saturating_mul(200),

@@ -189,12 +189,14 @@ fn max_metrics_bytes(plan: &Plan) -> u64 {
         .saturating_add(1 << 20)
 }
 
-/// The finished cells recorded in `dir/cells.csv`, with their grid index (the first row of a
-/// cell kept). A row outside the grid is an error naming the file and line.
+/// The finished cells recorded in `dir/cells.csv`, with their grid index (of two rows of one
+/// cell with the same result the first is kept). A row outside the grid, or two rows of one
+/// cell with different results, is an error naming the file and lines.
 pub(super) fn read_cells(plan: &Plan, dir: &Path, repair: bool) -> Result<Vec<(usize, CellRow)>> {
     let path = dir.join("cells.csv");
-    let mut out = Vec::new();
-    let mut seen = vec![false; plan.cells.len()];
+    let mut out: Vec<(usize, CellRow)> = Vec::new();
+    // the line of each cell's first row and its position in `out`
+    let mut seen: Vec<Option<(usize, usize)>> = vec![None; plan.cells.len()];
     let rows: Vec<CellRow> = store::read(&path, repair, max_cells_bytes(plan))?;
     for (i, row) in rows.into_iter().enumerate() {
         let key = row.key();
@@ -208,8 +210,22 @@ pub(super) fn read_cells(plan: &Plan, dir: &Path, repair: bool) -> Result<Vec<(u
                 ),
             )
         })?;
-        if !std::mem::replace(&mut seen[idx], true) {
-            out.push((idx, row));
+        match seen[idx] {
+            None => {
+                seen[idx] = Some((i + 2, out.len()));
+                out.push((idx, row));
+            }
+            Some((line, at)) if !out[at].1.same_result(&row) => {
+                return Err(Error::data(
+                    &path,
+                    format!(
+                        "lines {line} and {} record cell ({}) with different results; keep one of them",
+                        i + 2,
+                        key.describe()
+                    ),
+                ));
+            }
+            Some(_) => {}
         }
     }
     Ok(out)

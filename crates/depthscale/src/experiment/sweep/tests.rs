@@ -181,6 +181,35 @@ fn shards_merge_to_the_unsharded_sweep() {
     assert!(!tmp.path().join("bad").exists());
 }
 
+/// Issue 20, item 24: a shard whose cells.csv records one cell twice with different results
+/// is refused (naming the file and both lines), not silently cut to its first row; an exact
+/// duplicate (a copied line) is still read once.
+#[test]
+fn a_cell_recorded_twice_with_different_results_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s0 = tmp.path().join("s0");
+    run_to(&s0, tiny(), Some((0, 4))).unwrap();
+    let path = s0.join("cells.csv");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let row = text.lines().nth(1).unwrap().to_owned();
+    std::fs::write(&path, format!("{text}{row}\n")).unwrap();
+    let merged = tmp.path().join("m");
+    let report = merge(std::slice::from_ref(&s0), &merged, false, &Silent).unwrap();
+    assert_eq!(report.summary["results"]["cells_done"], 2);
+    // the same cell with another final loss
+    let mut fields: Vec<String> = row.split(',').map(str::to_owned).collect();
+    fields[6] = "0.123".into();
+    std::fs::write(&path, format!("{text}{}\n", fields.join(","))).unwrap();
+    let err = merge(&[s0], &tmp.path().join("m2"), false, &Silent)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("cells.csv") && err.contains("lines 2 and 4") && err.contains("different"),
+        "{err}"
+    );
+    assert!(!tmp.path().join("m2").exists());
+}
+
 #[test]
 fn diverged_cells_are_recorded_and_the_sweep_goes_on() {
     let tmp = tempfile::tempdir().unwrap();

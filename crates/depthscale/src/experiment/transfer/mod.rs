@@ -159,6 +159,11 @@ impl TransferConfig {
             (None, Some(h), Some(b)) => {
                 let hs = sorted_distinct("hurst", h.values("hurst")?)?;
                 let bs = sorted_distinct("beta", b.values("beta")?)?;
+                for &hurst in &hs {
+                    crate::paths::Init::Fbm { hurst }.validate("hurst")?;
+                }
+                distinct_labels("hurst", &hs)?;
+                distinct_labels("beta", &bs)?;
                 let mut ps = Vec::new();
                 for &beta in &bs {
                     for &hurst in &hs {
@@ -206,15 +211,20 @@ impl TransferConfig {
         for (field, v, min, max) in [
             ("seeds", self.seeds, 1, 10_000),
             ("epochs", self.epochs, 1, 100_000),
-            ("fit_points", self.fit_points, 3, 1_000),
+            ("fit_points", self.fit_points, 3, lrs.len()),
             ("bootstrap", self.bootstrap, 0, 100_000),
             ("width", self.width, 1, 100_000),
             ("batch_size", self.batch_size, 1, 1_000_000),
         ] {
             if v < min || v > max {
+                let why = if field == "fit_points" {
+                    format!(" (at most the {max} learning rates of `lr`)")
+                } else {
+                    String::new()
+                };
                 return Err(Error::config(
                     field,
-                    format!("must be an integer in {min}..={max}, got {v}"),
+                    format!("must be an integer in {min}..={max}{why}, got {v}"),
                 ));
             }
         }
@@ -237,6 +247,13 @@ impl TransferConfig {
         }
         for p in &params {
             for &l in &depths {
+                if phase.is_some() {
+                    // a phase parameterization has no rule: only `beta` can be out of range
+                    p.check_at("", l)
+                        .map_err(|e| rename_field(e, ".beta", "beta"))?;
+                } else {
+                    p.check_at("parameterizations", l)?;
+                }
                 train_config(p, l, self.width, self.batch_size, lrs[0], self.seed, None)?;
             }
         }
@@ -461,6 +478,35 @@ impl Experiment for TransferConfig {
         let mut results = report::finish(self, &plan, &ctx.dir, merged.cells.clone())?;
         merged.annotate(&mut results);
         Ok(results)
+    }
+}
+
+/// Refuses grid values that print alike at 12 significant digits (the precision of the phase
+/// names, which identify the cells): two such values would share their cells' name.
+fn distinct_labels(field: &str, v: &[f64]) -> Result<()> {
+    use super::parameterization::phase_label;
+    for (i, a) in v.iter().enumerate() {
+        if let Some(b) = v[..i].iter().find(|b| phase_label(**b) == phase_label(*a)) {
+            return Err(Error::config(
+                field,
+                format!(
+                    "{b} and {a} are the same value to 12 significant digits (both named {}), so their cells could not be told apart; give values that differ within 12 digits",
+                    phase_label(*a)
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The error `e` with its field `from` renamed `to`.
+fn rename_field(e: Error, from: &str, to: &str) -> Error {
+    match e {
+        Error::Config { field, message } if field == from => Error::Config {
+            field: to.to_owned(),
+            message,
+        },
+        other => other,
     }
 }
 

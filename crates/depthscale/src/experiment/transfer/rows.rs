@@ -92,13 +92,15 @@ fn max_bytes(plan: &Plan) -> u64 {
     (plan.cells.len() as u64).saturating_mul(4096) + (1 << 20)
 }
 
-/// The finished cells of `dir/cells.csv` with their grid index (the first row of a cell kept);
-/// a row outside the grid is an error naming the file and line.
+/// The finished cells of `dir/cells.csv` with their grid index (of two rows of one cell with
+/// the same result the first is kept); a row outside the grid, or two rows of one cell with
+/// different results, is an error naming the file and lines.
 pub(super) fn read_cells(plan: &Plan, dir: &Path, repair: bool) -> Result<Vec<(usize, CellRow)>> {
     let path = dir.join("cells.csv");
     let rows: Vec<CellRow> = store::read(&path, repair, max_bytes(plan))?;
-    let mut seen = vec![false; plan.cells.len()];
-    let mut out = Vec::new();
+    // the line of each cell's first row and its position in `out`
+    let mut seen: Vec<Option<(usize, usize)>> = vec![None; plan.cells.len()];
+    let mut out: Vec<(usize, CellRow)> = Vec::new();
     for (i, row) in rows.into_iter().enumerate() {
         let idx = plan
             .params
@@ -125,8 +127,25 @@ pub(super) fn read_cells(plan: &Plan, dir: &Path, repair: bool) -> Result<Vec<(u
                     ),
                 )
             })?;
-        if !std::mem::replace(&mut seen[idx], true) {
-            out.push((idx, row));
+        match seen[idx] {
+            None => {
+                seen[idx] = Some((i + 2, out.len()));
+                out.push((idx, row));
+            }
+            Some((line, at)) if !out[at].1.same_result(&row) => {
+                return Err(Error::data(
+                    &path,
+                    format!(
+                        "lines {line} and {} record cell ({}, L = {}, lr = {}, seed {}) with different results; keep one of them",
+                        i + 2,
+                        row.parameterization,
+                        row.depth,
+                        row.lr,
+                        row.seed_index
+                    ),
+                ));
+            }
+            Some(_) => {}
         }
     }
     Ok(out)

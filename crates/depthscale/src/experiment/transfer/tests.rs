@@ -9,6 +9,7 @@ const TINY: &str = r#"
     parameterizations = ["standard", "depth-mup"]
     depths = [2, 6]
     lr = { geomspace = [0.001, 0.1, 3] }
+    fit_points = 3
     seeds = 2
     epochs = 1
     width = 6
