@@ -132,9 +132,9 @@ fn resolved_resumable_typed<E: Experiment>(
     table: toml::Table,
     opts: &RunOptions,
 ) -> Result<(String, bool)> {
-    let cfg: E = prepare(table, opts)?;
+    let (cfg, kept) = prepare_noted::<E>(table, opts)?;
     Ok((
-        config_toml(name, opts.quick, E::KIND, &cfg)?,
+        config_toml_noted(name, &quick_note(opts.quick, &kept), E::KIND, &cfg)?,
         cfg.resumable(),
     ))
 }
