@@ -194,12 +194,12 @@ fn the_report_embeds_only_recorded_figures_never_through_a_symlink() {
     // and a recorded figure over the cap is left out, not read
     std::fs::remove_file(&written[0]).unwrap();
     let big = std::fs::File::create(&written[0]).unwrap();
-    big.set_len(3 << 30).unwrap();
+    big.set_len(8 << 30).unwrap();
     let out = run_capped(
         t.path(),
         &["reproduce", "--quick", "--only", "fig6", "--out", s(&dir)],
         &[],
-        1 << 20,
+        4 << 20,
     );
     assert!(
         out.status.success(),

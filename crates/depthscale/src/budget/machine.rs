@@ -172,7 +172,7 @@ fn mapped() -> (u64, u64) {
 
 /// The space an unprivileged process may still write on the file system holding `path`, or its
 /// nearest existing ancestor (`statvfs`: `f_bavail x f_frsize`; tmpfs and every other file
-/// system alike).
+/// system alike; `None` where the file system reports no capacity, as `/proc` does).
 #[cfg(unix)]
 pub(super) fn free_space(path: &Path) -> Option<u64> {
     use std::os::unix::ffi::OsStrExt;
@@ -183,6 +183,11 @@ pub(super) fn free_space(path: &Path) -> Option<u64> {
     let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
     // SAFETY: `c_path` is a NUL-terminated path and `st` a writable statvfs.
     if unsafe { libc::statvfs(c_path.as_ptr(), &mut st) } != 0 {
+        return None;
+    }
+    // A file system that reports no capacity at all (`/proc`, `/sys`) has no meaningful free
+    // space: unknown, and the write itself reports what goes wrong.
+    if st.f_blocks == 0 {
         return None;
     }
     #[allow(clippy::unnecessary_cast, clippy::useless_conversion)]
