@@ -52,7 +52,9 @@ enum Command {
     ///
     /// Sweeps (fig9, kind = "sweep") are written in place and resumable: rerun the same command
     /// with the same --out after an interruption and finished cells are skipped. They can be
-    /// split over machines with --shard I/N and joined with `depthscale merge`.
+    /// split over machines with --shard I/N and joined with `depthscale merge`, or run as a
+    /// Slurm job array with --executor slurm (submitted, watched, failed shards resubmitted,
+    /// merged into --out; the job script and logs are in OUT.slurm/).
     #[command(verbatim_doc_comment)]
     Run(RunArgs),
     /// Train one network: the paper's protocol (res1, ReLU, d = 30, L = 1000, beta = 0.5,
@@ -96,6 +98,12 @@ enum Command {
     /// reproduction over. While a reproduction runs, runs of other processes into DIR are
     /// refused. Every option (--only, --redo, --dataset/--data) is checked before DIR is
     /// created.
+    ///
+    /// --executor slurm: the shardable experiments (fig9, transfer) run as Slurm job arrays of
+    /// --shards tasks, the others as one more array (or here with --local-rest); the command
+    /// waits, resubmits failed tasks, merges and writes the same report. Job scripts and logs
+    /// are in DIR/<preset>.slurm/ and DIR/rest.slurm/; with --no-wait, rerun the same command
+    /// to re-attach.
     #[command(verbatim_doc_comment)]
     Reproduce(ReproduceArgs),
     /// List the shipped presets with what they reproduce.

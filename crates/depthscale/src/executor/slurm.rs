@@ -297,6 +297,7 @@ impl ArrayJob {
                 progress.finish();
                 return Ok(Finished::Done(()));
             }
+            let mut submitted_now = String::new();
             if !failed.is_empty() {
                 if let Some(&i) = failed
                     .iter()
@@ -316,6 +317,10 @@ impl ArrayJob {
                 for &i in &failed {
                     state.submitted[i] += 1;
                 }
+                submitted_now = format!(
+                    "submitted {} task(s) as job {id}; before that: ",
+                    failed.len()
+                );
                 state.jobs.push(id);
                 output::write_atomic(
                     &state_path,
@@ -325,7 +330,7 @@ impl ArrayJob {
             if !opts.wait {
                 progress.finish();
                 return Ok(Finished::Waiting(format!(
-                    "{}: {status}; job(s) {}; logs in {}",
+                    "{}: {submitted_now}{status}; job(s) {}; logs in {}",
                     self.name,
                     state.jobs.join(", "),
                     logs.display()
