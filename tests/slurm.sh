@@ -152,7 +152,12 @@ wait_running "$job" 1
 wait_cells "$w/fig9.slurm/shards/shard-0"
 scancel "${job}_1"
 scontrol requeue "${job}_0"
-# Slurm holds a requeued task back for about two minutes (BeginTime); let it start now
+# Slurm holds a requeued task back for about two minutes (BeginTime); once it is pending
+# again, let it start now
+for _ in $(seq 100); do
+  [[ $(squeue -h -j "${job}_0" -o %T 2>/dev/null) == PENDING ]] && break
+  sleep 0.1
+done
 scontrol update JobId="${job}_0" StartTime=now
 ds "${fig9[@]}" --executor slurm --shards 4 --no-wait --out "$w/fig9" >"$w/fig9.out" 2>/dev/null
 ds "${fig9[@]}" --executor slurm --shards 4 --poll 1 --out "$w/fig9" >"$w/fig9.out" 2>"$w/fig9.err" ||
@@ -171,7 +176,7 @@ assert len(s["jobs"]) >= 2, s
 echo "slurm: 2. fig9 array with task 1 cancelled and task 0 requeued: merged cells identical to the unsharded run (local ${fig9_local_s} s, Slurm ${fig9_slurm_s} s)"
 
 # 3. one index submitted by hand
-ds run fig9 --quick --executor slurm --shards 3 --no-wait --out "$w/one" >/dev/null
+ds run fig9 --quick --executor slurm --shards 3 --no-wait --out "$w/one" >/dev/null 2>&1
 job=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["jobs"][0])' "$w/one.slurm/state.json")
 scancel "$job"
 for _ in $(seq 100); do [[ -z $(squeue -h -j "$job" 2>/dev/null) ]] && break; sleep 0.2; done

@@ -633,7 +633,9 @@ fn run_on_slurm(
         let p = std::path::Path::new(spec)
             .canonicalize()
             .with_context(|| format!("cannot resolve {spec}"))?;
-        p.to_str().context("the config's path is not UTF-8")?.to_owned()
+        p.to_str()
+            .context("the config's path is not UTF-8")?
+            .to_owned()
     };
     let mut job_args = vec!["run".to_owned(), spec];
     if opts.quick {

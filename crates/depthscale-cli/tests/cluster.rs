@@ -59,7 +59,9 @@ fn a_shard_in_a_log_prints_plain_bounded_lines_with_its_own_counts() {
     let stdout = ok(&o);
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert!(
-        stdout.contains("shard 1/2: 4 of 4 cells of this shard done (4 run now; 8 cells in the whole grid)"),
+        stdout.contains(
+            "shard 1/2: 4 of 4 cells of this shard done (4 run now; 8 cells in the whole grid)"
+        ),
         "{stdout}"
     );
     let lines: Vec<&str> = stderr
@@ -67,10 +69,25 @@ fn a_shard_in_a_log_prints_plain_bounded_lines_with_its_own_counts() {
         .filter(|l| l.starts_with("training cells: "))
         .collect();
     // the shard's 4 cells, not the grid's 8; at most one line per 5% and the start
-    assert!(lines.first().unwrap().starts_with("training cells: 0/4 (0%)"), "{stderr}");
-    assert!(lines.last().unwrap().starts_with("training cells: 4/4 (100%)"), "{stderr}");
+    assert!(
+        lines
+            .first()
+            .unwrap()
+            .starts_with("training cells: 0/4 (0%)"),
+        "{stderr}"
+    );
+    assert!(
+        lines
+            .last()
+            .unwrap()
+            .starts_with("training cells: 4/4 (100%)"),
+        "{stderr}"
+    );
     assert!(lines.len() <= 5, "{stderr}");
-    assert!(!stderr.contains('\r') && !stderr.contains('\u{1b}'), "{stderr:?}");
+    assert!(
+        !stderr.contains('\r') && !stderr.contains('\u{1b}'),
+        "{stderr:?}"
+    );
 }
 
 #[test]
@@ -87,7 +104,10 @@ fn a_resubmitted_single_index_is_explained() {
     ]);
     assert!(!o.status.success());
     let e = String::from_utf8_lossy(&o.stderr);
-    assert!(e.contains("SLURM_ARRAY_TASK_COUNT") && e.lines().count() == 1, "{e}");
+    assert!(
+        e.contains("SLURM_ARRAY_TASK_COUNT") && e.lines().count() == 1,
+        "{e}"
+    );
 }
 
 #[test]
@@ -109,11 +129,20 @@ fn merge_refuses_missing_cells_naming_the_shards_and_the_gap_fill_completes_any_
     assert!(!o.status.success());
     let e = String::from_utf8_lossy(&o.stderr);
     assert!(
-        e.contains("2 of 8 cells are missing") && e.contains("shard 2 of 3") && e.contains("--allow-partial"),
+        e.contains("2 of 8 cells are missing")
+            && e.contains("shard 2 of 3")
+            && e.contains("--allow-partial"),
         "{e}"
     );
     assert!(!p("all").exists() && !p("all.partial").exists());
-    let stdout = ok(&depthscale(&["merge", &s0, &s1, "--out", &all, "--allow-partial"]));
+    let stdout = ok(&depthscale(&[
+        "merge",
+        &s0,
+        &s1,
+        "--out",
+        &all,
+        "--allow-partial",
+    ]));
     assert!(stdout.contains("shard(s) 2 of 3"), "{stdout}");
     let m = summary(&p("all"));
     assert_eq!(m["quick"], true, "the shards ran with --quick");
@@ -172,8 +201,21 @@ fn the_slurm_executor_submits_resubmits_a_lost_task_and_merges_bitwise() {
     let out = t.path().join("fig9");
     let o = run_env(
         &[
-            "run", "fig9", "--quick", "--set", "seed=5", "--executor", "slurm", "--shards",
-            "3", "--poll", "0.05", "--time", "00:05:00", "--out", out.to_str().unwrap(),
+            "run",
+            "fig9",
+            "--quick",
+            "--set",
+            "seed=5",
+            "--executor",
+            "slurm",
+            "--shards",
+            "3",
+            "--poll",
+            "0.05",
+            "--time",
+            "00:05:00",
+            "--out",
+            out.to_str().unwrap(),
         ],
         &bin,
         &[("FAKE_SBATCH_DROP", "1")],
@@ -194,21 +236,39 @@ fn the_slurm_executor_submits_resubmits_a_lost_task_and_merges_bitwise() {
     // the lost task 1 was submitted again, alone
     let calls = read(&bin.join("calls"));
     assert_eq!(calls.lines().count(), 2, "{calls}");
-    assert!(calls.lines().nth(1).unwrap().contains("--array=1 "), "{calls}");
+    assert!(
+        calls.lines().nth(1).unwrap().contains("--array=1 "),
+        "{calls}"
+    );
     let state: serde_json::Value = serde_json::from_str(&read(&work.join("state.json"))).unwrap();
     assert_eq!(state["submitted"], serde_json::json!([1, 2, 1]));
     // the merged result is the unsharded run's, bit for bit (timings aside)
     let whole = t.path().join("whole");
     ok(&depthscale(&[
-        "run", "fig9", "--quick", "--set", "seed=5", "--out", whole.to_str().unwrap(),
+        "run",
+        "fig9",
+        "--quick",
+        "--set",
+        "seed=5",
+        "--out",
+        whole.to_str().unwrap(),
     ]));
     assert_eq!(cells(&out), cells(&whole));
     assert_eq!(summary(&out)["quick"], true);
     // rerunning re-attaches: already complete, nothing submitted
     ok(&run_env(
         &[
-            "run", "fig9", "--quick", "--set", "seed=5", "--executor", "slurm", "--shards",
-            "3", "--out", out.to_str().unwrap(),
+            "run",
+            "fig9",
+            "--quick",
+            "--set",
+            "seed=5",
+            "--executor",
+            "slurm",
+            "--shards",
+            "3",
+            "--out",
+            out.to_str().unwrap(),
         ],
         &bin,
         &[],
@@ -216,7 +276,14 @@ fn the_slurm_executor_submits_resubmits_a_lost_task_and_merges_bitwise() {
     assert_eq!(read(&bin.join("calls")).lines().count(), 2);
     // an experiment that cannot be sharded is refused on `run`
     let o = run_env(
-        &["run", "fig6", "--executor", "slurm", "--out", t.path().join("f6").to_str().unwrap()],
+        &[
+            "run",
+            "fig6",
+            "--executor",
+            "slurm",
+            "--out",
+            t.path().join("f6").to_str().unwrap(),
+        ],
         &bin,
         &[],
     );
@@ -242,14 +309,17 @@ fn reproduce_on_slurm_runs_the_rest_as_an_array_and_writes_the_same_claims() {
         ]
     };
     let a = args(&local);
-    ok(&depthscale(&a.iter().map(String::as_str).collect::<Vec<_>>()));
+    ok(&depthscale(
+        &a.iter().map(String::as_str).collect::<Vec<_>>(),
+    ));
     let mut a = args(&slurm);
     a.extend(["--executor".into(), "slurm".into(), "--no-wait".into()]);
     let a: Vec<&str> = a.iter().map(String::as_str).collect();
     // --no-wait submits (the fake sbatch runs the tasks at once) and returns
     let stdout = ok(&run_env(&a, &bin, &[]));
     assert!(
-        stdout.contains("submitted: rest: submitted 2 task(s) as job 101") && !slurm.join("summary.json").exists(),
+        stdout.contains("submitted: rest: submitted 2 task(s) as job 101")
+            && !slurm.join("summary.json").exists(),
         "{stdout}"
     );
     // the same command again re-attaches: every task is done, the report is written
@@ -257,7 +327,9 @@ fn reproduce_on_slurm_runs_the_rest_as_an_array_and_writes_the_same_claims() {
     assert!(stdout.contains("claims agree"), "{stdout}");
     assert_eq!(read(&bin.join("calls")).lines().count(), 1);
     assert!(slurm.join("rest.slurm/job.sbatch").is_file());
-    assert!(slurm.join("fig6/summary.json").is_file() && !slurm.join("rest.slurm/runs/fig6").exists());
+    assert!(
+        slurm.join("fig6/summary.json").is_file() && !slurm.join("rest.slurm/runs/fig6").exists()
+    );
     let claims = |d: &Path| {
         let mut s = summary(d)["claims"].clone();
         for c in s.as_array_mut().unwrap() {

@@ -155,7 +155,10 @@ impl ArrayJob {
             q(&self.work.join("job.sbatch")),
         );
         let mut sb = vec![
-            format!("--job-name={}", shell_quote(&format!("depthscale-{}", self.name))),
+            format!(
+                "--job-name={}",
+                shell_quote(&format!("depthscale-{}", self.name))
+            ),
             format!(
                 "--array=0-{}{}",
                 n.saturating_sub(1),
@@ -261,7 +264,9 @@ impl ArrayJob {
                     done_units += units;
                     continue;
                 }
-                let cells = t.cells.map_or(0, |c| (count_rows(&t.out) as u64).min(c as u64));
+                let cells = t
+                    .cells
+                    .map_or(0, |c| (count_rows(&t.out) as u64).min(c as u64));
                 done_units += cells.min(units.saturating_sub(1));
                 match alive.get(&i).map(String::as_str) {
                     Some("RUNNING" | "COMPLETING") => {
@@ -375,7 +380,13 @@ fn sbatch(script: &Path, indices: &[usize], n: usize) -> Result<String> {
         ));
     }
     let text = String::from_utf8_lossy(&out.stdout);
-    let id = text.trim().split(';').next().unwrap_or("").trim().to_owned();
+    let id = text
+        .trim()
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_owned();
     if id.is_empty() || !id.chars().all(|c| c.is_ascii_digit()) {
         return Err(Error::config(
             "--executor",
@@ -447,10 +458,8 @@ pub fn run_sharded(
     if n == 0 {
         return Err(Error::config("--shards", "must be at least 1"));
     }
-    if !force {
-        if let Some(report) = complete(&job.out, &job.config) {
-            return Ok(Finished::Done(report));
-        }
+    if !force && let Some(report) = complete(&job.out, &job.config) {
+        return Ok(Finished::Done(report));
     }
     let work = work_dir(&job.out);
     let shards = work.join("shards");
@@ -527,7 +536,12 @@ mod tests {
                 8
             ],
             sharded: Some((
-                vec!["run".into(), "fig9".into(), "--set".into(), "lr=[1, 2]".into()],
+                vec![
+                    "run".into(),
+                    "fig9".into(),
+                    "--set".into(),
+                    "lr=[1, 2]".into(),
+                ],
                 8,
             )),
         };

@@ -50,8 +50,8 @@ pub use limit::LimitConfig;
 pub use ode_after_training::{OdeAfterTrainingConfig, every_other_layer};
 pub use presets::{PRESETS, Preset, preset};
 pub use runner::{
-    KINDS, RunOptions, RunReport, Shape, check, merge, merge_checked, shape, merge_with, parse_shard, resolved_config, run,
-    run_kind, typed, utc_timestamp,
+    KINDS, RunOptions, RunReport, Shape, check, merge, merge_checked, merge_with, parse_shard,
+    resolved_config, run, run_kind, shape, typed, utc_timestamp,
 };
 pub use sweep::SweepConfig;
 pub use train_run::{DataSource, TrainRunConfig};

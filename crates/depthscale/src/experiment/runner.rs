@@ -526,11 +526,9 @@ fn merge_typed<E: Experiment>(
             .map(|d| d.display().to_string())
             .collect::<Vec<_>>()
     );
-    if !allow_partial {
-        if let Some(why) = missing_cells(&results) {
-            out.abandon()?;
-            return Err(Error::config("merge", why));
-        }
+    if !allow_partial && let Some(why) = missing_cells(&results) {
+        out.abandon()?;
+        return Err(Error::config("merge", why));
     }
     // the shards' config.toml says whether they ran with --quick (its first line)
     let quick = text.lines().next().is_some_and(|l| l.contains("(--quick"));
