@@ -212,11 +212,6 @@ pub fn reproduce(opts: &ReproduceOptions, progress: &dyn Progress) -> Result<Rep
     if !resuming {
         output::write_atomic(&dir.join("config.toml"), &config_text)?;
     }
-    let weight = |e: &Entry| (e.seconds * 1000.0).ceil().max(1.0) as u64;
-    progress.start(
-        "reproducing",
-        todo.iter().map(|&(i, _)| weight(&planned[i].entry)).sum(),
-    );
     let mut ran = Vec::with_capacity(todo.len());
     let mut on_slurm = None;
     if let Executor::Slurm(s) = &opts.executor {
@@ -241,6 +236,12 @@ pub fn reproduce(opts: &ReproduceOptions, progress: &dyn Progress) -> Result<Rep
         let submitted = std::mem::replace(&mut todo, on.local.clone());
         on_slurm = Some((on, s, submitted));
     }
+    // what runs here (with Slurm: only --local-rest's experiments, while the jobs run)
+    let weight = |e: &Entry| (e.seconds * 1000.0).ceil().max(1.0) as u64;
+    progress.start(
+        "reproducing",
+        todo.iter().map(|&(i, _)| weight(&planned[i].entry)).sum(),
+    );
     let n = todo.len();
     for (k, &(i, redo)) in todo.iter().enumerate() {
         let p = &planned[i];
