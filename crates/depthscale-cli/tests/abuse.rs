@@ -214,7 +214,11 @@ fn merge_protects_its_inputs_and_names_shards_that_gave_nothing() {
     // issue 22: missing cells are refused, naming the shard that owns them
     refused(
         &run(t.path(), &["merge", "s0", "s1", "--out", "m"]),
-        &["4 of 8 cells are missing", "shard 1 of 2", "--allow-partial"],
+        &[
+            "4 of 8 cells are missing",
+            "shard 1 of 2",
+            "--allow-partial",
+        ],
     );
     assert!(!t.path().join("m").exists() && !t.path().join("m.partial").exists());
     let out = run(

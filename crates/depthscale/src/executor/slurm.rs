@@ -228,6 +228,9 @@ impl ArrayJob {
         force: bool,
         progress: &dyn Progress,
     ) -> Result<Finished<()>> {
+        if force {
+            cancel_recorded(&self.work);
+        }
         let (out, resuming) =
             Output::in_place(&self.work, force, &self.identity, &Protected::standard())?;
         let work = out.dir().to_owned();
@@ -343,6 +346,21 @@ impl ArrayJob {
             }
             std::thread::sleep(opts.poll);
         }
+    }
+}
+
+/// Before a work directory is emptied (`--force`): `scancel` the jobs its `state.json`
+/// records, so that no task of the old submission writes into the new one. Best effort.
+fn cancel_recorded(work: &Path) {
+    let path = work.join("state.json");
+    let Ok(bytes) = output::read_capped(&path, 16 << 20, "state.json") else {
+        return;
+    };
+    let Ok(state) = serde_json::from_slice::<State>(&bytes) else {
+        return;
+    };
+    if !state.jobs.is_empty() && output::has_marker(work) {
+        let _ = Command::new("scancel").args(&state.jobs).status();
     }
 }
 
