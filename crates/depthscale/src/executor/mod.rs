@@ -13,6 +13,10 @@
 //! and the state a waiting or re-attaching process needs is read back from that folder and the
 //! scheduler, never kept only in memory. Unlike submitit, the result of a task is not a pickle
 //! but the shard's output directory, which the runner already makes resumable and mergeable.
+//! submitit requeues a job from inside it, on the signal Slurm sends before the time limit
+//! (and on preemption); here the waiting (or re-attaching) process resubmits a task that timed
+//! out, was cancelled or failed, and the task resumes from its `cells.csv`: a kill costs at
+//! most the cells in progress, so no signal handling is needed in the job.
 
 pub mod local;
 pub mod slurm;
