@@ -6,6 +6,7 @@ mod progress;
 
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
+use depthscale::executor::{Finished, ShardedJob, SlurmOptions};
 use depthscale::experiment::{self, ConfigSource, PRESETS, RunOptions};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -51,7 +52,9 @@ enum Command {
     ///
     /// Sweeps (fig9, kind = "sweep") are written in place and resumable: rerun the same command
     /// with the same --out after an interruption and finished cells are skipped. They can be
-    /// split over machines with --shard I/N and joined with `depthscale merge`.
+    /// split over machines with --shard I/N and joined with `depthscale merge`, or run as a
+    /// Slurm job array with --executor slurm (submitted, watched, failed shards resubmitted,
+    /// merged into --out; the job script and logs are in OUT.slurm/).
     #[command(verbatim_doc_comment)]
     Run(RunArgs),
     /// Train one network: the paper's protocol (res1, ReLU, d = 30, L = 1000, beta = 0.5,
@@ -70,7 +73,9 @@ enum Command {
     ///
     /// The directories must hold the same config.toml. A cell found in several directories is
     /// kept once (from the first directory listing it; disagreements are listed in
-    /// summary.json). The merged directory can itself be resumed with `depthscale run`.
+    /// summary.json). Missing cells are an error naming the shards that own them (a shard
+    /// directory that was never created included), unless --allow-partial; the merged
+    /// directory can then be completed with `depthscale run OUT/config.toml --out OUT`.
     #[command(verbatim_doc_comment)]
     Merge(MergeArgs),
     /// Reproduce the paper: run every experiment preset, check each claim against the theory,
@@ -93,6 +98,12 @@ enum Command {
     /// reproduction over. While a reproduction runs, runs of other processes into DIR are
     /// refused. Every option (--only, --redo, --dataset/--data) is checked before DIR is
     /// created.
+    ///
+    /// --executor slurm: the shardable experiments (fig9, transfer) run as Slurm job arrays of
+    /// --shards tasks, the others as one more array (or here with --local-rest); the command
+    /// waits, resubmits failed tasks, merges and writes the same report. Job scripts and logs
+    /// are in DIR/<preset>.slurm/ and DIR/rest.slurm/; with --no-wait, rerun the same command
+    /// to re-attach.
     #[command(verbatim_doc_comment)]
     Reproduce(ReproduceArgs),
     /// List the shipped presets with what they reproduce.
@@ -133,6 +144,83 @@ struct RunArgs {
     /// Give each shard its own --out and join them with `depthscale merge`.
     #[arg(long, value_name = "I/N")]
     shard: Option<String>,
+    #[command(flatten)]
+    executor: ExecutorArgs,
+}
+
+/// Where the work runs: here, or as Slurm jobs.
+#[derive(Args, Debug)]
+struct ExecutorArgs {
+    /// Where the work runs: local (this process) or slurm (a job array submitted with sbatch,
+    /// one shard per task, watched, failed shards resubmitted, merged into --out; its job
+    /// script, logs and shards are in OUT.slurm/). Rerun the same command to re-attach.
+    #[arg(long, value_name = "NAME", default_value = "local")]
+    executor: String,
+    /// slurm: number of shards (array tasks) of a shardable experiment.
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    shards: usize,
+    /// slurm: the partition (sbatch --partition).
+    #[arg(long, value_name = "P")]
+    partition: Option<String>,
+    /// slurm: the time limit of each task (sbatch --time, e.g. 01:00:00); a task that runs out
+    /// of time is resubmitted and resumes.
+    #[arg(long, value_name = "T")]
+    time: Option<String>,
+    /// slurm: CPUs of each task (sbatch --cpus-per-task); the task runs that many threads.
+    #[arg(long, value_name = "C")]
+    cpus_per_task: Option<usize>,
+    /// slurm: at most K tasks of an array at once (--array=0-N%K).
+    #[arg(long, value_name = "K")]
+    array_parallelism: Option<usize>,
+    /// slurm: one more sbatch option for the job scripts (repeatable), e.g.
+    /// --sbatch-arg=--account=abc.
+    #[arg(long = "sbatch-arg", value_name = "ARG", allow_hyphen_values = true)]
+    sbatch_args: Vec<String>,
+    /// slurm: how often a failed or timed-out task is resubmitted before the run fails.
+    #[arg(long, value_name = "N", default_value_t = 2)]
+    max_resubmits: u32,
+    /// slurm: submit and return; rerun the same command later to see the state, resubmit
+    /// failed tasks, and (once all are done) merge and finish.
+    #[arg(long)]
+    no_wait: bool,
+    /// slurm: seconds between two looks at the tasks (squeue and the shards' files).
+    #[arg(long, value_name = "S", default_value_t = 10.0)]
+    poll: f64,
+}
+
+impl ExecutorArgs {
+    /// `None` for the local executor, else the Slurm options.
+    fn slurm(&self, local_rest: bool) -> Result<Option<SlurmOptions>> {
+        match self.executor.as_str() {
+            "local" => Ok(None),
+            "slurm" => {
+                anyhow::ensure!(
+                    self.poll.is_finite() && self.poll > 0.0 && self.poll <= 86_400.0,
+                    "invalid `--poll`: expected seconds in (0, 86400], got {}",
+                    self.poll
+                );
+                anyhow::ensure!(
+                    (1..=100_000).contains(&self.shards),
+                    "invalid `--shards`: expected 1..=100000, got {}",
+                    self.shards
+                );
+                Ok(Some(SlurmOptions {
+                    shards: self.shards,
+                    partition: self.partition.clone(),
+                    time: self.time.clone(),
+                    cpus_per_task: self.cpus_per_task,
+                    array_parallelism: self.array_parallelism,
+                    sbatch_args: self.sbatch_args.clone(),
+                    max_resubmits: self.max_resubmits,
+                    wait: !self.no_wait,
+                    poll: std::time::Duration::from_secs_f64(self.poll),
+                    local_rest,
+                    ..SlurmOptions::default()
+                }))
+            }
+            other => anyhow::bail!("invalid `--executor`: expected local or slurm, got {other:?}"),
+        }
+    }
 }
 
 #[derive(Args, Debug)]
@@ -267,6 +355,12 @@ struct ReproduceArgs {
     /// Start over: empty DIR (only a directory depthscale created) instead of resuming.
     #[arg(long)]
     force: bool,
+    #[command(flatten)]
+    executor: ExecutorArgs,
+    /// slurm: run the experiments that cannot be sharded in this process (while the arrays
+    /// run) instead of as one more job array.
+    #[arg(long)]
+    local_rest: bool,
 }
 
 #[derive(Args, Debug)]
@@ -281,6 +375,11 @@ struct MergeArgs {
     /// one of the inputs or a directory containing one).
     #[arg(long)]
     force: bool,
+    /// Write the merged result even when cells are missing (without it, merge fails naming
+    /// the shards that own them, and writes nothing); fill the gaps later with
+    /// `depthscale run OUT/config.toml --out OUT`.
+    #[arg(long)]
+    allow_partial: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -401,8 +500,13 @@ fn run(cli: Cli) -> Result<()> {
         Command::Train(args) => train(args),
         Command::Merge(args) => {
             let bars = progress::Bars::default();
-            let report =
-                experiment::merge(&args.dirs, &args.out, args.force, &bars).context("merge")?;
+            let opts = RunOptions {
+                out: Some(args.out.clone()),
+                force: args.force,
+                ..RunOptions::default()
+            };
+            let report = experiment::merge_checked(&args.dirs, &opts, args.allow_partial, &bars)
+                .context("merge")?;
             print_warnings(&report.summary);
             let r = &report.summary["results"];
             println!(
@@ -411,6 +515,16 @@ fn run(cli: Cli) -> Result<()> {
                 r["cells_total"],
                 args.dirs.len()
             );
+            if let Some(shards) = r["missing_shards"].as_array().filter(|s| !s.is_empty()) {
+                let list: Vec<String> = shards.iter().map(|v| v.to_string()).collect();
+                println!(
+                    "missing: the cells of shard(s) {} of {} (fill them with `depthscale run {}/config.toml --out {}`)",
+                    list.join(", "),
+                    r["shards"],
+                    report.dir.display(),
+                    report.dir.display()
+                );
+            }
             if let Some(c) = r["conflicts"].as_array().filter(|c| !c.is_empty()) {
                 println!(
                     "{} cells disagreed between directories (see summary.json)",
@@ -454,19 +568,93 @@ fn run_experiment(args: RunArgs) -> Result<()> {
         limits: None,
     };
     let bars = progress::Bars::default();
-    let report = experiment::run(source, &opts, &bars)
-        .with_context(|| format!("experiment {}", args.experiment))?;
+    let report = match args.executor.slurm(false)? {
+        None => depthscale::executor::local::run(source, &opts, &bars)
+            .with_context(|| format!("experiment {}", args.experiment))?,
+        Some(slurm) => match run_on_slurm(&args.experiment, source, &opts, &slurm, &bars)
+            .with_context(|| format!("experiment {}", args.experiment))?
+        {
+            Finished::Done(report) => report,
+            Finished::Waiting(status) => {
+                println!("submitted: {status}");
+                println!("rerun the same command to wait, resubmit failed shards and merge");
+                return Ok(());
+            }
+        },
+    };
     print_warnings(&report.summary);
     let r = &report.summary["results"];
     if let (Some(done), Some(total)) = (r["cells_done"].as_u64(), r["cells_total"].as_u64()) {
-        println!(
-            "{done} of {total} cells done ({} run now)",
-            r["cells_run_now"]
-        );
+        match (r["shard"].as_str(), r["cells_in_shard"].as_u64()) {
+            // a shard's own counts, not the whole grid's
+            (Some(shard), Some(in_shard)) => println!(
+                "shard {shard}: {done} of {in_shard} cells of this shard done ({} run now; {total} cells in the whole grid)",
+                r["cells_run_now"]
+            ),
+            _ => println!(
+                "{done} of {total} cells done ({} run now)",
+                r["cells_run_now"]
+            ),
+        }
     }
     let seconds = report.summary["seconds"].as_f64().unwrap_or(f64::NAN);
     println!("wrote {} ({seconds:.1} s)", report.dir.display());
     Ok(())
+}
+
+/// `depthscale run SPEC --executor slurm`: the run as a job array, merged into `--out`.
+fn run_on_slurm(
+    spec: &str,
+    source: ConfigSource,
+    opts: &RunOptions,
+    slurm: &SlurmOptions,
+    bars: &progress::Bars,
+) -> Result<Finished<experiment::RunReport>> {
+    anyhow::ensure!(
+        opts.shard.is_none(),
+        "`--shard` and `--executor slurm` exclude each other: the executor runs every shard (`--shards N`)"
+    );
+    let out = opts.out.as_deref().context(
+        "`--executor slurm` needs `--out DIR`: rerunning the same command re-attaches to the jobs",
+    )?;
+    let out = experiment::output::normalize("--out", out)?;
+    let name = source.name.clone();
+    let shape = experiment::shape(source, opts)?;
+    let cells = match (shape.shardable, shape.cells) {
+        (true, Some(c)) => c,
+        _ => anyhow::bail!(
+            "`--executor slurm` runs shardable experiments (kind sweep or transfer) with `depthscale run`; run this one locally, or the whole paper with `depthscale reproduce --executor slurm`"
+        ),
+    };
+    // the jobs run the same command: a config file by its absolute path
+    let spec = if experiment::preset(spec).is_some() {
+        spec.to_owned()
+    } else {
+        let p = std::path::Path::new(spec)
+            .canonicalize()
+            .with_context(|| format!("cannot resolve {spec}"))?;
+        p.to_str()
+            .context("the config's path is not UTF-8")?
+            .to_owned()
+    };
+    let mut job_args = vec!["run".to_owned(), spec];
+    if opts.quick {
+        job_args.push("--quick".into());
+    }
+    for o in &opts.overrides {
+        job_args.push("--set".into());
+        job_args.push(o.clone());
+    }
+    let job = ShardedJob {
+        name,
+        args: job_args,
+        config: shape.config,
+        cells,
+        out,
+    };
+    Ok(depthscale::executor::slurm::run_sharded(
+        &job, slurm, opts.force, bars,
+    )?)
 }
 
 fn reproduce(args: ReproduceArgs) -> Result<()> {
@@ -503,9 +691,20 @@ fn reproduce(args: ReproduceArgs) -> Result<()> {
         data,
         force: args.force,
         limits: None,
+        executor: match args.executor.slurm(args.local_rest)? {
+            None => depthscale::executor::Executor::Local,
+            Some(s) => depthscale::executor::Executor::Slurm(s),
+        },
     };
     let bars = progress::Bars::overall();
     let report = reproduce::reproduce(&opts, &bars).context("reproduce")?;
+    if !report.waiting.is_empty() {
+        for w in &report.waiting {
+            println!("submitted: {w}");
+        }
+        println!("rerun the same command to wait, resubmit failed tasks and write the report");
+        return Ok(());
+    }
     let claims: Vec<_> = report.claims().collect();
     let agree = claims.iter().filter(|c| c.agrees()).count();
     for c in claims.iter().filter(|c| !c.agrees()) {

@@ -211,7 +211,20 @@ fn merge_protects_its_inputs_and_names_shards_that_gave_nothing() {
         t.path().join("s1/config.toml"),
     )
     .unwrap();
-    let out = run(t.path(), &["merge", "s0", "s1", "--out", "m"]);
+    // issue 22: missing cells are refused, naming the shard that owns them
+    refused(
+        &run(t.path(), &["merge", "s0", "s1", "--out", "m"]),
+        &[
+            "4 of 8 cells are missing",
+            "shard 1 of 2",
+            "--allow-partial",
+        ],
+    );
+    assert!(!t.path().join("m").exists() && !t.path().join("m.partial").exists());
+    let out = run(
+        t.path(),
+        &["merge", "s0", "s1", "--out", "m", "--allow-partial"],
+    );
     let stdout = ok(&out);
     assert!(stdout.contains("merged 4 of 8 cells"), "{stdout}");
     let err = String::from_utf8_lossy(&out.stderr);

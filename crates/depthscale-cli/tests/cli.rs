@@ -11,7 +11,11 @@ use std::process::Output;
 fn assert_error(out: &Output, needles: &[&str]) {
     assert!(!out.status.success(), "expected failure, got success");
     let err = String::from_utf8_lossy(&out.stderr);
-    let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
+    // plain progress lines (stderr is not a terminal here) may come before it
+    let lines: Vec<&str> = err
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !common::hostile::is_progress(l))
+        .collect();
     assert_eq!(lines.len(), 1, "expected one error line, got: {err}");
     assert!(lines[0].starts_with("error: "), "{err}");
     for n in needles {

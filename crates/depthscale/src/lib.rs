@@ -16,6 +16,7 @@
 
 pub mod budget;
 pub mod error;
+pub mod executor;
 pub mod experiment;
 pub mod float;
 pub mod kernels;

@@ -40,8 +40,17 @@ pub fn run(cwd: &Path, args: &[&str]) -> Output {
     run_capped(cwd, args, &[], 4 << 20)
 }
 
+/// Whether `line` is a plain progress line (printed when stderr is not a terminal, as here):
+/// `PHASE: DONE/TOTAL (P%), elapsed ...` or `PHASE: P%, elapsed ...`.
+pub fn is_progress(line: &str) -> bool {
+    !line.starts_with("error: ")
+        && !line.starts_with("warning: ")
+        && (line.contains("), elapsed ") || line.contains("%, elapsed "))
+}
+
 /// Asserts one refused run: status 1 or 2 (not a signal, not a panic's 101), exactly one
-/// non-empty stderr line, starting with `error: `, holding every needle.
+/// non-empty stderr line besides progress lines ([`is_progress`]), starting with `error: `,
+/// holding every needle.
 #[track_caller]
 pub fn refused(out: &Output, needles: &[&str]) -> String {
     let err = String::from_utf8_lossy(&out.stderr).into_owned();
@@ -52,7 +61,10 @@ pub fn refused(out: &Output, needles: &[&str]) -> String {
         out.status
     );
     assert!(!err.contains("panicked"), "{err}");
-    let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
+    let lines: Vec<&str> = err
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !is_progress(l))
+        .collect();
     assert_eq!(lines.len(), 1, "expected one error line, got: {err}");
     assert!(lines[0].starts_with("error: "), "{err}");
     for n in needles {

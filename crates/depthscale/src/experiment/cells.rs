@@ -49,11 +49,46 @@ pub struct MergedCells<R> {
     pub warnings: Vec<String>,
     /// Per input: its directory, the cells it lists and the new cells it added.
     pub contributions: Vec<serde_json::Value>,
+    /// The shard count `n` the inputs ran with (`"i/n"` in their `summary.json`), if any says.
+    pub shards: Option<usize>,
+}
+
+/// The shard `(i, n)` recorded in `dir/summary.json` (`results.shard = "i/n"`), if any.
+fn recorded_shard(dir: &Path) -> Option<(usize, usize)> {
+    let bytes =
+        super::output::read_capped(&dir.join("summary.json"), 256 << 20, "summary.json").ok()?;
+    let v: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    let (i, n) = v["results"]["shard"].as_str()?.split_once('/')?;
+    Some((i.parse().ok()?, n.parse().ok()?))
 }
 
 impl<R> MergedCells<R> {
-    /// Records the conflicts, contributions and warnings in `summary` (an object).
+    /// The indices of the cells no input recorded, in increasing order.
+    pub fn missing(&self) -> Vec<usize> {
+        (0..self.source.len())
+            .filter(|&i| self.source[i].is_none())
+            .collect()
+    }
+
+    /// The shards (indices `i` of `n`, [`Self::shards`]) that own a missing cell: the ones to
+    /// run again. Empty when nothing is missing or the shard count is unknown.
+    pub fn missing_shards(&self) -> Vec<usize> {
+        let Some(n) = self.shards else {
+            return Vec::new();
+        };
+        let mut s: Vec<usize> = self.missing().iter().map(|i| i % n).collect();
+        s.dedup();
+        s.sort_unstable();
+        s.dedup();
+        s
+    }
+
+    /// Records the conflicts, contributions, warnings, the missing cells' count and the
+    /// shards owning them in `summary` (an object).
     pub fn annotate(&self, summary: &mut serde_json::Value) {
+        summary["cells_missing"] = serde_json::json!(self.missing().len());
+        summary["shards"] = serde_json::json!(self.shards);
+        summary["missing_shards"] = serde_json::json!(self.missing_shards());
         summary["conflicts"] = serde_json::json!(self.conflicts);
         summary["inputs"] = serde_json::json!(self.contributions);
         summary["warnings"] = serde_json::json!(self.warnings);
@@ -77,12 +112,16 @@ pub fn merge<R>(
         conflicts: Vec::new(),
         warnings: Vec::new(),
         contributions: Vec::new(),
+        shards: None,
     };
     // position of each cell index in `merged.cells`
     let mut position: Vec<usize> = vec![usize::MAX; n_cells];
     progress.start("merging outputs", inputs.len() as u64);
     for (d, dir) in inputs.iter().enumerate() {
         let found = read(dir)?;
+        if let Some((_, n)) = recorded_shard(dir) {
+            merged.shards.get_or_insert(n);
+        }
         let (listed, mut added) = (found.len(), 0);
         for (idx, row) in found {
             match merged.source[idx] {

@@ -50,8 +50,8 @@ pub use limit::LimitConfig;
 pub use ode_after_training::{OdeAfterTrainingConfig, every_other_layer};
 pub use presets::{PRESETS, Preset, preset};
 pub use runner::{
-    KINDS, RunOptions, RunReport, check, merge, merge_with, parse_shard, resolved_config, run,
-    run_kind, typed, utc_timestamp,
+    KINDS, RunOptions, RunReport, Shape, check, merge, merge_checked, merge_with, parse_shard,
+    resolved_config, run, run_kind, shape, typed, utc_timestamp,
 };
 pub use sweep::SweepConfig;
 pub use train_run::{DataSource, TrainRunConfig};
@@ -96,6 +96,12 @@ pub trait Experiment: Serialize + DeserializeOwned {
     /// a shard for an experiment that does not.
     fn shardable(&self) -> bool {
         false
+    }
+    /// The number of cells of a shardable experiment's grid (shard `i` of `n` runs the cells
+    /// whose index is `i` modulo `n`); `None` for the others. Executors read it to count
+    /// a shard's progress.
+    fn cells(&self) -> Result<Option<usize>> {
+        Ok(None)
     }
     /// Joins the records of `inputs` (output directories of runs of this same config, e.g.
     /// its shards) into `ctx.dir`; returns the kind-specific part of `summary.json`. The runner

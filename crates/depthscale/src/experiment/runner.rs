@@ -139,6 +139,34 @@ fn resolved_resumable_typed<E: Experiment>(
     ))
 }
 
+/// What an executor needs to know of a run before it starts: its resolved `config.toml`,
+/// whether it can be sharded and, if so, its number of cells.
+#[derive(Clone, Debug)]
+pub struct Shape {
+    /// The `config.toml` text the run writes ([`resolved_config`]).
+    pub config: String,
+    /// Whether the experiment accepts `--shard`.
+    pub shardable: bool,
+    /// The cells of a shardable experiment's grid.
+    pub cells: Option<usize>,
+}
+
+/// The [`Shape`] of `source` run with `opts` (validated; nothing runs, nothing is written).
+pub fn shape(source: ConfigSource, opts: &RunOptions) -> Result<Shape> {
+    let (kind, table) = resolve(source.table, opts)?;
+    check_title_of(&table)?;
+    for_kind!(kind.as_str(), shape_typed(&source.name, table, opts))
+}
+
+fn shape_typed<E: Experiment>(name: &str, table: toml::Table, opts: &RunOptions) -> Result<Shape> {
+    let (cfg, kept) = prepare_noted::<E>(table, opts)?;
+    Ok(Shape {
+        config: config_toml_noted(name, &quick_note(opts.quick, &kept), E::KIND, &cfg)?,
+        shardable: cfg.shardable(),
+        cells: cfg.cells()?,
+    })
+}
+
 /// Applies the overrides and takes out `kind`.
 fn resolve(mut table: toml::Table, opts: &RunOptions) -> Result<(String, toml::Table)> {
     for o in &opts.overrides {
@@ -295,12 +323,18 @@ fn run_typed<E: Experiment>(
         progress,
         shard: opts.shard,
     };
+    // a resumed run keeps its config.toml, whose first line says whether it was --quick (a
+    // gap-fill with `depthscale run DIR/config.toml --out DIR` of a quick merge stays quick)
+    let quick = opts.quick
+        || (resuming
+            && super::config::read_text(&ctx.path("config.toml"))
+                .is_ok_and(|t| t.lines().next().is_some_and(|l| l.contains("(--quick"))));
     if !resuming {
         ctx.write("config.toml", &config_text)?;
     }
     let start = Instant::now();
     let results = cfg.run(&ctx)?;
-    finish_run(out, &ctx, name, E::KIND, opts.quick, start, results)
+    finish_run(out, &ctx, name, E::KIND, quick, start, results)
 }
 
 /// Estimates the run's memory and disk and refuses it when over the limits.
@@ -363,6 +397,19 @@ pub fn merge(
 pub fn merge_with(
     dirs: &[PathBuf],
     opts: &RunOptions,
+    progress: &dyn Progress,
+) -> Result<RunReport> {
+    merge_checked(dirs, opts, true, progress)
+}
+
+/// [`merge_with`], refusing a result with missing cells unless `allow_partial`: then nothing
+/// is written (the staging directory is removed) and the error says how many cells are
+/// missing and which shards own them (from the inputs' `summary.json`), the shard directories
+/// that never ran included.
+pub fn merge_checked(
+    dirs: &[PathBuf],
+    opts: &RunOptions,
+    allow_partial: bool,
     progress: &dyn Progress,
 ) -> Result<RunReport> {
     let Some(out) = &opts.out else {
@@ -436,7 +483,7 @@ pub fn merge_with(
     super::reproduce::refuse_inside_running(&out)?;
     let merged = for_kind!(
         kind.as_str(),
-        merge_typed(&text, body, &inputs, &out, opts, progress)
+        merge_typed(&text, body, &inputs, &out, opts, allow_partial, progress)
     );
     drop(locks);
     merged
@@ -448,6 +495,7 @@ fn merge_typed<E: Experiment>(
     inputs: &[PathBuf],
     out: &Path,
     opts: &RunOptions,
+    allow_partial: bool,
     progress: &dyn Progress,
 ) -> Result<RunReport> {
     let cfg: E = typed(body)?;
@@ -478,7 +526,43 @@ fn merge_typed<E: Experiment>(
             .map(|d| d.display().to_string())
             .collect::<Vec<_>>()
     );
-    finish_run(out, &ctx, "merge", E::KIND, false, start, results)
+    if !allow_partial && let Some(why) = missing_cells(&results) {
+        out.abandon()?;
+        return Err(Error::config("merge", why));
+    }
+    // the shards' config.toml says whether they ran with --quick (its first line)
+    let quick = text.lines().next().is_some_and(|l| l.contains("(--quick"));
+    finish_run(out, &ctx, "merge", E::KIND, quick, start, results)
+}
+
+/// Why a merged result is incomplete (`cells_done < cells_total`), naming the shards that own
+/// the missing cells and what to do; `None` when complete.
+fn missing_cells(results: &serde_json::Value) -> Option<String> {
+    let (done, total) = (
+        results["cells_done"].as_u64()?,
+        results["cells_total"].as_u64()?,
+    );
+    if done >= total {
+        return None;
+    }
+    let shards: Vec<String> = results["missing_shards"]
+        .as_array()
+        .map(|a| a.iter().map(|v| v.to_string()).collect())
+        .unwrap_or_default();
+    let owners = match (results["shards"].as_u64(), shards.is_empty()) {
+        (Some(n), false) => format!(
+            " (they belong to shard{} {} of {n}: rerun {}, e.g. `sbatch --array={} job.sbatch`, then merge again)",
+            if shards.len() == 1 { "" } else { "s" },
+            shards.join(", "),
+            if shards.len() == 1 { "it" } else { "them" },
+            shards.join(",")
+        ),
+        _ => String::new(),
+    };
+    Some(format!(
+        "{} of {total} cells are missing{owners}; pass --allow-partial to merge what there is, then fill the gaps with `depthscale run OUT/config.toml --out OUT`",
+        total - done
+    ))
 }
 
 /// The contents of `summary.json`: run metadata around the experiment's own `results`.
@@ -568,7 +652,9 @@ fn check_shard((i, n): (usize, usize)) -> Result<()> {
     } else {
         Err(Error::config(
             "--shard",
-            format!("shard index must satisfy 0 <= I < N, got {i}/{n}"),
+            format!(
+                "shard index must satisfy 0 <= I < N, got {i}/{n} (in a Slurm job array, write N into the script rather than $SLURM_ARRAY_TASK_COUNT, which is 1 when one index is resubmitted with `sbatch --array=I`)"
+            ),
         ))
     }
 }

@@ -352,6 +352,15 @@ impl Output {
         &self.final_dir
     }
 
+    /// Gives up a staged output: removes the staging directory this claim created (an output
+    /// written in place is left as it is) and releases its lock.
+    pub fn abandon(self) -> Result<()> {
+        if self.staged {
+            std::fs::remove_dir_all(&self.work_dir).map_err(|e| Error::io(&self.work_dir, e))?;
+        }
+        Ok(())
+    }
+
     /// Makes the output complete: fsyncs it and, for a staged run, moves it to its final name
     /// (replacing the directory claimed with `--force`, or an empty one). Returns the final
     /// directory.
@@ -383,6 +392,47 @@ impl Output {
         }
         Ok(self.final_dir)
     }
+}
+
+/// Moves the complete run `from` (a directory depthscale created, holding `summary.json`) to
+/// `to` (normalized): `to` must be absent or empty, or, with `replace`, a directory depthscale
+/// created (then removed first). Used by executors whose jobs ran a run elsewhere.
+pub fn adopt(from: &Path, to: &Path, replace: bool) -> Result<()> {
+    let field = "--out";
+    if !has_marker(from) || !from.join("summary.json").is_file() {
+        return Err(Error::config(
+            field,
+            format!("{} is not a complete run of depthscale", from.display()),
+        ));
+    }
+    if require_dir(field, to)? {
+        if non_empty(to)? {
+            if !replace {
+                return Err(Error::config(
+                    field,
+                    format!(
+                        "{} already exists and is not empty; the run is kept in {}",
+                        to.display(),
+                        from.display()
+                    ),
+                ));
+            }
+            if !has_marker(to) {
+                return Err(not_ours(field, to));
+            }
+            let lock = DirLock::exclusive(to)?;
+            std::fs::remove_dir_all(to).map_err(|e| Error::io(to, e))?;
+            drop(lock);
+        } else {
+            std::fs::remove_dir(to).map_err(|e| Error::io(to, e))?;
+        }
+    }
+    create_parent(to)?;
+    std::fs::rename(from, to).map_err(|e| Error::io(to, e))?;
+    if let Some(parent) = to.parent() {
+        sync_dir(parent)?;
+    }
+    Ok(())
 }
 
 /// Removes every entry of `dir` but its marker.

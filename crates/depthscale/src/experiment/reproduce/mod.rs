@@ -33,6 +33,8 @@ use super::output::{self, DirLock, Output, Protected};
 use super::{ConfigSource, RunOptions};
 use crate::Result;
 use crate::budget::Limits;
+use crate::executor::Executor;
+use crate::executor::slurm::{self, ArrayJob, Finished, ShardedJob, SlurmOptions, Task};
 use crate::progress::Progress;
 pub use claims::{Claim, Expected};
 pub use dirs::refuse_inside_running;
@@ -60,6 +62,9 @@ pub struct ReproduceOptions {
     pub force: bool,
     /// The memory and disk each run may use; `None`: detect them.
     pub limits: Option<Limits>,
+    /// Where the experiments run: here, or as Slurm jobs (shardable ones as job arrays, the
+    /// others as one more array unless `local_rest`); see [`crate::executor`].
+    pub executor: Executor,
 }
 
 /// One experiment of a finished reproduction.
@@ -103,6 +108,9 @@ pub struct ReproduceReport {
     pub excluded: Vec<Excluded>,
     /// Wall time of this invocation, seconds.
     pub seconds: f64,
+    /// With Slurm and no waiting: the jobs still pending or running, one line each. The
+    /// report was then not written; rerun the same command to finish it.
+    pub waiting: Vec<String>,
 }
 
 impl ReproduceReport {
@@ -204,13 +212,37 @@ pub fn reproduce(opts: &ReproduceOptions, progress: &dyn Progress) -> Result<Rep
     if !resuming {
         output::write_atomic(&dir.join("config.toml"), &config_text)?;
     }
+    let mut ran = Vec::with_capacity(todo.len());
+    let mut on_slurm = None;
+    if let Executor::Slurm(s) = &opts.executor {
+        let on = submit_slurm(s, &dir, &planned, &todo, progress)?;
+        if !s.wait && !on.waiting.is_empty() {
+            let mut waiting = on.waiting;
+            if !on.local.is_empty() {
+                waiting.push(format!(
+                    "{} experiment(s) to run here (--local-rest) when the same command is run again",
+                    on.local.len()
+                ));
+            }
+            return Ok(ReproduceReport {
+                dir: dir.clone(),
+                outcomes: Vec::new(),
+                excluded: Vec::new(),
+                seconds: start.elapsed().as_secs_f64(),
+                waiting,
+            });
+        }
+        // the local rest runs here while the jobs run
+        let submitted = std::mem::replace(&mut todo, on.local.clone());
+        on_slurm = Some((on, s, submitted));
+    }
+    // what runs here (with Slurm: only --local-rest's experiments, while the jobs run)
     let weight = |e: &Entry| (e.seconds * 1000.0).ceil().max(1.0) as u64;
     progress.start(
         "reproducing",
         todo.iter().map(|&(i, _)| weight(&planned[i].entry)).sum(),
     );
     let n = todo.len();
-    let mut ran = Vec::with_capacity(n);
     for (k, &(i, redo)) in todo.iter().enumerate() {
         let p = &planned[i];
         let label = format!("{}/{n} {}", k + 1, p.entry.preset);
@@ -222,6 +254,9 @@ pub fn reproduce(opts: &ReproduceOptions, progress: &dyn Progress) -> Result<Rep
         ran.push(i);
     }
     progress.finish();
+    if let Some((on, s, submitted)) = &on_slurm {
+        finish_slurm(on, s, &dir, &planned, submitted, &mut ran, progress)?;
+    }
     // the report: every complete experiment of DIR, read back under a shared lock
     let mut locks = Vec::new();
     let mut outcomes = Vec::new();
@@ -243,6 +278,7 @@ pub fn reproduce(opts: &ReproduceOptions, progress: &dyn Progress) -> Result<Rep
         outcomes,
         excluded,
         seconds: start.elapsed().as_secs_f64(),
+        waiting: Vec::new(),
     };
     output::write_atomic(&dir.join("report.html"), html::render(&report)?)?;
     output::write_atomic(
@@ -253,6 +289,176 @@ pub fn reproduce(opts: &ReproduceOptions, progress: &dyn Progress) -> Result<Rep
     out.commit()?;
     drop(locks);
     Ok(report)
+}
+
+/// The `depthscale` arguments that run `p` (its preset, `--quick`, `--set`s), without `--out`.
+fn job_args(p: &Planned) -> Vec<String> {
+    let mut a = vec!["run".to_owned(), p.entry.preset.to_owned()];
+    if p.entry.runner_quick {
+        a.push("--quick".into());
+    }
+    for o in &p.entry.overrides {
+        a.push("--set".into());
+        a.push(o.clone());
+    }
+    a
+}
+
+/// The Slurm part of a reproduction, once submitted ([`submit_slurm`]).
+struct OnSlurm {
+    /// The shardable experiments (plan index, `--redo`, job) and whether each is merged.
+    sharded: Vec<(usize, ShardedJob, bool)>,
+    /// The other experiments' array, if any, and whether it is done.
+    rest: Option<(ArrayJob, bool)>,
+    /// The plan indices of the rest array's experiments.
+    rest_indices: Vec<usize>,
+    /// What runs here (`--local-rest`).
+    local: Vec<(usize, bool)>,
+    /// Status lines of the jobs not done.
+    waiting: Vec<String>,
+}
+
+/// Submits every experiment of `todo` to Slurm: each shardable one as a job array merged
+/// into `DIR/<preset>`, the others as one more array (each task runs one experiment into
+/// `DIR/rest.slurm/runs/<preset>`, moved to `DIR/<preset>` when done) or, with `local_rest`,
+/// listed to run here. Jobs already done are merged at once.
+fn submit_slurm(
+    s: &SlurmOptions,
+    dir: &Path,
+    planned: &[Planned],
+    todo: &[(usize, bool)],
+    progress: &dyn Progress,
+) -> Result<OnSlurm> {
+    let mut on = OnSlurm {
+        sharded: Vec::new(),
+        rest: None,
+        rest_indices: Vec::new(),
+        local: Vec::new(),
+        waiting: Vec::new(),
+    };
+    let mut sharded = Vec::new();
+    for &(i, redo) in todo {
+        let p = &planned[i];
+        let shape = super::shape(
+            ConfigSource::resolve(p.entry.preset)?,
+            &p.run_options(dir, redo, &None),
+        )?;
+        match shape.cells.filter(|_| shape.shardable) {
+            Some(cells) => sharded.push((
+                i,
+                redo,
+                ShardedJob {
+                    name: p.entry.preset.to_owned(),
+                    args: job_args(p),
+                    config: shape.config,
+                    cells,
+                    out: dir.join(p.entry.preset),
+                },
+            )),
+            None if s.local_rest => on.local.push((i, redo)),
+            None => on.rest_indices.push(i),
+        }
+    }
+    let submit = SlurmOptions {
+        wait: false,
+        ..s.clone()
+    };
+    for (i, redo, job) in sharded {
+        let done = match slurm::run_sharded(&job, &submit, redo, progress)? {
+            Finished::Waiting(w) => {
+                on.waiting.push(w);
+                false
+            }
+            Finished::Done(_) => true,
+        };
+        on.sharded.push((i, job, done));
+    }
+    if !on.rest_indices.is_empty() {
+        let work = dir.join("rest.slurm");
+        let job = ArrayJob {
+            name: "rest".into(),
+            work: work.clone(),
+            identity: "# depthscale reproduce: the experiments that are not sharded, one per task.\nkind = \"reproduce-rest\"\n".into(),
+            tasks: on
+                .rest_indices
+                .iter()
+                .map(|&i| {
+                    let out = work.join("runs").join(planned[i].entry.preset);
+                    let mut args = job_args(&planned[i]);
+                    args.push("--out".into());
+                    args.push(out.display().to_string());
+                    Task {
+                        args,
+                        out,
+                        cells: None,
+                    }
+                })
+                .collect(),
+            sharded: None,
+        };
+        let redo = on
+            .rest_indices
+            .iter()
+            .any(|&i| todo.iter().any(|&(j, r)| j == i && r));
+        let done = match job.drive(&submit, redo, progress)? {
+            Finished::Waiting(w) => {
+                on.waiting.push(w);
+                false
+            }
+            Finished::Done(()) => true,
+        };
+        on.rest = Some((job, done));
+    }
+    Ok(on)
+}
+
+/// Waits for what [`submit_slurm`] submitted (with `s.wait`; else only what is done is taken),
+/// merges the arrays and moves the rest array's runs into `DIR/<preset>`; pushes the plan
+/// indices now complete onto `ran`.
+fn finish_slurm(
+    on: &OnSlurm,
+    s: &SlurmOptions,
+    dir: &Path,
+    planned: &[Planned],
+    todo: &[(usize, bool)],
+    ran: &mut Vec<usize>,
+    progress: &dyn Progress,
+) -> Result<()> {
+    for (i, job, done) in &on.sharded {
+        if !*done {
+            let _ = slurm::run_sharded(job, s, false, progress)?;
+        }
+        ran.push(*i);
+    }
+    if let Some((job, done)) = &on.rest {
+        if !*done {
+            let _ = job.drive(s, false, progress)?;
+        }
+        adopt_rest(planned, todo, &on.rest_indices, &job.work, dir, ran)?;
+    }
+    Ok(())
+}
+
+/// Moves the rest array's finished runs into `DIR/<preset>` (replacing it for `--redo`).
+fn adopt_rest(
+    planned: &[Planned],
+    todo: &[(usize, bool)],
+    rest: &[usize],
+    rest_work: &Path,
+    dir: &Path,
+    ran: &mut Vec<usize>,
+) -> Result<()> {
+    for &i in rest {
+        let preset = planned[i].entry.preset;
+        let redo = todo.iter().any(|&(j, r)| j == i && r);
+        output::adopt(
+            &rest_work.join("runs").join(preset),
+            &dir.join(preset),
+            redo,
+        )?;
+        ran.push(i);
+    }
+    Ok(())
 }
 
 /// Whether `dir`'s `config.toml` is `config` (as TOML); `false` when it has none, or another

@@ -301,6 +301,10 @@ impl Experiment for SweepConfig {
         true
     }
 
+    fn cells(&self) -> Result<Option<usize>> {
+        Ok(Some(self.plan()?.cells.len()))
+    }
+
     fn run(&self, ctx: &RunContext) -> Result<serde_json::Value> {
         let plan = self.plan()?;
         let (shard, n_shards) = ctx.shard.unwrap_or((0, 1));

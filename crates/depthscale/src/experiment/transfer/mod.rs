@@ -418,6 +418,10 @@ impl Experiment for TransferConfig {
         true
     }
 
+    fn cells(&self) -> Result<Option<usize>> {
+        Ok(Some(self.plan()?.cells.len()))
+    }
+
     fn run(&self, ctx: &RunContext) -> Result<serde_json::Value> {
         let plan = self.plan()?;
         let (shard, n_shards) = ctx.shard.unwrap_or((0, 1));
@@ -452,7 +456,10 @@ impl Experiment for TransferConfig {
             cells.extend(new);
         }
         let ran = cells.len() - resumed;
+        let n_cells = plan.cells.len();
         let mut summary = report::finish(self, &plan, &ctx.dir, cells)?;
+        summary["cells_in_shard"] =
+            serde_json::json!((0..n_cells).filter(|i| i % n_shards == shard).count());
         summary["cells_run_now"] = serde_json::json!(ran);
         summary["cells_found_done"] = serde_json::json!(resumed);
         summary["shard"] = cells::shard_label(ctx.shard);
