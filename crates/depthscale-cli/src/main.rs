@@ -267,6 +267,10 @@ struct ReproduceArgs {
     /// Start over: empty DIR (only a directory depthscale created) instead of resuming.
     #[arg(long)]
     force: bool,
+    /// Run every experiment with this seed instead of its preset's (0): the claims' tolerances
+    /// come from each run's own sampling error, so they must hold for any seed.
+    #[arg(long, value_name = "N")]
+    seed: Option<u64>,
 }
 
 #[derive(Args, Debug)]
@@ -313,6 +317,11 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // the mutant test's switch (DEPTHSCALE_MUTANT): an unknown name is an error, not ignored
+    if let Err(e) = depthscale::mutant::from_env() {
+        eprintln!("error: {e}");
+        return ExitCode::FAILURE;
+    }
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -503,6 +512,7 @@ fn reproduce(args: ReproduceArgs) -> Result<()> {
         data,
         force: args.force,
         limits: None,
+        seed: args.seed,
     };
     let bars = progress::Bars::overall();
     let report = reproduce::reproduce(&opts, &bars).context("reproduce")?;
