@@ -520,7 +520,8 @@ fn reproduce(args: ReproduceArgs) -> Result<()> {
     let agree = claims.iter().filter(|c| c.agrees()).count();
     for c in claims.iter().filter(|c| !c.agrees()) {
         eprintln!(
-            "disagrees: {}: {}: measured {}, expected {} ({})",
+            "{}: {}: {}: measured {}, expected {} ({})",
+            c.verdict(),
             c.experiment,
             c.name,
             c.measured_text(),

@@ -42,7 +42,7 @@ const PRESETS: &[PresetRow] = &[
     ),
     (
         "fig2",
-        Some(&["draws=200", "samples=1", "width=30"]),
+        Some(&["draws=400", "samples=1", "width=30"]),
         2.5,
         21.0,
         "At beta = 1/2 and L = 1000 the norm ratio ||h_L||/||h_0|| has a non-degenerate distribution whose second moment is (1 + 1/(2L))^L, about e^(1/2).",
@@ -268,10 +268,11 @@ impl Entry {
     /// Whether the experiment runs below the paper's settings.
     pub fn reduced(&self) -> bool {
         self.runner_quick
-            || self
-                .overrides
-                .iter()
-                .any(|o| !["dataset=", "data_dir=", "seed="].iter().any(|p| o.starts_with(p)))
+            || self.overrides.iter().any(|o| {
+                !["dataset=", "data_dir=", "seed="]
+                    .iter()
+                    .any(|p| o.starts_with(p))
+            })
     }
 }
 
