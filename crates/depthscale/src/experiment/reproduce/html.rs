@@ -99,12 +99,23 @@ pub fn render(report: &ReproduceReport) -> Result<String> {
     }
     h.push_str("</tbody>\n</table>\n");
     mutants_caught(&mut h, report);
+    h.push_str(REFERENCE_DIFFERENCES);
     for o in &report.outcomes {
         section(&mut h, o)?;
     }
     h.push_str("</body>\n</html>\n");
     Ok(h)
 }
+
+/// The report's "differences from the reference code" section: where depthscale and the
+/// authors' code (PierreMarion23/scaling-resnets) differ, and which side follows the paper.
+const REFERENCE_DIFFERENCES: &str = "<h2 id=\"reference\" style=\"break-before: auto\">Differences from the reference code</h2>\n<ul>\n\
+<li><strong>Fractional Gaussian noise.</strong> The reference's circulant embedding sets r[N] = 0 and reuses the first eigenvalue for the last; depthscale embeds gamma(0..N) exactly (Davies-Harte), which is what the paper's fBm is. Issue 21 measured the reference's lag-1 increment correlation at H = 0.9 at 0.41 against the exact 0.74, and its gradient critical beta at H = 0.9 at 0.79 against depthscale's 0.74. Figure 6's claims check depthscale's generator against the exact correlation and variance.</li>\n\
+<li><strong>Bias.</strong> The reference has no bias for i.i.d. and RBF layers (Figure 8, the train preset) and a zero-initialised bias for fBm (Figure 9); depthscale's training presets use a bias everywhere (not yet changed).</li>\n\
+<li><strong>Smooth weights.</strong> The reference takes increments of the Gaussian process on linspace(0, 1, L + 1) normalised by their empirical standard deviation; depthscale's rbf(0.1) uses the process's values (rbf(BW, increments) is the other convention).</li>\n\
+<li><strong>Figure 2.</strong> The reference uses independent (weights, input) pairs; depthscale's full preset draws 100 weights x 100 inputs (inputs of one draw are correlated), so its claim's standard error is taken over draws; the quick size uses 400 independent pairs.</li>\n\
+<li><strong>Figures 1 and 3.</strong> The reference draws fresh weights per beta; depthscale shares each draw across betas (the marginals are the same, the bands of the curves are correlated across betas).</li>\n\
+<li><strong>Figure 7 at finite depth.</strong> At L = 1000 the critical beta sits below max(H, 1/2) in both codes (about 0.04 below 1/2 for H &lt; 1/2, 0.07 to 0.10 below H above 0.6); the offset below 1/2 shrinks like 1/ln L (0.060 at L = 100, 0.043 at L = 1000, 0.037 at L = 3000, depthscale at the quick grid), so Figure 7's claims allow it.</li>\n</ul>\n";
 
 /// Under the claims table: the mutants (deliberately wrong implementations) the claims of this
 /// report must catch, each with its claims; the mutant test runs each one and asserts that
