@@ -104,7 +104,7 @@ impl Experiment for FbmPathsConfig {
 
     fn quick(&mut self) {
         self.steps = self.steps.min(200);
-        self.paths = self.paths.min(20);
+        self.paths = self.paths.min(5);
     }
 
     fn run(&self, ctx: &RunContext) -> Result<serde_json::Value> {
