@@ -361,6 +361,10 @@ struct ReproduceArgs {
     /// run) instead of as one more job array.
     #[arg(long)]
     local_rest: bool,
+    /// Run every experiment with this seed instead of its preset's (0): the claims' tolerances
+    /// come from each run's own sampling error, so they must hold for any seed.
+    #[arg(long, value_name = "N")]
+    seed: Option<u64>,
 }
 
 #[derive(Args, Debug)]
@@ -412,6 +416,11 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // the mutant test's switch (DEPTHSCALE_MUTANT): an unknown name is an error, not ignored
+    if let Err(e) = depthscale::mutant::from_env() {
+        eprintln!("error: {e}");
+        return ExitCode::FAILURE;
+    }
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -695,6 +704,7 @@ fn reproduce(args: ReproduceArgs) -> Result<()> {
             None => depthscale::executor::Executor::Local,
             Some(s) => depthscale::executor::Executor::Slurm(s),
         },
+        seed: args.seed,
     };
     let bars = progress::Bars::overall();
     let report = reproduce::reproduce(&opts, &bars).context("reproduce")?;
@@ -709,7 +719,8 @@ fn reproduce(args: ReproduceArgs) -> Result<()> {
     let agree = claims.iter().filter(|c| c.agrees()).count();
     for c in claims.iter().filter(|c| !c.agrees()) {
         eprintln!(
-            "disagrees: {}: {}: measured {}, expected {} ({})",
+            "{}: {}: {}: measured {}, expected {} ({})",
+            c.verdict(),
             c.experiment,
             c.name,
             c.measured_text(),

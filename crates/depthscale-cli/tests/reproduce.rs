@@ -77,9 +77,20 @@ fn check_report(dir: &Path, presets: &[&str], summary: &serde_json::Value) {
             .select(&sel("td"))
             .map(|td| td.text().collect::<String>())
             .collect();
-        assert_eq!(cells.len(), 6);
+        assert_eq!(cells.len(), 7);
         assert_eq!(cells[1], c["name"].as_str().unwrap());
-        assert_eq!(cells[5], c["verdict"].as_str().unwrap());
+        assert_eq!(
+            cells[5],
+            c["mutants"].as_array().map_or(String::new(), |m| {
+                let names: Vec<&str> = m.iter().filter_map(|x| x.as_str()).collect();
+                if names.is_empty() {
+                    "none".into()
+                } else {
+                    names.join(", ")
+                }
+            })
+        );
+        assert_eq!(cells[6], c["verdict"].as_str().unwrap());
     }
 }
 

@@ -23,6 +23,7 @@ pub mod kernels;
 pub mod limits;
 pub mod linalg;
 pub mod model;
+pub mod mutant;
 pub mod paths;
 pub mod plot;
 pub mod probe;

@@ -111,6 +111,21 @@ pub fn wasserstein1(a: &[f64], b: &[f64]) -> f64 {
         / m as f64
 }
 
+/// Mean and standard error (`sd / sqrt(n)`) of independent values; `(inf, 0)` if one is
+/// infinite (an overflow), NaN when fewer than two.
+pub fn mean_se(xs: &[f64]) -> (f64, f64) {
+    let n = xs.len();
+    if n < 2 {
+        return (f64::NAN, f64::NAN);
+    }
+    if xs.iter().any(|x| x.is_infinite()) {
+        return (f64::INFINITY, 0.0);
+    }
+    let mean = xs.iter().sum::<f64>() / n as f64;
+    let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
+    (mean, (var / n as f64).sqrt())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,8 +6,12 @@ use crate::budget::{Footprint, bytes};
 use crate::paths::fbm::{autocovariance, fbm_path};
 use crate::plot::{self, LineStyle, Panel, Series};
 use crate::rng::stream;
+use crate::stats::mean_se;
 use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
+
+/// Paths drawn per Hurst index in the figure (the statistics use every path).
+const PLOTTED_PATHS: usize = 3;
 
 /// Config of an `fbm-paths` experiment.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -100,7 +104,7 @@ impl Experiment for FbmPathsConfig {
 
     fn quick(&mut self) {
         self.steps = self.steps.min(200);
-        self.paths = self.paths.min(2);
+        self.paths = self.paths.min(5);
     }
 
     fn run(&self, ctx: &RunContext) -> Result<serde_json::Value> {
@@ -114,7 +118,8 @@ impl Experiment for FbmPathsConfig {
         let mut summary = Vec::new();
         for &h in &hursts {
             let mut series = Vec::new();
-            let (mut num, mut den) = (0.0, 0.0);
+            // per path: lag-1 correlation and mean square of the increments times n^2H
+            let (mut lag1, mut scaled) = (Vec::new(), Vec::new());
             for p in 0..n_paths {
                 crate::progress::check_cancelled(ctx.progress)?;
                 let mut rng = stream(self.seed, &[h.to_bits(), p as u64]);
@@ -130,8 +135,14 @@ impl Experiment for FbmPathsConfig {
                     ])?;
                 }
                 let inc: Vec<f64> = path.windows(2).map(|w| w[1] - w[0]).collect();
-                num += inc.windows(2).map(|w| w[0] * w[1]).sum::<f64>();
-                den += inc.iter().map(|x| x * x).sum::<f64>();
+                let num = inc.windows(2).map(|w| w[0] * w[1]).sum::<f64>();
+                let den = inc.iter().map(|x| x * x).sum::<f64>();
+                lag1.push(num / den);
+                scaled.push(den / steps as f64 * (steps as f64).powf(2.0 * h));
+                ctx.progress.advance(1);
+                if p >= PLOTTED_PATHS {
+                    continue;
+                }
                 series.push(Series {
                     label: format!("path {p}"),
                     x: t,
@@ -140,7 +151,6 @@ impl Experiment for FbmPathsConfig {
                     style: LineStyle::Solid,
                     markers: false,
                 });
-                ctx.progress.advance(1);
             }
             panels.push(Panel {
                 title: format!("H = {h}"),
@@ -150,10 +160,16 @@ impl Experiment for FbmPathsConfig {
                 log_y: false,
                 series,
             });
+            let (lag1_mean, lag1_se) = mean_se(&lag1);
+            let (var_mean, var_se) = mean_se(&scaled);
             summary.push(serde_json::json!({
                 "hurst": h,
-                "lag1_autocorrelation": num / den,
+                "paths": n_paths,
+                "lag1_autocorrelation": lag1_mean,
+                "lag1_autocorrelation_se": lag1_se,
                 "lag1_autocorrelation_theory": autocovariance(h, 1),
+                "scaled_variance": var_mean,
+                "scaled_variance_se": var_se,
             }));
         }
         csv.finish()?;

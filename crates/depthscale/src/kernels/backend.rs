@@ -208,8 +208,12 @@ impl<T: Float> AdamCoeffs<T> {
     /// The scalars of step `step` (from 1) at learning rate `lr`.
     pub fn new(beta1: f64, beta2: f64, eps: f64, step: u64, lr: f64) -> Self {
         let t = i32::try_from(step).unwrap_or(i32::MAX);
-        let bc1 = 1.0 - beta1.powi(t);
-        let bc2_sqrt = (1.0 - beta2.powi(t)).sqrt();
+        let (bc1, bc2_sqrt) = if crate::mutant::is(crate::mutant::Mutant::AdamBiasCorrection) {
+            // the mutant test's missing bias correction (inert unless DEPTHSCALE_MUTANT=adam-bias)
+            (1.0, 1.0)
+        } else {
+            (1.0 - beta1.powi(t), (1.0 - beta2.powi(t)).sqrt())
+        };
         Self {
             lerp: T::of(1.0 - beta1),
             beta2: T::of(beta2),

@@ -150,7 +150,9 @@ impl PathNet {
             scratch,
             staging: [s0, s1, s2],
         } = ws;
-        backend.write(alpha, 1, s0, |a| a[0] = l.powf(-beta));
+        backend.write(alpha, 1, s0, |a| {
+            a[0] = crate::train::net::residual_scale_f64(l, beta)
+        });
         backend.write(&mut tape.h0, d, s0, |h0| h0.copy_from_slice(h));
         on_layer(0, h);
         let mut done = 0;

@@ -110,12 +110,19 @@ impl Activation {
     /// For res3 with symmetric weights of variance `1/d`, `E||h_{k+1}||^2 = (1 + alpha^2 m2)
     /// E||h_k||^2`, which gives the closed forms of the initialization probes.
     pub fn second_moment_ratio(self) -> Option<f64> {
-        match self {
+        let m2 = match self {
             Activation::Relu => Some(0.5),
             Activation::LeakyRelu(s) => Some(0.5 * (1.0 + s * s)),
             Activation::Identity => Some(1.0),
             Activation::Tanh | Activation::Sigmoid | Activation::Gelu => None,
-        }
+        };
+        // the mutant test's wrong m2 (inert unless DEPTHSCALE_MUTANT=m2)
+        let off = if crate::mutant::is(crate::mutant::Mutant::ActivationM2) {
+            1.2
+        } else {
+            1.0
+        };
+        m2.map(|m| m * off)
     }
 }
 

@@ -62,16 +62,25 @@ impl FgnPlan {
             return Err(Error::config("depth", "fGn paths need length n >= 1"));
         }
         let m = 2 * n;
+        // the mutant test's reference bug (inert unless DEPTHSCALE_MUTANT=fgn-reference):
+        // r[N] = 0, and the first eigenvalue reused for the last
+        let bug = crate::mutant::is(crate::mutant::Mutant::FgnReference);
         let mut buf: Vec<Complex<f64>> = (0..m)
-            .map(|j| Complex::new(autocovariance(hurst, if j <= n { j } else { m - j }), 0.0))
+            .map(|j| match j {
+                _ if bug && j == n => Complex::new(0.0, 0.0),
+                _ => Complex::new(autocovariance(hurst, if j <= n { j } else { m - j }), 0.0),
+            })
             .collect();
         let fft = FftPlanner::new().plan_fft_forward(m);
         fft.process(&mut buf);
+        if bug {
+            buf[m - 1] = buf[0];
+        }
         let max = buf.iter().map(|c| c.re).fold(0.0, f64::max);
         let mut sqrt_eig = Vec::with_capacity(m);
         for (j, c) in buf.iter().enumerate() {
             let lambda = c.re;
-            if lambda < 0.0 && -lambda > 1e-8 * max {
+            if lambda < 0.0 && -lambda > 1e-8 * max && !bug {
                 return Err(Error::Numerical(format!(
                     "circulant embedding of fGn (n = {n}, H = {hurst}) has eigenvalue {j} = \
                      {lambda:e} < 0 (largest {max:e})"

@@ -53,6 +53,12 @@ pub struct RbfFactor {
 fn toeplitz_row(depth: usize, bandwidth: f64, variant: RbfVariant) -> Vec<f64> {
     // k(l h) = exp(-a l^2), a = h^2 / (2 bw^2), h = 1/depth
     let h = 1.0 / depth as f64;
+    // the mutant test's doubled bandwidth (inert unless DEPTHSCALE_MUTANT=rbf-bandwidth)
+    let bandwidth = if crate::mutant::is(crate::mutant::Mutant::RbfBandwidth) {
+        2.0 * bandwidth
+    } else {
+        bandwidth
+    };
     let a = h * h / (2.0 * bandwidth * bandwidth);
     let kern = |l: usize| {
         if l == 0 {

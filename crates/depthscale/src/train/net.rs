@@ -39,7 +39,16 @@ pub fn training_block() -> BlockSpec {
 
 /// The residual scale `alpha_L = L^-beta`.
 pub fn residual_scale(depth: usize, beta: f64) -> f64 {
-    (depth as f64).powf(-beta)
+    residual_scale_f64(depth as f64, beta)
+}
+
+/// [`residual_scale`] of a real depth; the one place every experiment's `L^-beta` comes from.
+pub fn residual_scale_f64(depth: f64, beta: f64) -> f64 {
+    // the mutant test's wrong exponent (inert unless DEPTHSCALE_MUTANT=residual-scale)
+    if crate::mutant::is(crate::mutant::Mutant::ResidualScale) {
+        return depth.powf(-beta / 2.0);
+    }
+    depth.powf(-beta)
 }
 
 /// A freshly initialized training model of shape `dims` (see the module doc for the laws and

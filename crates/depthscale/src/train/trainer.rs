@@ -287,12 +287,16 @@ impl<B: Backend<f32>> Trainer<B> {
             TensorKind::Embed | TensorKind::Readout => lr,
             TensorKind::V | TensorKind::W | TensorKind::Bias => hidden_lr,
         };
+        // the mutant test's frozen V (inert unless DEPTHSCALE_MUTANT=frozen-v)
+        let frozen = |kind: TensorKind| {
+            kind == TensorKind::V && crate::mutant::is(crate::mutant::Mutant::FrozenV)
+        };
         match &mut self.optim {
             OptimState::Adam { adam, moments } => {
                 adam.steps += 1;
                 let (m, v) = moments;
                 for (kind, len) in TensorKind::ALL.into_iter().zip(lens) {
-                    if len > 0 {
+                    if len > 0 && !frozen(kind) {
                         backend.adam_update(
                             &[adam.coeffs(adam.steps, rate(kind))],
                             len,
@@ -307,7 +311,7 @@ impl<B: Backend<f32>> Trainer<B> {
             OptimState::Sgd { sgd, buf } => {
                 sgd.steps += 1;
                 for (kind, len) in TensorKind::ALL.into_iter().zip(lens) {
-                    if len > 0 {
+                    if len > 0 && !frozen(kind) {
                         backend.sgd_update(
                             &[sgd.coeffs(sgd.steps, rate(kind))],
                             len,

@@ -95,6 +95,16 @@ fn default_samples() -> usize {
 fn default_steps() -> usize {
     50
 }
+/// The learning rate's depth factor `L` (the network of depth `L` trains at `lr L`); `1` under
+/// the mutant test's `gd-lr`.
+fn gd_depth_factor(depth: usize) -> f64 {
+    if crate::mutant::is(crate::mutant::Mutant::GdLrDepth) {
+        1.0
+    } else {
+        depth as f64
+    }
+}
+
 fn default_lr() -> f64 {
     0.01
 }
@@ -264,7 +274,7 @@ impl Experiment for ImplicitRegConfig {
             .chain([&n_ref])
             .collect::<Vec<_>>()
             .into_par_iter()
-            .map(|&l| GdNet::new(CpuBackend::new(), problem, l, self.lr * l as f64))
+            .map(|&l| GdNet::new(CpuBackend::new(), problem, l, self.lr * gd_depth_factor(l)))
             .collect();
         let mut rows: Vec<Vec<Row>> = vec![Vec::with_capacity(self.steps + 1); nets.len()];
         for t in 0..=self.steps {

@@ -24,7 +24,7 @@ mod tables;
 
 pub use table::ProbeTable;
 
-pub(crate) use tables::closed_form_h_diff;
+pub(crate) use tables::{closed_form_h_diff, critical_beta};
 
 use super::{Experiment, Grid, LawSpec, RunContext};
 use crate::model::{Activation, BlockSpec};

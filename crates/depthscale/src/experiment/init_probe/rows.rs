@@ -188,7 +188,10 @@ fn run_batch<B: Backend<f64>>(
     let n = plan.columns();
     let mut alpha = Vec::with_capacity(n);
     for &b in &plan.betas {
-        alpha.extend(std::iter::repeat_n((depth as f64).powf(-b), plan.samples));
+        alpha.extend(std::iter::repeat_n(
+            crate::train::residual_scale(depth, b),
+            plan.samples,
+        ));
     }
     let uniform = |which: DrawStream, len: usize| -> Vec<f64> {
         draws

@@ -65,6 +65,9 @@ pub struct ReproduceOptions {
     /// Where the experiments run: here, or as Slurm jobs (shardable ones as job arrays, the
     /// others as one more array unless `local_rest`); see [`crate::executor`].
     pub executor: Executor,
+    /// Every experiment's seed (`None`: each preset's own, 0): checks that the claims hold
+    /// for other draws.
+    pub seed: Option<u64>,
 }
 
 /// One experiment of a finished reproduction.
@@ -120,10 +123,16 @@ impl ReproduceReport {
     }
 }
 
-fn top_config(quick: bool, data: Option<&(String, String)>) -> String {
+fn top_config(quick: bool, data: Option<&(String, String)>, seed: Option<u64>) -> String {
     let mut t = toml::Table::new();
     t.insert("kind".into(), toml::Value::String("reproduce".into()));
     t.insert("quick".into(), toml::Value::Boolean(quick));
+    if let Some(seed) = seed {
+        t.insert(
+            "seed".into(),
+            toml::Value::Integer(i64::try_from(seed).unwrap_or(i64::MAX)),
+        );
+    }
     if let Some((name, dir)) = data {
         t.insert("dataset".into(), toml::Value::String(name.clone()));
         t.insert("data_dir".into(), toml::Value::String(dir.clone()));
@@ -167,7 +176,7 @@ fn plan_all(opts: &ReproduceOptions, dir: &Path) -> Result<Vec<Planned>> {
     }
     let data = opts.data.as_ref().map(|(n, d)| (n.as_str(), d.as_str()));
     let mut out = Vec::new();
-    for entry in plan::plan(None, opts.quick, data)? {
+    for entry in plan::plan(None, opts.quick, data, opts.seed)? {
         let named = |l: &[String]| l.iter().any(|n| n == entry.preset);
         let selected = opts.only.as_deref().is_none_or(named) || named(&opts.redo);
         let mut p = Planned {
@@ -190,7 +199,7 @@ pub fn reproduce(opts: &ReproduceOptions, progress: &dyn Progress) -> Result<Rep
     let dir = output::normalize("--out", &opts.out)?;
     refuse_inside_running(&dir)?;
     let planned = plan_all(opts, &dir)?;
-    let config_text = top_config(opts.quick, opts.data.as_ref());
+    let config_text = top_config(opts.quick, opts.data.as_ref(), opts.seed);
     // a directory of this reproduction, resumed: its experiments are checked first
     let resumed = !opts.force && output::has_marker(&dir) && same_top_config(&dir, &config_text)?;
     let mut todo = Vec::new();
@@ -539,6 +548,8 @@ pub fn summary_json(report: &ReproduceReport, quick: bool) -> serde_json::Value 
         "seconds": report.seconds,
         "claims_total": claims.len(),
         "claims_agreeing": agree,
+        "claims_missing": report.claims().filter(|c| c.measured == claims::Measured::Missing).count(),
+        "mutant": crate::mutant::active().map(crate::mutant::Mutant::name),
         "claims": claims,
         "experiments": report.outcomes.iter().map(|o| serde_json::json!({
             "preset": o.entry.preset,

@@ -35,36 +35,36 @@ type PresetRow = (
 const PRESETS: &[PresetRow] = &[
     (
         "fig1",
-        Some(&["depth={linspace=[10, 1000, 4]}", "draws=30"]),
-        2.0,
+        Some(&["depth={linspace=[10, 1000, 4]}", "draws=100"]),
+        4.0,
         4.0,
         "Hidden states at initialization (res3, i.i.d. weights): beta = 1/2 is the critical scaling, where h_diff follows the closed form sqrt((1 + L^-2beta/2)^L - 1); beta = 1 collapses to the identity, beta = 1/4 explodes.",
     ),
     (
         "fig2",
-        Some(&["draws=20", "samples=50"]),
-        2.5,
+        Some(&["draws=400", "samples=1", "width=30"]),
+        3.0,
         21.0,
         "At beta = 1/2 and L = 1000 the norm ratio ||h_L||/||h_0|| has a non-degenerate distribution whose second moment is (1 + 1/(2L))^L, about e^(1/2).",
     ),
     (
         "fig3",
-        Some(&["depth={linspace=[10, 1000, 4]}", "draws=30"]),
-        2.0,
+        Some(&["depth={linspace=[10, 1000, 4]}", "draws=100"]),
+        4.0,
         4.0,
         "Gradients at initialization behave like the hidden states: g_diff is O(1) at beta = 1/2, vanishes at beta = 1 and explodes at beta = 1/4.",
     ),
     (
         "fig4",
-        Some(&["depth={linspace=[10, 1000, 4]}", "draws=30"]),
-        1.5,
+        Some(&["depth={linspace=[10, 1000, 4]}", "draws=100"]),
+        3.0,
         2.0,
         "With smooth weights the critical scaling moves to beta = 1: beta = 1/2 explodes, beta = 1 gives a non-trivial limit (a neural ODE), beta = 2 the identity.",
     ),
     (
         "fig5",
-        Some(&["depth={linspace=[10, 1000, 4]}", "draws=30"]),
-        1.5,
+        Some(&["depth={linspace=[10, 1000, 4]}", "draws=100"]),
+        3.0,
         2.0,
         "Gradients with smooth weights: the same three regimes, explosion at beta = 1/2, O(1) at beta = 1, identity at beta = 2.",
     ),
@@ -80,10 +80,10 @@ const PRESETS: &[PresetRow] = &[
         Some(&[
             "hurst={linspace=[0.05, 0.95, 10]}",
             "beta={linspace=[0.0, 1.3, 27]}",
-            "draws=3",
-            "samples=5",
+            "draws=10",
+            "samples=2",
         ]),
-        3.0,
+        7.0,
         28.0,
         "The phase diagram over (H, beta): with fBm(H) weights the critical beta where the network leaves the identity without exploding is max(H, 1/2).",
     ),
@@ -145,8 +145,8 @@ const PRESETS: &[PresetRow] = &[
     ),
     (
         "fig1-leaky",
-        Some(&["depth={linspace=[10, 1000, 4]}", "draws=30"]),
-        1.5,
+        Some(&["depth={linspace=[10, 1000, 4]}", "draws=100"]),
+        4.0,
         3.0,
         "Revision: with leaky_relu(0.8) the closed form holds with m2 = (1 + 0.8^2)/2 = 0.82 in place of ReLU's 1/2.",
     ),
@@ -218,6 +218,7 @@ pub fn plan(
     only: Option<&[String]>,
     quick: bool,
     data: Option<(&str, &str)>,
+    seed: Option<u64>,
 ) -> crate::Result<Vec<Entry>> {
     if let Some(only) = only {
         check_names("--only", only)?;
@@ -231,6 +232,9 @@ pub fn plan(
             if let (Some((name, dir)), "fig8" | "fig9") = (data, preset) {
                 overrides.push(format!("dataset={}", quote(name)));
                 overrides.push(format!("data_dir={}", quote(dir)));
+            }
+            if let Some(seed) = seed {
+                overrides.push(format!("seed={seed}"));
             }
             let runner_quick = quick && sizes.is_none();
             if quick {
@@ -264,10 +268,11 @@ impl Entry {
     /// Whether the experiment runs below the paper's settings.
     pub fn reduced(&self) -> bool {
         self.runner_quick
-            || self
-                .overrides
-                .iter()
-                .any(|o| !o.starts_with("dataset=") && !o.starts_with("data_dir="))
+            || self.overrides.iter().any(|o| {
+                !["dataset=", "data_dir=", "seed="]
+                    .iter()
+                    .any(|p| o.starts_with(p))
+            })
     }
 }
 
@@ -277,7 +282,7 @@ mod tests {
 
     #[test]
     fn quick_plan_keeps_the_paper_depth_and_full_plan_has_no_overrides() {
-        let quick = plan(None, true, None).unwrap();
+        let quick = plan(None, true, None, None).unwrap();
         assert_eq!(quick.len(), PRESETS.len());
         let fig1 = &quick[0];
         assert_eq!(fig1.preset, "fig1");
@@ -286,7 +291,7 @@ mod tests {
         let ode = quick.iter().find(|e| e.preset == "ode").unwrap();
         assert!(ode.runner_quick && ode.overrides.is_empty());
         assert!(!quick.iter().find(|e| e.preset == "fig6").unwrap().reduced());
-        for e in plan(None, false, None).unwrap() {
+        for e in plan(None, false, None, None).unwrap() {
             assert!(
                 !e.runner_quick && e.overrides.is_empty() && !e.reduced(),
                 "{e:?}"
@@ -297,19 +302,19 @@ mod tests {
     #[test]
     fn only_keeps_report_order_and_data_reaches_the_training_presets() {
         let only = ["sde".to_string(), "fig8".to_string()];
-        let p = plan(Some(&only), false, Some(("mnist", "/d/it's"))).unwrap();
+        let p = plan(Some(&only), false, Some(("mnist", "/d/it's")), Some(3)).unwrap();
         assert_eq!(
             p.iter().map(|e| e.preset).collect::<Vec<_>>(),
             ["fig8", "sde"]
         );
         assert_eq!(
             p[0].overrides,
-            ["dataset=\"mnist\"", "data_dir=\"/d/it's\""]
+            ["dataset=\"mnist\"", "data_dir=\"/d/it's\"", "seed=3"]
         );
-        assert!(p[1].overrides.is_empty());
+        assert_eq!(p[1].overrides, ["seed=3"]);
         assert!(!p[0].reduced());
         assert!(p[0].command("o").contains("'data_dir=\"/d/it'\\''s\"'"));
-        assert!(plan(Some(&["nope".to_string()]), true, None).is_err());
-        assert!(plan(Some(&[]), true, None).is_err());
+        assert!(plan(Some(&["nope".to_string()]), true, None, None).is_err());
+        assert!(plan(Some(&[]), true, None, None).is_err());
     }
 }

@@ -1,0 +1,121 @@
+//! Deliberately wrong implementations ("mutants") that the claims of `depthscale reproduce`
+//! must catch (issue 21, section 2).
+//!
+//! A mutant is switched on only by the environment variable [`ENV`] (`DEPTHSCALE_MUTANT=NAME`),
+//! read once per process, here and nowhere else; it is meant for the mutant tests
+//! (`crates/depthscale-cli/tests/mutants.rs`) and is not part of the command-line interface.
+//! Without the variable every function of this module is inert. A reproduction run under a
+//! mutant says so in its report and `summary.json`.
+
+use std::sync::OnceLock;
+
+/// The environment variable that selects a mutant.
+pub const ENV: &str = "DEPTHSCALE_MUTANT";
+
+/// One deliberately wrong implementation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mutant {
+    /// The activation's second-moment ratio `m2` (the closed forms' constant) 20% too high.
+    ActivationM2,
+    /// The residual scale `L^-beta` replaced by `L^(-beta/2)`.
+    ResidualScale,
+    /// Fractional Gaussian noise with the reference code's circulant bug: `r[N] = 0` and the
+    /// first eigenvalue reused for the last.
+    FgnReference,
+    /// Every RBF bandwidth doubled.
+    RbfBandwidth,
+    /// Adam without its bias corrections.
+    AdamBiasCorrection,
+    /// Gradient descent of the implicit-regularization experiment at `lr` instead of `lr L`.
+    GdLrDepth,
+    /// Training that never updates the residual weights `V`.
+    FrozenV,
+}
+
+impl Mutant {
+    /// Every mutant, in a fixed order.
+    pub const ALL: [Mutant; 7] = [
+        Mutant::ActivationM2,
+        Mutant::ResidualScale,
+        Mutant::FgnReference,
+        Mutant::RbfBandwidth,
+        Mutant::AdamBiasCorrection,
+        Mutant::GdLrDepth,
+        Mutant::FrozenV,
+    ];
+
+    /// The mutant's name (the value of [`ENV`]).
+    pub fn name(self) -> &'static str {
+        match self {
+            Mutant::ActivationM2 => "m2",
+            Mutant::ResidualScale => "residual-scale",
+            Mutant::FgnReference => "fgn-reference",
+            Mutant::RbfBandwidth => "rbf-bandwidth",
+            Mutant::AdamBiasCorrection => "adam-bias",
+            Mutant::GdLrDepth => "gd-lr",
+            Mutant::FrozenV => "frozen-v",
+        }
+    }
+
+    /// What the mutant gets wrong, in a few words.
+    pub fn description(self) -> &'static str {
+        match self {
+            Mutant::ActivationM2 => "the activation's second moment m2 20% too high",
+            Mutant::ResidualScale => "residual scale L^(-beta/2) instead of L^-beta",
+            Mutant::FgnReference => "fGn with the reference's r[N] = 0 circulant bug",
+            Mutant::RbfBandwidth => "RBF bandwidth doubled",
+            Mutant::AdamBiasCorrection => "Adam without bias correction",
+            Mutant::GdLrDepth => "gradient descent at lr instead of lr L",
+            Mutant::FrozenV => "training that does not update V",
+        }
+    }
+
+    /// The mutant called `name`, if any.
+    pub fn from_name(name: &str) -> Option<Mutant> {
+        Mutant::ALL.into_iter().find(|m| m.name() == name)
+    }
+}
+
+/// The mutant of this process: `Ok(None)` without [`ENV`] (or with it empty), an error naming
+/// the variable and its value for an unknown name.
+pub fn from_env() -> crate::Result<Option<Mutant>> {
+    match std::env::var(ENV) {
+        Err(_) => Ok(None),
+        Ok(s) if s.is_empty() => Ok(None),
+        Ok(s) => Mutant::from_name(&s).map(Some).ok_or_else(|| {
+            crate::Error::config(
+                ENV,
+                format!(
+                    "unknown mutant {s:?}; accepted: {}",
+                    Mutant::ALL.map(Mutant::name).join(", ")
+                ),
+            )
+        }),
+    }
+}
+
+/// The mutant switched on in this process (read once; an unknown name switches none on).
+pub fn active() -> Option<Mutant> {
+    static ACTIVE: OnceLock<Option<Mutant>> = OnceLock::new();
+    *ACTIVE.get_or_init(|| from_env().ok().flatten())
+}
+
+/// Whether mutant `m` is switched on.
+pub fn is(m: Mutant) -> bool {
+    active() == Some(m)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_and_are_distinct() {
+        for m in Mutant::ALL {
+            assert_eq!(Mutant::from_name(m.name()), Some(m));
+        }
+        assert_eq!(Mutant::from_name("nope"), None);
+        // the unit tests run without the variable: no mutant is active
+        assert_eq!(active(), None);
+    }
+}
