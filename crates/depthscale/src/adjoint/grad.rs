@@ -18,10 +18,13 @@ use super::scheme::Scheme;
 use crate::{Error, Result};
 
 /// How the gradient is computed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum GradientMethod {
     /// Back-propagation through the solver's steps (`O(n)` states).
+    #[default]
     Backprop,
     /// The adjoint method: the augmented system solved backwards (`O(1)` states).
     Adjoint,
@@ -36,6 +39,11 @@ impl GradientMethod {
         GradientMethod::Adjoint,
         GradientMethod::Checkpoint,
     ];
+
+    /// Whether this is back-propagation (the default, left out of written configs).
+    pub fn is_backprop(&self) -> bool {
+        *self == GradientMethod::Backprop
+    }
 
     /// The config name.
     pub fn name(self) -> &'static str {

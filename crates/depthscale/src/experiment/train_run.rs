@@ -9,6 +9,7 @@
 
 use super::{Experiment, RunContext};
 use crate::Result;
+use crate::adjoint::GradientMethod;
 use crate::budget::{Footprint, bytes};
 use crate::paths::Init;
 use crate::plot::{self, LineStyle, Panel, Series};
@@ -41,13 +42,20 @@ training_config! {
         /// rbf(BW, increments), correlated(..).
         #[serde(default = "default_init")]
         pub init_v: Init,
+        /// How gradients are computed: `backprop`, `checkpoint` (states every `sqrt(L)`
+        /// layers, the same gradient) or `adjoint` (memory independent of the depth).
+        #[serde(default, skip_serializing_if = "GradientMethod::is_backprop")]
+        pub gradient: GradientMethod,
     }
 }
 
 impl TrainRunConfig {
     /// The training hyper-parameters.
     pub fn train_config(&self) -> Result<TrainConfig> {
-        self.train_config_with(self.beta, self.lr, self.init_v)
+        Ok(TrainConfig {
+            gradient: self.gradient,
+            ..self.train_config_with(self.beta, self.lr, self.init_v)?
+        })
     }
 
     /// Trains in memory, without an output directory (the Python binding's
