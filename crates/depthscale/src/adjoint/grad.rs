@@ -18,9 +18,7 @@ use super::scheme::Scheme;
 use crate::{Error, Result};
 
 /// How the gradient is computed.
-#[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize,
-)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum GradientMethod {
     /// Back-propagation through the solver's steps (`O(n)` states).
@@ -159,7 +157,15 @@ impl Stepper {
     /// Back-propagates through the step from `(t0, y)` of size `dt > 0`: `ybar` holds the
     /// cotangent of the step's output and becomes that of `y`; the weight path's gradient is
     /// added to `grad`.
-    fn step_back(&mut self, net: &OdeNet, t0: f64, dt: f64, y: &[f64], ybar: &mut [f64], grad: &mut [f64]) {
+    fn step_back(
+        &mut self,
+        net: &OdeNet,
+        t0: f64,
+        dt: f64,
+        y: &[f64],
+        ybar: &mut [f64],
+        grad: &mut [f64],
+    ) {
         let mut out = y.to_vec();
         self.step(net, t0, dt, &mut out);
         let seg = t0 + 0.5 * dt;
@@ -178,8 +184,17 @@ impl Stepper {
             let (ys, k) = (&self.ys[i], &mut self.k[i]);
             self.field.eval(net, t, seg, ys, k);
             self.ybar[i].fill(0.0);
-            self.field
-                .vjp(net, t, seg, ys, &self.kbar, 1.0, &mut self.ybar[i], 1.0, grad);
+            self.field.vjp(
+                net,
+                t,
+                seg,
+                ys,
+                &self.kbar,
+                1.0,
+                &mut self.ybar[i],
+                1.0,
+                grad,
+            );
         }
         for yb in &self.ybar {
             axpy(1.0, yb, ybar);
@@ -188,7 +203,15 @@ impl Stepper {
 
     /// One step of the augmented adjoint system from `t1` to `t1 - dt` (`dt > 0`): `h` and
     /// `a` move backwards, `grad += dt sum_i b_i (df/dtheta)^T A_i`.
-    fn adjoint_step(&mut self, net: &OdeNet, t1: f64, dt: f64, h: &mut [f64], a: &mut [f64], grad: &mut [f64]) {
+    fn adjoint_step(
+        &mut self,
+        net: &OdeNet,
+        t1: f64,
+        dt: f64,
+        h: &mut [f64],
+        a: &mut [f64],
+        grad: &mut [f64],
+    ) {
         let seg = t1 - 0.5 * dt;
         let b = self.scheme.b();
         for i in 0..self.scheme.stages() {

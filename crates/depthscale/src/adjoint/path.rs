@@ -166,7 +166,15 @@ impl WeightPath {
 
     /// Adds `scale` times the pull-back of the weight cotangents `dv` (and `dw`) at `t` (step
     /// midpoint `seg`) to `grad` (shaped like [`WeightPath::params`]).
-    pub fn pull_back(&self, t: f64, seg: f64, scale: f64, dv: &[f64], dw: &[f64], grad: &mut [f64]) {
+    pub fn pull_back(
+        &self,
+        t: f64,
+        seg: f64,
+        scale: f64,
+        dv: &[f64],
+        dw: &[f64],
+        grad: &mut [f64],
+    ) {
         let m = self.dim * self.dim;
         let (gv, gw) = grad.split_at_mut(self.v_len());
         match &self.kind {

@@ -24,7 +24,12 @@ pub enum Scheme {
 }
 
 /// `(c, a (lower triangle, row-major by stage), b, b_err = b - b_embedded)` of a tableau.
-type Tableau = (&'static [f64], &'static [&'static [f64]], &'static [f64], &'static [f64]);
+type Tableau = (
+    &'static [f64],
+    &'static [&'static [f64]],
+    &'static [f64],
+    &'static [f64],
+);
 
 const EULER: Tableau = (&[0.0], &[&[]], &[1.0], &[]);
 const HEUN: Tableau = (&[0.0, 1.0], &[&[], &[1.0]], &[0.5, 0.5], &[]);

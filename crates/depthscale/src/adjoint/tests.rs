@@ -40,7 +40,10 @@ fn finite_differences(net: &OdeNet, x: &[f64], y: &[u8], solve: Solve) -> Vec<f6
 }
 
 fn max_abs_diff(a: &[f64], b: &[f64]) -> f64 {
-    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f64::max)
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f64::max)
 }
 
 #[test]
@@ -232,8 +235,14 @@ fn reconstruction_is_accurate_for_smooth_weights_and_fails_for_iid_at_beta_half(
     };
     let (s100, i100) = errors(100);
     let (s1000, i1000) = errors(1000);
-    assert!(s1000 < 2e-3 && s100 / s1000 > 8.0, "smooth: {s100:e}, {s1000:e}");
-    assert!(i1000 > 0.1 && i100 / i1000 < 1.5, "iid: {i100:e}, {i1000:e}");
+    assert!(
+        s1000 < 2e-3 && s100 / s1000 > 8.0,
+        "smooth: {s100:e}, {s1000:e}"
+    );
+    assert!(
+        i1000 > 0.1 && i100 / i1000 < 1.5,
+        "iid: {i100:e}, {i1000:e}"
+    );
 }
 
 #[test]
@@ -246,8 +255,14 @@ fn bad_inputs_are_typed_errors() {
     };
     let e = loss_and_grad(&net, &x, &y, zero, GradientMethod::Adjoint).unwrap_err();
     assert!(e.to_string().contains("steps"), "{e}");
-    let e = loss_and_grad(&net, &x[1..], &y, Solve { steps: 2, ..zero }, GradientMethod::Backprop)
-        .unwrap_err();
+    let e = loss_and_grad(
+        &net,
+        &x[1..],
+        &y,
+        Solve { steps: 2, ..zero },
+        GradientMethod::Backprop,
+    )
+    .unwrap_err();
     assert!(e.to_string().contains("batch"), "{e}");
     assert!("adjoin".parse::<GradientMethod>().is_err());
     assert_eq!(
@@ -255,4 +270,3 @@ fn bad_inputs_are_typed_errors() {
         GradientMethod::Checkpoint
     );
 }
-

@@ -16,6 +16,7 @@
 //! Files: `gaps.csv`, `reconstruction.csv`, `memory.csv`, `adjoint.png/svg`, the summary.
 
 use super::{Experiment, RunContext};
+use crate::Error;
 use crate::Result;
 use crate::adjoint::{
     GradientMethod, OdeDims, Scheme, Solve, gap_study, iid_net, loss_and_grad,
@@ -26,7 +27,6 @@ use crate::model::Activation;
 use crate::plot::{self, LineStyle, Panel, Series};
 use crate::rng;
 use crate::stats::loglog_slope;
-use crate::Error;
 use rand_distr::{Distribution, StandardNormal};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -71,9 +71,7 @@ fn check_list(field: &str, v: &[usize], min_len: usize) -> Result<()> {
     if v.len() < min_len || v.iter().any(|&x| x == 0 || x > 10_000_000) {
         return Err(Error::config(
             field,
-            format!(
-                "needs at least {min_len} values in 1..=10000000, got {v:?}"
-            ),
+            format!("needs at least {min_len} values in 1..=10000000, got {v:?}"),
         ));
     }
     if v.windows(2).any(|w| w[0] >= w[1]) {
@@ -291,7 +289,12 @@ impl Experiment for AdjointConfig {
         csv.row(["weights", "depth", "draw", "relative_error"])?;
         for (&(l, i), (s, r)) in jobs.iter().zip(&recon) {
             for (w, v) in [("smooth", s), ("iid_beta_half", r)] {
-                csv.row([w.to_string(), l.to_string(), i.to_string(), format!("{v:e}")])?;
+                csv.row([
+                    w.to_string(),
+                    l.to_string(),
+                    i.to_string(),
+                    format!("{v:e}"),
+                ])?;
             }
         }
         csv.finish()?;
@@ -348,7 +351,12 @@ impl Experiment for AdjointConfig {
         csv.finish()?;
         ctx.progress.finish();
 
-        self.plot(ctx, (&euler_mean, &rk4_mean), (&smooth_err, &iid_err), &memory)?;
+        self.plot(
+            ctx,
+            (&euler_mean, &rk4_mean),
+            (&smooth_err, &iid_err),
+            &memory,
+        )?;
 
         let mem_slope = |m: GradientMethod| {
             memory
@@ -480,7 +488,13 @@ mod tests {
         assert!((slope("euler_gap_slope") + 1.0).abs() < 0.2);
         assert!((slope("rk4_gap_slope") + 4.0).abs() < 0.6);
         assert_eq!(slope("adjoint_memory_slope"), 0.0);
-        for f in ["gaps.csv", "reconstruction.csv", "memory.csv", "adjoint.png", "adjoint.svg"] {
+        for f in [
+            "gaps.csv",
+            "reconstruction.csv",
+            "memory.csv",
+            "adjoint.png",
+            "adjoint.svg",
+        ] {
             assert!(out.join(f).is_file(), "{f}");
         }
         let memory = std::fs::read_to_string(out.join("memory.csv")).unwrap();
@@ -495,7 +509,10 @@ mod tests {
         let mut t: toml::Table =
             toml::from_str(crate::experiment::preset("adjoint").unwrap().toml).unwrap();
         t.remove("kind");
-        t.insert("euler_steps".into(), toml::Value::Array(vec![16.into(), 8.into()]));
+        t.insert(
+            "euler_steps".into(),
+            toml::Value::Array(vec![16.into(), 8.into()]),
+        );
         let cfg: super::AdjointConfig = crate::experiment::runner::typed(t).unwrap();
         let e = crate::experiment::Experiment::validate(&cfg).unwrap_err();
         assert!(e.to_string().contains("euler_steps"), "{e}");

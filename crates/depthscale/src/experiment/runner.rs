@@ -5,9 +5,8 @@
 use super::config::{ConfigSource, apply_override, one_line};
 use super::output::{self, Output, Protected};
 use super::{
-    CoordCheckConfig, Experiment, FbmPathsConfig, ImplicitRegConfig, LimitConfig,
-    AdjointConfig, OdeAfterTrainingConfig, ProbeConfig, RunContext, SweepConfig, TrainRunConfig,
-    TransferConfig,
+    AdjointConfig, CoordCheckConfig, Experiment, FbmPathsConfig, ImplicitRegConfig, LimitConfig,
+    OdeAfterTrainingConfig, ProbeConfig, RunContext, SweepConfig, TrainRunConfig, TransferConfig,
     WeightsConfig,
 };
 use crate::budget::{Footprint, Limits, check_title};

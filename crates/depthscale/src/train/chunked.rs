@@ -18,10 +18,10 @@
 //!   one (see [`crate::adjoint`] for its convergence and the failure of the reconstruction for
 //!   rough weights).
 
+use crate::Float;
 use crate::adjoint::GradientMethod;
 use crate::kernels::{Backend, Keep, NetBatch, StackShape, Tape, grads_of, weights_of};
 use crate::model::{BlockSpec, Dims, TensorKind, Tensors};
-use crate::Float;
 
 /// Layers per forward stack call of the adjoint method's tape-free forward pass.
 const ADJOINT_FORWARD_CHUNK: usize = 64;
@@ -142,7 +142,15 @@ impl<T: Float, B: Backend<T>> Chunked<T, B> {
     }
 
     /// Copies `len` values of `src` (from offset `from`) into `dst` at offset `to`.
-    fn transfer(&mut self, backend: &B, src: &B::Buffer, from: usize, dst: &mut B::Buffer, to: usize, len: usize) {
+    fn transfer(
+        &mut self,
+        backend: &B,
+        src: &B::Buffer,
+        from: usize,
+        dst: &mut B::Buffer,
+        to: usize,
+        len: usize,
+    ) {
         self.staging.resize(len, T::zero());
         backend.download(src, from, &mut self.staging[..len]);
         backend.upload(&self.staging[..len], dst, to);
@@ -321,7 +329,10 @@ mod tests {
         assert_eq!(ws.method(), method);
         let mut g = Tensors::from_fn(|k| vec![T::zero(); net.dims.tensor_len(&net.block, k)]);
         let loss = ws.loss_and_grad(&batch, alpha, x, y, &mut g);
-        (loss, g.tensors_mut().into_iter().map(|t| t.clone()).collect())
+        (
+            loss,
+            g.tensors_mut().into_iter().map(|t| t.clone()).collect(),
+        )
     }
 
     #[test]

@@ -2,9 +2,9 @@
 //! imply for the model (block, dimensions, learning-rate schedule).
 
 use super::loss::LossKind;
-use crate::adjoint::GradientMethod;
 use super::optim::{Optimizer, StepLr};
 use super::task::BlockKind;
+use crate::adjoint::GradientMethod;
 use crate::model::{Activation, BlockSpec, Dims};
 use crate::paths::Init;
 use crate::{Error, Result};

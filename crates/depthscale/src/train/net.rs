@@ -16,8 +16,8 @@
 
 use super::chunked::Chunked;
 use super::config::TrainConfig;
-use crate::adjoint::GradientMethod;
 use super::task::Targets;
+use crate::adjoint::GradientMethod;
 use crate::kernels::{
     Backend, CpuBackend, Keep, NetBatch, Op, ProductShape, StackShape, Tape, ensure_len, grads_of,
 };
