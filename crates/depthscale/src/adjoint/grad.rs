@@ -214,7 +214,7 @@ impl Stepper {
     ) {
         let seg = t1 - 0.5 * dt;
         let b = self.scheme.b();
-        for i in 0..self.scheme.stages() {
+        for (i, &bi) in b.iter().enumerate() {
             // stage inputs with step -dt: ys[i] (state), a_s[i] (adjoint)
             self.stage_input(i, -dt, h);
             let ai = &mut self.a_s[i];
@@ -236,7 +236,7 @@ impl Stepper {
                 &self.a_s[i],
                 -1.0,
                 &mut self.ybar[i],
-                dt * b[i],
+                dt * bi,
                 grad,
             );
         }

@@ -51,7 +51,7 @@ impl WeightPath {
     pub fn piecewise(dim: usize, v: &[f64], w: Option<&[f64]>) -> Self {
         let m = dim * dim;
         assert!(
-            m > 0 && !v.is_empty() && v.len() % m == 0,
+            m > 0 && !v.is_empty() && v.len().is_multiple_of(m),
             "piecewise path: v must hold L x d x d values"
         );
         let layers = v.len() / m;
