@@ -189,7 +189,7 @@ const PRESETS: &[PresetRow] = &[
         "adjoint",
         None,
         1.0,
-        30.0,
+        8.0,
         "Beyond the paper (issue 23, Chen et al. 2018): the adjoint gradient converges to the exact gradient of the discretized network at the scheme's order (Euler 1, RK4 4); its backward reconstruction of h(0) fails for i.i.d. weights at beta = 1/2; it holds two states whatever the depth, checkpointing sqrt(L), back-propagation L.",
     ),
 ];
