@@ -23,6 +23,7 @@
 //! limit, whose Euler scheme the backward Euler solve does not invert: the error does not
 //! vanish with depth). [`gap_study`] and [`reconstruction_error`] measure both.
 
+mod adaptive;
 mod grad;
 mod init;
 mod model;
@@ -31,6 +32,7 @@ mod scheme;
 #[cfg(test)]
 mod tests;
 
+pub use adaptive::{AdaptiveReport, Tolerances, adjoint_adaptive};
 pub use grad::{
     GradReport, GradientMethod, Solve, evaluate, forward, loss_and_grad, reconstruct,
     relative_error,
