@@ -28,6 +28,17 @@ def test_metrics_equal_a_train_run_with_the_same_fields(tmp_path):
         np.testing.assert_array_equal(np.asarray(r.metrics[k]), run.results[k].to_numpy(), err_msg=k)
 
 
+def test_gradient_methods():
+    small = dict(SMALL, epochs=1)
+    base = depthscale.train(**small)
+    cp = depthscale.train(**small, gradient="checkpoint")
+    np.testing.assert_array_equal(np.asarray(base.metrics["test_loss"]), np.asarray(cp.metrics["test_loss"]))
+    adj = depthscale.train(**small, gradient="adjoint")
+    assert adj.final_test_accuracy > 0.3
+    with pytest.raises(ValueError, match="gradient"):
+        depthscale.train(**small, gradient="tape")
+
+
 def test_trained_weights_run_through_forward():
     r = depthscale.train(**dict(SMALL, epochs=1), return_weights=True)
     w = {k: v.astype(np.float64) for k, v in r.weights.items()}

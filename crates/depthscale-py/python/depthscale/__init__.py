@@ -631,6 +631,7 @@ def train(
     lr_gamma: float = 0.1,
     init_v: str = "uniform",
     seed: int = 0,
+    gradient: str = "backprop",
     dataset: str = "mnist-10k",
     data_dir: Optional[Union[str, os.PathLike]] = None,
     train_samples: Optional[int] = None,
@@ -650,6 +651,9 @@ def train(
     ----------
     depth, width, beta, lr, epochs, batch_size, lr_step, lr_gamma, init_v, seed
         As in the ``train`` preset (``depthscale show train``); defaults: the paper's.
+    gradient : str, default "backprop"
+        ``backprop``, ``checkpoint`` (states every ``sqrt(L)`` layers: the same metrics bit
+        for bit) or ``adjoint`` (the adjoint method: activation memory independent of depth).
     dataset : str
         ``mnist-10k`` (bundled), ``mnist``, ``fashion-mnist`` or ``cifar10``.
     data_dir : str or path-like, optional
@@ -690,6 +694,7 @@ def train(
         "lr_gamma": lr_gamma,
         "init_v": init_v,
         "seed": seed,
+        "gradient": gradient,
         "dataset": dataset,
         "data_dir": None if data_dir is None else os.fspath(data_dir),
         "train_samples": train_samples,

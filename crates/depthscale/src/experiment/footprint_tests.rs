@@ -170,6 +170,7 @@ fn the_disk_estimate_covers_what_quick_runs_write() {
         "fig9",
         "ode-after-training",
         "fig1-correlated",
+        "adjoint",
     ] {
         let opts = RunOptions {
             quick: true,

@@ -11,6 +11,7 @@
 //! own, add its `kind` to the runner's `for_kind!` list and [`KINDS`], and ship a preset in
 //! `presets/`.
 
+mod adjoint_study;
 pub mod cells;
 mod config;
 mod context;
@@ -38,6 +39,7 @@ mod training;
 mod transfer;
 mod weights;
 
+pub use adjoint_study::AdjointConfig;
 pub use config::{ConfigSource, apply_override};
 pub use context::{CsvOut, RunContext, cell};
 pub use coord_check::CoordCheckConfig;

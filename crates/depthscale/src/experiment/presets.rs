@@ -31,6 +31,7 @@ macro_rules! presets {
 }
 
 presets![
+    "adjoint",
     "fig1",
     "fig2",
     "fig3",

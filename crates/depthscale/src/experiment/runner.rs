@@ -5,7 +5,7 @@
 use super::config::{ConfigSource, apply_override, one_line};
 use super::output::{self, Output, Protected};
 use super::{
-    CoordCheckConfig, Experiment, FbmPathsConfig, ImplicitRegConfig, LimitConfig,
+    AdjointConfig, CoordCheckConfig, Experiment, FbmPathsConfig, ImplicitRegConfig, LimitConfig,
     OdeAfterTrainingConfig, ProbeConfig, RunContext, SweepConfig, TrainRunConfig, TransferConfig,
     WeightsConfig,
 };
@@ -53,6 +53,7 @@ pub const KINDS: &[&str] = &[
     ImplicitRegConfig::KIND,
     CoordCheckConfig::KIND,
     TransferConfig::KIND,
+    AdjointConfig::KIND,
 ];
 
 /// Calls `f::<E>(args)` with `E` the experiment type of `kind`, or errs on an unknown kind.
@@ -69,6 +70,7 @@ macro_rules! for_kind {
             ImplicitRegConfig::KIND => $f::<ImplicitRegConfig>($($arg),*),
             CoordCheckConfig::KIND => $f::<CoordCheckConfig>($($arg),*),
             TransferConfig::KIND => $f::<TransferConfig>($($arg),*),
+            AdjointConfig::KIND => $f::<AdjointConfig>($($arg),*),
             other => Err(Error::config(
                 "kind",
                 format!(

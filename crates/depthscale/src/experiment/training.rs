@@ -146,6 +146,7 @@ macro_rules! training_config {
                     bias: self.bias,
                     init_w: self.init_w,
                     loss: crate::train::LossKind::CrossEntropy,
+                    gradient: crate::adjoint::GradientMethod::Backprop,
                 };
                 cfg.validate()?;
                 Ok(cfg)
@@ -271,6 +272,19 @@ pub(super) fn epoch_cells(cfg: &TrainConfig, m: &EpochMetrics) -> [String; 6] {
 /// Adds to `f` the memory of `parallel` concurrent training runs of `cfg` on `data` (the
 /// dataset itself counted once). The batch is counted as `min(batch_size, n_train)`: a batch
 /// larger than the training set is the whole set (see [`effective`]).
+/// Layers of states a training step keeps: all of them for back-propagation, `2 sqrt(L)` for
+/// checkpointing, a few for the adjoint method.
+fn tape_layers(cfg: &TrainConfig) -> usize {
+    let l = cfg.depth;
+    match cfg.gradient {
+        crate::adjoint::GradientMethod::Backprop => l,
+        crate::adjoint::GradientMethod::Checkpoint => {
+            2 * ((l as f64).sqrt().ceil() as usize).min(l)
+        }
+        crate::adjoint::GradientMethod::Adjoint => 2,
+    }
+}
+
 pub(super) fn training_footprint(
     f: Footprint,
     cfg: &TrainConfig,
@@ -298,8 +312,10 @@ pub(super) fn training_footprint(
     )
     .memory(
         largest(&[("batch_size", batch), ("depth", l), ("width", d)]),
-        "the activations of a batch (depth x width x batch f32 per run)",
-        bytes(4, &[l, d, batch]).saturating_mul(2).saturating_mul(p),
+        "the activations of a batch (tape layers x width x batch f32 per run)",
+        bytes(4, &[tape_layers(cfg), d, batch])
+            .saturating_mul(2)
+            .saturating_mul(p),
     )
     .memory(
         "batch_size",

@@ -106,6 +106,16 @@ impl FourierPath {
         self.omega.len()
     }
 
+    /// The angular frequencies `w_b` of the series.
+    pub fn frequencies(&self) -> &[f64] {
+        &self.omega
+    }
+
+    /// The cosine and sine coefficients `(a, c)`, basis-major (`terms() * dim^2` each).
+    pub fn coefficients(&self) -> (&[f64], &[f64]) {
+        (&self.a, &self.c)
+    }
+
     /// Writes `sum_b f_b(t) a[b] + g_b(t) c[b]` into `out`.
     fn combine(&self, out: &mut [f64], basis: impl Fn(f64) -> (f64, f64)) {
         let m = self.dim * self.dim;

@@ -4,6 +4,7 @@
 use super::loss::LossKind;
 use super::optim::{Optimizer, StepLr};
 use super::task::BlockKind;
+use crate::adjoint::GradientMethod;
 use crate::model::{Activation, BlockSpec, Dims};
 use crate::paths::Init;
 use crate::{Error, Result};
@@ -48,6 +49,11 @@ pub struct TrainConfig {
     pub bias: bool,
     /// Law of the inner weights `W` over depth (res3).
     pub init_w: Init,
+    /// How gradients are computed: `backprop` (a tape of every layer), `checkpoint` (states
+    /// every `ceil(sqrt(L))` layers, the same gradient bit for bit) or `adjoint` (the adjoint
+    /// method with the Euler scheme, memory independent of `L`; issue 23).
+    #[serde(skip_serializing_if = "GradientMethod::is_backprop")]
+    pub gradient: GradientMethod,
 }
 
 impl Default for TrainConfig {
@@ -71,6 +77,7 @@ impl Default for TrainConfig {
             activation: Activation::Relu,
             bias: true,
             init_w: Init::Uniform,
+            gradient: GradientMethod::Backprop,
         }
     }
 }

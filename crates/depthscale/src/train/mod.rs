@@ -12,6 +12,7 @@
 //! - [`roughness`]: Hurst estimates of the weights over depth.
 
 pub mod checkpoint;
+mod chunked;
 pub mod config;
 pub mod data;
 pub mod loss;

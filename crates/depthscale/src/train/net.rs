@@ -14,8 +14,10 @@
 //! signal) in the backend, so steady-state steps do not allocate; [`Evaluator`] runs the one
 //! forward stack without a tape ([`Keep::Output`]), chunk by chunk.
 
+use super::chunked::Chunked;
 use super::config::TrainConfig;
 use super::task::Targets;
+use crate::adjoint::GradientMethod;
 use crate::kernels::{
     Backend, CpuBackend, Keep, NetBatch, Op, ProductShape, StackShape, Tape, ensure_len, grads_of,
 };
@@ -164,6 +166,8 @@ fn pass_scratch<T: Float, B: Backend<T>>(
 pub struct Workspace<T: Float, B: Backend<T> = CpuBackend> {
     backend: B,
     keep: Keep,
+    /// Chunk buffers of the checkpoint and adjoint gradients (`None`: back-propagation).
+    chunked: Option<Chunked<T, B>>,
     tape: Tape<B::Buffer>,
     x: B::Buffer,
     alpha: B::Buffer,
@@ -186,9 +190,24 @@ impl<T: Float, B: Backend<T>> Workspace<T, B> {
     /// Buffers in `backend` for batches of up to `max_batch` columns of a network of shape
     /// `dims` (larger batches still work, growing the buffers once).
     pub fn with_backend(backend: B, block: &BlockSpec, dims: Dims, max_batch: usize) -> Self {
+        Self::with_gradient(backend, block, dims, max_batch, GradientMethod::Backprop)
+    }
+
+    /// [`Workspace::with_backend`] computing gradients by `method`: back-propagation keeps
+    /// a tape of every layer; checkpointing and the adjoint method (see [`super::chunked`]) a
+    /// tape of `ceil(sqrt(L))` layers or of one layer.
+    pub fn with_gradient(
+        backend: B,
+        block: &BlockSpec,
+        dims: Dims,
+        max_batch: usize,
+        method: GradientMethod,
+    ) -> Self {
+        let chunked = (method != GradientMethod::Backprop)
+            .then(|| Chunked::new(&backend, method, block, dims));
         let shape = StackShape {
             networks: 1,
-            depth: dims.depth,
+            depth: Chunked::<T, B>::tape_depth(method, dims.depth),
             width: dims.width,
             columns: max_batch,
             inner_width: dims.inner_width,
@@ -204,7 +223,16 @@ impl<T: Float, B: Backend<T>> Workspace<T, B> {
             scratch: backend.zeros(pass_scratch(&backend, block, shape, dims)),
             staging: Vec::new(),
             keep,
+            chunked,
             backend,
+        }
+    }
+
+    /// How this workspace computes gradients.
+    pub fn method(&self) -> GradientMethod {
+        match &self.chunked {
+            None => GradientMethod::Backprop,
+            Some(c) => c.method(),
         }
     }
 
@@ -283,11 +311,17 @@ impl<T: Float, B: Backend<T>> Workspace<T, B> {
         let block = *net.block();
         let (d, n_out) = (dims.width, dims.n_out);
         let n = targets.samples(n_out);
-        let shape = net.stack_shape(n);
+        let full = net.stack_shape(n);
         let (embed, readout) = io_shapes(dims, n);
+        let shape = StackShape {
+            depth: Chunked::<T, B>::tape_depth(self.method(), dims.depth),
+            ..full
+        };
+        let shape = if self.chunked.is_some() { shape } else { full };
         let Self {
             backend,
             keep,
+            chunked,
             tape,
             x,
             alpha: alpha_buf,
@@ -326,7 +360,12 @@ impl<T: Float, B: Backend<T>> Workspace<T, B> {
             false,
             scratch,
         );
-        backend.forward_stack(&block, shape, net.weights(), alpha_buf, tape, keep, scratch);
+        match chunked {
+            Some(c) => c.forward(backend, net, n, alpha_buf, tape, scratch),
+            None => {
+                backend.forward_stack(&block, shape, net.weights(), alpha_buf, tape, keep, scratch)
+            }
+        }
         backend.product(
             &params.readout,
             Op::Plain,
@@ -360,16 +399,19 @@ impl<T: Float, B: Backend<T>> Workspace<T, B> {
             false,
             scratch,
         );
-        backend.backward_stack(
-            &block,
-            shape,
-            net.weights(),
-            alpha_buf,
-            tape,
-            p,
-            Some(grads_of(&block, grads)),
-            scratch,
-        );
+        match chunked {
+            Some(c) => c.backward(backend, net, n, alpha_buf, tape, p, grads, scratch),
+            None => backend.backward_stack(
+                &block,
+                shape,
+                net.weights(),
+                alpha_buf,
+                tape,
+                p,
+                Some(grads_of(&block, grads)),
+                scratch,
+            ),
+        }
         // dA = p_0 x^T
         backend.outer(p, x, &mut grads.embed, embed, false);
         loss[0]

@@ -155,9 +155,21 @@ impl<B: Backend<f32>> Trainer<B> {
         Ok(Self {
             grads: zeros(),
             optim,
-            ws: Workspace::with_backend(backend.clone(), &block, dims, cfg.batch_size.div_ceil(2)),
+            ws: Workspace::with_gradient(
+                backend.clone(),
+                &block,
+                dims,
+                cfg.batch_size.div_ceil(2),
+                cfg.gradient,
+            ),
             half: (
-                Workspace::with_backend(backend.clone(), &block, dims, cfg.batch_size / 2),
+                Workspace::with_gradient(
+                    backend.clone(),
+                    &block,
+                    dims,
+                    cfg.batch_size / 2,
+                    cfg.gradient,
+                ),
                 zeros(),
             ),
             eval: Evaluator::with_backend(backend.clone(), &block, dims, EVAL_CHUNK),

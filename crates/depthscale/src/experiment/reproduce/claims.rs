@@ -321,6 +321,7 @@ pub fn claims(preset: &str, dir: &Path, summary: &Value, reduced: bool) -> Resul
         "implicit-regularization" => implicit_regularization(&mut b, r),
         "coord-check" => coord_check(&mut b, r),
         "transfer" => transfer(&mut b, r),
+        "adjoint" => adjoint(&mut b, r),
         _ => {}
     }
     if b.out.is_empty() {
@@ -938,6 +939,55 @@ fn transfer(b: &mut Builder, r: &Value) {
         Expected::Above(0.5),
         "bound (half an octave)".into(),
         &[SCALE],
+    );
+}
+
+/// The adjoint method: gap and reconstruction slopes, memory slopes, the i.i.d. reconstruction
+/// error (the experiment's own claims, read back with their expected values).
+fn adjoint(b: &mut Builder, r: &Value) {
+    let c = &r["claims"];
+    for (key, what) in [
+        (
+            "euler_gap_slope",
+            "slope of |adjoint - exact gradient| against steps, Euler",
+        ),
+        (
+            "rk4_gap_slope",
+            "slope of |adjoint - exact gradient| against steps, RK4",
+        ),
+        (
+            "smooth_reconstruction_slope",
+            "slope of the h(0) reconstruction error against L, smooth weights",
+        ),
+        (
+            "iid_reconstruction_slope",
+            "slope of the h(0) reconstruction error against L, i.i.d. weights at beta = 1/2",
+        ),
+        (
+            "backprop_memory_slope",
+            "slope of the states held against L, back-propagation",
+        ),
+        (
+            "checkpoint_memory_slope",
+            "slope of the states held against L, checkpointing",
+        ),
+        (
+            "adjoint_memory_slope",
+            "slope of the states held against L, adjoint",
+        ),
+    ] {
+        let expected = c[key]["expected"].as_f64().unwrap_or(f64::NAN);
+        let tol = c[key]["tolerance"].as_f64().unwrap_or(f64::NAN);
+        b.push(
+            what.into(),
+            val(&c[key]["measured"]),
+            Expected::Near(expected, tol),
+        );
+    }
+    b.push(
+        "h(0) reconstruction error at the largest L, i.i.d. weights at beta = 1/2".into(),
+        val(&c["iid_reconstruction_error_at_largest_depth"]["measured"]),
+        Expected::Above(0.01),
     );
 }
 

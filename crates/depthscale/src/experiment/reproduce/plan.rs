@@ -185,6 +185,13 @@ const PRESETS: &[PresetRow] = &[
         160.0,
         "Beyond the paper: the Adam learning rate tuned at L = 8 transfers to L = 512 with CompleteP (drift of lr* within a quarter of an octave) and far better with depth-muP than with plain 1/sqrt(L) branches, whose lr* drifts down by more than half an octave.",
     ),
+    (
+        "adjoint",
+        None,
+        1.0,
+        8.0,
+        "Beyond the paper (issue 23, Chen et al. 2018): the adjoint gradient converges to the exact gradient of the discretized network at the scheme's order (Euler 1, RK4 4); its backward reconstruction of h(0) fails for i.i.d. weights at beta = 1/2; it holds two states whatever the depth, checkpointing sqrt(L), back-propagation L.",
+    ),
 ];
 
 /// The names of every preset the reproduction runs, in report order.
