@@ -978,16 +978,26 @@ fn adjoint(b: &mut Builder, r: &Value) {
     ] {
         let expected = c[key]["expected"].as_f64().unwrap_or(f64::NAN);
         let tol = c[key]["tolerance"].as_f64().unwrap_or(f64::NAN);
+        let basis = if key.ends_with("memory_slope") {
+            "states held are counted, not timed: O(L), O(sqrt L), O(1) exactly"
+        } else {
+            "the scheme's order (Euler 1, RK4 4) and the SDE's lack of reversibility, \
+             tolerance from the fit over the study's depths"
+        };
         b.push(
             what.into(),
             val(&c[key]["measured"]),
             Expected::Near(expected, tol),
+            basis.into(),
+            &[],
         );
     }
     b.push(
         "h(0) reconstruction error at the largest L, i.i.d. weights at beta = 1/2".into(),
         val(&c["iid_reconstruction_error_at_largest_depth"]["measured"]),
         Expected::Above(0.01),
+        "a Brownian path cannot be run backwards: the error does not vanish with L".into(),
+        &[],
     );
 }
 
