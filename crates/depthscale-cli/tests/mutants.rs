@@ -1,7 +1,8 @@
 //! The mutant test (issue 21, section 2): each deliberately wrong implementation
 //! ([`depthscale::mutant`], switched on by `DEPTHSCALE_MUTANT`) runs at the reproduction's quick
 //! size, and every claim that lists it must fail, while the unmutated run of the same
-//! experiments agrees. The default test covers the cheap experiments (a few seconds); the whole
+//! experiments agrees. The default test covers the cheap experiments (fig1-leaky,
+//! implicit-regularization, fig6, adjoint: seconds); the whole
 //! matrix (every mutant against every experiment whose claims list it, about 10 minutes on
 //! two cores) runs with `cargo test -p depthscale-cli --test mutants -- --ignored`.
 
@@ -70,6 +71,16 @@ fn check(only: &[&str], mutants: &[&str]) {
 fn cheap_mutants_are_caught() {
     check(&["fig1-leaky"], &["m2", "residual-scale"]);
     check(&["implicit-regularization"], &["gd-lr"]);
+    check(&["fig6"], &["fgn-exponent", "fgn-variance"]);
+    check(
+        &["adjoint"],
+        &[
+            "adjoint-sign",
+            "adjoint-euler",
+            "adjoint-stored-states",
+            "checkpoint-fixed",
+        ],
+    );
 }
 
 #[test]
@@ -111,6 +122,7 @@ fn every_mutant_is_caught_by_the_claims_listing_it() {
         "implicit-regularization",
         "coord-check",
         "transfer",
+        "adjoint",
     ];
     let clean = reproduce(&all, None);
     for c in claims(&clean) {

@@ -30,11 +30,34 @@ pub enum Mutant {
     GdLrDepth,
     /// Training that never updates the residual weights `V`.
     FrozenV,
+    /// fGn whose circulant uses the autocovariance with exponent `H` instead of `2H` (the fGn
+    /// of index `H/2`; the theory's autocovariance is left exact).
+    FgnExponent,
+    /// fGn with half its variance (the complex normal's `1/sqrt 2` applied although both the
+    /// real and the imaginary part are used as paths).
+    FgnVariance,
+    /// The RBF kernel evaluated on the layer index `k` instead of `t = k/L` (the weights come
+    /// out i.i.d. over depth).
+    RbfGrid,
+    /// Correlated weights mixed by the centred matrix without scaling its rows to unit norm
+    /// (the covariance's factor times `n - 1`, not the correlation's).
+    CorrelationUnscaled,
+    /// Every layer of an i.i.d. stack a copy of the first (one random stream reused per layer).
+    IidSameLayer,
+    /// The adjoint equation with the wrong sign: `da/dt = +J^T a`.
+    AdjointSign,
+    /// The backward (adjoint) solve takes explicit Euler steps whatever the scheme.
+    AdjointEuler,
+    /// The adjoint method keeps every forward state and reads `h` back from them instead of
+    /// reconstructing it (back-propagation's memory, an exact `h(0)`).
+    AdjointStoredStates,
+    /// Checkpointing every 2 steps whatever `n`, instead of every `ceil(sqrt(n))`.
+    CheckpointFixed,
 }
 
 impl Mutant {
     /// Every mutant, in a fixed order.
-    pub const ALL: [Mutant; 7] = [
+    pub const ALL: [Mutant; 16] = [
         Mutant::ActivationM2,
         Mutant::ResidualScale,
         Mutant::FgnReference,
@@ -42,6 +65,15 @@ impl Mutant {
         Mutant::AdamBiasCorrection,
         Mutant::GdLrDepth,
         Mutant::FrozenV,
+        Mutant::FgnExponent,
+        Mutant::FgnVariance,
+        Mutant::RbfGrid,
+        Mutant::CorrelationUnscaled,
+        Mutant::IidSameLayer,
+        Mutant::AdjointSign,
+        Mutant::AdjointEuler,
+        Mutant::AdjointStoredStates,
+        Mutant::CheckpointFixed,
     ];
 
     /// The mutant's name (the value of [`ENV`]).
@@ -54,6 +86,15 @@ impl Mutant {
             Mutant::AdamBiasCorrection => "adam-bias",
             Mutant::GdLrDepth => "gd-lr",
             Mutant::FrozenV => "frozen-v",
+            Mutant::FgnExponent => "fgn-exponent",
+            Mutant::FgnVariance => "fgn-variance",
+            Mutant::RbfGrid => "rbf-grid",
+            Mutant::CorrelationUnscaled => "corr-unscaled",
+            Mutant::IidSameLayer => "iid-same-layer",
+            Mutant::AdjointSign => "adjoint-sign",
+            Mutant::AdjointEuler => "adjoint-euler",
+            Mutant::AdjointStoredStates => "adjoint-stored-states",
+            Mutant::CheckpointFixed => "checkpoint-fixed",
         }
     }
 
@@ -67,6 +108,15 @@ impl Mutant {
             Mutant::AdamBiasCorrection => "Adam without bias correction",
             Mutant::GdLrDepth => "gradient descent at lr instead of lr L",
             Mutant::FrozenV => "training that does not update V",
+            Mutant::FgnExponent => "fGn autocovariance with exponent H instead of 2H",
+            Mutant::FgnVariance => "fGn with half its variance",
+            Mutant::RbfGrid => "RBF kernel on layer indices k instead of t = k/L",
+            Mutant::CorrelationUnscaled => "correlation factor rows not scaled to unit norm",
+            Mutant::IidSameLayer => "every i.i.d. layer a copy of the first",
+            Mutant::AdjointSign => "adjoint equation with the wrong sign",
+            Mutant::AdjointEuler => "adjoint solved backwards by Euler whatever the scheme",
+            Mutant::AdjointStoredStates => "adjoint that keeps the forward states",
+            Mutant::CheckpointFixed => "checkpoints every 2 steps instead of every sqrt(n)",
         }
     }
 

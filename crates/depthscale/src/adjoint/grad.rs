@@ -213,7 +213,19 @@ impl Stepper {
         grad: &mut [f64],
     ) {
         let seg = t1 - 0.5 * dt;
-        let b = self.scheme.b();
+        // the mutant test's Euler adjoint (inert unless DEPTHSCALE_MUTANT=adjoint-euler)
+        let euler = [1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0];
+        let b = if crate::mutant::is(crate::mutant::Mutant::AdjointEuler) {
+            &euler[..self.scheme.stages()]
+        } else {
+            self.scheme.b()
+        };
+        // the mutant test's sign error (inert unless DEPTHSCALE_MUTANT=adjoint-sign)
+        let sign = if crate::mutant::is(crate::mutant::Mutant::AdjointSign) {
+            1.0
+        } else {
+            -1.0
+        };
         for (i, &bi) in b.iter().enumerate() {
             // stage inputs with step -dt: ys[i] (state), a_s[i] (adjoint)
             self.stage_input(i, -dt, h);
@@ -234,7 +246,7 @@ impl Stepper {
                 seg,
                 &self.ys[i],
                 &self.a_s[i],
-                -1.0,
+                sign,
                 &mut self.ybar[i],
                 dt * bi,
                 grad,
@@ -299,6 +311,10 @@ pub fn reconstruct(net: &OdeNet, x: &[f64], solve: Solve) -> (Vec<f64>, Vec<f64>
     for k in (1..=solve.steps).rev() {
         st.step(net, k as f64 * dt, -dt, &mut h);
     }
+    // the mutant test's stored states: h(0) read back instead of reconstructed
+    if crate::mutant::is(crate::mutant::Mutant::AdjointStoredStates) {
+        h.copy_from_slice(&h0);
+    }
     (h0, h)
 }
 
@@ -347,7 +363,12 @@ pub fn loss_and_grad(
             (loss, steps + 1, 0.0)
         }
         GradientMethod::Checkpoint => {
-            let c = (steps as f64).sqrt().ceil() as usize;
+            // the mutant test's fixed interval (inert unless DEPTHSCALE_MUTANT=checkpoint-fixed)
+            let c = if crate::mutant::is(crate::mutant::Mutant::CheckpointFixed) {
+                2.min(steps)
+            } else {
+                (steps as f64).sqrt().ceil() as usize
+            };
             let segments = steps.div_ceil(c);
             let mut checkpoints = Vec::with_capacity(segments * len);
             for k in 0..steps {
@@ -374,16 +395,27 @@ pub fn loss_and_grad(
             (loss, segments + c, 0.0)
         }
         GradientMethod::Adjoint => {
+            // the mutant test's stored states (inert unless
+            // DEPTHSCALE_MUTANT=adjoint-stored-states): h read back, not reconstructed
+            let stored = crate::mutant::is(crate::mutant::Mutant::AdjointStoredStates);
+            let mut states = Vec::new();
             for k in 0..steps {
+                if stored {
+                    states.extend_from_slice(&h);
+                }
                 st.step(net, k as f64 * dt, dt, &mut h);
             }
             let loss = net.loss_and_cotangent(&h, labels, &mut a, &mut grads.readout);
             for k in (1..=steps).rev() {
                 st.adjoint_step(net, k as f64 * dt, dt, &mut h, &mut a, &mut grads.path);
+                if stored {
+                    h.copy_from_slice(&states[(k - 1) * len..k * len]);
+                }
             }
             let mut h0 = vec![0.0; len];
             net.embed_into(x, &mut h0);
-            (loss, 2, relative_error(&h, &h0))
+            let peak = if stored { steps + 1 } else { 2 };
+            (loss, peak, relative_error(&h, &h0))
         }
     };
     // dloss/dA = sum over columns of a(0) x^T

@@ -77,7 +77,10 @@ impl CorrelationFactor {
                     "correlation matrix: a constant row (probability zero)".into(),
                 ));
             }
-            row.iter_mut().for_each(|x| *x /= norm);
+            // the mutant test's unscaled rows (inert unless DEPTHSCALE_MUTANT=corr-unscaled)
+            if !crate::mutant::is(crate::mutant::Mutant::CorrelationUnscaled) {
+                row.iter_mut().for_each(|x| *x /= norm);
+            }
         }
         Ok(Self { n, f })
     }

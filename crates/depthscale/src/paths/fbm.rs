@@ -65,10 +65,16 @@ impl FgnPlan {
         // the mutant test's reference bug (inert unless DEPTHSCALE_MUTANT=fgn-reference):
         // r[N] = 0, and the first eigenvalue reused for the last
         let bug = crate::mutant::is(crate::mutant::Mutant::FgnReference);
+        // the mutant test's fGn of index H/2 (inert unless DEPTHSCALE_MUTANT=fgn-exponent)
+        let h_cov = if crate::mutant::is(crate::mutant::Mutant::FgnExponent) {
+            0.5 * hurst
+        } else {
+            hurst
+        };
         let mut buf: Vec<Complex<f64>> = (0..m)
             .map(|j| match j {
                 _ if bug && j == n => Complex::new(0.0, 0.0),
-                _ => Complex::new(autocovariance(hurst, if j <= n { j } else { m - j }), 0.0),
+                _ => Complex::new(autocovariance(h_cov, if j <= n { j } else { m - j }), 0.0),
             })
             .collect();
         let fft = FftPlanner::new().plan_fft_forward(m);
@@ -77,6 +83,12 @@ impl FgnPlan {
             buf[m - 1] = buf[0];
         }
         let max = buf.iter().map(|c| c.re).fold(0.0, f64::max);
+        // the mutant test's halved variance (inert unless DEPTHSCALE_MUTANT=fgn-variance)
+        let norm = if crate::mutant::is(crate::mutant::Mutant::FgnVariance) {
+            2.0 * m as f64
+        } else {
+            m as f64
+        };
         let mut sqrt_eig = Vec::with_capacity(m);
         for (j, c) in buf.iter().enumerate() {
             let lambda = c.re;
@@ -86,7 +98,7 @@ impl FgnPlan {
                      {lambda:e} < 0 (largest {max:e})"
                 )));
             }
-            sqrt_eig.push((lambda.max(0.0) / m as f64).sqrt());
+            sqrt_eig.push((lambda.max(0.0) / norm).sqrt());
         }
         Ok(Self {
             n,

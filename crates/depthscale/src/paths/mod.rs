@@ -173,6 +173,13 @@ impl Init {
                         _ => iid::rademacher(scale, rng, block),
                     }
                 }
+                // the mutant test's repeated layer (inert unless DEPTHSCALE_MUTANT=iid-same-layer)
+                if crate::mutant::is(crate::mutant::Mutant::IidSameLayer) && depth > 1 {
+                    let (first, rest) = out.split_at_mut(rows * cols);
+                    for layer in rest.chunks_exact_mut(rows * cols) {
+                        layer.copy_from_slice(first);
+                    }
+                }
             }
             Init::Fbm { hurst } => {
                 let plan = cache.fgn(depth, hurst)?;

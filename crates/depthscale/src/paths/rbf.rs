@@ -52,7 +52,12 @@ pub struct RbfFactor {
 /// The covariance `C(i, j) = c[|i - j|]` of the weights at layers `i` and `j`.
 fn toeplitz_row(depth: usize, bandwidth: f64, variant: RbfVariant) -> Vec<f64> {
     // k(l h) = exp(-a l^2), a = h^2 / (2 bw^2), h = 1/depth
-    let h = 1.0 / depth as f64;
+    // the mutant test's kernel on layer indices (inert unless DEPTHSCALE_MUTANT=rbf-grid)
+    let h = if crate::mutant::is(crate::mutant::Mutant::RbfGrid) {
+        1.0
+    } else {
+        1.0 / depth as f64
+    };
     // the mutant test's doubled bandwidth (inert unless DEPTHSCALE_MUTANT=rbf-bandwidth)
     let bandwidth = if crate::mutant::is(crate::mutant::Mutant::RbfBandwidth) {
         2.0 * bandwidth
@@ -314,7 +319,12 @@ mod tests {
 
     /// The exact covariance of the weights at layers `i`, `j` (direct formulas, no factor).
     fn exact_cov(depth: usize, bw: f64, variant: RbfVariant, i: usize, j: usize) -> f64 {
-        let h = 1.0 / depth as f64;
+        // the mutant test's kernel on layer indices (inert unless DEPTHSCALE_MUTANT=rbf-grid)
+        let h = if crate::mutant::is(crate::mutant::Mutant::RbfGrid) {
+            1.0
+        } else {
+            1.0 / depth as f64
+        };
         match variant {
             RbfVariant::Values => kernel((i + 1) as f64 * h, (j + 1) as f64 * h, bw),
             RbfVariant::Increments => {

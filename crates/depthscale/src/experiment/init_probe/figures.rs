@@ -87,12 +87,13 @@ pub(super) fn depth_curves(
                 });
             }
         }
-        plot::line_panels(
-            &ctx.path(stem),
-            &cfg.figure_title(title),
-            &panels,
-            plan.betas.len(),
-        )?;
+        // the reference draws fresh weights per beta; here one draw serves every beta (same
+        // marginals), so the caption says that the bands are correlated across the panels
+        let mut title = cfg.figure_title(title);
+        if plan.betas.len() > 1 {
+            title.push_str(" (one draw serves every beta: bands correlated across panels)");
+        }
+        plot::line_panels(&ctx.path(stem), &title, &panels, plan.betas.len())?;
     }
     Ok(())
 }
