@@ -493,7 +493,11 @@ fn closed_form_claims(
                     num(rel)
                 ),
                 // the correlated weights' 15 draws do not resolve m2 20% off
-                if m2.is_some() { &[SCALE] } else { &[M2, SCALE] },
+                if m2.is_some() {
+                    &[SCALE, CORR_UNSCALED]
+                } else {
+                    &[M2, SCALE]
+                },
             );
         }
     }
@@ -702,7 +706,7 @@ fn fig7(b: &mut Builder, dir: &Path) -> Result<()> {
             num(allowance),
             num(ls)
         ),
-        &[SCALE],
+        &[SCALE, FGN_VARIANCE],
     );
     let (sm, ss) = mean_se(&slope);
     b.push(
@@ -720,7 +724,7 @@ fn fig7(b: &mut Builder, dir: &Path) -> Result<()> {
             "{K_SE} se + {FIG7_SLOPE_ALLOWANCE} finite-depth allowance; se = {} over {n} draws",
             num(ss)
         ),
-        &[SCALE],
+        &[SCALE, FGN_EXPONENT],
     );
     b.push(
         format!(
@@ -737,7 +741,7 @@ fn fig7(b: &mut Builder, dir: &Path) -> Result<()> {
             "{K_SE} se below the mean slope, se = {} over {n} draws",
             num(ss)
         ),
-        &[SCALE],
+        &[SCALE, FGN_EXPONENT],
     );
     Ok(())
 }
@@ -808,7 +812,11 @@ fn fig8(b: &mut Builder, r: &Value) {
             val(&m["hurst_after_median"]),
             Expected::Near(target, 0.1),
             "variogram estimator's spread over entries (measured within 0.03)".into(),
-            &[],
+            if target == 1.0 {
+                &[RBF_GRID]
+            } else {
+                &[IID_SAME_LAYER]
+            },
         );
     }
 }
@@ -1022,13 +1030,19 @@ fn limit(b: &mut Builder, r: &Value) {
         if b.reduced { "quick" } else { "full" }
     );
     let expected = f(&r["expected_slope"]);
+    // the fBm limit's Euler rate depends on H: an fGn of index H/2 moves it
+    let rate_mutants: &[&'static str] = if b.experiment == "fbm-limit" {
+        &[SCALE, FGN_EXPONENT]
+    } else {
+        &[SCALE]
+    };
     for key in ["strong_error_slope", "terminal_error_slope"] {
         b.push(
             format!("{} vs -(declared Euler rate)", key.replace('_', " ")),
             val(&r[key]),
             Expected::Near(expected, tol),
             basis.clone(),
-            &[SCALE],
+            rate_mutants,
         );
     }
     let natural = f(&r["natural_beta"]);
@@ -1097,7 +1111,7 @@ fn ode_after_training(b: &mut Builder, r: &Value) {
                 Measured::both(val(&g["max_slope"]), val(&g["min_slope"]), |hi, lo| hi - lo),
                 Expected::Below(ODE_SPREAD),
                 "bound (smooth measured <= 0.012, i.i.d. gaussian 0.08)".into(),
-                &[SCALE, FROZEN_V],
+                &[SCALE, FROZEN_V, RBF_GRID],
             );
         } else if is(g, 0.5, false) {
             b.push(
