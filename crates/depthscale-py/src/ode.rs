@@ -17,7 +17,9 @@ use depthscale::limits::FourierPath;
 use depthscale::model::Activation;
 use depthscale::{Error, Result};
 use numpy::ndarray::Array;
-use numpy::{IntoPyArray, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2, PyUntypedArrayMethods};
+use numpy::{
+    IntoPyArray, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2, PyUntypedArrayMethods,
+};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
@@ -111,14 +113,12 @@ pub fn ode_net<'py>(
         }
     }
     let activation: Activation = activation.parse().map_err(|e| py_err(e, None))?;
-    let dims = OdeDims {
-        n_in,
-        width,
-        n_out,
-    };
+    let dims = OdeDims { n_in, width, n_out };
     let net = match layers {
         Some(l) => iid_net(dims, l, beta, inner, activation, seed),
-        None => smooth_net(dims, bandwidth, inner, activation, seed).map_err(|e| py_err(e, None))?,
+        None => {
+            smooth_net(dims, bandwidth, inner, activation, seed).map_err(|e| py_err(e, None))?
+        }
     };
     let out = PyDict::new(py);
     if let PathKind::Fourier { omega_v, omega_w } = net.path.kind() {
@@ -192,7 +192,10 @@ fn fourier(net: &Bound<'_, PyDict>, p: &str, d: usize) -> PyResult<Option<Fourie
 fn net_from_dict(net: &Bound<'_, PyDict>, activation: Activation) -> PyResult<OdeNet> {
     let (eshape, embed) = need(net, "embed")?;
     let [d, n_in] = eshape[..] else {
-        return Err(config_err("embed", format!("must be (d, n_in), got {eshape:?}")));
+        return Err(config_err(
+            "embed",
+            format!("must be (d, n_in), got {eshape:?}"),
+        ));
     };
     let (rshape, readout) = need(net, "readout")?;
     let n_out = rshape.first().copied().unwrap_or(0);
