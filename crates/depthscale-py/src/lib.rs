@@ -298,6 +298,7 @@ fn core_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(nets::trajectory, m)?)?;
     m.add_function(wrap_pyfunction!(ode::ode_net, m)?)?;
     m.add_function(wrap_pyfunction!(ode::ode_gradients, m)?)?;
+    m.add_function(wrap_pyfunction!(ode::ode_series, m)?)?;
     m.add("KINDS", PyList::new(m.py(), experiment::KINDS)?)?;
     m.add("TooLargeError", convert::too_large_error(m.py())?)?;
     Ok(())

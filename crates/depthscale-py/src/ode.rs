@@ -1,7 +1,7 @@
 //! The continuous-depth model of [`depthscale::adjoint`] across the boundary (issue 23): a
 //! random [`OdeNet`] as a dict of NumPy arrays ([`ode_net`]), and the loss gradient of a net
 //! given as such a dict, by back-propagation, checkpointing and the adjoint method
-//! ([`ode_gradients`]).
+//! ([`ode_gradients`]), and one trajectory's fit at irregular times ([`ode_series`]).
 //!
 //! Dict layout (all `float64`, C order): `embed (d, n_in)`, `readout (n_out, d)`, and the
 //! path, either piecewise (`v`, and `w` unless `W = I`, `(L, d, d)`) or Fourier (`v_cos`,
@@ -10,8 +10,8 @@
 use crate::cancel;
 use crate::convert::py_err;
 use depthscale::adjoint::{
-    GradientMethod, OdeDims, OdeGrads, OdeNet, PathKind, Scheme, Solve, Tolerances, WeightPath,
-    adjoint_adaptive, iid_net, loss_and_grad, smooth_net,
+    GradientMethod, Observations, OdeDims, OdeGrads, OdeNet, PathKind, Scheme, Solve, Tolerances,
+    WeightPath, adjoint_adaptive, iid_net, loss_and_grad, series_loss_and_grad, smooth_net,
 };
 use depthscale::limits::FourierPath;
 use depthscale::model::Activation;
@@ -373,6 +373,68 @@ pub fn ode_gradients<'py>(
             d.set_item("backward_steps", b)?;
         }
         out.set_item(c.method, d)?;
+    }
+    Ok(out)
+}
+
+/// One trajectory (`adjoint::series`): the squared error of `B h(t_i)` against `values
+/// (len(times), n_out)` from `h(0) = A x0`, with steps of at most `max_dt`, and, with a
+/// `method` (`backprop` or `adjoint`), its gradient. Returns `{loss, predictions (len(times),
+/// n_out)}` plus the gradient's tensors under the net's keys.
+#[pyfunction]
+#[pyo3(signature = (net, x0, times, values, method=None, activation="tanh", scheme="euler", max_dt=0.01))]
+#[allow(clippy::too_many_arguments)]
+pub fn ode_series<'py>(
+    py: Python<'py>,
+    net: &Bound<'py, PyDict>,
+    x0: PyReadonlyArray1<'py, f64>,
+    times: PyReadonlyArray1<'py, f64>,
+    values: Option<PyReadonlyArray2<'py, f64>>,
+    method: Option<&str>,
+    activation: &str,
+    scheme: &str,
+    max_dt: f64,
+) -> PyResult<Bound<'py, PyDict>> {
+    let activation: Activation = activation.parse().map_err(|e| py_err(e, None))?;
+    let model = net_from_dict(net, activation)?;
+    let scheme = parse_scheme(scheme).map_err(|e| py_err(e, None))?;
+    let method: Option<GradientMethod> = method
+        .map(str::parse)
+        .transpose()
+        .map_err(|e| py_err(e, None))?;
+    let n_t = times.shape()[0];
+    let x0: Vec<f64> = x0.as_array().iter().copied().collect();
+    let times: Vec<f64> = times.as_array().iter().copied().collect();
+    let values: Vec<f64> = match &values {
+        Some(v) => {
+            expect_shape("values", v.shape(), &[n_t, model.n_out])?;
+            v.as_array().iter().copied().collect()
+        }
+        None if method.is_none() => vec![0.0; n_t * model.n_out],
+        None => return Err(config_err("values", "needed for a gradient".into())),
+    };
+    let obs = Observations {
+        x0: &x0,
+        times: &times,
+        values: &values,
+    };
+    let r = cancel::run(py, true, |_| {
+        series_loss_and_grad(&model, &obs, scheme, max_dt, method)
+    })?
+    .map_err(|e| py_err(e, None))?;
+    let out = PyDict::new(py);
+    out.set_item("loss", r.loss)?;
+    out.set_item("predictions", array(py, r.predictions, &[n_t, model.n_out]))?;
+    if method.is_some() {
+        put_params(
+            py,
+            &out,
+            &model.path,
+            r.grads.embed,
+            r.grads.readout,
+            &r.grads.path,
+            (model.n_in, model.dim(), model.n_out),
+        )?;
     }
     Ok(out)
 }

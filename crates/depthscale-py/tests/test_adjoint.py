@@ -114,3 +114,29 @@ def test_bad_arguments_name_the_field():
         depthscale.adjoint_gradients(dict(net, v_sin=net["v_sin"][:, :2]), x, [0, 1], steps=4)
     with pytest.raises(ValueError, match="rtol"):
         depthscale.adjoint_gradients(net, x, [0, 1], rtol=1e-6, methods=["adjoint"])
+
+
+def test_trajectory_gradients_and_predictions():
+    net = depthscale.ode_net(2, 4, 2, seed=7)
+    times = np.array([0.0, 0.2, 0.35, 0.9, 1.2])
+    values = np.cos(np.arange(10.0)).reshape(5, 2)
+    z0 = np.array([1.0, 0.0])
+    fine = [depthscale.ode_trajectory(net, z0, times, values, gradient=g, max_dt=1e-3) for g in ("backprop", "adjoint")]
+    assert fine[0]["predictions"].shape == (5, 2) and fine[0]["v_cos"].shape == net["v_cos"].shape
+    assert rel(flat(fine[1]), flat(fine[0])) < 1e-2
+    coarse = [depthscale.ode_trajectory(net, z0, times, values, gradient=g, max_dt=1e-2) for g in ("backprop", "adjoint")]
+    assert rel(flat(fine[1]), flat(fine[0])) < rel(flat(coarse[1]), flat(coarse[0])) / 5  # first order
+    p = depthscale.ode_trajectory(net, z0, times, max_dt=1e-3)["predictions"]
+    np.testing.assert_array_equal(p, fine[0]["predictions"])
+    assert np.isclose(fine[0]["loss"], np.mean((p - values) ** 2), rtol=1e-12)
+
+
+def test_trajectory_bad_arguments():
+    net = depthscale.ode_net(2, 4, 2, seed=7)
+    z0 = np.zeros(2)
+    with pytest.raises(ValueError, match="times"):
+        depthscale.ode_trajectory(net, z0, [0.5, 0.2])
+    with pytest.raises(ValueError, match="values"):
+        depthscale.ode_trajectory(net, z0, [0.5], gradient="adjoint")
+    with pytest.raises(ValueError, match="gradient"):
+        depthscale.ode_trajectory(net, z0, [0.5], np.zeros((1, 2)), gradient="checkpoint")

@@ -17,9 +17,10 @@ forward, ResNet
     Hidden states and gradients of every layer of your own weights.
 train
     One training run of the paper's protocol, metrics as a DataFrame.
-ode_net, adjoint_gradients
+ode_net, adjoint_gradients, ode_trajectory
     A continuous-depth net ``dh/dt = V(t) act(W(t) h)`` and its loss gradient by
-    back-propagation, checkpointing and the adjoint method, as NumPy arrays.
+    back-propagation, checkpointing and the adjoint method, as NumPy arrays; one trajectory
+    observed at irregular times, its fit and gradient.
 
 Errors are ``ValueError`` for a bad argument (the message names the field, as the CLI's does),
 :class:`TooLargeError` (a ``MemoryError`` and a ``ValueError``) for sizes over what the
@@ -51,6 +52,7 @@ __all__ = [
     "fbm",
     "forward",
     "ode_net",
+    "ode_trajectory",
     "presets",
     "probe",
     "run",
@@ -868,4 +870,62 @@ def adjoint_gradients(
         steps=None if steps is None else _count("steps", steps),
         rtol=None if rtol is None else float(rtol),
         atol=None if atol is None else float(atol),
+    )
+
+
+def ode_trajectory(
+    net: Mapping[str, Any],
+    x0: Any,
+    times: Any,
+    values: Any = None,
+    *,
+    gradient: Optional[str] = None,
+    scheme: str = "euler",
+    max_dt: float = 0.01,
+) -> Dict[str, Any]:
+    """One trajectory of a continuous-depth net observed at irregular times (a direct neural-ODE
+    fit of a time series, Chen et al. 2018 Section 5), and the gradient of its squared error.
+
+    ``h(0) = embed x0``, ``dh/dt = V(t) act(W(t) h)``, observed as ``readout h(t_i)``; the solve
+    steps from one time to the next in the fewest equal steps of at most ``max_dt``. Times may
+    go beyond 1 (extrapolation): the weights are evaluated there, a piecewise net keeps its
+    last layer.
+
+    Parameters
+    ----------
+    net : dict
+        As for :func:`adjoint_gradients`.
+    x0 : array_like, shape (n_in,)
+        The input of ``h(0)``.
+    times : array_like, shape (T,)
+        Non-decreasing times ``>= 0``.
+    values : array_like, shape (T, n_out), optional
+        Observations; needed with ``gradient``.
+    gradient : str, optional
+        ``backprop`` (exact for the discretization) or ``adjoint`` (the adjoint method, the
+        adjoint jumping by ``dloss/dh(t_i)`` at each observation).
+    scheme : str, default "euler"
+    max_dt : float, default 0.01
+
+    Returns
+    -------
+    dict
+        ``loss`` (mean squared error over times and coordinates; 0 meaningless without
+        ``values``), ``predictions (T, n_out)``, and with ``gradient`` the gradient under the
+        net's keys.
+    """
+    tensors = {
+        k: np.ascontiguousarray(v, dtype=np.float64)
+        for k, v in net.items()
+        if k != "activation"
+    }
+    return _core.ode_series(
+        tensors,
+        _f64("x0", x0, 1),
+        _f64("times", times, 1),
+        None if values is None else _f64("values", values, 2),
+        method=None if gradient is None else str(gradient),
+        activation=str(net.get("activation", "tanh")),
+        scheme=str(scheme),
+        max_dt=float(max_dt),
     )

@@ -67,3 +67,13 @@ def ode_gradients(
     rtol: Optional[float] = None,
     atol: Optional[float] = None,
 ) -> Dict[str, Dict[str, Any]]: ...
+def ode_series(
+    net: Mapping[str, npt.NDArray[np.float64]],
+    x0: npt.NDArray[np.float64],
+    times: npt.NDArray[np.float64],
+    values: Optional[npt.NDArray[np.float64]],
+    method: Optional[str] = None,
+    activation: str = "tanh",
+    scheme: str = "euler",
+    max_dt: float = 0.01,
+) -> Dict[str, Any]: ...
