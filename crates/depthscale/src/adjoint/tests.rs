@@ -399,7 +399,7 @@ fn series_on_the_layer_grid_is_the_resnet() {
             steps: 8,
         },
     );
-    let mut logits = vec![0.0; DIMS.n_out];
+    let mut logits = [0.0; DIMS.n_out];
     for (l, row) in logits.iter_mut().zip(net.readout.chunks_exact(DIMS.width)) {
         *l = row.iter().zip(&h1).map(|(b, h)| b * h).sum();
     }
