@@ -9,6 +9,7 @@
 mod cancel;
 mod convert;
 mod nets;
+mod ode;
 
 use convert::{dict_to_table, py_err, table_to_dict, to_toml};
 use depthscale::experiment::{
@@ -295,6 +296,9 @@ fn core_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(fbm, m)?)?;
     m.add_function(wrap_pyfunction!(train, m)?)?;
     m.add_function(wrap_pyfunction!(nets::trajectory, m)?)?;
+    m.add_function(wrap_pyfunction!(ode::ode_net, m)?)?;
+    m.add_function(wrap_pyfunction!(ode::ode_gradients, m)?)?;
+    m.add_function(wrap_pyfunction!(ode::ode_series, m)?)?;
     m.add("KINDS", PyList::new(m.py(), experiment::KINDS)?)?;
     m.add("TooLargeError", convert::too_large_error(m.py())?)?;
     Ok(())

@@ -17,6 +17,10 @@ forward, ResNet
     Hidden states and gradients of every layer of your own weights.
 train
     One training run of the paper's protocol, metrics as a DataFrame.
+ode_net, adjoint_gradients, ode_trajectory
+    A continuous-depth net ``dh/dt = V(t) act(W(t) h)`` and its loss gradient by
+    back-propagation, checkpointing and the adjoint method, as NumPy arrays; one trajectory
+    observed at irregular times, its fit and gradient.
 
 Errors are ``ValueError`` for a bad argument (the message names the field, as the CLI's does),
 :class:`TooLargeError` (a ``MemoryError`` and a ``ValueError``) for sizes over what the
@@ -44,8 +48,11 @@ __all__ = [
     "ResNet",
     "TooLargeError",
     "TrainResult",
+    "adjoint_gradients",
     "fbm",
     "forward",
+    "ode_net",
+    "ode_trajectory",
     "presets",
     "probe",
     "run",
@@ -715,4 +722,210 @@ def train(
         weights=out["trained"] if return_weights else None,
         initial_weights=out["initial"] if return_weights else None,
         checkpoint=None if out["checkpoint"] is None else Path(out["checkpoint"]),
+    )
+
+
+def ode_net(
+    n_in: int,
+    width: int,
+    n_out: int,
+    *,
+    layers: Optional[int] = None,
+    beta: float = 1.0,
+    bandwidth: float = 0.5,
+    inner: bool = True,
+    activation: str = "tanh",
+    seed: int = 0,
+) -> Dict[str, Any]:
+    """A random continuous-depth net ``x -> h(0) = embed x``, ``dh/dt = V(t) act(W(t) h)`` on
+    ``[0, 1]``, logits ``readout h(1)``, as a dict for :func:`adjoint_gradients`.
+
+    Parameters
+    ----------
+    n_in, width, n_out : int
+        Input dimension, state dimension ``d``, number of classes.
+    layers : int, optional
+        ``None``: smooth weights (RBF Gaussian processes of ``bandwidth``, entries of variance
+        ``1/d``) as Fourier series, keys ``v_cos``, ``v_sin`` ``(terms, d, d)`` and ``v_omega``
+        ``(terms,)`` (and ``w_...``), ``V(t) = sum_b cos(v_omega[b] t) v_cos[b] +
+        sin(v_omega[b] t) v_sin[b]``. An integer ``L``: i.i.d. piecewise-constant weights
+        ``v``, ``w`` ``(L, d, d)``, the depth-``L`` ResNet at residual exponent ``beta`` under
+        ``L`` Euler steps.
+    inner : bool, default True
+        Whether the field has ``W(t)`` (else ``W = I``).
+    activation : str, default "tanh"
+        Stored under ``"activation"``.
+    seed : int
+        The draw.
+
+    Returns
+    -------
+    dict
+        ``embed (d, n_in)``, ``readout (n_out, d)``, the path's arrays (above), ``activation``.
+    """
+    net = _core.ode_net(
+        _count("n_in", n_in),
+        _count("width", width),
+        _count("n_out", n_out),
+        None if layers is None else _count("layers", layers),
+        float(beta),
+        float(bandwidth),
+        bool(inner),
+        str(activation),
+        _count("seed", seed),
+    )
+    net["activation"] = str(activation)
+    return net
+
+
+_GRADIENT_METHODS = ("backprop", "checkpoint", "adjoint")
+
+
+def adjoint_gradients(
+    net: Mapping[str, Any],
+    x: Any,
+    labels: Any,
+    *,
+    scheme: str = "euler",
+    steps: Optional[int] = None,
+    rtol: Optional[float] = None,
+    atol: Optional[float] = None,
+    methods: Sequence[str] = _GRADIENT_METHODS,
+) -> Dict[str, Dict[str, Any]]:
+    """The mean cross-entropy of a continuous-depth net on one batch and its gradient three
+    ways, as NumPy arrays.
+
+    ``backprop`` is the exact gradient of the discretized network (``scheme`` on ``steps``
+    uniform steps, every state kept); ``checkpoint`` is the same gradient, bit for bit, from
+    states kept every ``ceil(sqrt(steps))`` steps; ``adjoint`` solves the augmented system
+    backwards from ``t = 1``, reconstructing ``h`` backwards (two states whatever
+    ``steps``): it converges to the others at the scheme's order as ``steps`` grows on smooth
+    weights. With ``rtol`` and ``atol``, ``adjoint`` uses adaptive Dormand-Prince 5(4) steps
+    (torchdiffeq's ``odeint_adjoint``, diffrax's ``BacksolveAdjoint``) instead.
+
+    Parameters
+    ----------
+    net : dict
+        As :func:`ode_net` returns: ``embed``, ``readout``, and ``v`` (``w``) or ``v_cos``,
+        ``v_sin``, ``v_omega`` (``w_...``); ``activation`` (default ``tanh``).
+    x : array_like, shape (n, n_in)
+        The batch.
+    labels : array_like of int, shape (n,)
+        Classes in ``0..n_out``.
+    scheme : str, default "euler"
+        ``euler``, ``heun``, ``rk4`` or ``dopri5`` (fixed steps).
+    steps : int, optional
+        Number of uniform steps; needed by every fixed-step method.
+    rtol, atol : float, optional
+        Both or neither: the tolerances of the adaptive adjoint.
+    methods : sequence of str
+        Any of ``backprop``, ``checkpoint``, ``adjoint``.
+
+    Returns
+    -------
+    dict
+        ``{method: {"loss": float, "embed": ..., "readout": ..., <path arrays>: ...,
+        "peak_states": int, "h0_error": float}}``: the gradient has the keys and shapes of
+        ``net``'s parameters; ``peak_states`` is the most ``(n, d)`` states held at once,
+        ``h0_error`` the relative error of the adjoint's backward reconstruction of ``h(0)``
+        (0 for the others); the adaptive adjoint adds ``forward_steps`` and
+        ``backward_steps``.
+
+    Raises
+    ------
+    ValueError
+        A missing or misshapen tensor, a label out of range, an unknown method or scheme,
+        a fixed-step method without ``steps``.
+
+    Examples
+    --------
+    >>> net = depthscale.ode_net(4, 3, 2, seed=1)
+    >>> g = depthscale.adjoint_gradients(net, np.ones((5, 4)), [0, 1, 0, 1, 1], steps=64)
+    >>> sorted(g)
+    ['adjoint', 'backprop', 'checkpoint']
+    """
+    methods = list(methods)
+    for m in methods:
+        if m not in _GRADIENT_METHODS:
+            raise ValueError(
+                f"invalid `methods`: unknown method {m!r}; accepted: backprop, checkpoint, adjoint"
+            )
+    tensors = {
+        k: np.ascontiguousarray(v, dtype=np.float64)
+        for k, v in net.items()
+        if k != "activation"
+    }
+    activation = str(net.get("activation", "tanh"))
+    xs = _f64("x", x, 2)
+    ys = np.ascontiguousarray(labels, dtype=np.int64)
+    if ys.ndim != 1:
+        raise ValueError(f"invalid `labels`: expected a 1-d array, got shape {ys.shape}")
+    return _core.ode_gradients(
+        tensors,
+        xs,
+        ys,
+        methods,
+        activation=activation,
+        scheme=str(scheme),
+        steps=None if steps is None else _count("steps", steps),
+        rtol=None if rtol is None else float(rtol),
+        atol=None if atol is None else float(atol),
+    )
+
+
+def ode_trajectory(
+    net: Mapping[str, Any],
+    x0: Any,
+    times: Any,
+    values: Any = None,
+    *,
+    gradient: Optional[str] = None,
+    scheme: str = "euler",
+    max_dt: float = 0.01,
+) -> Dict[str, Any]:
+    """One trajectory of a continuous-depth net observed at irregular times (a direct neural-ODE
+    fit of a time series, Chen et al. 2018 Section 5), and the gradient of its squared error.
+
+    ``h(0) = embed x0``, ``dh/dt = V(t) act(W(t) h)``, observed as ``readout h(t_i)``; the solve
+    steps from one time to the next in the fewest equal steps of at most ``max_dt``. Times may
+    go beyond 1 (extrapolation): the weights are evaluated there, a piecewise net keeps its
+    last layer.
+
+    Parameters
+    ----------
+    net : dict
+        As for :func:`adjoint_gradients`.
+    x0 : array_like, shape (n_in,)
+        The input of ``h(0)``.
+    times : array_like, shape (T,)
+        Non-decreasing times ``>= 0``.
+    values : array_like, shape (T, n_out), optional
+        Observations; needed with ``gradient``.
+    gradient : str, optional
+        ``backprop`` (exact for the discretization) or ``adjoint`` (the adjoint method, the
+        adjoint jumping by ``dloss/dh(t_i)`` at each observation).
+    scheme : str, default "euler"
+    max_dt : float, default 0.01
+
+    Returns
+    -------
+    dict
+        ``loss`` (mean squared error over times and coordinates; 0 meaningless without
+        ``values``), ``predictions (T, n_out)``, and with ``gradient`` the gradient under the
+        net's keys.
+    """
+    tensors = {
+        k: np.ascontiguousarray(v, dtype=np.float64)
+        for k, v in net.items()
+        if k != "activation"
+    }
+    return _core.ode_series(
+        tensors,
+        _f64("x0", x0, 1),
+        _f64("times", times, 1),
+        None if values is None else _f64("values", values, 2),
+        method=None if gradient is None else str(gradient),
+        activation=str(net.get("activation", "tanh")),
+        scheme=str(scheme),
+        max_dt=float(max_dt),
     )

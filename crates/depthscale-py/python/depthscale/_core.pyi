@@ -45,3 +45,35 @@ def trajectory(
     x: npt.NDArray[np.float64],
     y: npt.NDArray[np.float64],
 ) -> Dict[str, npt.NDArray[np.float64]]: ...
+def ode_net(
+    n_in: int,
+    width: int,
+    n_out: int,
+    layers: Optional[int] = None,
+    beta: float = 1.0,
+    bandwidth: float = 0.5,
+    inner: bool = True,
+    activation: str = "tanh",
+    seed: int = 0,
+) -> Dict[str, npt.NDArray[np.float64]]: ...
+def ode_gradients(
+    net: Mapping[str, npt.NDArray[np.float64]],
+    x: npt.NDArray[np.float64],
+    labels: npt.NDArray[np.int64],
+    methods: Sequence[str],
+    activation: str = "tanh",
+    scheme: str = "euler",
+    steps: Optional[int] = None,
+    rtol: Optional[float] = None,
+    atol: Optional[float] = None,
+) -> Dict[str, Dict[str, Any]]: ...
+def ode_series(
+    net: Mapping[str, npt.NDArray[np.float64]],
+    x0: npt.NDArray[np.float64],
+    times: npt.NDArray[np.float64],
+    values: Optional[npt.NDArray[np.float64]],
+    method: Optional[str] = None,
+    activation: str = "tanh",
+    scheme: str = "euler",
+    max_dt: float = 0.01,
+) -> Dict[str, Any]: ...

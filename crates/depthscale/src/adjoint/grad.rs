@@ -99,7 +99,7 @@ pub struct GradReport {
 }
 
 /// Stage buffers of one scheme on batches of `len` values.
-struct Stepper {
+pub(super) struct Stepper {
     scheme: Scheme,
     field: Field,
     /// Stage slopes `K_i`.
@@ -114,7 +114,7 @@ struct Stepper {
 }
 
 impl Stepper {
-    fn new(scheme: Scheme, d: usize, n: usize) -> Self {
+    pub(super) fn new(scheme: Scheme, d: usize, n: usize) -> Self {
         let s = scheme.stages();
         let bufs = || vec![vec![0.0; d * n]; s];
         Self {
@@ -140,7 +140,7 @@ impl Stepper {
     }
 
     /// One forward step from `(t0, y)` of size `dt` (negative: backwards), keeping the stages.
-    fn step(&mut self, net: &OdeNet, t0: f64, dt: f64, y: &mut [f64]) {
+    pub(super) fn step(&mut self, net: &OdeNet, t0: f64, dt: f64, y: &mut [f64]) {
         let seg = t0 + 0.5 * dt;
         for i in 0..self.scheme.stages() {
             self.stage_input(i, dt, y);
@@ -157,7 +157,7 @@ impl Stepper {
     /// Back-propagates through the step from `(t0, y)` of size `dt > 0`: `ybar` holds the
     /// cotangent of the step's output and becomes that of `y`; the weight path's gradient is
     /// added to `grad`.
-    fn step_back(
+    pub(super) fn step_back(
         &mut self,
         net: &OdeNet,
         t0: f64,
@@ -203,7 +203,7 @@ impl Stepper {
 
     /// One step of the augmented adjoint system from `t1` to `t1 - dt` (`dt > 0`): `h` and
     /// `a` move backwards, `grad += dt sum_i b_i (df/dtheta)^T A_i`.
-    fn adjoint_step(
+    pub(super) fn adjoint_step(
         &mut self,
         net: &OdeNet,
         t1: f64,

@@ -14,6 +14,9 @@
 //!   discretize: the augmented system solved backwards from `t = 1`, reconstructing `h`
 //!   backwards, two states whatever `n`).
 //!
+//! - time series ([`series_loss_and_grad`]): one trajectory observed at irregular times, its
+//!   squared error and gradient by back-propagation or the adjoint method.
+//!
 //! Everything here is `f64` on the host: it is the reference that the tests hold to finite
 //! differences and to the solvers' orders.
 //!
@@ -29,6 +32,7 @@ mod init;
 mod model;
 mod path;
 mod scheme;
+mod series;
 #[cfg(test)]
 mod tests;
 
@@ -41,6 +45,7 @@ pub use init::{OdeDims, TAG_ODE, iid_net, smooth_net};
 pub use model::{Field, OdeGrads, OdeNet};
 pub use path::{PathKind, WeightPath};
 pub use scheme::Scheme;
+pub use series::{Observations, SeriesReport, predict, series_loss_and_grad};
 
 use crate::Result;
 

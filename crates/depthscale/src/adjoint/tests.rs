@@ -320,3 +320,90 @@ fn adaptive_dopri5_adjoint_matches_the_fine_exact_gradient_and_refines_with_tole
     .unwrap_err();
     assert!(e.to_string().contains("path"), "{e}");
 }
+
+/// A trajectory's observations: irregular times (one repeated, some beyond `t = 1`).
+fn series_obs() -> (Vec<f64>, Vec<f64>, Vec<f64>) {
+    let x0 = vec![0.3, -0.7, 1.1, 0.2];
+    let times = vec![0.0, 0.13, 0.4, 0.4, 0.71, 1.0, 1.3];
+    let values = (0..times.len() * DIMS.n_out)
+        .map(|i| ((i as f64) * 1.3).cos())
+        .collect();
+    (x0, times, values)
+}
+
+#[test]
+fn series_backprop_equals_finite_differences_and_adjoint_converges_at_first_order() {
+    let (x0, times, values) = series_obs();
+    let obs = Observations {
+        x0: &x0,
+        times: &times,
+        values: &values,
+    };
+    let mut net = smooth_net(DIMS, 0.5, true, Activation::Tanh, 7).unwrap();
+    let g = series_loss_and_grad(
+        &net,
+        &obs,
+        Scheme::Heun,
+        0.05,
+        Some(GradientMethod::Backprop),
+    )
+    .unwrap();
+    let eps = 1e-6;
+    let fd: Vec<f64> = (0..net.n_params())
+        .map(|i| {
+            let p0 = *net.param_mut(i);
+            let mut at = |p| {
+                *net.param_mut(i) = p;
+                series_loss_and_grad(&net, &obs, Scheme::Heun, 0.05, None)
+                    .unwrap()
+                    .loss
+            };
+            let (up, down) = (at(p0 + eps), at(p0 - eps));
+            *net.param_mut(i) = p0;
+            (up - down) / (2.0 * eps)
+        })
+        .collect();
+    assert!(max_abs_diff(&g.grads.flat(), &fd) < 1e-8);
+    let gap = |max_dt: f64| {
+        let [exact, adj] = [GradientMethod::Backprop, GradientMethod::Adjoint].map(|m| {
+            series_loss_and_grad(&net, &obs, Scheme::Euler, max_dt, Some(m))
+                .unwrap()
+                .grads
+                .flat()
+        });
+        relative_error(&adj, &exact)
+    };
+    let ratio = gap(0.01) / gap(0.005);
+    assert!((1.7..2.3).contains(&ratio), "first order: ratio {ratio}");
+    assert!(
+        series_loss_and_grad(
+            &net,
+            &obs,
+            Scheme::Euler,
+            0.1,
+            Some(GradientMethod::Checkpoint)
+        )
+        .is_err()
+    );
+}
+
+#[test]
+fn series_on_the_layer_grid_is_the_resnet() {
+    let net = iid_net(DIMS, 8, 1.0, true, Activation::Tanh, 8);
+    let (x0, _, _) = series_obs();
+    let h1 = forward(
+        &net,
+        &x0,
+        Solve {
+            scheme: Scheme::Euler,
+            steps: 8,
+        },
+    );
+    let mut logits = [0.0; DIMS.n_out];
+    for (l, row) in logits.iter_mut().zip(net.readout.chunks_exact(DIMS.width)) {
+        *l = row.iter().zip(&h1).map(|(b, h)| b * h).sum();
+    }
+    let p = predict(&net, &x0, &[0.25, 1.0], Scheme::Euler, 0.125).unwrap();
+    assert_eq!(&p[DIMS.n_out..], &logits[..]);
+    assert!(predict(&net, &x0, &[0.5, 0.25], Scheme::Euler, 0.125).is_err());
+}
