@@ -152,6 +152,15 @@ fn panel_notes(h: &Heatmap) -> Vec<String> {
     let nan = h.values.iter().filter(|v| v.is_nan()).count();
     let inf = h.values.iter().filter(|v| v.is_infinite()).count();
     let mut notes = h.notes.clone();
+    if h.annotate.is_some() {
+        for s in h.overlays.iter().filter(|s| !s.label.is_empty()) {
+            let how = match s.style {
+                super::LineStyle::Solid => "solid line",
+                super::LineStyle::Dashed => "dashed line",
+            };
+            notes.push(format!("{how}: {}", s.label));
+        }
+    }
     if nan > 0 {
         notes.push(format!("grey cells: NaN ({nan} of {})", h.values.len()));
     }
@@ -219,7 +228,9 @@ fn draw_panel<DB: DrawingBackend>(
         .iter()
         .flat_map(|s| clip::runs(&s.x, &s.y, false, false).0)
         .collect();
-    let legend = if entries.is_empty() {
+    // annotated cells leave no room for a legend box: the overlays are named in a note instead
+    // (see `panel_notes`)
+    let legend = if entries.is_empty() || h.annotate.is_some() {
         None
     } else {
         let size = chart::legend_size(&main, &entries)?;
@@ -306,7 +317,12 @@ fn annotate<DB: DrawingBackend>(
             let luminance = 0.299 * c.0 as f64 + 0.587 * c.1 as f64 + 0.114 * c.2 as f64;
             let ink = if luminance > 140.0 { BLACK } else { WHITE };
             let st = font::style(font::SMALL, false, ink).pos(Pos::new(HPos::Center, VPos::Center));
-            let centre = (0.5 * (ex[ix] + ex[ix + 1]), 0.5 * (ey[iy] + ey[iy + 1]));
+            // in the upper quarter of the cell: overlay lines through the cell centres (a
+            // critical line sampled at the grid) do not cross the text
+            let centre = (
+                0.5 * (ex[ix] + ex[ix + 1]),
+                ey[iy] + 0.75 * (ey[iy + 1] - ey[iy]),
+            );
             area.draw(&Text::new(text, centre, st))?;
         }
     }

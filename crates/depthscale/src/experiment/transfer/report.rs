@@ -263,7 +263,11 @@ fn draw(cfg: &TransferConfig, plan: &Plan, dir: &Path, results: &[Analysis]) -> 
                 }
                 Panel {
                     x_ticks: None,
-                    notes: Vec::new(),
+                    notes: vec![format!(
+                        "band: min to max over {} seed{}",
+                        cfg.seeds,
+                        if cfg.seeds == 1 { "" } else { "s" }
+                    )],
                     title: format!("{} (beta = {})", p.name, p.beta),
                     x_label: "base learning rate (lr* dashed)".into(),
                     y_label: "final training loss".into(),
