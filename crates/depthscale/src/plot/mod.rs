@@ -152,13 +152,13 @@ pub fn histograms(stem: &Path, title: &str, panels: &[Histogram]) -> Result<()> 
     figure::write(stem, &fig)
 }
 
-/// Writes `<stem>.png` and `<stem>.svg` with one heatmap (and its colour bar) per panel, three
-/// panels per row. Mismatched sizes or non-monotone centres are an [`Error::Plot`].
+/// Writes `<stem>.png` and `<stem>.svg` with one heatmap (and its colour bar) per panel, two
+/// panels per row (three would shrink the text below what the report can show). Mismatched sizes or non-monotone centres are an [`Error::Plot`].
 pub fn heatmaps(stem: &Path, title: &str, panels: &[Heatmap]) -> Result<()> {
     let fig = heatmap::Heatmaps {
         title,
         panels,
-        grid: Grid::new(panels.len(), 3, title, 520, 0.8, (460, 680)),
+        grid: Grid::new(panels.len(), 2, title, 520, 0.8, (460, 680)),
     };
     fig.validate().map_err(|m| invalid(stem, m))?;
     figure::write(stem, &fig)
