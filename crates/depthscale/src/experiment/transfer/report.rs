@@ -223,9 +223,9 @@ fn draw(cfg: &TransferConfig, plan: &Plan, dir: &Path, results: &[Analysis]) -> 
             format!(
                 "{what} ({} epoch{}, {} seed{}, {})",
                 cfg.epochs,
-                plural(cfg.epochs as usize),
+                plural(cfg.epochs),
                 cfg.seeds,
-                plural(cfg.seeds as usize),
+                plural(cfg.seeds),
                 cfg.dataset.trim()
             )
         } else {
@@ -293,7 +293,7 @@ fn draw(cfg: &TransferConfig, plan: &Plan, dir: &Path, results: &[Analysis]) -> 
                 x: x.clone(),
                 y: a.curves.iter().map(|c| c.opt.x.exp2()).collect(),
                 // a bootstrap over a handful of seeds is no interval at all
-                band: (cfg.seeds as usize >= MIN_SEEDS_FOR_BAND).then(|| {
+                band: (cfg.seeds >= MIN_SEEDS_FOR_BAND).then(|| {
                     (
                         a.curves.iter().map(|c| c.ci.0.exp2()).collect(),
                         a.curves.iter().map(|c| c.ci.1.exp2()).collect(),
@@ -303,7 +303,7 @@ fn draw(cfg: &TransferConfig, plan: &Plan, dir: &Path, results: &[Analysis]) -> 
                 ..Series::default()
             })
             .collect();
-        let what = if cfg.seeds as usize >= MIN_SEEDS_FOR_BAND {
+        let what = if cfg.seeds >= MIN_SEEDS_FOR_BAND {
             format!("band: bootstrap 95% over {} seeds", cfg.seeds)
         } else {
             format!(
