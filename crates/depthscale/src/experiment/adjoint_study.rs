@@ -429,6 +429,8 @@ impl AdjointConfig {
             &title,
             &[
                 Panel {
+                    x_ticks: None,
+                    notes: Vec::new(),
                     title: "Adjoint vs exact discrete gradient".into(),
                     x_label: "steps n".into(),
                     y_label: "relative gap".into(),
@@ -440,6 +442,8 @@ impl AdjointConfig {
                     ],
                 },
                 Panel {
+                    x_ticks: None,
+                    notes: Vec::new(),
                     title: "Backward reconstruction of h(0)".into(),
                     x_label: "depth L (Euler, n = L)".into(),
                     y_label: "relative error".into(),
@@ -451,6 +455,8 @@ impl AdjointConfig {
                     ],
                 },
                 Panel {
+                    x_ticks: None,
+                    notes: Vec::new(),
                     title: "States held at once".into(),
                     x_label: "depth L".into(),
                     y_label: "states (d x batch each)".into(),

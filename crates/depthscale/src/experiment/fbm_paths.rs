@@ -153,6 +153,8 @@ impl Experiment for FbmPathsConfig {
                 });
             }
             panels.push(Panel {
+                x_ticks: None,
+                notes: Vec::new(),
                 title: format!("H = {h}"),
                 x_label: "t = k / n".into(),
                 y_label: "B_H(t)".into(),

@@ -20,6 +20,8 @@ pub(crate) mod data_source;
 mod depth_train;
 mod fbm_paths;
 #[cfg(test)]
+mod figure_review;
+#[cfg(test)]
 mod footprint_tests;
 mod grid;
 mod implicit_reg;

@@ -116,6 +116,8 @@ impl TrainRunConfig {
             &title,
             &[
                 Panel {
+                    x_ticks: None,
+                    notes: Vec::new(),
                     title: "Cross-entropy".into(),
                     x_label: "epoch".into(),
                     y_label: "mean loss".into(),
@@ -127,6 +129,8 @@ impl TrainRunConfig {
                     ],
                 },
                 Panel {
+                    x_ticks: None,
+                    notes: Vec::new(),
                     title: "Test accuracy".into(),
                     x_label: "epoch".into(),
                     y_label: "accuracy".into(),

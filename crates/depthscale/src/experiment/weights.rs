@@ -28,6 +28,9 @@ use crate::progress::Quiet;
 use crate::train::{TrainConfig, TrainOutcome, train, weight_hurst_estimates};
 use crate::{Error, Result, rng};
 use rand::Rng as _;
+
+/// Layers shown in the before/after panels of `weights.png` (the change is shown over all).
+const WINDOW: usize = 100;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -146,46 +149,59 @@ impl WeightsConfig {
                 .map(|k| f64::from(net.params.v[k * d * d + i * d + j]))
                 .collect()
         };
-        let panels: Vec<Panel> = runs
+        // Rough (i.i.d.) entries change little relative to their jumps: overlaid over all
+        // layers, "after" would hide "before". The top row shows both over the first WINDOW
+        // layers, the bottom row the change after - before over all layers.
+        let window = self.depth.min(WINDOW);
+        let series = |label: &str, y: Vec<f64>, n: usize| Series {
+            label: label.into(),
+            x: ks[..n].to_vec(),
+            y: y[..n].to_vec(),
+            band: None,
+            style: LineStyle::Solid,
+            markers: false,
+        };
+        let accuracy = |r: &Trained| {
+            RunStats::of(&r.out.metrics, r.out.diverged).last_or_nan(|e| e.test_accuracy)
+        };
+        let mut panels: Vec<Panel> = runs
             .iter()
             .zip(&self.models)
             .map(|(r, m)| Panel {
-                title: format!(
-                    "{}: test accuracy {:.3}",
-                    m.label,
-                    RunStats::of(&r.out.metrics, r.out.diverged).last_or_nan(|e| e.test_accuracy)
-                ),
+                title: format!("{}: test accuracy {:.3}", m.label, accuracy(r)),
                 x_label: "layer k".into(),
                 y_label: format!("V_k[{i}, {j}]"),
-                log_x: false,
-                log_y: false,
                 series: vec![
-                    Series {
-                        label: "before training".into(),
-                        x: ks.clone(),
-                        y: entry(&r.out.initial),
-                        band: None,
-                        style: LineStyle::Solid,
-                        markers: false,
-                    },
-                    Series {
-                        label: "after training".into(),
-                        x: ks.clone(),
-                        y: entry(&r.out.trained),
-                        band: None,
-                        style: LineStyle::Solid,
-                        markers: false,
-                    },
+                    series("before training", entry(&r.out.initial), window),
+                    series("after training", entry(&r.out.trained), window),
                 ],
+                notes: if window < self.depth {
+                    vec![format!("first {window} of {} layers", self.depth)]
+                } else {
+                    Vec::new()
+                },
+                ..Panel::default()
             })
             .collect();
+        panels.extend(runs.iter().zip(&self.models).map(|(r, m)| {
+            let (after, before) = (entry(&r.out.trained), entry(&r.out.initial));
+            let change = after.iter().zip(&before).map(|(a, b)| a - b).collect();
+            Panel {
+                title: format!("{}: change after - before", m.label),
+                x_label: "layer k".into(),
+                y_label: format!("change of V_k[{i}, {j}]"),
+                series: vec![series("", change, self.depth)],
+                notes: vec![format!("all {} layers", self.depth)],
+                ..Panel::default()
+            }
+        }));
         plot::line_panels(
             &ctx.path("weights"),
             &self.title(
                 "One weight entry V_k[i, j] against depth, before and after training (Figure 8)",
             ),
             &panels,
-            3,
+            runs.len().clamp(1, 3),
         )
     }
 

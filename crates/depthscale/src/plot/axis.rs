@@ -113,6 +113,24 @@ impl Axis {
         self
     }
 
+    /// Major ticks at exactly the data values `at` that lie inside the range, labelled with their
+    /// shortest decimal (e.g. the depths of a depth sweep); no minor grid.
+    pub fn with_fixed_ticks(mut self, at: &[f64]) -> Self {
+        self.ticks.clear();
+        self.labels.clear();
+        self.minor.clear();
+        for &v in at {
+            if let Some(t) = Self::to_axis(self.log, v)
+                && (self.lo..=self.hi).contains(&t)
+                && !self.ticks.contains(&t)
+            {
+                self.ticks.push(t);
+                self.labels.push(format!("{v}"));
+            }
+        }
+        self
+    }
+
     /// The label of the tick nearest to `v` (axis space).
     pub fn label(&self, v: f64) -> String {
         let nearest = self

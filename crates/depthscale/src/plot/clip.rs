@@ -73,13 +73,15 @@ pub(super) fn runs(
 }
 
 /// Closed polygons (upper edge forward, lower edge back) of a band over each run where `x`,
-/// `lower` and `upper` are all drawable.
+/// `lower` and `upper` are all drawable. With `floor` (axis space) on a log axis, a lower edge
+/// that is finite but not positive is drawn at `floor` instead of breaking the band.
 pub(super) fn band_polygons(
     xs: &[f64],
     lower: &[f64],
     upper: &[f64],
     log_x: bool,
     log_y: bool,
+    floor: Option<f64>,
 ) -> Vec<Vec<(f64, f64)>> {
     let mut out = Vec::new();
     let mut run: Vec<(f64, f64, f64)> = Vec::new();
@@ -92,9 +94,13 @@ pub(super) fn band_polygons(
         run.clear();
     };
     for ((&x, &lo), &hi) in xs.iter().zip(lower).zip(upper) {
+        let clamped = match floor {
+            Some(f) if log_y && lo.is_finite() && lo <= 0.0 => Some(f),
+            _ => None,
+        };
         match (
             Axis::to_axis(log_x, x),
-            Axis::to_axis(log_y, lo),
+            Axis::to_axis(log_y, lo).or(clamped),
             Axis::to_axis(log_y, hi),
         ) {
             (Some(u), Some(l), Some(h)) => run.push((u, l, h)),

@@ -66,7 +66,8 @@ pub(super) fn write(stem: &Path, fig: &impl Figure) -> Result<()> {
     }
     let size = fig.size();
     let png = with_suffix(stem, "png");
-    replace_with(&png, |tmp, file| {
+    super::review::begin(stem, size);
+    let drawn = replace_with(&png, |tmp, file| {
         drop(file);
         // the bitmap encoder picks PNG from the temporary's extension and overwrites the new,
         // empty regular file made for it
@@ -76,7 +77,9 @@ pub(super) fn write(stem: &Path, fig: &impl Figure) -> Result<()> {
             .map_err(|e| plot_err(&png, e.to_string()))?;
         drop(root);
         sync_file(tmp)
-    })?;
+    });
+    super::review::end();
+    drawn?;
     let svg = with_suffix(stem, "svg");
     let mut text = String::new();
     {
@@ -179,6 +182,7 @@ pub(super) fn panel_header<DB: DrawingBackend>(
     let title_h = 42;
     let h = title_h + 20 * lines.max(notes.len()) as i32 + 4;
     let (head, rest) = area.split_vertically(h);
+    super::review::panel(title);
     font::draw_centered(&head, title, 14, font::PANEL_TITLE, false, BLACK)?;
     for (i, note) in notes.iter().enumerate() {
         let grey = RGBColor(90, 90, 90);

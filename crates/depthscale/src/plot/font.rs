@@ -42,6 +42,7 @@ pub(super) fn ensure_registered() -> Result<(), String> {
 
 /// A text style in the figure font.
 pub(super) fn style(size: f64, bold: bool, color: RGBColor) -> TextStyle<'static> {
+    super::review::text(size);
     let font_style = if bold {
         FontStyle::Bold
     } else {

@@ -2,10 +2,11 @@
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::Heatmap;
 use super::axis::Axis;
-use super::chart::{self, AxisCoord, Frame};
+use super::chart::{self, AxisCoord, Frame, LegendEntry};
 use super::clip::{self, Rect};
 use super::colors::{NAN_GREY, diverging_color, overlay_color, sequential_color};
 use super::figure::{self, DrawResult, Figure, Grid, panel_header};
@@ -145,11 +146,21 @@ fn cell_color(v: f64, (lo, hi): (f64, f64), diverging: bool) -> RGBColor {
     }
 }
 
-/// The notes under a panel title: NaN and infinite cells, an unusable colour range.
+/// The notes under a panel title: the caller's, NaN and infinite cells, an unusable colour
+/// range.
 fn panel_notes(h: &Heatmap) -> Vec<String> {
     let nan = h.values.iter().filter(|v| v.is_nan()).count();
     let inf = h.values.iter().filter(|v| v.is_infinite()).count();
-    let mut notes = Vec::new();
+    let mut notes = h.notes.clone();
+    if h.annotate.is_some() {
+        for s in h.overlays.iter().filter(|s| !s.label.is_empty()) {
+            let how = match s.style {
+                super::LineStyle::Solid => "solid line",
+                super::LineStyle::Dashed => "dashed line",
+            };
+            notes.push(format!("{how}: {}", s.label));
+        }
+    }
     if nan > 0 {
         notes.push(format!("grey cells: NaN ({nan} of {})", h.values.len()));
     }
@@ -204,6 +215,28 @@ fn draw_panel<DB: DrawingBackend>(
         y_label: &h.y_label,
         grid: false,
         right_margin: 4,
+        x_ticks: None,
+    };
+    let entries: Vec<LegendEntry> = h
+        .overlays
+        .iter()
+        .enumerate()
+        .filter_map(|(i, s)| LegendEntry::of(s, overlay_color(i)))
+        .collect();
+    let overlay_runs: Vec<Vec<(f64, f64)>> = h
+        .overlays
+        .iter()
+        .flat_map(|s| clip::runs(&s.x, &s.y, false, false).0)
+        .collect();
+    // annotated cells leave no room for a legend box: the overlays are named in a note instead
+    // (see `panel_notes`)
+    let legend = if entries.is_empty() || h.annotate.is_some() {
+        None
+    } else {
+        let size = chart::legend_size(&main, &entries)?;
+        let l = chart::layout(&main, &frame)?;
+        let (at, _) = chart::place_legend(&l, size, &chart::covered_pixels(&l, &overlay_runs));
+        Some((at, size))
     };
     let (mut chart, x, y) = chart::build(&main, frame)?;
     let nx = h.x.len();
@@ -217,13 +250,14 @@ fn draw_panel<DB: DrawingBackend>(
         })
     });
     chart.draw_series(cells)?;
+    if let Some(decimals) = h.annotate {
+        annotate(&chart, h, range, decimals)?;
+    }
     if h.values.is_empty() {
         chart::centre_note(&chart, "no cells")?;
     }
 
     let rect = Rect::of(&x, &y);
-    let labelled = h.overlays.iter().filter(|s| !s.label.is_empty()).count();
-    let mut points = Vec::new();
     for (i, s) in h.overlays.iter().enumerate() {
         let look = Look {
             color: overlay_color(i),
@@ -232,11 +266,15 @@ fn draw_panel<DB: DrawingBackend>(
             log_y: false,
         };
         series::draw_band(&mut chart, s, look, &rect)?;
-        series::draw_line(&mut chart, s, look, &rect, labelled > 0)?;
-        points.extend(clip::runs(&s.x, &s.y, false, false).0.into_iter().flatten());
+        series::draw_line(&mut chart, s, look, &rect)?;
     }
-    if labelled > 0 {
-        chart::draw_legend(&mut chart, chart::legend_corner(&points, &x, &y))?;
+    let drawn: Vec<Vec<(f64, f64)>> = overlay_runs
+        .iter()
+        .flat_map(|r| clip::clip_polyline(r, &rect))
+        .collect();
+    chart::record_data(&chart, &drawn);
+    if let Some((at, size)) = legend {
+        chart::draw_legend(&chart, at, size, &entries)?;
     }
     draw_colorbar(&bar, h, bar_axis, label_w, x_area + chart::BOTTOM_MARGIN)?;
     let (bw, _) = bar.dim_in_pixel();
@@ -247,6 +285,48 @@ fn draw_panel<DB: DrawingBackend>(
         (bw as i32 - desc as i32, centre),
         bar_plot_h,
     )
+}
+
+/// Writes each finite cell's value, with `decimals` digits, in black or white (whichever
+/// contrasts with the cell), when the cells are large enough to hold it.
+fn annotate<DB: DrawingBackend>(
+    chart: &chart::Chart<'_, DB>,
+    h: &Heatmap,
+    range: (f64, f64),
+    decimals: usize,
+) -> DrawResult<DB> {
+    let (ex, ey) = (edges(&h.x), edges(&h.y));
+    let nx = h.x.len();
+    let area = chart.plotting_area();
+    for iy in 0..h.y.len() {
+        for ix in 0..nx {
+            let v = h.values[iy * nx + ix];
+            if !v.is_finite() {
+                continue;
+            }
+            let a = chart.backend_coord(&(ex[ix], ey[iy]));
+            let b = chart.backend_coord(&(ex[ix + 1], ey[iy + 1]));
+            let (cw, ch) = ((b.0 - a.0).abs(), (b.1 - a.1).abs());
+            let text = format!("{v:.decimals$}");
+            let probe = font::style(font::SMALL, false, BLACK);
+            let tw = font::text_width(&area.strip_coord_spec(), &text, &probe)? as i32;
+            if tw + 4 > cw || 20 > ch {
+                continue;
+            }
+            let c = cell_color(v, range, h.diverging);
+            let luminance = 0.299 * c.0 as f64 + 0.587 * c.1 as f64 + 0.114 * c.2 as f64;
+            let ink = if luminance > 140.0 { BLACK } else { WHITE };
+            let st = font::style(font::SMALL, false, ink).pos(Pos::new(HPos::Center, VPos::Center));
+            // in the upper quarter of the cell: overlay lines through the cell centres (a
+            // critical line sampled at the grid) do not cross the text
+            let centre = (
+                0.5 * (ex[ix] + ex[ix + 1]),
+                ey[iy] + 0.75 * (ey[iy + 1] - ey[iy]),
+            );
+            area.draw(&Text::new(text, centre, st))?;
+        }
+    }
+    Ok(())
 }
 
 fn draw_colorbar<DB: DrawingBackend>(
@@ -278,7 +358,9 @@ fn draw_colorbar<DB: DrawingBackend>(
     let slices = (0..BAR_SLICES).map(|k| {
         let t = (k as f64 + 0.5) / BAR_SLICES as f64;
         let v0 = lo + (hi - lo) * k as f64 / BAR_SLICES as f64;
-        let v1 = lo + (hi - lo) * (k + 1) as f64 / BAR_SLICES as f64;
+        // each slice reaches into the next one (drawn over it), so that anti-aliased SVG
+        // renderers show no seams between slices
+        let v1 = lo + (hi - lo) * ((k + 2).min(BAR_SLICES)) as f64 / BAR_SLICES as f64;
         let c = if h.diverging {
             diverging_color(t)
         } else {

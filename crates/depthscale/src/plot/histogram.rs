@@ -111,6 +111,7 @@ fn draw_panel<DB: DrawingBackend>(
     };
     let top = counts.iter().copied().max().unwrap_or(0).max(1) as f64;
     let frame = Frame {
+        x_ticks: None,
         x,
         y: Axis::exact(0.0, 1.08 * top, false).integer(),
         x_label: &h.x_label,

@@ -18,6 +18,7 @@ mod font;
 mod heatmap;
 mod histogram;
 mod lines;
+pub(crate) mod review;
 mod series;
 #[cfg(test)]
 mod tests;
@@ -72,6 +73,11 @@ pub struct Panel {
     pub log_y: bool,
     /// The curves, drawn in order with the palette's colours.
     pub series: Vec<Series>,
+    /// Major ticks of the horizontal axis at exactly these values (e.g. the depths measured);
+    /// `None`: round values.
+    pub x_ticks: Option<Vec<f64>>,
+    /// Notes shown under the title (small, grey), before any the figure adds itself.
+    pub notes: Vec<String>,
 }
 
 /// One histogram panel.
@@ -112,6 +118,10 @@ pub struct Heatmap {
     pub colorbar_label: String,
     /// Lines drawn over the map in data coordinates, listed in a legend when labelled.
     pub overlays: Vec<Series>,
+    /// Write each cell's value in it (with `decimals` digits); `None`: no annotation.
+    pub annotate: Option<usize>,
+    /// Notes shown under the title (small, grey), before any the figure adds itself.
+    pub notes: Vec<String>,
 }
 
 fn invalid(stem: &Path, message: String) -> Error {
@@ -142,13 +152,13 @@ pub fn histograms(stem: &Path, title: &str, panels: &[Histogram]) -> Result<()> 
     figure::write(stem, &fig)
 }
 
-/// Writes `<stem>.png` and `<stem>.svg` with one heatmap (and its colour bar) per panel, three
-/// panels per row. Mismatched sizes or non-monotone centres are an [`Error::Plot`].
+/// Writes `<stem>.png` and `<stem>.svg` with one heatmap (and its colour bar) per panel, two
+/// panels per row (three would shrink the text below what the report can show). Mismatched sizes or non-monotone centres are an [`Error::Plot`].
 pub fn heatmaps(stem: &Path, title: &str, panels: &[Heatmap]) -> Result<()> {
     let fig = heatmap::Heatmaps {
         title,
         panels,
-        grid: Grid::new(panels.len(), 3, title, 520, 0.8, (460, 680)),
+        grid: Grid::new(panels.len(), 2, title, 520, 0.8, (460, 680)),
     };
     fig.validate().map_err(|m| invalid(stem, m))?;
     figure::write(stem, &fig)

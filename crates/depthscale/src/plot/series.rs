@@ -1,6 +1,5 @@
 //! Drawing one [`Series`] (band, line, markers, legend entry) on a chart.
 
-use plotters::element::DashedPathElement;
 use plotters::prelude::*;
 
 use super::chart::Chart;
@@ -60,7 +59,8 @@ pub(super) fn draw_band<DB: DrawingBackend>(
         return Ok(());
     };
     let fill = look.color.mix(0.2).filled();
-    for poly in clip::band_polygons(&s.x, lower, upper, look.log_x, look.log_y) {
+    let floor = Some(rect.y0);
+    for poly in clip::band_polygons(&s.x, lower, upper, look.log_x, look.log_y, floor) {
         let poly = clip::clip_polygon(&poly, rect);
         if poly.len() >= 3 {
             chart.draw_series(std::iter::once(Polygon::new(poly, fill)))?;
@@ -91,13 +91,12 @@ fn sharp_turns(piece: &[(f64, f64)]) -> bool {
     })
 }
 
-/// Draws the line and markers of `s` clipped to `rect`; with `legend`, also adds its legend entry.
+/// Draws the line and markers of `s` clipped to `rect`.
 pub(super) fn draw_line<'a, DB: DrawingBackend + 'a>(
     chart: &mut Chart<'a, DB>,
     s: &Series,
     look: Look,
     rect: &Rect,
-    legend: bool,
 ) -> DrawResult<DB> {
     let line = look.color.stroke_width(LINE_W);
     let fill = look.color.filled();
@@ -135,29 +134,6 @@ pub(super) fn draw_line<'a, DB: DrawingBackend + 'a>(
             }
             chart.draw_series(inside.map(|p| Circle::new(p, MARKER_R, fill)))?;
         }
-    }
-    if legend && !s.label.is_empty() {
-        let anno = chart.draw_series(std::iter::empty::<Circle<(f64, f64), i32>>())?;
-        anno.label(super::font::printable(&s.label));
-        let end = 26;
-        match (&s.style, s.markers) {
-            (LineStyle::Solid, false) => {
-                anno.legend(move |(x, y)| PathElement::new(vec![(x, y), (x + end, y)], line))
-            }
-            (LineStyle::Solid, true) => anno.legend(move |(x, y)| {
-                EmptyElement::at((x, y))
-                    + PathElement::new(vec![(0, 0), (end, 0)], line)
-                    + Circle::new((end / 2, 0), MARKER_R, fill)
-            }),
-            (LineStyle::Dashed, false) => anno.legend(move |(x, y)| {
-                DashedPathElement::new(vec![(x, y), (x + end, y)], 7, 4, line)
-            }),
-            (LineStyle::Dashed, true) => anno.legend(move |(x, y)| {
-                EmptyElement::at((x, y))
-                    + DashedPathElement::new(vec![(0, 0), (end, 0)], 7, 4, line)
-                    + Circle::new((end / 2, 0), MARKER_R, fill)
-            }),
-        };
     }
     Ok(())
 }

@@ -55,6 +55,8 @@ fn line_panels_write_png_and_svg() {
     dashed.markers = true;
     let panels = vec![
         Panel {
+            x_ticks: None,
+            notes: Vec::new(),
             title: "two curves".into(),
             x_label: "depth L".into(),
             y_label: "value".into(),
@@ -239,6 +241,8 @@ fn hostile_heatmaps() -> Vec<Heatmap> {
     };
     vec![
         Heatmap {
+            annotate: None,
+            notes: Vec::new(),
             title: "diverging".into(),
             x_label: "beta".into(),
             y_label: "L".into(),
@@ -331,6 +335,8 @@ fn examples() {
     let xs: Vec<f64> = (0..200).map(|i| i as f64 / 199.0).collect();
     let panels = vec![
         Panel {
+            x_ticks: None,
+            notes: Vec::new(),
             title: "Output variance vs depth".into(),
             x_label: "depth L".into(),
             y_label: "Var(h_L) / Var(h_0)".into(),
@@ -481,6 +487,8 @@ fn examples() {
         "Regimes over (β, H)",
         &[
             Heatmap {
+                annotate: None,
+                notes: Vec::new(),
                 title: "log-ratio of output norms".into(),
                 x_label: "scaling exponent β".into(),
                 y_label: "Hurst index H".into(),
@@ -493,6 +501,8 @@ fn examples() {
                 overlays: vec![boundary, critical],
             },
             Heatmap {
+                annotate: None,
+                notes: Vec::new(),
                 title: "test accuracy".into(),
                 x_label: "scaling exponent β".into(),
                 y_label: "Hurst index H".into(),
@@ -511,6 +521,8 @@ fn examples() {
         &dir.join("heatmap_single"),
         "",
         &[Heatmap {
+            annotate: None,
+            notes: Vec::new(),
             title: "test accuracy (single panel, no figure title)".into(),
             x_label: "scaling exponent β".into(),
             y_label: "Hurst index H".into(),
@@ -524,4 +536,138 @@ fn examples() {
         }],
     )
     .unwrap();
+}
+
+/// A panel whose lines pass through all four corners and the middle of every edge: no legend
+/// position is free, so the legend needs headroom.
+fn crowded_panel(log_y: bool) -> Panel {
+    let x: Vec<f64> = (0..=40).map(|i| 1.0 + i as f64).collect();
+    let wave = |phase: f64| -> Vec<f64> {
+        x.iter()
+            .map(|v| 2.0 + (v / 41.0 * 2.0 * std::f64::consts::PI * 2.0 + phase).sin())
+            .collect()
+    };
+    let series = (0..4)
+        .map(|k| Series {
+            label: format!("curve {k}"),
+            x: x.clone(),
+            y: wave(k as f64 * std::f64::consts::FRAC_PI_2),
+            markers: k % 2 == 0,
+            ..Series::default()
+        })
+        .collect();
+    Panel {
+        title: "crowded".into(),
+        x_label: "x".into(),
+        y_label: "y".into(),
+        log_y,
+        series,
+        ..Panel::default()
+    }
+}
+
+#[test]
+fn review_finds_no_legend_over_data_when_every_corner_is_taken() {
+    let dir = tempfile::tempdir().unwrap();
+    let panels = vec![
+        crowded_panel(false),
+        crowded_panel(true),
+        crowded_panel(false),
+    ];
+    let (written, figs) = review::capture(|| line_panels(&dir.path().join("c"), "t", &panels, 3));
+    written.unwrap();
+    assert_eq!(figs.len(), 1);
+    let f = &figs[0];
+    assert_eq!(f.panels.len(), 3);
+    for p in &f.panels {
+        assert!(p.legend.is_some(), "a legend per panel");
+        assert!(p.data.len() > 100, "data pixels recorded");
+    }
+    assert_eq!(f.problems(), Vec::<String>::new());
+}
+
+#[test]
+fn review_flags_small_text_dropped_bands_and_a_legend_with_no_room() {
+    let dir = tempfile::tempdir().unwrap();
+    // 12 panels in rows of 6 (today's coord_check): 2580 px wide, shown at 960
+    let one = Panel {
+        title: "l1 of h_L, t = 0 (standard explodes: not drawn)".into(),
+        log_y: true,
+        series: vec![curve("a", f64::sqrt), curve("b", f64::ln_1p)],
+        ..Panel::default()
+    };
+    let many = vec![one; 12];
+    let (_, figs) =
+        review::capture(|| line_panels(&dir.path().join("many"), "t", &many, 6).unwrap());
+    let problems = figs[0].problems();
+    assert!(problems.iter().any(|p| p.contains("text")), "{problems:?}");
+    // a linear band mean -+ half-width on a log axis (today's ode/errors.png)
+    let mut s = curve("mismatched", |v| v);
+    s.band = Some((
+        s.y.iter().map(|v| v - 2.0 * v).collect(),
+        s.y.iter().map(|v| v + 2.0 * v).collect(),
+    ));
+    let log_band = Panel {
+        title: "log band".into(),
+        log_y: true,
+        series: vec![s, curve("other", f64::sqrt)],
+        ..Panel::default()
+    };
+    let (_, figs) =
+        review::capture(|| line_panels(&dir.path().join("band"), "t", &[log_band], 1).unwrap());
+    let problems = figs[0].problems();
+    assert!(problems.iter().any(|p| p.contains("band")), "{problems:?}");
+    // a legend of 14 entries fits neither beside nor above data that fills the panel
+    let mut full = crowded_panel(false);
+    for k in 4..14 {
+        full.series.push(Series {
+            label: format!("curve {k}"),
+            x: full.series[0].x.clone(),
+            y: full.series[k % 4]
+                .y
+                .iter()
+                .map(|v| v + 0.01 * k as f64)
+                .collect(),
+            ..Series::default()
+        });
+    }
+    let (_, figs) = review::capture(|| {
+        line_panels(&dir.path().join("legend"), "t", &[full.clone(), full], 2).unwrap()
+    });
+    let problems = figs[0].problems();
+    assert!(
+        problems.iter().any(|p| p.contains("legend")),
+        "{problems:?}"
+    );
+}
+
+#[test]
+fn heatmap_cells_are_annotated_and_the_overlay_legend_avoids_the_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let x: Vec<f64> = (0..5).map(|i| 0.1 + 0.2 * i as f64).collect();
+    let y = x.clone();
+    let h = Heatmap {
+        title: "accuracy".into(),
+        x: x.clone(),
+        y: y.clone(),
+        values: (0..25).map(|i| i as f64 / 24.0).collect(),
+        range: (0.0, 1.0),
+        annotate: Some(2),
+        overlays: vec![Series {
+            label: "beta = max(H, 1/2)".into(),
+            y: x.iter().map(|h| h.max(0.5)).collect(),
+            x,
+            style: LineStyle::Dashed,
+            ..Series::default()
+        }],
+        ..Heatmap::default()
+    };
+    let (_, figs) = review::capture(|| heatmaps(&dir.path().join("h"), "t", &[h]).unwrap());
+    assert_eq!(figs[0].problems(), Vec::<String>::new());
+    let svg = std::fs::read_to_string(dir.path().join("h.svg")).unwrap();
+    let svg = svg.replace('\n', "");
+    // every cell's value is written in it
+    for v in ["0.00", "0.50", "1.00"] {
+        assert!(svg.contains(&format!(">{v}</text>")), "{v} annotated");
+    }
 }

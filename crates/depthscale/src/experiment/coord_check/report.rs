@@ -86,6 +86,10 @@ pub(super) fn finish(
     let mut panels = Vec::new();
     let mut curves_json = Vec::new();
     let mut flat = Vec::new();
+    // The figure shows initialization, the first step and the last (three panels a row stay
+    // readable at the report's width); every step is in coords.csv and summary.json.
+    let mut shown = vec![0, 1.min(cfg.steps), cfg.steps];
+    shown.dedup();
     for (module, label) in CURVES {
         for t in 0..=cfg.steps {
             let mut series = Vec::new();
@@ -117,18 +121,23 @@ pub(super) fn finish(
                     ..Series::default()
                 });
             }
-            let not_drawn = if hidden.is_empty() {
-                String::new()
+            if !shown.contains(&t) {
+                continue;
+            }
+            let notes = if hidden.is_empty() {
+                Vec::new()
             } else {
-                format!(" ({} explodes: not drawn)", hidden.join(", "))
+                vec![format!("{} explodes: not drawn", hidden.join(", "))]
             };
             panels.push(Panel {
-                title: format!("{label}, t = {t}{not_drawn}"),
+                title: format!("{label}, t = {t}"),
                 x_label: "depth L".into(),
                 y_label: "l1 = mean |.|".into(),
                 log_x: true,
                 log_y: true,
                 series,
+                x_ticks: None,
+                notes,
             });
         }
     }
@@ -152,7 +161,7 @@ pub(super) fn finish(
     } else {
         cfg.title.clone()
     };
-    plot::line_panels(&ctx.path("coord_check"), &title, &panels, cfg.steps + 1)?;
+    plot::line_panels(&ctx.path("coord_check"), &title, &panels, shown.len())?;
     let flat_names: Vec<&str> = params
         .iter()
         .zip(&flat)

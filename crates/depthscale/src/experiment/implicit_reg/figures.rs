@@ -98,6 +98,8 @@ pub(super) fn draw(
         &head,
         &[
             Panel {
+                x_ticks: None,
+                notes: Vec::new(),
                 title: "largest increment between consecutive layers".into(),
                 x_label: "depth L".into(),
                 y_label: "max_(k,t) ||Z_(k+1)(t) - Z_k(t)||_F".into(),
@@ -106,6 +108,8 @@ pub(super) fn draw(
                 series: inc,
             },
             Panel {
+                x_ticks: None,
+                notes: Vec::new(),
                 title: format!(
                     "distance to the depth-{} network at t = k/L (max over steps)",
                     cfg.reference_depth
@@ -126,6 +130,8 @@ pub(super) fn draw(
         &head,
         &[
             Panel {
+                x_ticks: None,
+                notes: Vec::new(),
                 title: "training loss".into(),
                 x_label: "gradient step".into(),
                 y_label: "mean squared error".into(),
@@ -134,6 +140,8 @@ pub(super) fn draw(
                 series: along_training(&all, rows, &|r| Some(r.loss)),
             },
             Panel {
+                x_ticks: None,
+                notes: Vec::new(),
                 title: "largest increment between consecutive layers".into(),
                 x_label: "gradient step".into(),
                 y_label: "max_k ||Z_(k+1) - Z_k||_F".into(),
@@ -142,6 +150,8 @@ pub(super) fn draw(
                 series: along_training(&all, rows, &|r| Some(r.inc.z)),
             },
             Panel {
+                x_ticks: None,
+                notes: Vec::new(),
                 title: "distance to the reference (root mean square over k)".into(),
                 x_label: "gradient step".into(),
                 y_label: "||Z^L - Z^ref||".into(),

@@ -3,12 +3,15 @@
 
 use super::cells::{Cells, cell_key};
 use super::rows::Row;
-use super::tables::{Critical, DepthCurves, sorted_betas};
+use super::tables::{Critical, DepthCurves, closed_form_h_diff, sorted_betas};
 use super::{Plan, ProbeConfig};
 use crate::Result;
 use crate::experiment::RunContext;
 use crate::plot::{self, Heatmap, Histogram, LineStyle, Panel, Series};
 use crate::probe::ProbeMeasure;
+
+/// Points on which closed forms are drawn.
+const FINE: usize = 200;
 
 /// Figures 1, 3-5: mean and 95% band of each measurement against depth, one panel per beta,
 /// with the closed form of `h_diff` where it applies (`hidden.*`, `gradients.*`).
@@ -63,21 +66,32 @@ pub(super) fn depth_curves(
                             .and_then(|c| c.closed_form)
                     })
                     .collect();
-                if let (Some(closed), "h_diff") = (closed, metric) {
+                if let (Some(_), Some(m2), "h_diff") = (closed, plan.closed_form_m2(), metric) {
+                    // the closed form is a smooth function of L: evaluated on a fine grid, not
+                    // joined through the measured depths
+                    let (lo, hi) = (depths[0], depths[depths.len() - 1]);
+                    let fine: Vec<f64> = (0..=FINE)
+                        .map(|k| lo + (hi - lo) * k as f64 / FINE as f64)
+                        .collect();
                     series.push(Series {
                         label: format!(
                             "sqrt((1 + m2 L^-2b)^L - 1), m2 = {}",
                             // 0.82, not 0.8200000000000001
-                            (plan.closed_form_m2().unwrap_or(f64::NAN) * 1e6).round() / 1e6
+                            (m2 * 1e6).round() / 1e6
                         ),
-                        x: depths.clone(),
-                        y: closed,
+                        y: fine
+                            .iter()
+                            .map(|&l| closed_form_h_diff(l, beta, m2))
+                            .collect(),
+                        x: fine,
                         band: None,
                         style: LineStyle::Dashed,
                         markers: false,
                     });
                 }
                 panels.push(Panel {
+                    x_ticks: None,
+                    notes: Vec::new(),
                     title: format!("{metric}, beta = {beta}"),
                     x_label: "depth L".into(),
                     y_label: label.into(),
@@ -96,6 +110,28 @@ pub(super) fn depth_curves(
         plot::line_panels(&ctx.path(stem), &title, &panels, plan.betas.len())?;
     }
     Ok(())
+}
+
+/// The note on an estimated critical beta that lies visibly below `max(H, 1/2)` for H > 1/2:
+/// the largest gap and where, attributed to the finite depth (the theory is for L -> infinity).
+fn finite_depth_note(hursts: &[f64], crit: &[f64], depth: usize) -> Vec<String> {
+    let gaps: Vec<(f64, f64)> = hursts
+        .iter()
+        .zip(crit)
+        .filter(|(h, c)| **h > 0.5 && c.is_finite())
+        .map(|(&h, &c)| (h, h.max(0.5) - c))
+        .collect();
+    let below: Vec<&(f64, f64)> = gaps.iter().filter(|g| g.1 >= 0.05).collect();
+    match (below.first(), below.last()) {
+        (Some(first), Some(last)) => {
+            let worst = below.iter().map(|g| g.1).fold(0.0, f64::max);
+            vec![format!(
+                "critical beta {worst:.2} below max(H, 1/2) at most, H = {:.2}-{:.2}: finite depth (L = {depth})",
+                first.0, last.0
+            )]
+        }
+        _ => Vec::new(),
+    }
 }
 
 /// Figure 2: histograms of `h_ratio` and `g_ratio` per cell (at most 12 panels,
@@ -190,6 +226,8 @@ pub(super) fn phase_diagram(
             ]
         };
         let map = |metric: &str, label: &str, crit: &[f64]| Heatmap {
+            annotate: None,
+            notes: finite_depth_note(&hursts, crit, l),
             title: format!("mean log10 {metric}, L = {l}"),
             x_label: "Hurst index H".into(),
             y_label: "beta".into(),

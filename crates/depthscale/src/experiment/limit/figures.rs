@@ -19,11 +19,15 @@ fn xs(depths: &[usize]) -> Vec<f64> {
     depths.iter().map(|&l| l as f64).collect()
 }
 
+/// Means with their 95% intervals `(mean, half-width)`, for a log axis: the band is the
+/// delta-method interval of `log mean`, `mean * exp(-+ half-width / mean)`, which stays positive
+/// (a linear band `mean -+ half-width` would vanish wherever the half-width exceeds the mean).
 fn mean_series(label: String, depths: &[usize], row: &[(f64, f64)], style: LineStyle) -> Series {
     let y: Vec<f64> = row.iter().map(|m| m.0).collect();
+    let edge = |m: &(f64, f64), sign: f64| m.0 * (sign * m.1 / m.0).exp();
     let band = (
-        row.iter().map(|m| m.0 - m.1).collect(),
-        row.iter().map(|m| m.0 + m.1).collect(),
+        row.iter().map(|m| edge(m, -1.0)).collect(),
+        row.iter().map(|m| edge(m, 1.0)).collect(),
     );
     Series {
         label,
@@ -90,6 +94,8 @@ pub fn errors_figure(stem: &Path, title: &str, t: &Tables, names: &Names) -> Res
             ));
         }
         Panel {
+            x_ticks: Some(xs(depths)),
+            notes: Vec::new(),
             title: format!("{what} error vs the {} ({})", names.limit, names.reference),
             x_label: "depth L".into(),
             y_label: y_label.into(),
@@ -128,6 +134,8 @@ pub fn errors_figure(stem: &Path, title: &str, t: &Tables, names: &Names) -> Res
             })
             .collect();
         panels.push(Panel {
+            x_ticks: Some(xs(depths)),
+            notes: Vec::new(),
             title: format!("strong error vs the {}, all scalings", names.limit),
             x_label: "depth L".into(),
             y_label: "E max_k ||h_k - H(k/L)||".into(),
@@ -148,6 +156,8 @@ pub fn errors_figure(stem: &Path, title: &str, t: &Tables, names: &Names) -> Res
         ..Series::default()
     });
     panels.push(Panel {
+        x_ticks: Some(xs(depths)),
+        notes: Vec::new(),
         title: "how far the network moves its input".into(),
         x_label: "depth L".into(),
         y_label: "E ||h_L - h_0|| / ||h_0||".into(),
@@ -288,6 +298,8 @@ pub fn weak_figure(stem: &Path, t: &Tables, names: &Names) -> Result<()> {
         ..Series::default()
     };
     let distances = Panel {
+        x_ticks: Some(xs(&t.depths)),
+        notes: Vec::new(),
         title: format!(
             "two-sample distances to the limit (W1 slope {})",
             slope_text(t.fits.w1)

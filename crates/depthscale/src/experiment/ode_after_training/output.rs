@@ -133,6 +133,8 @@ pub(super) fn write(
             None => {
                 groups.push((c.beta, c.init.to_string(), Vec::new()));
                 panels.push(Panel {
+                    x_ticks: None,
+                    notes: Vec::new(),
                     title: format!("beta = {}, init = {}", c.beta, c.init),
                     x_label: "depth L".into(),
                     y_label: "max_k ||V^L_2k - V^(L/2)_k||_F".into(),

@@ -236,6 +236,24 @@ pub fn read_figure(dir: &Path, name: &str) -> std::result::Result<Vec<u8>, Strin
     Ok(bytes)
 }
 
+/// Presets that measure the same cells as an earlier one and draw the same two figures: the
+/// paper's Figure 1 (3) shows the hidden states (gradients) of i.i.d. weights, Figure 4 (5) those
+/// of smooth weights. Each (preset, figure) is shown only where the paper shows it.
+const SHARED_FIGURES: &[(&str, &str, &str)] = &[
+    ("fig1", "gradients.svg", "fig3"),
+    ("fig3", "hidden.svg", "fig1"),
+    ("fig4", "gradients.svg", "fig5"),
+    ("fig5", "hidden.svg", "fig4"),
+];
+
+/// The preset whose section shows figure `name` of `preset` instead, if any.
+pub fn shown_elsewhere(preset: &str, name: &str) -> Option<&'static str> {
+    SHARED_FIGURES
+        .iter()
+        .find(|(p, n, _)| *p == preset && *n == name)
+        .map(|(_, _, other)| *other)
+}
+
 fn section(h: &mut String, o: &Outcome) -> Result<()> {
     let p = o.entry.preset;
     let seed = toml::from_str::<toml::Table>(&o.config)
@@ -276,6 +294,15 @@ fn section(h: &mut String, o: &Outcome) -> Result<()> {
     }
     for name in names.into_iter().flatten() {
         let name = name.as_str().unwrap_or_default();
+        if let Some(other) = shown_elsewhere(p, name) {
+            let _ = writeln!(
+                h,
+                "<p class=\"note\">{} is not repeated here: it is the same figure as in {}, from the same measurements.</p>",
+                escape(name),
+                escape(other)
+            );
+            continue;
+        }
         match read_figure(&o.dir, name) {
             Ok(bytes) => {
                 let _ = writeln!(
@@ -322,6 +349,21 @@ fn section(h: &mut String, o: &Outcome) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_figure_of_a_shared_measurement_is_shown_once() {
+        for (a, b) in [("fig1", "fig3"), ("fig4", "fig5")] {
+            for name in ["hidden.svg", "gradients.svg"] {
+                let shown = [a, b]
+                    .iter()
+                    .filter(|p| shown_elsewhere(p, name).is_none())
+                    .count();
+                assert_eq!(shown, 1, "{name} of {a}/{b}");
+            }
+        }
+        assert_eq!(shown_elsewhere("fig3", "gradients.svg"), None);
+        assert_eq!(shown_elsewhere("fig1-leaky", "gradients.svg"), None);
+    }
 
     #[test]
     fn figures_are_regular_svg_files_under_the_cap_never_links() {

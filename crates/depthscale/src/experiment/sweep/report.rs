@@ -164,6 +164,8 @@ fn draw(
             &dir.join("accuracy"),
             &title,
             &[Panel {
+                x_ticks: None,
+                notes: Vec::new(),
                 title: format!("V ~ {} (diverged runs count as 0){subtitle}", cfg.init_v),
                 x_label: "beta".into(),
                 y_label: "final test accuracy".into(),
@@ -190,6 +192,8 @@ fn draw(
         markers: false,
     };
     let map = |title: String, value: &dyn Fn(f64, f64) -> f64| Heatmap {
+        annotate: Some(2),
+        notes: Vec::new(),
         title,
         x_label: "Hurst index H of the initial weights".into(),
         y_label: "beta".into(),

@@ -207,6 +207,9 @@ pub(super) fn finish(
     }))
 }
 
+/// Fewest seeds for which `lr_star.png` draws the bootstrap interval of lr*.
+const MIN_SEEDS_FOR_BAND: usize = 5;
+
 fn draw(cfg: &TransferConfig, plan: &Plan, dir: &Path, results: &[Analysis]) -> Result<()> {
     let worst = results
         .iter()
@@ -216,10 +219,13 @@ fn draw(cfg: &TransferConfig, plan: &Plan, dir: &Path, results: &[Analysis]) -> 
         .fold(f64::NAN, f64::max);
     let title = |what: &str| {
         if cfg.title.is_empty() {
+            let plural = |n: usize| if n == 1 { "" } else { "s" };
             format!(
-                "{what} ({} epochs, {} seeds, {})",
+                "{what} ({} epoch{}, {} seed{}, {})",
                 cfg.epochs,
+                plural(cfg.epochs),
                 cfg.seeds,
+                plural(cfg.seeds),
                 cfg.dataset.trim()
             )
         } else {
@@ -256,6 +262,12 @@ fn draw(cfg: &TransferConfig, plan: &Plan, dir: &Path, results: &[Analysis]) -> 
                     });
                 }
                 Panel {
+                    x_ticks: None,
+                    notes: vec![format!(
+                        "band: min to max over {} seed{}",
+                        cfg.seeds,
+                        if cfg.seeds == 1 { "" } else { "s" }
+                    )],
                     title: format!("{} (beta = {})", p.name, p.beta),
                     x_label: "base learning rate (lr* dashed)".into(),
                     y_label: "final training loss".into(),
@@ -269,7 +281,7 @@ fn draw(cfg: &TransferConfig, plan: &Plan, dir: &Path, results: &[Analysis]) -> 
             &dir.join("transfer"),
             &title("Loss against learning rate across depth"),
             &panels,
-            4,
+            3,
         )?;
         let x: Vec<f64> = plan.depths.iter().map(|&l| l as f64).collect();
         let series = plan
@@ -280,19 +292,33 @@ fn draw(cfg: &TransferConfig, plan: &Plan, dir: &Path, results: &[Analysis]) -> 
                 label: format!("{} (drift {:+.2} oct)", p.name, a.drift),
                 x: x.clone(),
                 y: a.curves.iter().map(|c| c.opt.x.exp2()).collect(),
-                band: Some((
-                    a.curves.iter().map(|c| c.ci.0.exp2()).collect(),
-                    a.curves.iter().map(|c| c.ci.1.exp2()).collect(),
-                )),
+                // a bootstrap over a handful of seeds is no interval at all
+                band: (cfg.seeds >= MIN_SEEDS_FOR_BAND).then(|| {
+                    (
+                        a.curves.iter().map(|c| c.ci.0.exp2()).collect(),
+                        a.curves.iter().map(|c| c.ci.1.exp2()).collect(),
+                    )
+                }),
                 markers: true,
                 ..Series::default()
             })
             .collect();
+        let what = if cfg.seeds >= MIN_SEEDS_FOR_BAND {
+            format!("band: bootstrap 95% over {} seeds", cfg.seeds)
+        } else {
+            format!(
+                "mean over {} seed{}; no interval under {MIN_SEEDS_FOR_BAND} seeds",
+                cfg.seeds,
+                if cfg.seeds == 1 { "" } else { "s" }
+            )
+        };
         plot::line_panels(
             &dir.join("lr_star"),
             &title("Optimal learning rate against depth"),
             &[Panel {
-                title: "lr* (quadratic fit in log2 lr; band: bootstrap 95% over seeds)".into(),
+                x_ticks: Some(x.clone()),
+                notes: vec![what],
+                title: "lr* (quadratic fit in log2 lr)".into(),
                 x_label: "depth L".into(),
                 y_label: "lr*".into(),
                 log_x: true,
@@ -318,6 +344,8 @@ fn draw(cfg: &TransferConfig, plan: &Plan, dir: &Path, results: &[Analysis]) -> 
             &dir.join("phase"),
             &title("Drift of lr* over the phase diagram"),
             &[Heatmap {
+                annotate: None,
+                notes: Vec::new(),
                 title: format!(
                     "log2 lr*(L = {}) - log2 lr*(L = {}) (octaves)",
                     plan.depths[plan.depths.len() - 1],
