@@ -131,7 +131,8 @@ struct RunArgs {
     /// --set keeps its --set value (the first line of config.toml names it).
     #[arg(long)]
     quick: bool,
-    /// Output directory [default: runs/<experiment>-<UTC timestamp>].
+    /// Output directory [default: runs/<experiment>-<UTC timestamp>, with -2, -3, ... appended
+    /// when a run started in the same second has that name].
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
     /// Replace the output directory if it exists and is not empty (for a sweep: start over
@@ -225,7 +226,8 @@ impl ExecutorArgs {
 
 #[derive(Args, Debug)]
 struct TrainArgs {
-    /// Output directory [default: runs/train-<UTC timestamp>].
+    /// Output directory [default: runs/train-<UTC timestamp>, with -2, -3, ... appended when a
+    /// run started in the same second has that name].
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
     /// Replace the output directory if it exists and is not empty (only a directory depthscale
@@ -334,7 +336,8 @@ struct ReproduceArgs {
     /// Reduced sizes at which every claim still holds (the whole report in under 2 minutes).
     #[arg(long)]
     quick: bool,
-    /// Output directory [default: runs/reproduce-<UTC timestamp>].
+    /// Output directory [default: runs/reproduce-<UTC timestamp>, with -2, -3, ... appended when
+    /// that name is taken].
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
     /// Run only these experiments, comma-separated (e.g. fig7,sde).
@@ -552,8 +555,10 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Show { name } => {
             let p = experiment::preset(&name).with_context(|| {
-                let names: Vec<&str> = PRESETS.iter().map(|p| p.name).collect();
-                format!("unknown preset {name:?}; presets: {}", names.join(", "))
+                format!(
+                    "unknown preset {name:?}; {}",
+                    experiment::unknown_preset_hint(&name)
+                )
             })?;
             print!("{}", p.toml);
             Ok(())
@@ -692,9 +697,14 @@ fn reproduce(args: ReproduceArgs) -> Result<()> {
     };
     let opts = reproduce::ReproduceOptions {
         quick: args.quick,
-        out: args.out.unwrap_or_else(|| {
-            PathBuf::from("runs").join(format!("reproduce-{}", experiment::utc_timestamp()))
-        }),
+        out: match args.out {
+            Some(out) => out,
+            // a suffix (-2, -3, ...) when a reproduction started in the same second has the name
+            None => experiment::output::fresh_name(
+                std::path::Path::new("runs"),
+                &format!("reproduce-{}", experiment::utc_timestamp()),
+            )?,
+        },
         only: args.only,
         redo: args.redo,
         data,
