@@ -2,6 +2,7 @@
 //! science lives in the `depthscale` library crate.
 
 mod fetch;
+mod headline;
 mod progress;
 
 use anyhow::{Context, Result};
@@ -40,6 +41,34 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// Reproduce the paper: run every experiment preset, check each claim against the theory,
+    /// and write one self-contained report.
+    ///
+    /// Runs every preset that reproduces a claim of the paper (`depthscale presets` lists them),
+    /// each into its own subdirectory DIR/<preset>/ (written through the normal runner), then
+    /// writes DIR/report.html (the claims table, then one section per experiment with its
+    /// figures, numbers, command and config) and DIR/summary.json (every claim row with its
+    /// verdict), the summary last. Rerun with the same --out to resume: experiments already
+    /// complete are skipped. --quick: reduced sizes, under a minute on two cores; without it,
+    /// the paper's settings (45 min measured on two cores, 40 of them Figure 9's 500 training
+    /// runs).
+    ///
+    /// The report covers every complete experiment of DIR (runs with --only accumulate) and
+    /// says which ran this time; an experiment directory holding another config (e.g. a
+    /// `depthscale run` into it) is listed as left out, never shown. A stale or corrupt
+    /// experiment directory is refused: --redo NAME replaces just DIR/NAME (only a directory
+    /// depthscale created) and runs it again, keeping the others; --force starts the whole
+    /// reproduction over. While a reproduction runs, runs of other processes into DIR are
+    /// refused. Every option (--only, --redo, --dataset/--data) is checked before DIR is
+    /// created.
+    ///
+    /// --executor slurm: the shardable experiments (fig9, transfer) run as Slurm job arrays of
+    /// --shards tasks, the others as one more array (or here with --local-rest); the command
+    /// waits, resubmits failed tasks, merges and writes the same report. Job scripts and logs
+    /// are in DIR/<preset>.slurm/ and DIR/rest.slurm/; with --no-wait, rerun the same command
+    /// to re-attach.
+    #[command(verbatim_doc_comment)]
+    Reproduce(ReproduceArgs),
     /// Run an experiment: a preset name (see `depthscale presets`) or a TOML file.
     ///
     /// Writes into the output directory: config.toml (the fully resolved config, seed included:
@@ -78,34 +107,6 @@ enum Command {
     /// directory can then be completed with `depthscale run OUT/config.toml --out OUT`.
     #[command(verbatim_doc_comment)]
     Merge(MergeArgs),
-    /// Reproduce the paper: run every experiment preset, check each claim against the theory,
-    /// and write one self-contained report.
-    ///
-    /// Runs every preset that reproduces a claim of the paper (`depthscale presets` lists them),
-    /// each into its own subdirectory DIR/<preset>/ (written through the normal runner), then
-    /// writes DIR/report.html (the claims table, then one section per experiment with its
-    /// figures, numbers, command and config) and DIR/summary.json (every claim row with its
-    /// verdict), the summary last. Rerun with the same --out to resume: experiments already
-    /// complete are skipped. --quick: reduced sizes, under a minute on two cores; without it,
-    /// the paper's settings (45 min measured on two cores, 40 of them Figure 9's 500 training
-    /// runs).
-    ///
-    /// The report covers every complete experiment of DIR (runs with --only accumulate) and
-    /// says which ran this time; an experiment directory holding another config (e.g. a
-    /// `depthscale run` into it) is listed as left out, never shown. A stale or corrupt
-    /// experiment directory is refused: --redo NAME replaces just DIR/NAME (only a directory
-    /// depthscale created) and runs it again, keeping the others; --force starts the whole
-    /// reproduction over. While a reproduction runs, runs of other processes into DIR are
-    /// refused. Every option (--only, --redo, --dataset/--data) is checked before DIR is
-    /// created.
-    ///
-    /// --executor slurm: the shardable experiments (fig9, transfer) run as Slurm job arrays of
-    /// --shards tasks, the others as one more array (or here with --local-rest); the command
-    /// waits, resubmits failed tasks, merges and writes the same report. Job scripts and logs
-    /// are in DIR/<preset>.slurm/ and DIR/rest.slurm/; with --no-wait, rerun the same command
-    /// to re-attach.
-    #[command(verbatim_doc_comment)]
-    Reproduce(ReproduceArgs),
     /// List the shipped presets with what they reproduce.
     Presets,
     /// Print a preset's TOML (a starting point for your own config).
@@ -598,6 +599,15 @@ fn run_experiment(args: RunArgs) -> Result<()> {
     };
     print_warnings(&report.summary);
     let r = &report.summary["results"];
+    // the headline: the claims checked on this output (a preset of the paper), else its main
+    // numbers; not for a shard or an unfinished sweep, whose numbers are partial
+    let complete = r["shard"].is_null() && r["cells_done"].as_u64() == r["cells_total"].as_u64();
+    if complete {
+        let preset = experiment::preset(&args.experiment).map(|p| p.name);
+        for line in headline::lines(preset, &report) {
+            println!("{line}");
+        }
+    }
     if let (Some(done), Some(total)) = (r["cells_done"].as_u64(), r["cells_total"].as_u64()) {
         match (r["shard"].as_str(), r["cells_in_shard"].as_u64()) {
             // a shard's own counts, not the whole grid's
