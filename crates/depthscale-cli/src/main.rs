@@ -20,6 +20,7 @@ use std::process::ExitCode;
 /// training on MNIST/CIFAR-10, and the neural ODE/SDE limits.
 ///
 /// Quick start:
+///   depthscale reproduce --quick       every experiment, its claims checked, one report.html
 ///   depthscale presets                 list the paper's experiments
 ///   depthscale run fig7                the phase diagram (Figure 7), about a minute
 ///   depthscale run fig1 --quick        any preset at smoke size, in seconds
