@@ -2,6 +2,7 @@
 //! science lives in the `depthscale` library crate.
 
 mod fetch;
+mod headline;
 mod progress;
 
 use anyhow::{Context, Result};
@@ -19,6 +20,7 @@ use std::process::ExitCode;
 /// training on MNIST/CIFAR-10, and the neural ODE/SDE limits.
 ///
 /// Quick start:
+///   depthscale reproduce --quick       every experiment, its claims checked, one report.html
 ///   depthscale presets                 list the paper's experiments
 ///   depthscale run fig7                the phase diagram (Figure 7), about a minute
 ///   depthscale run fig1 --quick        any preset at smoke size, in seconds
@@ -40,6 +42,34 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// Reproduce the paper: run every experiment preset, check each claim against the theory,
+    /// and write one self-contained report.
+    ///
+    /// Runs every preset that reproduces a claim of the paper (`depthscale presets` lists them),
+    /// each into its own subdirectory DIR/<preset>/ (written through the normal runner), then
+    /// writes DIR/report.html (the claims table, then one section per experiment with its
+    /// figures, numbers, command and config) and DIR/summary.json (every claim row with its
+    /// verdict), the summary last. Rerun with the same --out to resume: experiments already
+    /// complete are skipped. --quick: reduced sizes, under a minute on two cores; without it,
+    /// the paper's settings (45 min measured on two cores, 40 of them Figure 9's 500 training
+    /// runs).
+    ///
+    /// The report covers every complete experiment of DIR (runs with --only accumulate) and
+    /// says which ran this time; an experiment directory holding another config (e.g. a
+    /// `depthscale run` into it) is listed as left out, never shown. A stale or corrupt
+    /// experiment directory is refused: --redo NAME replaces just DIR/NAME (only a directory
+    /// depthscale created) and runs it again, keeping the others; --force starts the whole
+    /// reproduction over. While a reproduction runs, runs of other processes into DIR are
+    /// refused. Every option (--only, --redo, --dataset/--data) is checked before DIR is
+    /// created.
+    ///
+    /// --executor slurm: the shardable experiments (fig9, transfer) run as Slurm job arrays of
+    /// --shards tasks, the others as one more array (or here with --local-rest); the command
+    /// waits, resubmits failed tasks, merges and writes the same report. Job scripts and logs
+    /// are in DIR/<preset>.slurm/ and DIR/rest.slurm/; with --no-wait, rerun the same command
+    /// to re-attach.
+    #[command(verbatim_doc_comment)]
+    Reproduce(ReproduceArgs),
     /// Run an experiment: a preset name (see `depthscale presets`) or a TOML file.
     ///
     /// Writes into the output directory: config.toml (the fully resolved config, seed included:
@@ -78,34 +108,6 @@ enum Command {
     /// directory can then be completed with `depthscale run OUT/config.toml --out OUT`.
     #[command(verbatim_doc_comment)]
     Merge(MergeArgs),
-    /// Reproduce the paper: run every experiment preset, check each claim against the theory,
-    /// and write one self-contained report.
-    ///
-    /// Runs every preset that reproduces a claim of the paper (`depthscale presets` lists them),
-    /// each into its own subdirectory DIR/<preset>/ (written through the normal runner), then
-    /// writes DIR/report.html (the claims table, then one section per experiment with its
-    /// figures, numbers, command and config) and DIR/summary.json (every claim row with its
-    /// verdict), the summary last. Rerun with the same --out to resume: experiments already
-    /// complete are skipped. --quick: reduced sizes, under a minute on two cores; without it,
-    /// the paper's settings (45 min measured on two cores, 40 of them Figure 9's 500 training
-    /// runs).
-    ///
-    /// The report covers every complete experiment of DIR (runs with --only accumulate) and
-    /// says which ran this time; an experiment directory holding another config (e.g. a
-    /// `depthscale run` into it) is listed as left out, never shown. A stale or corrupt
-    /// experiment directory is refused: --redo NAME replaces just DIR/NAME (only a directory
-    /// depthscale created) and runs it again, keeping the others; --force starts the whole
-    /// reproduction over. While a reproduction runs, runs of other processes into DIR are
-    /// refused. Every option (--only, --redo, --dataset/--data) is checked before DIR is
-    /// created.
-    ///
-    /// --executor slurm: the shardable experiments (fig9, transfer) run as Slurm job arrays of
-    /// --shards tasks, the others as one more array (or here with --local-rest); the command
-    /// waits, resubmits failed tasks, merges and writes the same report. Job scripts and logs
-    /// are in DIR/<preset>.slurm/ and DIR/rest.slurm/; with --no-wait, rerun the same command
-    /// to re-attach.
-    #[command(verbatim_doc_comment)]
-    Reproduce(ReproduceArgs),
     /// List the shipped presets with what they reproduce.
     Presets,
     /// Print a preset's TOML (a starting point for your own config).
@@ -131,7 +133,8 @@ struct RunArgs {
     /// --set keeps its --set value (the first line of config.toml names it).
     #[arg(long)]
     quick: bool,
-    /// Output directory [default: runs/<experiment>-<UTC timestamp>].
+    /// Output directory [default: runs/<experiment>-<UTC timestamp>, with -2, -3, ... appended
+    /// when a run started in the same second has that name].
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
     /// Replace the output directory if it exists and is not empty (for a sweep: start over
@@ -225,7 +228,8 @@ impl ExecutorArgs {
 
 #[derive(Args, Debug)]
 struct TrainArgs {
-    /// Output directory [default: runs/train-<UTC timestamp>].
+    /// Output directory [default: runs/train-<UTC timestamp>, with -2, -3, ... appended when a
+    /// run started in the same second has that name].
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
     /// Replace the output directory if it exists and is not empty (only a directory depthscale
@@ -334,7 +338,8 @@ struct ReproduceArgs {
     /// Reduced sizes at which every claim still holds (the whole report in under 2 minutes).
     #[arg(long)]
     quick: bool,
-    /// Output directory [default: runs/reproduce-<UTC timestamp>].
+    /// Output directory [default: runs/reproduce-<UTC timestamp>, with -2, -3, ... appended when
+    /// that name is taken].
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
     /// Run only these experiments, comma-separated (e.g. fig7,sde).
@@ -552,8 +557,10 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Show { name } => {
             let p = experiment::preset(&name).with_context(|| {
-                let names: Vec<&str> = PRESETS.iter().map(|p| p.name).collect();
-                format!("unknown preset {name:?}; presets: {}", names.join(", "))
+                format!(
+                    "unknown preset {name:?}; {}",
+                    experiment::unknown_preset_hint(&name)
+                )
             })?;
             print!("{}", p.toml);
             Ok(())
@@ -593,6 +600,15 @@ fn run_experiment(args: RunArgs) -> Result<()> {
     };
     print_warnings(&report.summary);
     let r = &report.summary["results"];
+    // the headline: the claims checked on this output (a preset of the paper), else its main
+    // numbers; not for a shard or an unfinished sweep, whose numbers are partial
+    let complete = r["shard"].is_null() && r["cells_done"].as_u64() == r["cells_total"].as_u64();
+    if complete {
+        let preset = experiment::preset(&args.experiment).map(|p| p.name);
+        for line in headline::lines(preset, &report) {
+            println!("{line}");
+        }
+    }
     if let (Some(done), Some(total)) = (r["cells_done"].as_u64(), r["cells_total"].as_u64()) {
         match (r["shard"].as_str(), r["cells_in_shard"].as_u64()) {
             // a shard's own counts, not the whole grid's
@@ -692,9 +708,14 @@ fn reproduce(args: ReproduceArgs) -> Result<()> {
     };
     let opts = reproduce::ReproduceOptions {
         quick: args.quick,
-        out: args.out.unwrap_or_else(|| {
-            PathBuf::from("runs").join(format!("reproduce-{}", experiment::utc_timestamp()))
-        }),
+        out: match args.out {
+            Some(out) => out,
+            // a suffix (-2, -3, ...) when a reproduction started in the same second has the name
+            None => experiment::output::fresh_name(
+                std::path::Path::new("runs"),
+                &format!("reproduce-{}", experiment::utc_timestamp()),
+            )?,
+        },
         only: args.only,
         redo: args.redo,
         data,

@@ -14,7 +14,8 @@ const LINE_FRACTION: f64 = 0.05;
 
 /// Draws each phase of library work as an indicatif bar with rate and time left, or, when
 /// standard error is not a terminal, as plain lines (at the start, every 30 s or 5% of the
-/// phase, at the end) with the phase's own counts.
+/// phase, at the end; for a reproduction also one as each experiment starts) with the phase's
+/// own counts.
 pub struct Bars {
     current: Mutex<Option<ProgressBar>>,
     overall: bool,
@@ -37,6 +38,9 @@ struct Plain {
     start: Option<Instant>,
     last_line: Option<Instant>,
     last_done: u64,
+    /// The experiment of the last line (the note up to its first `": "`), so that a
+    /// reproduction prints one line as each experiment starts.
+    last_stage: String,
 }
 
 impl Bars {
@@ -155,7 +159,12 @@ impl Progress for Bars {
         if let Some(plain) = &self.plain {
             let mut p = plain.lock().expect("progress lock");
             p.note = message.to_owned();
-            if p.last_line.is_some_and(|t| t.elapsed() >= LINE_EVERY) {
+            let stage = message.split(": ").next().unwrap_or(message);
+            let new_stage = self.overall && stage != p.last_stage;
+            if new_stage {
+                p.last_stage = stage.to_owned();
+            }
+            if new_stage || p.last_line.is_some_and(|t| t.elapsed() >= LINE_EVERY) {
                 p.line(self.overall);
             }
             return;

@@ -53,15 +53,45 @@ pub fn loglog_slope(x: &[f64], y: &[f64]) -> Option<f64> {
     linear_fit(&lx, &ly).map(|(s, _)| s)
 }
 
-/// `n` evenly spaced values from `start` to `stop` inclusive (like `numpy.linspace`).
+/// `n` evenly spaced values from `start` to `stop` inclusive (like `numpy.linspace`), each
+/// [`tidy`]: `linspace(0.05, 0.95, 10)` holds `0.7`, not the `0.7000000000000001` that
+/// `start + (stop - start) * i / (n - 1)` rounds to, and ends exactly at `stop`.
 pub fn linspace(start: f64, stop: f64, n: usize) -> Vec<f64> {
     match n {
         0 => Vec::new(),
         1 => vec![start],
         _ => (0..n)
-            .map(|i| start + (stop - start) * i as f64 / (n - 1) as f64)
+            .map(|i| match i {
+                0 => start,
+                i if i == n - 1 => stop,
+                i => tidy(start + (stop - start) * i as f64 / (n - 1) as f64),
+            })
             .collect(),
     }
+}
+
+/// The decimal with the fewest significant digits within 4 units in the last place of `x`, or
+/// `x` itself when none has 12 digits or fewer: removes the rounding noise of a computed grid
+/// value (`0.1 + 2.0 * 0.2` is `0.30000000000000004`; tidied, `0.3`) and leaves a value that
+/// is not a short decimal (`1.0 / 3.0`) as it is, so the value prints as its shortest
+/// round-trip decimal.
+pub fn tidy(x: f64) -> f64 {
+    tidy_within(x, 4.0)
+}
+
+/// [`tidy`] with a tolerance of `ulps` units in the last place (a value computed through
+/// `exp(ln x)` carries more noise than a sum).
+pub fn tidy_within(x: f64, ulps: f64) -> f64 {
+    if !x.is_finite() || x == 0.0 {
+        return x;
+    }
+    // the spacing of doubles near x (the smaller one, just below a power of two)
+    let a = x.abs();
+    let ulp = (f64::from_bits(a.to_bits() + 1) - a).min(a - f64::from_bits(a.to_bits() - 1));
+    (0..12)
+        .filter_map(|digits| format!("{x:.digits$e}").parse::<f64>().ok())
+        .find(|c| (c - x).abs() <= ulps * ulp)
+        .unwrap_or(x)
 }
 
 /// Kolmogorov-Smirnov distance `sup |F_a - F_b|` between two samples (non-finite values are
@@ -128,6 +158,33 @@ pub fn mean_se(xs: &[f64]) -> (f64, f64) {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn grids_hold_short_decimals_not_rounding_noise() {
+        let v = super::linspace(0.05, 0.95, 10);
+        let text: Vec<String> = v.iter().map(|x| x.to_string()).collect();
+        assert_eq!(
+            text,
+            [
+                "0.05", "0.15", "0.25", "0.35", "0.45", "0.55", "0.65", "0.75", "0.85", "0.95"
+            ]
+        );
+        let v = super::linspace(0.1, 0.9, 5);
+        assert_eq!(v, [0.1, 0.3, 0.5, 0.7, 0.9]);
+        // the untidied formula gives the noise this removes
+        assert_eq!(
+            (0.1f64 + (0.9 - 0.1) / 4.0).to_string(),
+            "0.30000000000000004"
+        );
+        // a value that is no short decimal stays (within an ulp of the plain formula)
+        let third = super::linspace(0.0, 1.0, 4)[1];
+        assert_eq!(third, 1.0 / 3.0);
+        assert_eq!(super::tidy(0.1 + 0.2), 0.3);
+        assert_eq!(super::tidy(2.0f64.ln().exp()), 2.0);
+        assert_eq!(super::tidy(-1.0e-300 * 3.0), -3.0e-300);
+        assert_eq!(super::tidy(f64::INFINITY), f64::INFINITY);
+        assert!(super::tidy(f64::NAN).is_nan());
+    }
+
     use super::*;
 
     #[test]

@@ -24,12 +24,11 @@ impl ConfigSource {
         }
         let path = Path::new(spec);
         if !path.exists() {
-            let names: Vec<&str> = super::PRESETS.iter().map(|p| p.name).collect();
             return Err(Error::config(
                 "experiment",
                 format!(
-                    "{spec:?} is neither a preset nor an existing file; presets: {}",
-                    names.join(", ")
+                    "{spec:?} is neither a preset nor an existing file; {}",
+                    super::unknown_preset_hint(spec)
                 ),
             ));
         }

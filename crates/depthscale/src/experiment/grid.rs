@@ -68,10 +68,18 @@ impl Grid {
                 if !(*a > 0.0 && *b > 0.0) {
                     return Err(Error::config(field, "geomspace bounds must be positive"));
                 }
-                crate::stats::linspace(a.ln(), b.ln(), count(*c)?)
+                // tidied: 2^-10 .. 2^-5 holds 0.001953125, not 0.0019531250000000004
+                let n = count(*c)?;
+                let mut v: Vec<f64> = crate::stats::linspace(a.ln(), b.ln(), n)
                     .into_iter()
-                    .map(f64::exp)
-                    .collect()
+                    .map(|x| crate::stats::tidy_within(x.exp(), 64.0))
+                    .collect();
+                // the ends exactly as given
+                v[0] = *a;
+                if n > 1 {
+                    v[n - 1] = *b;
+                }
+                v
             }
         };
         if v.is_empty() {
@@ -142,6 +150,25 @@ impl Grid {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn geomspace_values_are_short_decimals() {
+        let g = Grid::Geomspace {
+            geomspace: [0.0009765625, 0.03125, 6.0],
+        };
+        let text: Vec<String> = g.values("lr").unwrap().iter().map(f64::to_string).collect();
+        assert_eq!(
+            text,
+            [
+                "0.0009765625",
+                "0.001953125",
+                "0.00390625",
+                "0.0078125",
+                "0.015625",
+                "0.03125"
+            ]
+        );
+    }
 
     #[test]
     fn generates_and_validates() {

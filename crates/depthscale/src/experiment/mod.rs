@@ -52,7 +52,7 @@ pub use init_probe::{ProbeBlock, ProbeConfig, ProbeTable};
 pub use law_spec::LawSpec;
 pub use limit::LimitConfig;
 pub use ode_after_training::{OdeAfterTrainingConfig, every_other_layer};
-pub use presets::{PRESETS, Preset, preset};
+pub use presets::{PRESETS, Preset, preset, similar_presets, unknown_preset_hint};
 pub use runner::{
     KINDS, RunOptions, RunReport, Shape, check, merge, merge_checked, merge_with, parse_shard,
     resolved_config, run, run_kind, shape, typed, utc_timestamp,

@@ -60,9 +60,76 @@ pub fn preset(name: &str) -> Option<&'static Preset> {
     PRESETS.iter().find(|p| p.name == name)
 }
 
+/// The presets whose names are closest to `name` (case ignored): those at the smallest edit
+/// distance (at most three), if it is within a third of the longer name (at least 2). `Fig1` gives
+/// `fig1`; `fig10` gives `fig1`; `coordcheck` gives `coord-check`.
+pub fn similar_presets(name: &str) -> Vec<&'static str> {
+    let lower = name.to_lowercase();
+    let mut scored: Vec<(usize, &'static str)> = PRESETS
+        .iter()
+        .filter_map(|p| {
+            let d = edit_distance(&lower, p.name);
+            let bound = (lower.chars().count().max(p.name.len()) / 3).max(2);
+            (d <= bound).then_some((d, p.name))
+        })
+        .collect();
+    scored.sort();
+    let best = scored.first().map_or(0, |s| s.0);
+    scored
+        .into_iter()
+        .take_while(|s| s.0 == best)
+        .take(3)
+        .map(|(_, n)| n)
+        .collect()
+}
+
+/// The text that follows an unknown preset name in errors: `did you mean fig1?` (or two or
+/// three names), else where to see them.
+pub fn unknown_preset_hint(name: &str) -> String {
+    match similar_presets(name).as_slice() {
+        [] => "list them with `depthscale presets`".into(),
+        [one] => format!("did you mean {one}?"),
+        [init @ .., last] => format!("did you mean {} or {last}?", init.join(", ")),
+    }
+}
+
+/// Levenshtein distance between two strings, by characters.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diag = row[0];
+        row[0] = i + 1;
+        for (j, &cb) in b.iter().enumerate() {
+            let next = (diag + usize::from(ca != cb))
+                .min(row[j] + 1)
+                .min(row[j + 1] + 1);
+            diag = row[j + 1];
+            row[j + 1] = next;
+        }
+    }
+    row[b.len()]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unknown_names_get_the_nearest_presets() {
+        assert_eq!(similar_presets("Fig1"), ["fig1"]);
+        assert_eq!(similar_presets("fig10"), ["fig1"]);
+        assert_eq!(similar_presets("fig"), ["fig1", "fig2", "fig3"]);
+        assert_eq!(similar_presets("coordcheck"), ["coord-check"]);
+        assert_eq!(similar_presets("Transfer"), ["transfer"]);
+        assert!(similar_presets("banana-bread").is_empty());
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+        assert_eq!(unknown_preset_hint("SDE"), "did you mean sde?");
+        assert_eq!(
+            unknown_preset_hint("zzzzzzzz"),
+            "list them with `depthscale presets`"
+        );
+    }
 
     #[test]
     fn every_preset_parses_and_has_a_description_and_kind() {

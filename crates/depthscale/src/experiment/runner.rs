@@ -270,6 +270,7 @@ pub fn run_kind(
 
 /// Deserializes a table into `E`, with errors naming the offending field.
 pub fn typed<E: Experiment>(table: toml::Table) -> Result<E> {
+    let original = toml::Value::Table(table.clone());
     serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
         let path = e.path().to_string();
         let field = if path == "." {
@@ -294,9 +295,53 @@ pub fn typed<E: Experiment>(table: toml::Table) -> Result<E> {
             .replace(
                 "expected u64",
                 "expected an integer in 0..=9223372036854775807",
-            );
-        Error::config(field, message)
+            )
+            .replace("expected i64", "expected an integer")
+            .replace("expected u32", "expected an integer in 0..=4294967295")
+            .replace("expected f64", "expected a number");
+        Error::config(
+            field.clone(),
+            with_offending_value(message, &original, &field),
+        )
     })
+}
+
+/// `message`, followed by `, got VALUE` (the value at `path` in `config`, as TOML) unless the
+/// message already shows it: every parse error echoes what it refused (`--set 'beta=[0.5,'`,
+/// which is no TOML and so arrives as the text `"[0.5,"`).
+fn with_offending_value(message: String, config: &toml::Value, path: &str) -> String {
+    let Some(value) = value_at(config, path) else {
+        return message;
+    };
+    let mut text = value.to_string();
+    if text.chars().count() > 80 {
+        text = format!("{}...", text.chars().take(77).collect::<String>());
+    }
+    let bare = text.trim_matches('"');
+    if message.contains(&text) || (!bare.is_empty() && message.contains(bare)) {
+        message
+    } else {
+        format!("{message}, got {text}")
+    }
+}
+
+/// The value at a serde path (`beta`, `parameterizations[0].beta`, `a.b`) of a config.
+fn value_at<'a>(config: &'a toml::Value, path: &str) -> Option<&'a toml::Value> {
+    let mut cur = config;
+    for part in path.split('.') {
+        let (key, indices) = part
+            .split_once('[')
+            .map_or((part, ""), |(k, rest)| (k, rest));
+        if !key.is_empty() {
+            cur = cur.as_table()?.get(key)?;
+        }
+        for index in indices.split('[').filter(|i| !i.is_empty()) {
+            cur = cur
+                .as_array()?
+                .get(index.trim_end_matches(']').parse::<usize>().ok()?)?;
+        }
+    }
+    Some(cur)
 }
 
 fn run_typed<E: Experiment>(
@@ -306,14 +351,38 @@ fn run_typed<E: Experiment>(
     progress: &dyn Progress,
 ) -> Result<RunReport> {
     let (cfg, kept) = prepare_noted::<E>(table, opts)?;
-    let requested = opts
-        .out
-        .clone()
-        .unwrap_or_else(|| PathBuf::from("runs").join(format!("{name}-{}", utc_timestamp())));
-    let final_dir = output::normalize("--out", &requested)?;
+    // the default name is created here, atomically: a second run of the same experiment in the
+    // same second gets `NAME-TIMESTAMP-2` instead of colliding
+    let reserved = match &opts.out {
+        Some(_) => None,
+        None => Some(output::create_fresh(
+            Path::new("runs"),
+            &format!("{name}-{}", utc_timestamp()),
+        )?),
+    };
+    let requested = opts.out.clone().or_else(|| reserved.clone());
+    let requested = requested.expect("an --out or a reserved default");
+    let result = run_into::<E>(name, cfg, &kept, opts, &requested, progress);
+    if let (Err(_), Some(dir)) = (&result, &reserved) {
+        // only while still empty: the reserved directory and nothing else
+        let _ = std::fs::remove_dir(dir);
+    }
+    result
+}
+
+/// The rest of [`run_typed`], once the output directory is named.
+fn run_into<E: Experiment>(
+    name: &str,
+    cfg: E,
+    kept: &[String],
+    opts: &RunOptions,
+    requested: &Path,
+    progress: &dyn Progress,
+) -> Result<RunReport> {
+    let final_dir = output::normalize("--out", requested)?;
     super::reproduce::refuse_inside_running(&final_dir)?;
     check_footprint(&cfg, opts, &final_dir)?;
-    let config_text = config_toml_noted(name, &quick_note(opts.quick, &kept), E::KIND, &cfg)?;
+    let config_text = config_toml_noted(name, &quick_note(opts.quick, kept), E::KIND, &cfg)?;
     let protected = Protected::standard();
     let (out, resuming) = if cfg.resumable() {
         Output::in_place(&final_dir, opts.force, &config_text, &protected)?

@@ -79,6 +79,65 @@ pub fn staging_path(dir: &Path) -> PathBuf {
     PathBuf::from(s)
 }
 
+/// Most suffixes [`create_fresh`] and [`fresh_name`] try before giving up.
+const MAX_SUFFIX: u32 = 100_000;
+
+/// The name `stem`, or `stem-2`, `stem-3`, ... (`k`-th candidate, from 1).
+fn candidate(parent: &Path, stem: &str, k: u32) -> PathBuf {
+    if k == 1 {
+        parent.join(stem)
+    } else {
+        parent.join(format!("{stem}-{k}"))
+    }
+}
+
+/// Whether anything (even a dangling symbolic link) is at `dir` or at its staging path.
+fn taken(dir: &Path) -> bool {
+    std::fs::symlink_metadata(dir).is_ok() || std::fs::symlink_metadata(staging_path(dir)).is_ok()
+}
+
+/// Creates a new empty directory `parent/stem`, or `parent/stem-2`, `parent/stem-3`, ... when
+/// that name is taken (by anything, or by a run's staging directory `NAME.partial`), and returns
+/// it: the default output directory of a run, which never collides with another's, even one
+/// started in the same second by another process (`create_dir` is atomic: two processes never
+/// get the same directory). The run then claims it as an empty `--out`; a run that fails
+/// should remove it again (`std::fs::remove_dir` removes it only while it is empty).
+pub fn create_fresh(parent: &Path, stem: &str) -> Result<PathBuf> {
+    std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+    for k in 1..=MAX_SUFFIX {
+        let dir = candidate(parent, stem, k);
+        if taken(&dir) {
+            continue;
+        }
+        match std::fs::create_dir(&dir) {
+            Ok(()) => return Ok(dir),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(Error::io(&dir, e)),
+        }
+    }
+    Err(too_many(parent, stem))
+}
+
+/// The first of `parent/stem`, `parent/stem-2`, `parent/stem-3`, ... where nothing is (nor a
+/// staging directory), without creating it: for a command that checks its options before it
+/// creates its output (`depthscale reproduce`).
+pub fn fresh_name(parent: &Path, stem: &str) -> Result<PathBuf> {
+    (1..=MAX_SUFFIX)
+        .map(|k| candidate(parent, stem, k))
+        .find(|d| !taken(d))
+        .ok_or_else(|| too_many(parent, stem))
+}
+
+fn too_many(parent: &Path, stem: &str) -> Error {
+    Error::config(
+        "--out",
+        format!(
+            "{} already holds {MAX_SUFFIX} directories named {stem}-N; pass --out DIR",
+            parent.display()
+        ),
+    )
+}
+
 /// Whether `dir` holds the depthscale [`MARKER`], a regular file (a symbolic link named like it
 /// is not a marker).
 pub fn has_marker(dir: &Path) -> bool {

@@ -616,6 +616,11 @@ impl Progress for Child<'_> {
     fn advance(&self, units: u64) {
         let mut s = self.state.lock().expect("progress state");
         s.done = s.done.saturating_add(units);
+        if s.total <= 1 {
+            // a one-step phase (loading a dataset) says nothing of the experiment's progress:
+            // crediting it would jump to 95% of the experiment's share at its start
+            return;
+        }
         let frac = s.done as f64 / s.total.max(1) as f64;
         let target = ((self.weight as f64 * 0.95 * frac.min(1.0)) as u64).min(self.weight);
         if target > s.credited {
@@ -632,5 +637,38 @@ impl Progress for Child<'_> {
 
     fn cancelled(&self) -> bool {
         self.outer.cancelled()
+    }
+}
+
+#[cfg(test)]
+mod child_tests {
+    use super::*;
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    /// Sums what is credited to the overall progress.
+    #[derive(Default)]
+    struct Sum(AtomicU64);
+
+    impl Progress for Sum {
+        fn start(&self, _message: &str, _total: u64) {}
+        fn advance(&self, units: u64) {
+            self.0.fetch_add(units, Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn a_one_step_phase_does_not_claim_the_experiments_share() {
+        let outer = Sum::default();
+        let child = Child::new(&outer, "9/21 fig9", 1000);
+        child.start("loading mnist-10k", 1);
+        child.advance(1);
+        assert_eq!(outer.0.load(Ordering::SeqCst), 0, "loading is not progress");
+        child.start("training cells", 10);
+        child.advance(5);
+        assert_eq!(outer.0.load(Ordering::SeqCst), 475);
+        child.advance(5);
+        assert_eq!(outer.0.load(Ordering::SeqCst), 950);
+        child.complete();
+        assert_eq!(outer.0.load(Ordering::SeqCst), 1000);
     }
 }
