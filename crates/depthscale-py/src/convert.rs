@@ -78,7 +78,9 @@ pub fn python_names(text: &str) -> String {
     let mut i = 0;
     while i < words.len() {
         let w = words[i];
-        let start = w.find("--").filter(|&k| w[..k].chars().all(|c| "`('\"".contains(c)));
+        let start = w
+            .find("--")
+            .filter(|&k| w[..k].chars().all(|c| "`('\"".contains(c)));
         let Some(k) = start else {
             out.push(w.to_owned());
             i += 1;

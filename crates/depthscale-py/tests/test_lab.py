@@ -2,6 +2,7 @@
 in memory; train's every field; progress reports; default run names; Python's argument names
 in messages."""
 
+import datetime
 import inspect
 import os
 import tempfile
@@ -136,6 +137,20 @@ def test_running_twice_never_collides(tmp_path, monkeypatch):
     assert (tmp_path / a.out).parent.resolve() == (tmp_path / "runs").resolve()
     assert b.out.name.startswith(a.out.name[: len("fig1-YYYYMMDD-HHMMSS")])
     assert (a.out / "results.csv").read_bytes() == (b.out / "results.csv").read_bytes()
+
+
+def test_default_name_takes_a_suffix_when_the_timestamped_one_exists(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    now = datetime.datetime.now(datetime.timezone.utc)
+    taken = []
+    for s in range(4):  # this second and the next three are taken by a user's directories
+        d = tmp_path / "runs" / ("fig6-" + (now + datetime.timedelta(seconds=s)).strftime("%Y%m%d-%H%M%S"))
+        d.mkdir(parents=True)
+        (d / "mine.txt").write_text("keep")
+        taken.append(d)
+    r = depthscale.run("fig6", quick=True)
+    assert r.out.name in {d.name + "-2" for d in taken}, r.out
+    assert all((d / "mine.txt").read_text() == "keep" for d in taken)
 
 
 def test_messages_name_pythons_arguments(tmp_path):
