@@ -126,6 +126,14 @@ def test_reproduce_out_keeps_the_report(tmp_path):
     with pytest.raises(ValueError, match="`only`: .*fig99"):
         depthscale.reproduce(quick=True, only=["fig99"], out=tmp_path / "r")
     assert c.agrees.all()
+    # an experiment directory holding another config: the message says redo=[...], not --redo
+    cfg = tmp_path / "r" / "sde" / "config.toml"
+    cfg.write_text(cfg.read_text().replace("seed = 0", "seed = 5"))
+    with pytest.raises(ValueError) as e:
+        depthscale.reproduce(quick=True, only=["sde"], out=tmp_path / "r")
+    assert 'pass redo=["sde"] to replace' in str(e.value) and "--" not in str(e.value), str(e.value)
+    again = depthscale.reproduce(quick=True, only=["sde"], out=tmp_path / "r", redo=["sde"])
+    assert list(again.measured) == list(c.measured)
 
 
 def test_running_twice_never_collides(tmp_path, monkeypatch):
