@@ -211,6 +211,10 @@ def test_progress_callback_sees_the_work_and_can_stop_it():
 
     with pytest.raises(Stop):
         depthscale.train(**dict(SMALL, epochs=50), progress=stop)
+    probed = []
+    r = depthscale.probe(width=20, depth=[200, 400], beta=[0.5], draws=8, samples=8, progress=probed.append)
+    assert probed and probed[-1].done == probed[-1].total > 0
+    np.testing.assert_array_equal(r["h_diff"], depthscale.probe(width=20, depth=[200, 400], beta=[0.5], draws=8, samples=8)["h_diff"])
     with pytest.raises(ValueError, match="`progress`"):
         depthscale.coord_check(quick=True, progress="yes")
 

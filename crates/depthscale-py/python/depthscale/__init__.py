@@ -257,6 +257,7 @@ def probe(
     n_in: int = 64,
     n_out: int = 1,
     threads: Optional[int] = None,
+    progress: ProgressArg = None,
 ) -> Dict[str, np.ndarray]:
     """The paper's four measurements at initialization, over a grid, in memory.
 
@@ -298,6 +299,8 @@ def probe(
         Input and output dimensions.
     threads : int, optional
         Worker threads; default all cores (the numbers do not depend on it).
+    progress : None, bool or callable
+        Progress reports (see :data:`ProgressArg`).
 
     Returns
     -------
@@ -335,7 +338,8 @@ def probe(
         "n_in": n_in,
         "n_out": n_out,
     }
-    columns, _seconds = _core.probe(config, threads=threads)
+    with _Reporter(progress) as rep:
+        columns, _seconds = _core.probe(config, threads=threads, progress=rep.callback)
     return columns
 
 
