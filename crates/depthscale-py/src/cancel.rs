@@ -9,6 +9,12 @@
 //! [`Progress::cancelled`] between jobs and returns [`depthscale::Error::Interrupted`], the
 //! helper thread ends, and the Python exception propagates. Tiny calls run inline (still with
 //! the GIL released), so their overhead is a few microseconds.
+//!
+//! With a progress callback ([`run_with_progress`]), the work's reports are kept as one
+//! snapshot (the current phase, units done and total, the latest note); at every poll the
+//! waiting thread, holding the GIL, calls the callback with the snapshot when it changed
+//! (`callback(phase, done, total, note)`), and once more when the work returns. An exception
+//! raised by the callback stops the work as Ctrl-C does and propagates.
 
 use depthscale::progress::Progress;
 use pyo3::prelude::*;
@@ -19,15 +25,61 @@ use std::time::Duration;
 /// How often the waiting thread checks for signals.
 const POLL: Duration = Duration::from_millis(50);
 
-/// A silent [`Progress`] whose [`Progress::cancelled`] turns true after Ctrl-C.
+/// The latest state of the work's progress reports.
+#[derive(Clone, Debug, Default, PartialEq)]
+struct Snapshot {
+    /// The current phase's message.
+    phase: String,
+    /// Units of the current phase done.
+    done: u64,
+    /// Units of the current phase in all.
+    total: u64,
+    /// The latest one-line note.
+    note: String,
+    /// Bumped on every report, so that the waiting thread sees a change.
+    version: u64,
+}
+
+/// A [`Progress`] whose [`Progress::cancelled`] turns true after Ctrl-C; it records the
+/// reports in a [`Snapshot`] when `tracking`.
 #[derive(Debug, Default)]
 pub struct Cancel {
     flag: AtomicBool,
+    tracking: bool,
+    state: Mutex<Snapshot>,
+}
+
+impl Cancel {
+    fn update(&self, f: impl FnOnce(&mut Snapshot)) {
+        if self.tracking {
+            let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+            f(&mut s);
+            s.version += 1;
+        }
+    }
+
+    fn snapshot(&self) -> Snapshot {
+        self.state.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
 }
 
 impl Progress for Cancel {
-    fn start(&self, _message: &str, _total: u64) {}
-    fn advance(&self, _units: u64) {}
+    fn start(&self, message: &str, total: u64) {
+        self.update(|s| {
+            s.phase = message.to_owned();
+            s.total = total;
+            s.done = 0;
+        });
+    }
+    fn advance(&self, units: u64) {
+        self.update(|s| s.done = s.done.saturating_add(units));
+    }
+    fn note(&self, message: &str) {
+        self.update(|s| s.note = message.to_owned());
+    }
+    fn finish(&self) {
+        self.update(|s| s.done = s.done.max(s.total));
+    }
     fn cancelled(&self) -> bool {
         self.flag.load(Ordering::Relaxed)
     }
@@ -41,9 +93,40 @@ where
     T: Send,
     F: FnOnce(&Cancel) -> depthscale::Result<T> + Send,
 {
-    let cancel = Cancel::default();
+    run_with_progress(py, tiny, None, work)
+}
+
+/// [`run`], calling `callback(phase, done, total, note)` (when given and not `None`) with the
+/// work's progress at every poll where it changed, and once at the end.
+pub fn run_with_progress<T, F>(
+    py: Python<'_>,
+    tiny: bool,
+    callback: Option<&Bound<'_, PyAny>>,
+    work: F,
+) -> PyResult<depthscale::Result<T>>
+where
+    T: Send,
+    F: FnOnce(&Cancel) -> depthscale::Result<T> + Send,
+{
+    let callback = callback.filter(|c| !c.is_none());
+    let cancel = Cancel {
+        tracking: callback.is_some(),
+        ..Cancel::default()
+    };
+    let mut seen = 0u64;
+    let report = |seen: &mut u64| -> PyResult<()> {
+        let Some(cb) = callback else { return Ok(()) };
+        let s = cancel.snapshot();
+        if s.version != *seen {
+            *seen = s.version;
+            cb.call1((s.phase, s.done, s.total, s.note))?;
+        }
+        Ok(())
+    };
     if tiny {
-        return Ok(py.detach(|| work(&cancel)));
+        let out = py.detach(|| work(&cancel));
+        report(&mut seen)?;
+        return Ok(out);
     }
     std::thread::scope(|s| {
         let (tx, rx) = mpsc::channel();
@@ -63,9 +146,12 @@ where
         });
         loop {
             match py.detach(|| recv(Some(POLL))) {
-                Ok(result) => return Ok(result),
+                Ok(result) => {
+                    report(&mut seen)?;
+                    return Ok(result);
+                }
                 Err(mpsc::RecvTimeoutError::Timeout) => {
-                    if let Err(e) = py.check_signals() {
+                    if let Err(e) = py.check_signals().and_then(|()| report(&mut seen)) {
                         cancel.flag.store(true, Ordering::Relaxed);
                         // wait for the work to stop at its next check, GIL released
                         let _ = py.detach(|| recv(None));

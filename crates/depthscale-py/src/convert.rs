@@ -35,7 +35,8 @@ pub fn too_large_error(py: Python<'_>) -> PyResult<&Bound<'_, PyType>> {
         .map(|t| t.bind(py))
 }
 
-/// The error's one-line message (what the CLI prints after `error: `), `context` first, as the
+/// The error's one-line message (what the CLI prints after `error: `, with the CLI's flags
+/// written as the Python arguments that mean them, [`python_names`]), `context` first, as the
 /// exception the binding documents: `OSError` for files and directories, `KeyboardInterrupt`
 /// for a cancelled call, [`too_large_error`] for sizes over the machine or a limit,
 /// `ValueError` for everything else (bad config values).
@@ -44,7 +45,7 @@ pub fn py_err(err: Error, context: Option<&str>) -> PyErr {
         Some(c) => format!("{c}: {err}"),
         None => err.to_string(),
     };
-    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let text = python_names(&text.split_whitespace().collect::<Vec<_>>().join(" "));
     match err {
         Error::Io { .. } | Error::Data { .. } | Error::InUse { .. } => PyOSError::new_err(text),
         Error::Interrupted => PyKeyboardInterrupt::new_err(text),
@@ -54,6 +55,64 @@ pub fn py_err(err: Error, context: Option<&str>) -> PyErr {
         }),
         _ => PyValueError::new_err(text),
     }
+}
+
+/// The CLI flags that name a Python argument, and how the Python call writes them (`""`: the
+/// argument's name alone; a flag taking preset names is written with its next word as a list).
+const FLAGS: &[(&str, &str)] = &[
+    ("--force", "force=True"),
+    ("--quick", "quick=True"),
+    ("--out", "out"),
+    ("--set", "set"),
+    ("--threads", "threads"),
+    ("--redo", "redo"),
+    ("--only", "only"),
+];
+
+/// `text` with the CLI's flags written as the Python arguments that mean them: `pass --force`
+/// becomes `pass force=True`, `` invalid `--out` `` `` invalid `out` ``, `--redo fig6`
+/// `redo=["fig6"]`. Words are split on single spaces (the message is one line).
+pub fn python_names(text: &str) -> String {
+    let words: Vec<&str> = text.split(' ').collect();
+    let mut out: Vec<String> = Vec::with_capacity(words.len());
+    let mut i = 0;
+    while i < words.len() {
+        let w = words[i];
+        let start = w
+            .find("--")
+            .filter(|&k| w[..k].chars().all(|c| "`('\"".contains(c)));
+        let Some(k) = start else {
+            out.push(w.to_owned());
+            i += 1;
+            continue;
+        };
+        let flag_end = w[k + 2..]
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+            .map_or(w.len(), |e| k + 2 + e);
+        let (pre, flag, post) = (&w[..k], &w[k..flag_end], &w[flag_end..]);
+        let Some(&(_, py)) = FLAGS.iter().find(|(f, _)| *f == flag) else {
+            out.push(w.to_owned());
+            i += 1;
+            continue;
+        };
+        let takes_names = matches!(flag, "--redo" | "--only");
+        let next = words.get(i + 1).copied().unwrap_or("");
+        let name_end = next
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+            .unwrap_or(next.len());
+        if takes_names && post.is_empty() && name_end > 0 {
+            out.push(format!(
+                "{pre}{py}=[{:?}]{}",
+                &next[..name_end],
+                &next[name_end..]
+            ));
+            i += 2;
+        } else {
+            out.push(format!("{pre}{py}{post}"));
+            i += 1;
+        }
+    }
+    out.join(" ")
 }
 
 /// How deeply lists and dicts may nest in a value given to a config (a grid in a dict is two

@@ -97,9 +97,11 @@ fn with_threads<T: Send>(
 }
 
 /// Runs a preset or config file exactly as `depthscale run` does; returns the output
-/// directory and the text of `summary.json`'s JSON.
+/// directory and the text of `summary.json`'s JSON. Without `out`, the directory is
+/// [`default_out`]'s (never an existing one). `progress`: see [`cancel::run_with_progress`].
 #[pyfunction]
-#[pyo3(signature = (source, out=None, quick=false, set=None, threads=None, force=false))]
+#[pyo3(signature = (source, out=None, quick=false, set=None, threads=None, force=false, progress=None))]
+#[allow(clippy::too_many_arguments)]
 fn run(
     py: Python<'_>,
     source: &str,
@@ -108,36 +110,108 @@ fn run(
     set: Option<&Bound<'_, PyAny>>,
     threads: Option<usize>,
     force: bool,
+    progress: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<(String, String)> {
     let config = ConfigSource::resolve(source).map_err(|e| py_err(e, None))?;
+    let out = out.unwrap_or_else(|| default_out(&config.name));
     let opts = RunOptions {
         overrides: overrides(set)?,
         quick,
-        out,
+        out: Some(out),
         force,
         ..RunOptions::default()
     };
-    let report = cancel::run(py, false, |progress| {
+    let report = cancel::run_with_progress(py, false, progress, |progress| {
         with_threads(threads, || experiment::run(config, &opts, progress))
     })?
     .map_err(|e| py_err(e, Some(&format!("experiment {source}"))))?;
     Ok((report.dir.display().to_string(), report.summary.to_string()))
 }
 
+/// `runs/<name>-<UTC timestamp>`, or with the first suffix `-2`, `-3`, ... that names nothing
+/// yet (so runs started within the same second never collide).
+fn default_out(name: &str) -> std::path::PathBuf {
+    let base = format!("{name}-{}", experiment::utc_timestamp());
+    let runs = std::path::Path::new("runs");
+    let free = |p: &std::path::Path| p.symlink_metadata().is_err();
+    let first = runs.join(&base);
+    if free(&first) {
+        return first;
+    }
+    (2u64..)
+        .map(|i| runs.join(format!("{base}-{i}")))
+        .find(|p| free(p))
+        .expect("an unused suffix")
+}
+
+/// Reproduces the paper as `depthscale reproduce` does, into `out`; returns the directory
+/// and the text of its `summary.json` (the claims). `progress`: see
+/// [`cancel::run_with_progress`].
+#[pyfunction]
+#[pyo3(signature = (out, quick=false, only=None, redo=None, seed=None, force=false, dataset=None, data_dir=None, threads=None, progress=None))]
+#[allow(clippy::too_many_arguments)]
+fn reproduce(
+    py: Python<'_>,
+    out: std::path::PathBuf,
+    quick: bool,
+    only: Option<Vec<String>>,
+    redo: Option<Vec<String>>,
+    seed: Option<u64>,
+    force: bool,
+    dataset: Option<String>,
+    data_dir: Option<String>,
+    threads: Option<usize>,
+    progress: Option<&Bound<'_, PyAny>>,
+) -> PyResult<(String, String)> {
+    use depthscale::experiment::reproduce as rep;
+    let data = match (dataset, data_dir) {
+        (None, None) => None,
+        (Some(name), None) if name == "mnist-10k" => None,
+        (Some(name), Some(dir)) => Some((name, dir)),
+        (Some(name), None) => {
+            return Err(pyo3::exceptions::PyValueError::new_err(format!(
+                "invalid `data_dir`: dataset {name:?} needs `data_dir`, the directory holding its files; only mnist-10k is bundled"
+            )));
+        }
+        (None, Some(_)) => {
+            return Err(pyo3::exceptions::PyValueError::new_err(
+                "invalid `dataset`: `data_dir` needs `dataset` (mnist, fashion-mnist or cifar10)",
+            ));
+        }
+    };
+    let opts = rep::ReproduceOptions {
+        quick,
+        out,
+        only,
+        redo: redo.unwrap_or_default(),
+        data,
+        force,
+        seed,
+        ..rep::ReproduceOptions::default()
+    };
+    let report = cancel::run_with_progress(py, false, progress, |progress| {
+        with_threads(threads, || rep::reproduce(&opts, progress))
+    })?
+    .map_err(|e| py_err(e, Some("reproduce")))?;
+    let summary = rep::summary_json(&report, quick);
+    Ok((report.dir.display().to_string(), summary.to_string()))
+}
+
 /// Probes a grid (the fields of a `probe` config, as a dict) in memory; returns the columns
 /// as NumPy arrays and the seconds of the probing itself.
 #[pyfunction]
-#[pyo3(signature = (config, threads=None))]
+#[pyo3(signature = (config, threads=None, progress=None))]
 fn probe<'py>(
     py: Python<'py>,
     config: &Bound<'py, PyDict>,
     threads: Option<usize>,
+    progress: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<(Bound<'py, PyDict>, f64)> {
     let table = dict_to_table(config, None)?;
     let cfg: ProbeConfig = experiment::typed(table).map_err(|e| py_err(e, None))?;
     cfg.validate().map_err(|e| py_err(e, None))?;
     let work = probe_work(&cfg);
-    let t = cancel::run(py, work < TINY_WORK, |progress| {
+    let t = cancel::run_with_progress(py, work < TINY_WORK, progress, |progress| {
         with_threads(threads, || cfg.measure(progress))
     })?
     .map_err(|e| py_err(e, None))?;
@@ -220,13 +294,14 @@ fn fbm<'py>(
 /// Trains (the fields of a `train` config, as a dict) in memory; returns a dict with the
 /// per-epoch metrics, `diverged`, the dataset's name, and the networks before and after.
 #[pyfunction]
-#[pyo3(signature = (config, save=None, threads=None, overwrite=false))]
+#[pyo3(signature = (config, save=None, threads=None, overwrite=false, progress=None))]
 fn train<'py>(
     py: Python<'py>,
     config: &Bound<'py, PyDict>,
     save: Option<std::path::PathBuf>,
     threads: Option<usize>,
     overwrite: bool,
+    progress: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let table = dict_to_table(config, None)?;
     let cfg: TrainRunConfig = experiment::typed(table).map_err(|e| py_err(e, None))?;
@@ -235,7 +310,7 @@ fn train<'py>(
         // refused before training, and again when saving
         depthscale::train::check_save_path(path, overwrite).map_err(|e| py_err(e, None))?;
     }
-    let (tc, dataset, out) = cancel::run(py, false, |progress| {
+    let (tc, dataset, out) = cancel::run_with_progress(py, false, progress, |progress| {
         with_threads(threads, || cfg.train_in_memory(progress))
     })?
     .map_err(|e| py_err(e, None))?;
@@ -291,6 +366,7 @@ fn core_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(preset_toml, m)?)?;
     m.add_function(wrap_pyfunction!(read_toml, m)?)?;
     m.add_function(wrap_pyfunction!(run, m)?)?;
+    m.add_function(wrap_pyfunction!(reproduce, m)?)?;
     m.add_function(wrap_pyfunction!(probe, m)?)?;
     m.add_function(wrap_pyfunction!(weights, m)?)?;
     m.add_function(wrap_pyfunction!(fbm, m)?)?;

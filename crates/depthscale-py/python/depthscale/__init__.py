@@ -21,6 +21,16 @@ ode_net, adjoint_gradients, ode_trajectory
     A continuous-depth net ``dh/dt = V(t) act(W(t) h)`` and its loss gradient by
     back-propagation, checkpointing and the adjoint method, as NumPy arrays; one trajectory
     observed at irregular times, its fit and gradient.
+coord_check, plot_coord_check
+    The depth coord check (mup's columns) as a DataFrame, and its plot.
+transfer
+    Learning-rate transfer across depth: the loss-vs-lr table and lr* per depth.
+reproduce
+    The paper's reproduction: its claims table.
+
+The lab functions (``coord_check``, ``transfer``, ``reproduce``) leave nothing on disk unless
+given ``out=``. Long calls take ``progress=``: a callable receiving :class:`Progress`
+reports, ``True`` for a tqdm bar, and by default a tqdm bar in Jupyter when tqdm is installed.
 
 Errors are ``ValueError`` for a bad argument (the message names the field, as the CLI's does),
 :class:`TooLargeError` (a ``MemoryError`` and a ``ValueError``) for sizes over what the
@@ -41,22 +51,38 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from . import _core
+from ._lab import (
+    Progress,
+    ProgressArg,
+    TransferResult,
+    _Reporter,
+    coord_check,
+    plot_coord_check,
+    reproduce,
+    transfer,
+)
 from ._tables import as_frame, has_pandas, read_table
 
 __all__ = [
+    "Progress",
     "Run",
     "ResNet",
     "TooLargeError",
     "TrainResult",
+    "TransferResult",
     "adjoint_gradients",
+    "coord_check",
     "fbm",
     "forward",
     "ode_net",
     "ode_trajectory",
+    "plot_coord_check",
     "presets",
     "probe",
+    "reproduce",
     "run",
     "train",
+    "transfer",
     "weights",
     "__version__",
 ]
@@ -163,6 +189,7 @@ def run(
     set: Optional[Union[Mapping[str, Any], Sequence[str]]] = None,
     threads: Optional[int] = None,
     force: bool = False,
+    progress: ProgressArg = None,
 ) -> Run:
     """Runs an experiment exactly as ``depthscale run`` does.
 
@@ -174,8 +201,10 @@ def run(
     preset_or_path : str or path-like
         A preset name (see :func:`presets`) or a TOML config file.
     out : str or path-like, optional
-        Output directory; default ``runs/<name>-<UTC timestamp>``. An existing non-empty
-        directory is refused unless ``force`` (and then only one depthscale created).
+        Output directory; default ``runs/<name>-<UTC timestamp>``, with a suffix ``-2``,
+        ``-3``, ... when that exists (calls within the same second never collide). An
+        existing non-empty directory given here is refused unless ``force`` (and then only
+        one depthscale created).
     quick : bool, default False
         Shrink the experiment to its smoke size (``--quick``).
     set : dict or list of str, optional
@@ -185,6 +214,8 @@ def run(
         Worker threads (``--threads``); default all cores.
     force : bool, default False
         Replace an existing output directory that depthscale created (``--force``).
+    progress : None, bool or callable
+        Progress reports (see :data:`ProgressArg`).
 
     Returns
     -------
@@ -204,14 +235,16 @@ def run(
     >>> r = depthscale.run("fig1", quick=True, out="runs/fig1-quick")  # doctest: +SKIP
     >>> r.results.groupby(["depth", "beta"]).h_diff.mean()  # doctest: +SKIP
     """
-    dir_, _summary = _core.run(
-        os.fspath(preset_or_path),
-        out=None if out is None else os.fspath(out),
-        quick=quick,
-        set=set,
-        threads=threads,
-        force=force,
-    )
+    with _Reporter(progress) as rep:
+        dir_, _summary = _core.run(
+            os.fspath(preset_or_path),
+            out=None if out is None else os.fspath(out),
+            quick=quick,
+            set=set,
+            threads=threads,
+            force=force,
+            progress=rep.callback,
+        )
     return Run.load(dir_)
 
 
@@ -231,6 +264,7 @@ def probe(
     n_in: int = 64,
     n_out: int = 1,
     threads: Optional[int] = None,
+    progress: ProgressArg = None,
 ) -> Dict[str, np.ndarray]:
     """The paper's four measurements at initialization, over a grid, in memory.
 
@@ -272,6 +306,8 @@ def probe(
         Input and output dimensions.
     threads : int, optional
         Worker threads; default all cores (the numbers do not depend on it).
+    progress : None, bool or callable
+        Progress reports (see :data:`ProgressArg`).
 
     Returns
     -------
@@ -309,7 +345,8 @@ def probe(
         "n_in": n_in,
         "n_out": n_out,
     }
-    columns, _seconds = _core.probe(config, threads=threads)
+    with _Reporter(progress) as rep:
+        columns, _seconds = _core.probe(config, threads=threads, progress=rep.callback)
     return columns
 
 
@@ -639,6 +676,13 @@ def train(
     init_v: str = "uniform",
     seed: int = 0,
     gradient: str = "backprop",
+    optimizer: str = "adam",
+    momentum: float = 0.0,
+    adam_eps: float = 1e-8,
+    block: str = "res1",
+    activation: str = "relu",
+    bias: bool = True,
+    init_w: str = "uniform",
     dataset: str = "mnist-10k",
     data_dir: Optional[Union[str, os.PathLike]] = None,
     train_samples: Optional[int] = None,
@@ -647,10 +691,11 @@ def train(
     save: Optional[Union[str, os.PathLike]] = None,
     threads: Optional[int] = None,
     overwrite: bool = False,
+    progress: ProgressArg = None,
 ) -> TrainResult:
     """One training run of the paper's protocol (the ``train`` preset's fields).
 
-    res1 blocks ``h + L^-beta (V relu(h) + b)``, Adam with ``StepLR``, mini-batches
+    By default res1 blocks ``h + L^-beta (V relu(h) + b)``, Adam with ``StepLR``, mini-batches
     reshuffled every epoch, test metrics after every epoch; bitwise the same metrics as
     ``depthscale train`` with the same fields.
 
@@ -661,6 +706,18 @@ def train(
     gradient : str, default "backprop"
         ``backprop``, ``checkpoint`` (states every ``sqrt(L)`` layers: the same metrics bit
         for bit) or ``adjoint`` (the adjoint method: activation memory independent of depth).
+    optimizer : {"adam", "sgd"}
+        The optimizer (``momentum`` in ``[0, 1)`` for SGD, 0 with Adam; ``adam_eps`` Adam's
+        denominator offset).
+    block : {"res1", "res3"}
+        ``res1``: ``h + a (V act(h) + b)``; ``res3``: ``h + a (V act(W h) + b)`` (``W`` trained
+        too, drawn from ``init_w``).
+    activation : str
+        ``relu``, ``tanh``, ``sigmoid``, ``identity``, ``gelu``, ``leaky_relu(SLOPE)``.
+    bias : bool
+        Whether the block has a bias ``b``.
+    init_w : str
+        Law of ``W`` over depth (``res3``), as ``init_v``.
     dataset : str
         ``mnist-10k`` (bundled), ``mnist``, ``fashion-mnist`` or ``cifar10``.
     data_dir : str or path-like, optional
@@ -676,6 +733,8 @@ def train(
         Replace an existing regular file at ``save`` (refused otherwise, before training).
     threads : int, optional
         Worker threads.
+    progress : None, bool or callable
+        Progress reports (see :data:`ProgressArg`).
 
     Returns
     -------
@@ -702,17 +761,26 @@ def train(
         "init_v": init_v,
         "seed": seed,
         "gradient": gradient,
+        "optimizer": optimizer,
+        "momentum": momentum,
+        "adam_eps": adam_eps,
+        "block": block,
+        "activation": activation,
+        "bias": bias,
+        "init_w": init_w,
         "dataset": dataset,
         "data_dir": None if data_dir is None else os.fspath(data_dir),
         "train_samples": train_samples,
         "test_samples": test_samples,
     }
-    out = _core.train(
-        config,
-        save=None if save is None else os.fspath(save),
-        threads=threads,
-        overwrite=bool(overwrite),
-    )
+    with _Reporter(progress) as rep:
+        out = _core.train(
+            config,
+            save=None if save is None else os.fspath(save),
+            threads=threads,
+            overwrite=bool(overwrite),
+            progress=rep.callback,
+        )
     metrics = {k: out[k] for k in ("epoch", "lr", "train_loss", "test_loss", "test_accuracy", "seconds")}
     return TrainResult(
         metrics=as_frame(metrics),

@@ -1,6 +1,6 @@
 """Type stubs of the Rust extension ``depthscale._core`` (see ``src/lib.rs``)."""
 
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import numpy.typing as npt
@@ -20,9 +20,24 @@ def run(
     set: Optional[Union[Mapping[str, Any], Sequence[str], str]] = None,
     threads: Optional[int] = None,
     force: bool = False,
+    progress: Optional[Callable[[str, int, int, str], None]] = None,
+) -> Tuple[str, str]: ...
+def reproduce(
+    out: str,
+    quick: bool = False,
+    only: Optional[Sequence[str]] = None,
+    redo: Optional[Sequence[str]] = None,
+    seed: Optional[int] = None,
+    force: bool = False,
+    dataset: Optional[str] = None,
+    data_dir: Optional[str] = None,
+    threads: Optional[int] = None,
+    progress: Optional[Callable[[str, int, int, str], None]] = None,
 ) -> Tuple[str, str]: ...
 def probe(
-    config: Mapping[str, Any], threads: Optional[int] = None
+    config: Mapping[str, Any],
+    threads: Optional[int] = None,
+    progress: Optional[Callable[[str, int, int, str], None]] = None,
 ) -> Tuple[Dict[str, npt.NDArray[Any]], float]: ...
 def weights(
     init: str, depth: int, rows: int, cols: int, seed: int
@@ -33,6 +48,7 @@ def train(
     save: Optional[str] = None,
     threads: Optional[int] = None,
     overwrite: bool = False,
+    progress: Optional[Callable[[str, int, int, str], None]] = None,
 ) -> Dict[str, Any]: ...
 def trajectory(
     v: npt.NDArray[np.float64],
