@@ -164,7 +164,7 @@ fn bad_input_gives_one_clear_line() {
     );
     assert_error(
         &depthscale(&["run", "no-such-preset"]),
-        &["no-such-preset", "fig7"],
+        &["no-such-preset", "depthscale presets"],
     );
     assert_error(
         &depthscale(&["train", "--depth", "-3", "--out", &out]),
