@@ -156,6 +156,99 @@ pub fn mean_se(xs: &[f64]) -> (f64, f64) {
     (mean, (var / n as f64).sqrt())
 }
 
+/// The `q`-quantile (linear interpolation between order statistics, numpy's default) of the
+/// finite values of `v` (`NaN` if none).
+pub fn quantile(v: &[f64], q: f64) -> f64 {
+    let mut s: Vec<f64> = v.iter().copied().filter(|x| x.is_finite()).collect();
+    if s.is_empty() {
+        return f64::NAN;
+    }
+    s.sort_by(f64::total_cmp);
+    let pos = q.clamp(0.0, 1.0) * (s.len() - 1) as f64;
+    let (i, f) = (pos.floor() as usize, pos.fract());
+    if i + 1 < s.len() {
+        s[i] * (1.0 - f) + s[i + 1] * f
+    } else {
+        s[i]
+    }
+}
+
+/// Mean and median of the finite values (`NaN` if none).
+pub fn mean_median(v: &[f64]) -> (f64, f64) {
+    let mut f: Vec<f64> = v.iter().copied().filter(|x| x.is_finite()).collect();
+    if f.is_empty() {
+        return (f64::NAN, f64::NAN);
+    }
+    f.sort_by(f64::total_cmp);
+    let n = f.len();
+    let median = if n % 2 == 1 {
+        f[n / 2]
+    } else {
+        0.5 * (f[n / 2 - 1] + f[n / 2])
+    };
+    (f.iter().sum::<f64>() / n as f64, median)
+}
+
+/// `(max, mean)` of the finite values (`NaN` if none).
+pub fn max_mean(v: &[f64]) -> (f64, f64) {
+    let f: Vec<f64> = v.iter().copied().filter(|x| x.is_finite()).collect();
+    if f.is_empty() {
+        return (f64::NAN, f64::NAN);
+    }
+    let max = f.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    (max, f.iter().sum::<f64>() / f.len() as f64)
+}
+
+/// A log-log fit `y = 10^intercept x^slope`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Fit {
+    /// Exponent.
+    pub slope: f64,
+    /// `log10` of the prefactor.
+    pub intercept: f64,
+}
+
+/// Least-squares fit of `log10 y` on `log10 x` over the points with finite positive `y`.
+pub fn loglog_fit(x: &[usize], y: &[f64]) -> Option<Fit> {
+    let (lx, ly): (Vec<f64>, Vec<f64>) = x
+        .iter()
+        .zip(y)
+        .filter(|(_, y)| y.is_finite() && **y > 0.0)
+        .map(|(&x, y)| ((x as f64).log10(), y.log10()))
+        .unzip();
+    linear_fit(&lx, &ly).map(|(slope, intercept)| Fit { slope, intercept })
+}
+
+/// Least-squares `y = a u^2 + b u + c` with `u = x - x0`, `x0` the mean of `x` (centred for
+/// conditioning), solved by faer's column-pivoted QR; returns `(a, b, c, x0)`. `None` with
+/// fewer than three points, when the design is rank-deficient (fewer than three distinct `x`,
+/// judged by `R`'s diagonal) or when a coefficient is not finite.
+pub fn quadratic_fit(x: &[f64], y: &[f64]) -> Option<(f64, f64, f64, f64)> {
+    use faer::linalg::solvers::SolveLstsq as _;
+    let n = x.len();
+    if n < 3 || y.len() != n {
+        return None;
+    }
+    let x0 = x.iter().sum::<f64>() / n as f64;
+    let design = faer::Mat::<f64>::from_fn(n, 3, |i, j| {
+        let u = x[i] - x0;
+        [u * u, u, 1.0][j]
+    });
+    let rhs = faer::Mat::<f64>::from_fn(n, 1, |i, _| y[i]);
+    let qr = design.col_piv_qr();
+    let r = qr.R();
+    let largest = r[(0, 0)].abs();
+    if !(largest > 0.0) || (0..3).any(|k| r[(k, k)].abs() <= 1e-12 * largest) {
+        return None;
+    }
+    let s = qr.solve_lstsq(&rhs);
+    let (a, b, c) = (s[(0, 0)], s[(1, 0)], s[(2, 0)]);
+    [a, b, c]
+        .iter()
+        .all(|v| v.is_finite())
+        .then_some((a, b, c, x0))
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -196,6 +289,55 @@ mod tests {
         let xs = [10.0, 100.0, 1000.0];
         let ys: Vec<f64> = xs.iter().map(|v: &f64| 5.0 * v.powf(-0.5)).collect();
         assert!((loglog_slope(&xs, &ys).unwrap() + 0.5).abs() < 1e-12);
+    }
+
+    #[test]
+    fn quantiles_medians_and_maxima_of_finite_values() {
+        assert_eq!(quantile(&[3.0, 1.0, 2.0], 0.5), 2.0);
+        assert_eq!(quantile(&[1.0, 2.0], 0.25), 1.25);
+        assert_eq!(quantile(&[1.0, f64::NAN, 2.0, 9.0], 1.0), 9.0);
+        assert!(quantile(&[f64::NAN], 0.5).is_nan());
+        assert_eq!(mean_median(&[3.0, f64::NAN, 1.0, 2.0]), (2.0, 2.0));
+        assert_eq!(mean_median(&[1.0, 2.0, 3.0, 6.0]), (3.0, 2.5));
+        assert!(mean_median(&[f64::NAN]).0.is_nan());
+        assert_eq!(max_mean(&[1.0, f64::INFINITY, 5.0, 3.0]), (5.0, 3.0));
+        assert!(max_mean(&[f64::NAN]).0.is_nan());
+        let f = loglog_fit(&[10, 100, 1000, 7], &[3.0, 0.3, 0.03, 0.0]).unwrap();
+        assert!((f.slope + 1.0).abs() < 1e-12 && (f.intercept - 30f64.log10()).abs() < 1e-12);
+    }
+
+    #[test]
+    fn quadratic_fit_recovers_a_parabola_and_is_least_squares() {
+        let x: Vec<f64> = (0..7).map(|i| -3.0 + i as f64 * 0.5).collect();
+        let (a, b, c, x0) = quadratic_fit(
+            &x,
+            &x.iter().map(|v| 2.0 * v * v - v + 0.5).collect::<Vec<_>>(),
+        )
+        .unwrap();
+        // 2 x^2 - x + 0.5 around x0 = -1.5: a = 2, b = 4 x0 - 1, c = 2 x0^2 - x0 + 0.5
+        assert!((x0 + 1.5).abs() < 1e-15);
+        assert!((a - 2.0).abs() < 1e-12 && (b + 7.0).abs() < 1e-12 && (c - 6.5).abs() < 1e-12);
+        // with noise: the residual is orthogonal to every column of the design
+        let y: Vec<f64> = x
+            .iter()
+            .enumerate()
+            .map(|(i, v)| v * v + [0.1, -0.2, 0.05, 0.3, -0.1, 0.0, 0.2][i])
+            .collect();
+        let (a, b, c, x0) = quadratic_fit(&x, &y).unwrap();
+        for col in [|u: f64| u * u, |u: f64| u, |_: f64| 1.0] {
+            let dot: f64 = x
+                .iter()
+                .zip(&y)
+                .map(|(v, w)| {
+                    let u = v - x0;
+                    (w - (a * u * u + b * u + c)) * col(u)
+                })
+                .sum();
+            assert!(dot.abs() < 1e-12, "{dot}");
+        }
+        // fewer than three distinct abscissae: no parabola
+        assert!(quadratic_fit(&[1.0, 1.0, 2.0, 2.0], &[0.0, 1.0, 2.0, 3.0]).is_none());
+        assert!(quadratic_fit(&[1.0, 2.0], &[0.0, 1.0]).is_none());
     }
 
     #[test]

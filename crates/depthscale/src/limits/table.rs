@@ -5,7 +5,8 @@
 //! [`Tables`] and nothing else.
 
 use super::study::{LevelRecord, PathRecord, Trajectory};
-use crate::stats::{ks_distance, linear_fit, mean_ci95, wasserstein1};
+pub use crate::stats::{Fit, loglog_fit};
+use crate::stats::{ks_distance, mean_ci95, wasserstein1};
 
 /// Mean and 95% half-width of one measurement, per case and depth.
 pub type Table = Vec<Vec<(f64, f64)>>;
@@ -32,26 +33,6 @@ pub struct Cells {
     pub ks: Vec<Vec<f64>>,
     /// Wasserstein-1 distance, same samples.
     pub w1: Vec<Vec<f64>>,
-}
-
-/// A log-log fit `y = 10^intercept x^slope`.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Fit {
-    /// Exponent.
-    pub slope: f64,
-    /// `log10` of the prefactor.
-    pub intercept: f64,
-}
-
-/// Least-squares fit of `log10 y` on `log10 x` over the points with finite positive `y`.
-pub fn loglog_fit(x: &[usize], y: &[f64]) -> Option<Fit> {
-    let (lx, ly): (Vec<f64>, Vec<f64>) = x
-        .iter()
-        .zip(y)
-        .filter(|(_, y)| y.is_finite() && **y > 0.0)
-        .map(|(&x, y)| ((x as f64).log10(), y.log10()))
-        .unzip();
-    linear_fit(&lx, &ly).map(|(slope, intercept)| Fit { slope, intercept })
 }
 
 /// Path 0's trajectories: the limit's and every kept network's.

@@ -95,8 +95,9 @@ pub fn check_save_path(path: &Path, overwrite: bool) -> Result<()> {
     Ok(())
 }
 
-/// Writes `net` (trained with exponent `beta`) to `path`, with `extra` metadata keys. The file
-/// is written to a new temporary file next to `path` and renamed over it; what is at `path` is
+/// Writes `net` (trained with exponent `beta`) to `path`, with `extra` metadata keys, through
+/// the atomic writer ([`crate::experiment::output::replace_with`]: a new temporary file next
+/// to `path`, fsynced, renamed over it); what is at `path` is
 /// checked first with [`check_save_path`] (an existing regular file is replaced only with
 /// `overwrite`; anything else never).
 pub fn save_checkpoint(
@@ -164,19 +165,15 @@ pub fn save_checkpoint(
         .map_err(|e| Error::data(path, format!("inconsistent network tensors: {e}")))?;
     let bytes = safetensors::serialize(views, Some(meta))
         .map_err(|e| Error::data(path, format!("cannot serialize: {e}")))?;
-    let (tmp, mut file) = crate::experiment::output::create_temp(path)?;
-    let written = std::io::Write::write_all(&mut file, &bytes).and_then(|()| file.sync_all());
-    drop(file);
-    if let Err(e) = written {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(Error::io(&tmp, e));
-    }
-    // checked again just before the rename (the training may have taken hours)
-    if let Err(e) = check_save_path(path, overwrite) {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(e);
-    }
-    crate::experiment::output::rename_synced(&tmp, path)
+    // the one atomic writer; `path` is checked again just before the rename (the training may
+    // have taken hours)
+    crate::experiment::output::replace_with(path, |tmp, mut file| {
+        std::io::Write::write_all(&mut file, &bytes)
+            .and_then(|()| file.sync_all())
+            .map_err(|e| Error::io(tmp, e))?;
+        drop(file);
+        check_save_path(path, overwrite)
+    })
 }
 
 /// Reads a network written by [`save_checkpoint`]; a malformed file gives [`Error::Data`].

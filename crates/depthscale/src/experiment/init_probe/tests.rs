@@ -13,11 +13,30 @@ fn critical_beta_interpolates_the_first_downward_crossing() {
     assert!(critical_beta(&b, &[-1.0, -2.0, -3.0]).is_nan());
 }
 
+/// The closed form against values derived independently of its formula: by hand at `L = 2`
+/// (each ReLU layer scales `E|h|^2` by `1 + m2 a^2 = 5/4` at `a^2 = 1/2`, so
+/// `E h_diff^2 = 25/16 - 1 = 9/16`), at `L = 4` (`(5/4)^4 - 1 = 369/256`), and the two limits
+/// of the paper as `L` grows: `e^{m2} - 1` at `beta = 1/2`, `m2 L^{1 - 2 beta}` for
+/// `beta > 1/2`. (The Monte Carlo test below checks the formula against the networks.)
 #[test]
-fn closed_form_matches_direct_formula() {
-    let (l, b) = (100.0f64, 0.5f64);
-    let direct = ((1.0 + l.powf(-2.0 * b) / 2.0).powf(l) - 1.0).sqrt();
-    assert!((closed_form_h_diff(l, b, 0.5) - direct).abs() < 1e-12);
+fn closed_form_matches_hand_values_and_the_large_depth_limits() {
+    assert!((closed_form_h_diff(2.0, 0.5, 0.5) - 0.75).abs() < 1e-15);
+    assert!((closed_form_h_diff(4.0, 0.25, 0.5) - 369f64.sqrt() / 16.0).abs() < 1e-14);
+    for m2 in [0.5f64, 0.82, 1.0] {
+        let limit = m2.exp_m1().sqrt();
+        let got = closed_form_h_diff(1e8, 0.5, m2);
+        // the error of (1 + m2/L)^L against e^m2 is about m2^2 / (2L)
+        assert!(
+            (got / limit - 1.0).abs() < 1e-7,
+            "m2 {m2}: {got} vs {limit}"
+        );
+        let got = closed_form_h_diff(1e8, 1.0, m2);
+        let limit = (m2 / 1e8).sqrt();
+        assert!(
+            (got / limit - 1.0).abs() < 1e-7,
+            "m2 {m2}: {got} vs {limit}"
+        );
+    }
 }
 
 fn small(figures: Vec<ProbeFigure>) -> ProbeConfig {

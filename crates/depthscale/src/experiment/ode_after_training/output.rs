@@ -4,17 +4,7 @@ use super::{Case, OdeAfterTrainingConfig, Pair};
 use crate::Result;
 use crate::experiment::{RunContext, cell};
 use crate::plot::{self, LineStyle, Panel, Series};
-use crate::stats::loglog_slope;
-
-/// `(max, mean)` of the finite values (`NaN` if none).
-fn max_mean(v: &[f64]) -> (f64, f64) {
-    let f: Vec<f64> = v.iter().copied().filter(|x| x.is_finite()).collect();
-    if f.is_empty() {
-        return (f64::NAN, f64::NAN);
-    }
-    let max = f.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    (max, f.iter().sum::<f64>() / f.len() as f64)
-}
+use crate::stats::{loglog_slope, max_mean};
 
 /// The fitted log-log slopes of one case against `L`: max and mean gap of `V`, max gap of `W`,
 /// over the pairs that did not diverge (`None` with fewer than two).
@@ -174,8 +164,12 @@ pub(super) fn write(
     fits.finish()?;
     let title = if cfg.title.is_empty() {
         format!(
-            "Trained weights as depth doubles: d = {}, {} epochs of {} at lr {}",
-            cfg.width, cfg.epochs, cfg.optimizer, cfg.lr
+            "Trained weights as depth doubles: d = {}, {} epoch{} of {} at lr {}",
+            cfg.width,
+            cfg.epochs,
+            if cfg.epochs == 1 { "" } else { "s" },
+            cfg.optimizer,
+            cfg.lr
         )
     } else {
         cfg.title.clone()

@@ -28,11 +28,11 @@
 mod files;
 mod lock;
 
+pub(crate) use files::take_capped;
 pub use files::{
     WriteMode, non_regular, open_for_reading, open_for_writing, read_capped, refuse_non_regular,
     replace_with, sync_dir, write_atomic,
 };
-pub(crate) use files::{create_temp, rename_synced, take_capped};
 pub use lock::DirLock;
 
 use crate::{Error, Result};

@@ -8,13 +8,13 @@
 //! Phase mode: `phase.png/svg`, the drift of log2 lr* between the first and last depth over
 //! (H, beta), with the line `beta = max(H, 1/2)`.
 
-use super::fit::{Optimum, bootstrap, mean_curve, optimum, quantile};
+use super::fit::{Optimum, bootstrap, mean_curve, optimum};
 use super::rows::CellRow;
 use super::{Plan, TransferConfig, rewrite_cells};
 use crate::Result;
 use crate::experiment::training::num;
 use crate::plot::{self, Heatmap, LineStyle, Panel, Series};
-use crate::stats::linear_fit;
+use crate::stats::{linear_fit, quantile};
 use std::path::Path;
 
 /// The palette's length: series `i` and `i + PALETTE` share a colour.

@@ -69,18 +69,6 @@ impl Progress for Recorder {
 }
 
 #[test]
-fn default_is_the_papers_protocol() {
-    let c = TrainConfig::default();
-    assert_eq!(
-        (c.seed, c.depth, c.width, c.epochs, c.batch_size, c.lr_step),
-        (0, 1000, 30, 10, 128, 5)
-    );
-    assert_eq!((c.beta, c.lr, c.lr_gamma), (0.5, 1e-3, 0.1));
-    assert_eq!(c.init_v, Init::Uniform);
-    c.validate().unwrap();
-}
-
-#[test]
 fn rejects_out_of_range_fields() {
     let cases: Vec<(&str, TrainConfig)> = vec![
         (
