@@ -19,6 +19,8 @@ const BAR_W: u32 = 22;
 const BAR_GAP: u32 = 16;
 /// Colour slices drawn in the bar.
 const BAR_SLICES: usize = 128;
+/// Length of the colour bar's tick marks, pixels; their labels start at twice this from the bar.
+pub(super) const BAR_TICK: u32 = 5;
 
 /// A figure of heatmap panels.
 pub(super) struct Heatmaps<'a> {
@@ -199,7 +201,7 @@ fn draw_panel<DB: DrawingBackend>(
         widest = widest.max(font::text_width(&rest, l, &tick_style)?);
     }
     let desc = if h.colorbar_label.is_empty() { 0 } else { 32 };
-    let label_w = widest + 14 + desc;
+    let label_w = widest + 2 * BAR_TICK + 6 + desc;
     let bar_total = BAR_GAP + BAR_W + label_w + 6;
     let (main, bar) = rest.split_horizontally(w.saturating_sub(bar_total));
 
@@ -348,6 +350,9 @@ fn draw_colorbar<DB: DrawingBackend>(
     let fy = |v: &f64| axis.label(*v);
     chart
         .configure_mesh()
+        // plotters sizes tick marks by the plotting area (a 22-pixel bar gets 1-pixel ticks)
+        // and puts labels at twice that: fixed ticks keep the labels off the bar
+        .set_tick_mark_size(LabelAreaPosition::Right, BAR_TICK as i32)
         .disable_mesh()
         .disable_x_axis()
         .y_label_formatter(&fy)

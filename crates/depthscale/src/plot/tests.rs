@@ -14,6 +14,115 @@ fn assert_written(stem: &Path) {
     assert!(svg.contains("DejaVu Sans"));
 }
 
+/// A decoded 8-bit RGB or RGBA PNG (the only kinds plotters writes): width, height and one
+/// `[r, g, b]` per pixel, row by row. A minimal reader for tests (flate2 is a dependency
+/// already): chunks, zlib, the five scanline filters; no interlacing.
+pub(super) struct Pixels {
+    pub width: usize,
+    pub height: usize,
+    pub rgb: Vec<[u8; 3]>,
+}
+
+impl Pixels {
+    /// Reads `<stem>.png`.
+    pub fn read(stem: &Path) -> Pixels {
+        use std::io::Read as _;
+        let png = std::fs::read(figure::with_suffix(stem, "png")).expect("png written");
+        assert_eq!(png[..8], PNG_SIGNATURE);
+        let (mut at, mut idat, mut header) = (8, Vec::new(), None);
+        while at + 8 <= png.len() {
+            let len = u32::from_be_bytes(png[at..at + 4].try_into().unwrap()) as usize;
+            let kind = &png[at + 4..at + 8];
+            let data = &png[at + 8..at + 8 + len];
+            match kind {
+                b"IHDR" => header = Some(data.to_vec()),
+                b"IDAT" => idat.extend_from_slice(data),
+                _ => {}
+            }
+            at += 12 + len;
+        }
+        let h = header.expect("IHDR");
+        let width = u32::from_be_bytes(h[0..4].try_into().unwrap()) as usize;
+        let height = u32::from_be_bytes(h[4..8].try_into().unwrap()) as usize;
+        assert_eq!((h[8], h[12]), (8, 0), "8-bit, not interlaced");
+        let bpp = match h[9] {
+            2 => 3,
+            6 => 4,
+            t => panic!("colour type {t}"),
+        };
+        let mut raw = Vec::new();
+        flate2::read::ZlibDecoder::new(&idat[..])
+            .read_to_end(&mut raw)
+            .unwrap();
+        let stride = width * bpp;
+        assert_eq!(raw.len(), height * (stride + 1));
+        let mut prev = vec![0u8; stride];
+        let mut rgb = Vec::with_capacity(width * height);
+        for row in raw.chunks_exact(stride + 1) {
+            let (filter, line) = (row[0], &row[1..]);
+            let mut cur = vec![0u8; stride];
+            for i in 0..stride {
+                let a = if i >= bpp { cur[i - bpp] } else { 0 };
+                let (b, c) = (prev[i], if i >= bpp { prev[i - bpp] } else { 0 });
+                let predicted = match filter {
+                    0 => 0,
+                    1 => a,
+                    2 => b,
+                    3 => ((u16::from(a) + u16::from(b)) / 2) as u8,
+                    4 => {
+                        let p = i16::from(a) + i16::from(b) - i16::from(c);
+                        let (pa, pb, pc) = (
+                            (p - i16::from(a)).abs(),
+                            (p - i16::from(b)).abs(),
+                            (p - i16::from(c)).abs(),
+                        );
+                        if pa <= pb && pa <= pc {
+                            a
+                        } else if pb <= pc {
+                            b
+                        } else {
+                            c
+                        }
+                    }
+                    f => panic!("filter {f}"),
+                };
+                cur[i] = line[i].wrapping_add(predicted);
+            }
+            rgb.extend(cur.chunks_exact(bpp).map(|p| [p[0], p[1], p[2]]));
+            prev = cur;
+        }
+        Pixels { width, height, rgb }
+    }
+
+    /// The colour at column `x`, row `y`.
+    pub fn at(&self, x: usize, y: usize) -> [u8; 3] {
+        self.rgb[y * self.width + x]
+    }
+
+    /// The `(x, y)` of every pixel of exactly colour `c`.
+    pub fn find(&self, c: RGBColor) -> Vec<(usize, usize)> {
+        (0..self.rgb.len())
+            .filter(|&i| self.rgb[i] == [c.0, c.1, c.2])
+            .map(|i| (i % self.width, i / self.width))
+            .collect()
+    }
+}
+
+/// The mean column of a set of pixels.
+fn mean_x(p: &[(usize, usize)]) -> f64 {
+    p.iter().map(|q| q.0 as f64).sum::<f64>() / p.len() as f64
+}
+
+/// Whether the SVG draws the text `t` (plotters writes `>`, newline, the text, newline).
+fn svg_has_text(svg: &str, t: &str) -> bool {
+    svg.contains(&format!(">\n{t}\n</text>")) || svg.contains(&format!(">{t}</text>"))
+}
+
+/// `#RRGGBB` as plotters writes colours into an SVG.
+fn svg_hex(c: RGBColor) -> String {
+    format!("#{:02X}{:02X}{:02X}", c.0, c.1, c.2)
+}
+
 fn curve(label: &str, f: impl Fn(f64) -> f64) -> Series {
     let x: Vec<f64> = (1..=40).map(|i| i as f64 / 4.0).collect();
     let y: Vec<f64> = x.iter().map(|&v| f(v)).collect();
@@ -72,6 +181,59 @@ fn line_panels_write_png_and_svg() {
     ];
     line_panels(&stem, "lines", &panels, 2).unwrap();
     assert_written(&stem);
+    // the picture: each panel's first curve in tab10 blue, the second in orange; the panels
+    // side by side (the left one holds both colours, the right one only blue)
+    let px = Pixels::read(&stem);
+    let blue = px.find(colors::line_color(0));
+    let orange = px.find(colors::line_color(1));
+    assert!(
+        blue.len() > 200 && orange.len() > 200,
+        "{} blue, {} orange pixels",
+        blue.len(),
+        orange.len()
+    );
+    let half = px.width / 2;
+    assert!(
+        orange.iter().all(|p| p.0 < half),
+        "the second curve only in the left panel"
+    );
+    assert!(blue.iter().any(|p| p.0 < half) && blue.iter().any(|p| p.0 > half));
+    // the square (blue, left panel) rises on its log-log axes: its right end sits higher
+    // (a smaller row) than its left end
+    // (the median row of its pixels in the panel's left third against its right third: the
+    // legend's short swatch does not move a median)
+    let median_row = |from: usize, to: usize| -> usize {
+        let mut rows: Vec<usize> = blue
+            .iter()
+            .filter(|p| (from..to).contains(&p.0))
+            .map(|p| p.1)
+            .collect();
+        rows.sort_unstable();
+        rows[rows.len() / 2]
+    };
+    let (left, right) = (median_row(0, half / 3), median_row(2 * half / 3, half));
+    assert!(
+        right + 100 < left,
+        "square rises: median rows {left} (left), {right} (right)"
+    );
+    let svg = std::fs::read_to_string(figure::with_suffix(&stem, "svg")).unwrap();
+    for text in [
+        "depth L",
+        "value",
+        "two curves",
+        "one curve",
+        "square",
+        "sqrt",
+    ] {
+        assert!(svg_has_text(&svg, text), "{text} missing from the svg");
+    }
+    for c in [colors::line_color(0), colors::line_color(1)] {
+        assert!(
+            svg.contains(&svg_hex(c)),
+            "{} missing from the svg",
+            svg_hex(c)
+        );
+    }
 }
 
 /// Issue 20, item 23: text with control characters (which XML cannot hold) and markup still
@@ -219,6 +381,48 @@ fn histograms_write_png_and_svg() {
     ];
     histograms(&stem, "histograms", &panels).unwrap();
     assert_written(&stem);
+    // bars are filled steel blue, three panels a row. The linear panel (top left) spans the
+    // values -1..7; 4 + 3 sin piles up at the sine's ends (an arcsine law), so its bars near 1
+    // and 7 stand far taller than those near the middle value 4
+    let px = Pixels::read(&stem);
+    let bars = px.find(RGBColor(70, 130, 180));
+    let (cw, hh) = (px.width / 3, px.height / 2);
+    let first: Vec<(usize, usize)> = bars
+        .iter()
+        .copied()
+        .filter(|p| p.0 < cw && p.1 < hh)
+        .collect();
+    assert!(
+        first.len() > 2_000,
+        "{} bar pixels in the linear panel",
+        first.len()
+    );
+    let x0 = first.iter().map(|p| p.0).min().unwrap() as f64;
+    let x1 = first.iter().map(|p| p.0).max().unwrap() as f64;
+    // the highest bar top (smallest row) over the values lo..hi
+    let top = |lo: f64, hi: f64| -> usize {
+        let at = |v: f64| (x0 + (v + 1.0) / 8.0 * (x1 - x0)) as usize;
+        first
+            .iter()
+            .filter(|p| (at(lo)..=at(hi)).contains(&p.0))
+            .map(|p| p.1)
+            .min()
+            .unwrap_or(usize::MAX)
+    };
+    let (near_one, middle, near_seven) = (top(0.7, 1.3), top(3.7, 4.3), top(6.6, 7.0));
+    assert!(
+        near_one + 30 < middle && near_seven + 30 < middle,
+        "bar tops (rows): {near_one} near 1, {middle} near 4, {near_seven} near 7"
+    );
+    // the empty panel (top right) draws no bar; the constant one (bottom left) does
+    assert!(
+        !bars.iter().any(|p| p.0 > 2 * cw && p.1 < hh),
+        "bars in the empty panel"
+    );
+    assert!(
+        bars.iter().any(|p| p.0 < cw && p.1 > hh),
+        "no bar in the constant panel"
+    );
 }
 
 /// A 51 x 70 heatmap with NaN and infinite cells, an overlay leaving the map, a reversed axis,
@@ -276,6 +480,28 @@ fn heatmap_51x70_with_non_finite_cells_renders() {
     let panels = hostile_heatmaps();
     heatmaps(&stem, "heatmaps", &panels).unwrap();
     assert_written(&stem);
+    // the diverging panel: cells (a - 1/2) ln b saturate the range (-2, 2), so both ends of the
+    // map are drawn, the blue end left of beta = 1/2, the red end right of it; NaN cells grey
+    let px = Pixels::read(&stem);
+    let blue = px.find(diverging_color(0.0));
+    let red = px.find(diverging_color(1.0));
+    assert!(
+        blue.len() > 500 && red.len() > 500,
+        "{} blue, {} red",
+        blue.len(),
+        red.len()
+    );
+    assert!(
+        mean_x(&blue) + 50.0 < mean_x(&red),
+        "blue at {}, red at {}",
+        mean_x(&blue),
+        mean_x(&red)
+    );
+    assert!(!px.find(colors::NAN_GREY).is_empty(), "NaN cells not grey");
+    let svg = std::fs::read_to_string(figure::with_suffix(&stem, "svg")).unwrap();
+    for text in ["log ratio", "beta", "diverging"] {
+        assert!(svg_has_text(&svg, text), "{text} missing from the svg");
+    }
 }
 
 #[test]
@@ -670,4 +896,57 @@ fn heatmap_cells_are_annotated_and_the_overlay_legend_avoids_the_lines() {
     for v in ["0.00", "0.50", "1.00"] {
         assert!(svg.contains(&format!(">{v}</text>")), "{v} annotated");
     }
+}
+
+/// Issue 25 leftover: the colour bar's tick labels stand clear of the bar. In the decoded PNG,
+/// right of the bar's frame: tick marks only for the first `BAR_TICK` columns, then a white gap,
+/// then the labels' dark text (plotters' own sizing drew 1-pixel ticks and labels 2 pixels from
+/// the bar).
+#[test]
+fn colour_bar_labels_stand_clear_of_the_bar() {
+    let dir = tempfile::tempdir().unwrap();
+    let stem = dir.path().join("bar");
+    let panel = Heatmap {
+        title: "bar".into(),
+        x: vec![0.0, 1.0, 2.0],
+        y: vec![0.0, 1.0],
+        values: vec![-1.0, 0.0, 1.0, 0.5, -0.5, 0.25],
+        range: (-1.0, 1.0),
+        diverging: true,
+        ..Heatmap::default()
+    };
+    heatmaps(&stem, "", &[panel]).unwrap();
+    let px = Pixels::read(&stem);
+    // the bar's 17th slice of 128 (between the ticks at -1 and -0.5), right of every cell
+    let slice = px.find(diverging_color(16.5 / 128.0));
+    let inner = slice.iter().map(|p| p.0).max().expect("the bar is drawn");
+    let row = slice.iter().find(|p| p.0 == inner).unwrap().1;
+    let dark = |c: [u8; 3]| u32::from(c[0]) + u32::from(c[1]) + u32::from(c[2]) < 300;
+    let mut edge = inner + 1;
+    while edge + 1 < px.width && dark(px.at(edge + 1, row)) {
+        edge += 1;
+    }
+    assert!(
+        dark(px.at(edge, row)),
+        "the bar's frame right of its colours"
+    );
+    // the bar's rows: where its frame is drawn
+    let rows: Vec<usize> = (0..px.height).filter(|&y| dark(px.at(edge, y))).collect();
+    assert!(rows.len() > 100, "{} frame rows", rows.len());
+    let tick = heatmap::BAR_TICK as usize;
+    let ink_in = |cols: std::ops::Range<usize>| -> usize {
+        rows.iter()
+            .flat_map(|&y| cols.clone().map(move |x| (x, y)))
+            .filter(|&(x, y)| px.at(x, y) != [255, 255, 255])
+            .count()
+    };
+    assert_eq!(
+        ink_in(edge + tick + 2..edge + 2 * tick - 1),
+        0,
+        "text too close to the bar"
+    );
+    assert!(
+        ink_in(edge + 2 * tick - 1..edge + 2 * tick + 30) > 30,
+        "tick labels drawn"
+    );
 }
