@@ -50,7 +50,7 @@ enum Command {
     /// writes DIR/report.html (the claims table, then one section per experiment with its
     /// figures, numbers, command and config) and DIR/summary.json (every claim row with its
     /// verdict), the summary last. Rerun with the same --out to resume: experiments already
-    /// complete are skipped. --quick: reduced sizes, under a minute on two cores; without it,
+    /// complete are skipped. --quick: reduced sizes, about 1.5 minutes on 2 cores; without it,
     /// the paper's settings (45 min measured on two cores, 40 of them Figure 9's 500 training
     /// runs).
     ///
@@ -335,7 +335,8 @@ impl TrainArgs {
 
 #[derive(Args, Debug)]
 struct ReproduceArgs {
-    /// Reduced sizes at which every claim still holds (the whole report in under 2 minutes).
+    /// Reduced sizes at which every claim still holds (the whole report in about 1.5 minutes on
+    /// 2 cores).
     #[arg(long)]
     quick: bool,
     /// Output directory [default: runs/reproduce-<UTC timestamp>, with -2, -3, ... appended when
@@ -779,17 +780,22 @@ fn train(args: TrainArgs) -> Result<()> {
         v.as_f64()
             .map_or("n/a".to_string(), |a| format!("{:.2}%", 100.0 * a))
     };
+    // "1 epoch", "2 epochs"
+    let epochs = match r["epochs_run"].as_u64() {
+        Some(1) => "1 epoch".to_string(),
+        Some(n) => format!("{n} epochs"),
+        None => format!("{} epochs", r["epochs_run"]),
+    };
     if r["diverged"].as_bool() == Some(true) {
+        let epochs = epochs.replace("epoch", "complete epoch");
         println!(
-            "diverged: the loss became non-finite after {} complete epochs (last test accuracy {})",
-            r["epochs_run"],
+            "diverged: the loss became non-finite after {epochs} (last test accuracy {})",
             pct(&r["final_test_accuracy"])
         );
     } else {
         println!(
-            "test accuracy {} after {} epochs (best {} at epoch {}), {} steps at {:.0} steps/s",
+            "test accuracy {} after {epochs} (best {} at epoch {}), {} steps at {:.0} steps/s",
             pct(&r["final_test_accuracy"]),
-            r["epochs_run"],
             pct(&r["best_test_accuracy"]),
             r["best_epoch"],
             r["steps"],

@@ -221,3 +221,94 @@ fn grid_labels_show_short_decimals() {
     assert!(svg.contains("H = 0.7"), "the label of H = 0.7");
     assert!(!svg.contains("0000000000"), "no rounding noise in labels");
 }
+
+/// Issue 25 leftover: an unknown `--only` (or `--redo`) name of `reproduce` gets the nearest
+/// experiment, not the list of all of them; a name near nothing still lists them.
+#[test]
+fn unknown_only_names_get_a_did_you_mean() {
+    let tmp = tempfile::tempdir().unwrap();
+    for (flag, name, suggestion) in [
+        ("--only", "fig10", "fig1"),
+        ("--only", "SDE", "sde"),
+        ("--redo", "coordcheck", "coord-check"),
+    ] {
+        let line = refusal(&run_in(
+            tmp.path(),
+            &["reproduce", "--quick", flag, name, "--out", "r"],
+        ));
+        assert!(
+            line.contains(&format!(
+                "unknown experiment {name:?}; did you mean {suggestion}?"
+            )),
+            "{line}"
+        );
+        assert!(
+            !line.contains("fig1-leaky"),
+            "no list of every experiment: {line}"
+        );
+    }
+    let line = refusal(&run_in(
+        tmp.path(),
+        &["reproduce", "--quick", "--only", "zzzzzzzzzz", "--out", "r"],
+    ));
+    assert!(
+        line.contains("fig1-leaky") && line.contains("sde"),
+        "{line}"
+    );
+    assert!(!tmp.path().join("r").exists(), "nothing written");
+}
+
+/// Issue 25 leftover: `depthscale train` says "after 1 epoch", "after 2 epochs".
+#[test]
+fn train_says_epoch_in_the_singular_for_one_epoch() {
+    let tmp = tempfile::tempdir().unwrap();
+    for (epochs, want) in [("1", "after 1 epoch ("), ("2", "after 2 epochs (")] {
+        let stdout = ok(&run_in(
+            tmp.path(),
+            &[
+                "train",
+                "--quick",
+                "--depth",
+                "4",
+                "--width",
+                "4",
+                "--epochs",
+                epochs,
+                "--set",
+                "train_samples=200",
+                "--set",
+                "test_samples=100",
+                "--out",
+                epochs,
+            ],
+        ));
+        assert!(stdout.contains(want), "{stdout}");
+        assert!(!stdout.contains("1 epochs"), "{stdout}");
+    }
+}
+
+/// Issue 25 leftover: the README's first command and `reproduce --help` state the same
+/// expected time for `reproduce --quick` (the sum of the measured per-experiment times of
+/// `reproduce/plan.rs`, checked there), and no other.
+#[test]
+fn readme_and_help_give_the_same_time_for_reproduce_quick() {
+    const QUICK: &str = "about 1.5 minutes on 2 cores";
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../README.md"))
+            .unwrap();
+    // the comment lines above the first command
+    let lines: Vec<&str> = readme.lines().collect();
+    let at = lines
+        .iter()
+        .position(|l| l.contains("-- reproduce --quick"))
+        .expect("the README's first command");
+    let comment = lines[at.saturating_sub(3)..at].join(" ");
+    assert!(comment.contains(QUICK), "README: {comment}");
+    let tmp = tempfile::tempdir().unwrap();
+    let help = ok(&run_in(tmp.path(), &["reproduce", "--help"]));
+    let flat = help.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(flat.matches(QUICK).count() >= 2, "{help}");
+    for stale in ["under a minute", "under 2 minutes"] {
+        assert!(!flat.contains(stale), "{stale}: {help}");
+    }
+}

@@ -64,13 +64,22 @@ pub fn preset(name: &str) -> Option<&'static Preset> {
 /// distance (at most three), if it is within a third of the longer name (at least 2). `Fig1` gives
 /// `fig1`; `fig10` gives `fig1`; `coordcheck` gives `coord-check`.
 pub fn similar_presets(name: &str) -> Vec<&'static str> {
+    similar_names(name, PRESETS.iter().map(|p| p.name))
+}
+
+/// The `candidates` closest to `name` by the rule of [`similar_presets`] (case ignored; edit
+/// distance at most a third of the longer name, at least 2; at most three, the nearest only).
+pub fn similar_names(
+    name: &str,
+    candidates: impl IntoIterator<Item = &'static str>,
+) -> Vec<&'static str> {
     let lower = name.to_lowercase();
-    let mut scored: Vec<(usize, &'static str)> = PRESETS
-        .iter()
-        .filter_map(|p| {
-            let d = edit_distance(&lower, p.name);
-            let bound = (lower.chars().count().max(p.name.len()) / 3).max(2);
-            (d <= bound).then_some((d, p.name))
+    let mut scored: Vec<(usize, &'static str)> = candidates
+        .into_iter()
+        .filter_map(|c| {
+            let d = edit_distance(&lower, c);
+            let bound = (lower.chars().count().max(c.chars().count()) / 3).max(2);
+            (d <= bound).then_some((d, c))
         })
         .collect();
     scored.sort();
@@ -83,14 +92,20 @@ pub fn similar_presets(name: &str) -> Vec<&'static str> {
         .collect()
 }
 
+/// `did you mean a?`, `did you mean a or b?`, `did you mean a, b or c?`; `None` for no names.
+pub fn did_you_mean(names: &[&str]) -> Option<String> {
+    match names {
+        [] => None,
+        [one] => Some(format!("did you mean {one}?")),
+        [init @ .., last] => Some(format!("did you mean {} or {last}?", init.join(", "))),
+    }
+}
+
 /// The text that follows an unknown preset name in errors: `did you mean fig1?` (or two or
 /// three names), else where to see them.
 pub fn unknown_preset_hint(name: &str) -> String {
-    match similar_presets(name).as_slice() {
-        [] => "list them with `depthscale presets`".into(),
-        [one] => format!("did you mean {one}?"),
-        [init @ .., last] => format!("did you mean {} or {last}?", init.join(", ")),
-    }
+    did_you_mean(&similar_presets(name))
+        .unwrap_or_else(|| "list them with `depthscale presets`".into())
 }
 
 /// Levenshtein distance between two strings, by characters.
