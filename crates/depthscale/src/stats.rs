@@ -238,7 +238,7 @@ pub fn quadratic_fit(x: &[f64], y: &[f64]) -> Option<(f64, f64, f64, f64)> {
     let qr = design.col_piv_qr();
     let r = qr.R();
     let largest = r[(0, 0)].abs();
-    if !(largest > 0.0) || (0..3).any(|k| r[(k, k)].abs() <= 1e-12 * largest) {
+    if largest.is_nan() || largest == 0.0 || (0..3).any(|k| r[(k, k)].abs() <= 1e-12 * largest) {
         return None;
     }
     let s = qr.solve_lstsq(&rhs);
