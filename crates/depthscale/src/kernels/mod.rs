@@ -19,6 +19,7 @@
 
 mod backend;
 mod batch;
+mod choice;
 pub mod conformance;
 mod cpu;
 
@@ -27,4 +28,6 @@ pub use backend::{
     Tape, ensure_len,
 };
 pub use batch::{NetBatch, grads_of, weights_of};
+pub(crate) use choice::with_backend;
+pub use choice::{BackendChoice, RunBackend};
 pub use cpu::CpuBackend;
