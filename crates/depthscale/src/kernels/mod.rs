@@ -22,6 +22,7 @@ mod batch;
 mod choice;
 pub mod conformance;
 mod cpu;
+pub(crate) mod loss;
 
 pub use backend::{
     AdamCoeffs, Backend, Keep, Op, ProductShape, SgdCoeffs, StackGrads, StackShape, StackWeights,
