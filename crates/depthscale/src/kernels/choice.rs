@@ -16,6 +16,8 @@ macro_rules! with_backend {
     ($choice:expr, $be:ident => $body:expr) => {
         match $choice {
             $crate::kernels::BackendChoice::Cpu($be) => $body,
+            #[cfg(test)]
+            $crate::kernels::BackendChoice::Checked($be) => $body,
         }
     };
 }
@@ -33,6 +35,10 @@ impl<B: Backend<f32> + Backend<f64> + 'static> RunBackend for B {}
 pub enum BackendChoice {
     /// The CPU ([`CpuBackend`]).
     Cpu(CpuBackend),
+    /// The test backend ([`super::checked::CheckedBackend`]): staged buffers, poisoned before
+    /// they are written, every read checked; bitwise the CPU backend it delegates to.
+    #[cfg(test)]
+    Checked(super::checked::CheckedBackend),
 }
 
 impl Default for BackendChoice {
