@@ -13,7 +13,7 @@ use std::path::Path;
 
 /// Whether a summary key or CSV column holds a timing or names the backend (not compared).
 fn varies(name: &str) -> bool {
-    name.contains("seconds") || name == "backend"
+    name.contains("second") || name == "backend"
 }
 
 /// `value` without the keys that [`varies`].

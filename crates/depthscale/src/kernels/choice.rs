@@ -15,6 +15,8 @@ use super::cpu::CpuBackend;
 macro_rules! with_backend {
     ($choice:expr, $be:ident => $body:expr) => {
         match $choice {
+            // `be.clone()` in `$body` serves every backend; the CPU's happens to be `Copy`
+            #[allow(clippy::clone_on_copy)]
             $crate::kernels::BackendChoice::Cpu($be) => $body,
             #[cfg(test)]
             $crate::kernels::BackendChoice::Checked($be) => $body,
