@@ -583,6 +583,8 @@ fn run_experiment(args: RunArgs) -> Result<()> {
             .map(experiment::parse_shard)
             .transpose()?,
         limits: None,
+        // the CPU: the one backend a run can be given today
+        backend: Default::default(),
     };
     let bars = progress::Bars::default();
     let report = match args.executor.slurm(false)? {

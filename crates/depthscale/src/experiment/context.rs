@@ -1,7 +1,8 @@
 //! What a running experiment gets from the runner: where to write, how to report progress,
-//! how many threads to use.
+//! which share of the work to do, which backend to compute on.
 
 use super::output::{WriteMode, open_for_writing};
+use crate::kernels::BackendChoice;
 use crate::progress::Progress;
 use crate::{Error, Result};
 use std::path::{Path, PathBuf};
@@ -16,6 +17,10 @@ pub struct RunContext<'a> {
     /// `Some((i, n))`: run only the share `i` of `n` of the work (see
     /// [`super::Experiment::shardable`]); `None`: all of it.
     pub shard: Option<(usize, usize)>,
+    /// The backend every tensor operation of the run goes through, chosen once by whoever
+    /// starts the run ([`super::RunOptions::backend`]); experiments dispatch on it once per job
+    /// with `kernels::with_backend!`, never name a backend themselves.
+    pub backend: BackendChoice,
 }
 
 impl RunContext<'_> {

@@ -7,6 +7,7 @@
 
 use super::parameterization::Parameterization;
 use crate::Result;
+use crate::kernels::{Backend, BackendChoice, with_backend};
 use crate::paths::Init;
 use crate::rng;
 use crate::train::data::Dataset;
@@ -48,11 +49,16 @@ pub(super) fn train_config(
     Ok(cfg)
 }
 
-/// A freshly initialized trainer of `cfg` on `data` with `p`'s learning-rate rule at
-/// `cfg.depth`: the rate of the hidden tensors (`V`, biases) multiplied by `L^gamma` (Adam's
-/// epsilon `1e-8 L^delta` is already in `cfg`).
-pub(super) fn trainer(p: &Parameterization, cfg: &TrainConfig, data: &Dataset) -> Result<Trainer> {
-    let mut t = Trainer::new(cfg, data.n_features, data.n_classes)?;
+/// A freshly initialized trainer on `backend` of `cfg` on `data` with `p`'s learning-rate rule
+/// at `cfg.depth`: the rate of the hidden tensors (`V`, biases) multiplied by `L^gamma`
+/// (Adam's epsilon `1e-8 L^delta` is already in `cfg`).
+pub(super) fn trainer<B: Backend<f32>>(
+    backend: B,
+    p: &Parameterization,
+    cfg: &TrainConfig,
+    data: &Dataset,
+) -> Result<Trainer<B>> {
+    let mut t = Trainer::with_backend(backend, cfg, data.n_features, data.n_classes)?;
     t.set_hidden_lr_factor(p.lr(1.0, cfg.depth));
     Ok(t)
 }
@@ -79,16 +85,29 @@ pub(super) struct BudgetRun {
     pub steps: usize,
 }
 
-/// Trains `cfg` (learning rate constant) for `epochs` passes over `data`; stops between
-/// batches when `progress` is cancelled.
+/// Trains `cfg` (learning rate constant) for `epochs` passes over `data` on `backend`; stops
+/// between batches when `progress` is cancelled.
 pub(super) fn run_budget(
+    backend: &BackendChoice,
     p: &Parameterization,
     cfg: &TrainConfig,
     data: &Dataset,
     epochs: usize,
     progress: &dyn crate::progress::Progress,
 ) -> Result<BudgetRun> {
-    let mut t = trainer(p, cfg, data)?;
+    with_backend!(backend, be => run_budget_on(be.clone(), p, cfg, data, epochs, progress))
+}
+
+/// [`run_budget`] on the backend `backend`.
+fn run_budget_on<B: Backend<f32>>(
+    backend: B,
+    p: &Parameterization,
+    cfg: &TrainConfig,
+    data: &Dataset,
+    epochs: usize,
+    progress: &dyn crate::progress::Progress,
+) -> Result<BudgetRun> {
+    let mut t = trainer(backend, p, cfg, data)?;
     let n = data.n_train();
     let mut steps = 0;
     let mut last = f64::NAN;

@@ -22,6 +22,7 @@ mod figures;
 mod output;
 
 use super::{Experiment, Grid, RunContext};
+use crate::kernels::with_backend;
 use crate::limits::{Driver, NetWorkspace, PathRecord, Study, Tables};
 use crate::model::Activation;
 use crate::{Error, Result};
@@ -309,15 +310,20 @@ impl Experiment for LimitConfig {
             ),
             self.paths as u64,
         );
-        let records: Vec<PathRecord> = (0..self.paths as u64)
-            .into_par_iter()
-            .map_init(NetWorkspace::default, |ws, p| {
-                crate::progress::check_cancelled(ctx.progress)?;
-                let r = study.measure(p, ws);
-                ctx.progress.advance(1);
-                r
-            })
-            .collect::<Result<_>>()?;
+        let records: Vec<PathRecord> = with_backend!(&ctx.backend, be => {
+            (0..self.paths as u64)
+                .into_par_iter()
+                .map_init(
+                    || NetWorkspace::new(be.clone()),
+                    |ws, p| {
+                        crate::progress::check_cancelled(ctx.progress)?;
+                        let r = study.measure(p, ws);
+                        ctx.progress.advance(1);
+                        r
+                    },
+                )
+                .collect::<Result<_>>()
+        })?;
         ctx.progress.finish();
         // rows -> cells -> fits; everything below reads only the tables
         let tables = Tables::new(study.depths.clone(), study.betas.clone(), records);

@@ -12,6 +12,8 @@
 //! `presets/`.
 
 mod adjoint_study;
+#[cfg(test)]
+mod backend_tests;
 pub mod cells;
 mod config;
 mod context;

@@ -10,6 +10,7 @@ use super::{
     WeightsConfig,
 };
 use crate::budget::{Footprint, Limits, check_title};
+use crate::kernels::BackendChoice;
 use crate::progress::Progress;
 use crate::{Error, Result};
 use std::path::{Path, PathBuf};
@@ -30,6 +31,9 @@ pub struct RunOptions {
     pub shard: Option<(usize, usize)>,
     /// The memory and disk the run may use; `None`: detect them ([`Limits::detect`]).
     pub limits: Option<Limits>,
+    /// The backend the experiment computes on (default: the CPU); it reaches the experiment as
+    /// [`RunContext::backend`].
+    pub backend: BackendChoice,
 }
 
 /// What a completed run produced.
@@ -393,6 +397,7 @@ fn run_into<E: Experiment>(
         dir: out.dir().to_owned(),
         progress,
         shard: opts.shard,
+        backend: opts.backend.clone(),
     };
     // a resumed run keeps its config.toml, whose first line says whether it was --quick (a
     // gap-fill with `depthscale run DIR/config.toml --out DIR` of a quick merge stays quick)
@@ -587,6 +592,7 @@ fn merge_typed<E: Experiment>(
         dir: out.dir().to_owned(),
         progress,
         shard: None,
+        backend: opts.backend.clone(),
     };
     ctx.write("config.toml", text)?;
     let start = Instant::now();

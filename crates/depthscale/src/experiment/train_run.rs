@@ -11,11 +11,12 @@ use super::{Experiment, RunContext};
 use crate::Result;
 use crate::adjoint::GradientMethod;
 use crate::budget::{Footprint, bytes};
+use crate::kernels::with_backend;
 use crate::paths::Init;
 use crate::plot::{self, LineStyle, Panel, Series};
 use crate::progress::Progress;
 use crate::train::data::Dataset;
-use crate::train::{EpochMetrics, TrainConfig, TrainOutcome, train};
+use crate::train::{EpochMetrics, TrainConfig, TrainOutcome, train, train_on};
 use std::time::Instant;
 
 pub use super::data_source::DataSource;
@@ -188,11 +189,14 @@ impl Experiment for TrainRunConfig {
         csv.flush()?;
         let mut write_error = None;
         let start = Instant::now();
-        let out = train(&cfg, &data, ctx.progress, &mut |m| {
+        let mut on_epoch = |m: &EpochMetrics| {
             let written = csv.row(epoch_cells(&cfg, m)).and_then(|()| csv.flush());
             if let (Err(e), None) = (written, &write_error) {
                 write_error = Some(e);
             }
+        };
+        let out = with_backend!(&ctx.backend, be => {
+            train_on(be.clone(), &cfg, &data, ctx.progress, &mut on_epoch)
         })?;
         let seconds = start.elapsed().as_secs_f64();
         if let Some(e) = write_error {

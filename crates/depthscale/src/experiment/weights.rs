@@ -21,12 +21,13 @@ use super::training::{
 };
 use super::{Experiment, RunContext, cell};
 use crate::budget::{Footprint, bytes, check_title};
+use crate::kernels::with_backend;
 use crate::model::ResNet;
 use crate::paths::Init;
 use crate::plot::{self, Histogram, LineStyle, Panel, Series};
 use crate::progress::Quiet;
 use crate::stats::mean_median;
-use crate::train::{TrainConfig, TrainOutcome, train, weight_hurst_estimates};
+use crate::train::{TrainConfig, TrainOutcome, train_on, weight_hurst_estimates};
 use crate::{Error, Result, rng};
 use rand::Rng as _;
 
@@ -302,9 +303,12 @@ impl Experiment for WeightsConfig {
             .map(|cfg| {
                 let cfg = &effective(cfg.clone(), &data);
                 let mut epochs = 0u64;
-                let out = train(cfg, &data, &Quiet(ctx.progress), &mut |_| {
+                let mut on_epoch = |_: &_| {
                     epochs += 1;
                     ctx.progress.advance(1);
+                };
+                let out = with_backend!(&ctx.backend, be => {
+                    train_on(be.clone(), cfg, &data, &Quiet(ctx.progress), &mut on_epoch)
                 })?;
                 ctx.progress.advance(self.epochs as u64 - epochs);
                 let before = weight_hurst_estimates(&out.initial);

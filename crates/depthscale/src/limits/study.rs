@@ -6,6 +6,7 @@ use super::net::{NetWorkspace, PathNet};
 use super::smooth::FourierPath;
 use super::solver::{Euler, Solver, integrate, reference_solver};
 use super::term::Term;
+use crate::kernels::Backend;
 use crate::model::Activation;
 use crate::{Result, rng};
 use rand_distr::{Distribution, StandardNormal};
@@ -177,7 +178,7 @@ impl Study {
     }
 
     /// Measures path `p` (deterministic in `(seed, p)`).
-    pub fn measure(&self, p: u64, ws: &mut NetWorkspace) -> Result<PathRecord> {
+    pub fn measure<B: Backend<f64>>(&self, p: u64, ws: &mut NetWorkspace<B>) -> Result<PathRecord> {
         let x = self
             .sampler
             .sample(rng::stream(self.seed, &[TAG_DRIVER, p]))?;
@@ -272,7 +273,7 @@ impl Study {
 
     /// Runs one network and measures it against the reference.
     #[allow(clippy::too_many_arguments)]
-    fn level(
+    fn level<B: Backend<f64>>(
         &self,
         x: &Sampled,
         w: Option<&FourierPath>,
@@ -282,7 +283,7 @@ impl Study {
         reference: &[f64],
         keep: bool,
         h: &mut [f64],
-        ws: &mut NetWorkspace,
+        ws: &mut NetWorkspace<B>,
     ) -> (LevelRecord, Option<Trajectory>) {
         let d = self.width;
         let s = self.reference / depth;

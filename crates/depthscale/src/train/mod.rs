@@ -34,4 +34,6 @@ pub use net::{
 pub use optim::{Adam, Optimizer, Sgd, StepLr};
 pub use roughness::{hurst_estimate, weight_hurst_estimates};
 pub use task::{BlockKind, Regression, Targets, TrainingSet};
-pub use trainer::{EpochMetrics, TrainOutcome, Trainer, train, train_from};
+pub use trainer::{
+    EpochMetrics, TrainOutcome, Trainer, train, train_from, train_from_on, train_on,
+};

@@ -404,8 +404,20 @@ pub(super) fn check_dataset(data: &Dataset) -> Result<()> {
 /// Trains the paper's model on `data` with `cfg`: one progress phase per epoch, `on_epoch`
 /// called with each epoch's metrics as soon as they are known.
 ///
-/// A non-finite batch loss stops training cleanly (`diverged`, see [`TrainOutcome`]).
+/// A non-finite batch loss stops training cleanly (`diverged`, see [`TrainOutcome`]). Runs on
+/// the CPU; [`train_on`] takes the backend.
 pub fn train(
+    cfg: &TrainConfig,
+    data: &dyn TrainingSet,
+    progress: &dyn Progress,
+    on_epoch: &mut dyn FnMut(&EpochMetrics),
+) -> Result<TrainOutcome> {
+    train_on(CpuBackend::new(), cfg, data, progress, on_epoch)
+}
+
+/// [`train`] on `backend`.
+pub fn train_on<B: Backend<f32>>(
+    backend: B,
     cfg: &TrainConfig,
     data: &dyn TrainingSet,
     progress: &dyn Progress,
@@ -414,13 +426,26 @@ pub fn train(
     cfg.validate()?;
     data.check()?;
     check_loss(cfg, data)?;
-    let trainer = Trainer::new(cfg, data.n_features(), data.n_outputs())?;
+    let trainer = Trainer::with_backend(backend, cfg, data.n_features(), data.n_outputs())?;
     train_with(cfg, trainer, data, progress, on_epoch)
 }
 
 /// [`train`] from the network `initial` (of `cfg`'s block, depth and width, with
-/// `data.n_features()` inputs and `data.n_outputs()` outputs) instead of a fresh draw.
+/// `data.n_features()` inputs and `data.n_outputs()` outputs) instead of a fresh draw; on the
+/// CPU ([`train_from_on`] takes the backend).
 pub fn train_from(
+    cfg: &TrainConfig,
+    initial: &ResNet<f32>,
+    data: &dyn TrainingSet,
+    progress: &dyn Progress,
+    on_epoch: &mut dyn FnMut(&EpochMetrics),
+) -> Result<TrainOutcome> {
+    train_from_on(CpuBackend::new(), cfg, initial, data, progress, on_epoch)
+}
+
+/// [`train_from`] on `backend`.
+pub fn train_from_on<B: Backend<f32>>(
+    backend: B,
     cfg: &TrainConfig,
     initial: &ResNet<f32>,
     data: &dyn TrainingSet,
@@ -439,14 +464,14 @@ pub fn train_from(
             ),
         ));
     }
-    let trainer = Trainer::from_network(CpuBackend::new(), cfg, initial)?;
+    let trainer = Trainer::from_network(backend, cfg, initial)?;
     train_with(cfg, trainer, data, progress, on_epoch)
 }
 
 /// The training loop of [`train`] with a ready trainer.
-fn train_with(
+fn train_with<B: Backend<f32>>(
     cfg: &TrainConfig,
-    mut trainer: Trainer,
+    mut trainer: Trainer<B>,
     data: &dyn TrainingSet,
     progress: &dyn Progress,
     on_epoch: &mut dyn FnMut(&EpochMetrics),

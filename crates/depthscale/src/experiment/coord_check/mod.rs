@@ -26,6 +26,7 @@ use super::depth_train::{epoch_order, train_config, trainer};
 use super::parameterization::{ParamSpec, Parameterization, resolve_all};
 use super::{Experiment, Grid, RunContext};
 use crate::budget::{Footprint, bytes};
+use crate::kernels::{Backend, with_backend};
 use crate::train::data::Dataset;
 use crate::train::residual_scale;
 use crate::{Error, Result};
@@ -182,8 +183,10 @@ impl CoordCheckConfig {
 
     /// The measurements of one `(parameterization, depth)`; stops between steps when
     /// `progress` is cancelled.
-    fn run_job(
+    #[allow(clippy::too_many_arguments)]
+    fn run_job<B: Backend<f32>>(
         &self,
+        backend: &B,
         p: &Parameterization,
         pi: usize,
         depth: usize,
@@ -200,7 +203,7 @@ impl CoordCheckConfig {
             self.seed,
             None,
         )?;
-        let mut tr = trainer(p, &cfg, data)?;
+        let mut tr = trainer(backend.clone(), p, &cfg, data)?;
         let n = x.len() / data.n_features;
         let alpha = residual_scale(depth, p.beta);
         let layers = measure::recorded_layers(depth, self.layers);
@@ -338,7 +341,9 @@ impl Experiment for CoordCheckConfig {
             .par_iter()
             .with_max_len(1)
             .map(|&(pi, l)| {
-                let r = self.run_job(&params[pi], pi, l, &data, &x, ctx.progress);
+                let r = with_backend!(&ctx.backend, be => {
+                    self.run_job(be, &params[pi], pi, l, &data, &x, ctx.progress)
+                });
                 ctx.progress.advance(1);
                 r
             })

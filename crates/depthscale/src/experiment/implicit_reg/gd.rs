@@ -9,7 +9,7 @@
 //! host; everything else goes through [`Backend::forward_stack`] and
 //! [`Backend::backward_stack`]. A step is `Z <- Z - lr dloss/dZ` for `Z = (V, W)`.
 
-use crate::kernels::{Backend, CpuBackend, Keep, StackGrads, StackShape, StackWeights, Tape};
+use crate::kernels::{Backend, Keep, StackGrads, StackShape, StackWeights, Tape};
 use crate::model::{Activation, BlockSpec};
 
 /// A depth-`L` stack trained by full-batch gradient descent, its weights, gradients, tapes and
@@ -19,7 +19,7 @@ use crate::model::{Activation, BlockSpec};
 /// concurrently (`rayon::join`), their gradients summed in a fixed order: the result does not
 /// depend on the thread count, and the deep reference network uses both cores.
 #[derive(Debug)]
-pub struct GdNet<B: Backend<f64> = CpuBackend> {
+pub struct GdNet<B: Backend<f64>> {
     backend: B,
     block: BlockSpec,
     depth: usize,

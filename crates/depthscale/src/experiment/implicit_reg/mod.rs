@@ -28,9 +28,10 @@ mod tests;
 
 use super::{Experiment, Grid, RunContext, cell};
 use crate::budget::{Footprint, bytes};
-use crate::kernels::CpuBackend;
+use crate::kernels::{Backend, with_backend};
 use crate::limits::{Fit, loglog_fit};
 use crate::model::Activation;
+use crate::progress::Progress;
 use crate::{Error, Result, rng};
 use gd::{Distance, GdNet, Increments, Problem, distance, increments};
 use rand_distr::{Distribution, StandardNormal};
@@ -126,6 +127,65 @@ struct Row {
 }
 
 impl ImplicitRegConfig {
+    /// The lockstep training on `backend`: the tested networks of `depths` and the reference
+    /// (of depth `self.reference_depth`) take each gradient step together; their rows per step
+    /// (loss, increments, distance to the reference), reference last.
+    fn lockstep<B: Backend<f64>>(
+        &self,
+        backend: &B,
+        problem: Problem<'_>,
+        depths: &[usize],
+        layer: usize,
+        progress: &dyn Progress,
+    ) -> Result<Vec<Vec<Row>>> {
+        let n_ref = self.reference_depth;
+        // the tested networks, then the reference, all in lockstep
+        let mut nets: Vec<GdNet<B>> = depths
+            .iter()
+            .chain([&n_ref])
+            .collect::<Vec<_>>()
+            .into_par_iter()
+            .map(|&l| GdNet::new(backend.clone(), problem, l, self.lr * gd_depth_factor(l)))
+            .collect();
+        let mut rows: Vec<Vec<Row>> = vec![Vec::with_capacity(self.steps + 1); nets.len()];
+        for t in 0..=self.steps {
+            crate::progress::check_cancelled(progress)?;
+            let grads = t < self.steps;
+            let measured: Vec<(f64, Increments)> = nets
+                .par_iter_mut()
+                .map(|net| {
+                    let loss = net.evaluate(grads);
+                    let (v, w) = net.weights();
+                    (loss, increments(v, w, layer))
+                })
+                .collect();
+            crate::progress::check_cancelled(progress)?;
+            let (tested, reference) = nets.split_at_mut(depths.len());
+            let refw = reference[0].weights();
+            let dists: Vec<Distance> = tested
+                .par_iter_mut()
+                .map(|net| {
+                    let l = net.depth();
+                    distance(net.weights(), refw, layer, l, n_ref)
+                })
+                .collect();
+            for (i, (loss, inc)) in measured.into_iter().enumerate() {
+                rows[i].push(Row {
+                    loss,
+                    inc,
+                    dist: dists.get(i).copied(),
+                });
+            }
+            if grads {
+                crate::progress::check_cancelled(progress)?;
+                nets.par_iter_mut().for_each(GdNet::step);
+            }
+            progress.advance(1);
+        }
+        progress.finish();
+        Ok(rows)
+    }
+
     /// The tested depths, ascending.
     fn depths(&self) -> Result<Vec<usize>> {
         let mut d = self.depth.integers("depth", 2)?;
@@ -268,51 +328,9 @@ impl Experiment for ImplicitRegConfig {
             ),
             self.steps as u64 + 1,
         );
-        // the tested networks, then the reference, all in lockstep
-        let mut nets: Vec<GdNet<CpuBackend>> = depths
-            .iter()
-            .chain([&n_ref])
-            .collect::<Vec<_>>()
-            .into_par_iter()
-            .map(|&l| GdNet::new(CpuBackend::new(), problem, l, self.lr * gd_depth_factor(l)))
-            .collect();
-        let mut rows: Vec<Vec<Row>> = vec![Vec::with_capacity(self.steps + 1); nets.len()];
-        for t in 0..=self.steps {
-            crate::progress::check_cancelled(ctx.progress)?;
-            let grads = t < self.steps;
-            let measured: Vec<(f64, Increments)> = nets
-                .par_iter_mut()
-                .map(|net| {
-                    let loss = net.evaluate(grads);
-                    let (v, w) = net.weights();
-                    (loss, increments(v, w, layer))
-                })
-                .collect();
-            crate::progress::check_cancelled(ctx.progress)?;
-            let (tested, reference) = nets.split_at_mut(depths.len());
-            let refw = reference[0].weights();
-            let dists: Vec<Distance> = tested
-                .par_iter_mut()
-                .map(|net| {
-                    let l = net.depth();
-                    distance(net.weights(), refw, layer, l, n_ref)
-                })
-                .collect();
-            for (i, (loss, inc)) in measured.into_iter().enumerate() {
-                rows[i].push(Row {
-                    loss,
-                    inc,
-                    dist: dists.get(i).copied(),
-                });
-            }
-            if grads {
-                crate::progress::check_cancelled(ctx.progress)?;
-                nets.par_iter_mut().for_each(GdNet::step);
-            }
-            ctx.progress.advance(1);
-        }
-        ctx.progress.finish();
-        drop(nets);
+        let rows = with_backend!(&ctx.backend, be => {
+            self.lockstep(be, problem, &depths, layer, ctx.progress)
+        })?;
         let all_depths: Vec<usize> = depths.iter().copied().chain([n_ref]).collect();
         write_results(ctx, &all_depths, &rows)?;
         let t = Tables::new(&depths, &rows);

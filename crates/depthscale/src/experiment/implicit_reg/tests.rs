@@ -5,6 +5,7 @@
 use super::gd::{GdNet, Problem, distance, increments};
 use super::*;
 use crate::experiment::{ConfigSource, RunOptions, run};
+use crate::kernels::CpuBackend;
 use crate::progress::Silent;
 
 fn random(seed: u64, len: usize, scale: f64) -> Vec<f64> {

@@ -401,7 +401,7 @@ impl Experiment for ProbeConfig {
     fn run(&self, ctx: &RunContext) -> Result<serde_json::Value> {
         let plan = self.plan()?;
         // 1. rows
-        let measured = rows::measure(self.seed, &plan, ctx.progress)?;
+        let measured = rows::measure(self.seed, &plan, &ctx.backend, ctx.progress)?;
         rows::write_results(ctx, &plan, &measured.rows)?;
         // 2. cells
         let cells = cells::aggregate(&measured.rows);
@@ -423,7 +423,7 @@ impl Experiment for ProbeConfig {
         let mut summary = summary;
         if self.compare_uncorrelated {
             // the uncorrelated counterpart: same seed, streams and code path, laws unmixed
-            let base = rows::measure(self.seed, &plan.uncorrelated(), ctx.progress)?;
+            let base = rows::measure(self.seed, &plan.uncorrelated(), &ctx.backend, ctx.progress)?;
             let base_cells = cells::aggregate(&base.rows);
             cells::write(ctx, "cells_uncorrelated.csv", &base_cells)?;
             summary["correlation"] = tables::correlation_json(&plan, &cells, &base_cells);

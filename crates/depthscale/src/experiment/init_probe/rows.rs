@@ -3,7 +3,7 @@
 use super::{Laws, Plan};
 use crate::Result;
 use crate::experiment::{RunContext, cell};
-use crate::kernels::{Backend, CpuBackend};
+use crate::kernels::{Backend, BackendChoice, with_backend};
 use crate::model::{Dims, DrawStream, NetworkStreams, TensorKind};
 use crate::paths::{Init, PathCache};
 use crate::probe::{ProbeMeasure, Prober};
@@ -101,17 +101,31 @@ fn streams(seed: u64, depth: usize, hurst: Option<f64>, draw: usize) -> NetworkS
     )
 }
 
-/// Probes every column of the plan, batch by batch in parallel.
-pub(super) fn measure(seed: u64, plan: &Plan, progress: &dyn Progress) -> Result<Measured> {
+/// Probes every column of the plan on `backend`, batch by batch in parallel.
+pub(super) fn measure(
+    seed: u64,
+    plan: &Plan,
+    backend: &BackendChoice,
+    progress: &dyn Progress,
+) -> Result<Measured> {
+    with_backend!(backend, be => measure_on(be.clone(), seed, plan, progress))
+}
+
+/// [`measure`] on the backend `backend`.
+fn measure_on<B: Backend<f64>>(
+    backend: B,
+    seed: u64,
+    plan: &Plan,
+    progress: &dyn Progress,
+) -> Result<Measured> {
     let cache = PathCache::new();
     let jobs = batches(plan);
     let columns = plan.columns();
     let total = (plan.depths.len() * plan.laws.len() * plan.draws * columns) as u64;
     let max_columns = max_columns(plan);
-    let backend = CpuBackend::new();
     progress.start("probing networks", total);
     let start = Instant::now();
-    let job = |prober: &mut Prober, job: &Batch| {
+    let job = |prober: &mut Prober<B>, job: &Batch| {
         check_cancelled(progress)?;
         let rows = run_batch(seed, plan, prober, &cache, job);
         progress.advance((job.draws.len() * columns) as u64);
@@ -119,10 +133,13 @@ pub(super) fn measure(seed: u64, plan: &Plan, progress: &dyn Progress) -> Result
     };
     // a single batch runs on the calling thread: no hand-over to the pool for tiny calls
     let per_job: Vec<Vec<Row>> = if let [only] = jobs.as_slice() {
-        vec![job(&mut Prober::with_backend(backend, max_columns), only)?]
+        vec![job(
+            &mut Prober::with_backend(backend.clone(), max_columns),
+            only,
+        )?]
     } else {
         jobs.par_iter()
-            .map_init(|| Prober::with_backend(backend, max_columns), job)
+            .map_init(|| Prober::with_backend(backend.clone(), max_columns), job)
             .collect::<Result<_>>()?
     };
     progress.finish();

@@ -38,12 +38,13 @@ impl ProbeConfig {
     /// writes to `results.csv`, bit for bit); no file is written and no figure drawn. Stops
     /// with [`crate::Error::Interrupted`] between batches when `progress` is cancelled. The
     /// memory of the run's [`Experiment::footprint`] is checked first
-    /// ([`crate::budget::check_memory`]).
+    /// ([`crate::budget::check_memory`]). Runs on the default backend
+    /// ([`crate::kernels::BackendChoice::default`]).
     pub fn measure(&self, progress: &dyn Progress) -> Result<ProbeTable> {
         self.validate()?;
         crate::budget::check_memory(&self.footprint()?)?;
         let plan = self.plan()?;
-        let measured = rows::measure(self.seed, &plan, progress)?;
+        let measured = rows::measure(self.seed, &plan, &Default::default(), progress)?;
         let n = measured.rows.len();
         let mut t = ProbeTable {
             hurst: self.hurst.as_ref().map(|_| Vec::with_capacity(n)),

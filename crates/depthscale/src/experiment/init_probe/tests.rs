@@ -65,6 +65,7 @@ fn run_into(cfg: &ProbeConfig, dir: &std::path::Path) -> serde_json::Value {
         dir: dir.to_owned(),
         progress: &Silent,
         shard: None,
+        backend: Default::default(),
     };
     cfg.run(&ctx).unwrap()
 }
@@ -147,7 +148,7 @@ fn leaky_relu_closed_form_matches_monte_carlo() {
     let plan = cfg.plan().unwrap();
     let m2 = plan.closed_form_m2().unwrap();
     assert!((m2 - 0.82).abs() < 1e-12);
-    let measured = rows::measure(3, &plan, &Silent).unwrap();
+    let measured = rows::measure(3, &plan, &Default::default(), &Silent).unwrap();
     for beta in [0.25, 0.5] {
         let sq: Vec<f64> = measured
             .rows

@@ -27,12 +27,13 @@ mod output;
 
 use super::{Experiment, RunContext};
 use crate::budget::{Footprint, bytes, check_title};
+use crate::kernels::{Backend, NetBatch, with_backend};
 use crate::model::{Activation, ResNet};
 use crate::paths::{Init, PathCache};
 use crate::progress::{Progress, Quiet};
 use crate::train::{
     BlockKind, Evaluator, LossKind, Optimizer, Regression, TrainConfig, TrainingSet, init_training,
-    residual_scale, train_from,
+    residual_scale, train_from_on,
 };
 use crate::{Error, Result};
 use rayon::prelude::*;
@@ -254,10 +255,12 @@ impl OdeAfterTrainingConfig {
         )
     }
 
-    /// Trains the pair of `case` at depth `l` (long) and `l / 2` (short); stops when `progress`
-    /// is cancelled (between batches).
-    fn run_pair(
+    /// Trains the pair of `case` at depth `l` (long) and `l / 2` (short) on `backend`; stops
+    /// when `progress` is cancelled (between batches).
+    #[allow(clippy::too_many_arguments)]
+    fn run_pair<B: Backend<f32>>(
         &self,
+        backend: &B,
         case: Case,
         l: usize,
         data: &Regression,
@@ -279,16 +282,21 @@ impl OdeAfterTrainingConfig {
         {
             // no per-epoch test evaluation: the test MSE is measured once, after training
             crate::progress::check_cancelled(progress)?;
-            let out = train_from(cfg, start, train_only, &Quiet(progress), &mut |_| {})?;
+            let out = train_from_on(
+                backend.clone(),
+                cfg,
+                start,
+                train_only,
+                &Quiet(progress),
+                &mut |_| {},
+            )?;
             diverged |= out.diverged;
             train_loss[i] = out.metrics.last().map_or(f64::NAN, |m| m.train_loss);
             let (x, y) = data.test_split();
-            let net = crate::kernels::NetBatch::from_network(
-                crate::kernels::CpuBackend::new(),
-                &out.trained,
-            )?;
+            let net = NetBatch::from_network(backend.clone(), &out.trained)?;
             let alpha = residual_scale(cfg.depth, cfg.beta) as f32;
-            let mut eval = Evaluator::new(&out.trained.block, out.trained.dims, 256);
+            let (block, dims) = (&out.trained.block, out.trained.dims);
+            let mut eval = Evaluator::with_backend(backend.clone(), block, dims, 256);
             test_mse[i] = eval.evaluate_targets(&net, alpha, x, y).0;
             nets.push(out.trained);
         }
@@ -425,7 +433,9 @@ impl Experiment for OdeAfterTrainingConfig {
         let pairs = jobs
             .par_iter()
             .map(|&(case, l)| {
-                let pair = self.run_pair(case, l, &data, &train_only, &cache, ctx.progress);
+                let pair = with_backend!(&ctx.backend, be => {
+                    self.run_pair(be, case, l, &data, &train_only, &cache, ctx.progress)
+                });
                 ctx.progress.advance(1);
                 pair
             })

@@ -161,6 +161,7 @@ impl Planned {
             force,
             shard: None,
             limits: limits.clone(),
+            ..RunOptions::default()
         }
     }
 }

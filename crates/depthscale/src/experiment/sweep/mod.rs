@@ -28,10 +28,11 @@ use super::store::{self, Appender};
 use super::training::{RunStats, training_config, training_footprint};
 use super::{Experiment, Grid, LawSpec, RunContext, cells};
 use crate::budget::Footprint;
+use crate::kernels::{BackendChoice, with_backend};
 use crate::paths::Init;
 use crate::progress::{Progress, Quiet};
 use crate::train::data::Dataset;
-use crate::train::{TrainConfig, train};
+use crate::train::{TrainConfig, train_on};
 use crate::{Error, Result};
 use rayon::prelude::*;
 use std::collections::HashMap;
@@ -197,13 +198,14 @@ impl SweepConfig {
         })
     }
 
-    /// Trains one cell; returns its row and its epoch rows. Stops when `progress` is
-    /// cancelled (between batches).
+    /// Trains one cell on `backend`; returns its row and its epoch rows. Stops when `progress`
+    /// is cancelled (between batches).
     fn run_cell(
         &self,
         plan: &Plan,
         data: &Dataset,
         idx: usize,
+        backend: &BackendChoice,
         progress: &dyn Progress,
     ) -> Result<(CellRow, Vec<EpochRow>)> {
         let key = plan.cells[idx];
@@ -212,7 +214,9 @@ impl SweepConfig {
             batch_size: cfg.batch_size.min(data.n_train().max(1)),
             ..cfg
         };
-        let out = train(&cfg, data, &Quiet(progress), &mut |_| {})?;
+        let out = with_backend!(backend, be => {
+            train_on(be.clone(), &cfg, data, &Quiet(progress), &mut |_| {})
+        })?;
         let stats = RunStats::of(&out.metrics, out.diverged);
         let epochs = out
             .metrics
@@ -329,7 +333,8 @@ impl Experiment for SweepConfig {
                 .with_max_len(1)
                 .map(|&idx| {
                     crate::progress::check_cancelled(ctx.progress)?;
-                    let (row, rows) = self.run_cell(&plan, &data, idx, ctx.progress)?;
+                    let (row, rows) =
+                        self.run_cell(&plan, &data, idx, &ctx.backend, ctx.progress)?;
                     let mut f = files.lock().expect("cell files lock");
                     let (cells_csv, metrics_csv) = &mut *f;
                     for (_, r) in &rows {

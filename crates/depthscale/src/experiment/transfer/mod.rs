@@ -287,12 +287,13 @@ impl TransferConfig {
         })
     }
 
-    /// Trains one cell; stops between batches when `progress` is cancelled.
+    /// Trains one cell on `backend`; stops between batches when `progress` is cancelled.
     fn run_cell(
         &self,
         plan: &Plan,
         data: &Dataset,
         idx: usize,
+        backend: &crate::kernels::BackendChoice,
         progress: &dyn crate::progress::Progress,
     ) -> Result<CellRow> {
         let key = plan.cells[idx];
@@ -312,7 +313,7 @@ impl TransferConfig {
             ..cfg
         };
         let start = Instant::now();
-        let out = run_budget(p, &cfg, data, self.epochs, progress)?;
+        let out = run_budget(backend, p, &cfg, data, self.epochs, progress)?;
         Ok(CellRow {
             parameterization: p.name.clone(),
             beta: p.beta,
@@ -439,7 +440,7 @@ impl Experiment for TransferConfig {
                 .with_max_len(1)
                 .map(|&idx| {
                     crate::progress::check_cancelled(ctx.progress)?;
-                    let row = self.run_cell(&plan, &data, idx, ctx.progress)?;
+                    let row = self.run_cell(&plan, &data, idx, &ctx.backend, ctx.progress)?;
                     let mut f = file.lock().expect("cells.csv lock");
                     f.push(&row)?;
                     f.sync()?;

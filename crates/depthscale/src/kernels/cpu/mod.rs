@@ -19,10 +19,10 @@ use super::backend::{
     AdamCoeffs, Backend, Keep, Op, ProductShape, SgdCoeffs, StackGrads, StackShape, StackWeights,
     Tape,
 };
+use super::loss;
 use crate::Float;
 use crate::linalg::{MatMut, MatRef, matmul};
 use crate::model::{BiasPosition, BlockSpec};
-use crate::train::loss;
 use layer::{Layer, LayerGrads};
 use rayon::prelude::*;
 
