@@ -1032,7 +1032,8 @@ fn adjoint(b: &mut Builder, r: &AdjointSummary) {
             "states held are counted, not timed: O(L), O(sqrt L), O(1) exactly".into()
         } else if std::ptr::eq(claim, &c.iid_reconstruction_slope) {
             format!(
-                "{K_SE} se of the mean of the draws' own slopes, se = {}",
+                "a fixed bound: the slope over two depths has a finite-depth offset beyond its \
+                 sampling error; se of the draws' slopes = {}",
                 claim.se.map_or("missing".into(), num)
             )
         } else {
