@@ -3,6 +3,7 @@
 
 use super::{Experiment, Grid, RunContext, cell};
 use crate::budget::{Footprint, bytes};
+use crate::experiment::summary::{FbmPathsSummary, FgnIncrements, to_json};
 use crate::paths::fbm::{autocovariance, fbm_path};
 use crate::plot::{self, LineStyle, Panel, Series};
 use crate::rng::stream;
@@ -164,15 +165,15 @@ impl Experiment for FbmPathsConfig {
             });
             let (lag1_mean, lag1_se) = mean_se(&lag1);
             let (var_mean, var_se) = mean_se(&scaled);
-            summary.push(serde_json::json!({
-                "hurst": h,
-                "paths": n_paths,
-                "lag1_autocorrelation": lag1_mean,
-                "lag1_autocorrelation_se": lag1_se,
-                "lag1_autocorrelation_theory": autocovariance(h, 1),
-                "scaled_variance": var_mean,
-                "scaled_variance_se": var_se,
-            }));
+            summary.push(FgnIncrements {
+                hurst: h,
+                paths: n_paths,
+                lag1_autocorrelation: lag1_mean,
+                lag1_autocorrelation_se: lag1_se,
+                lag1_autocorrelation_theory: autocovariance(h, 1),
+                scaled_variance: var_mean,
+                scaled_variance_se: var_se,
+            });
         }
         csv.finish()?;
         ctx.progress.finish();
@@ -182,6 +183,8 @@ impl Experiment for FbmPathsConfig {
             &self.title
         };
         plot::line_panels(&ctx.path("fbm_paths"), title, &panels, hursts.len().min(3))?;
-        Ok(serde_json::json!({ "increments": summary }))
+        Ok(to_json(&FbmPathsSummary {
+            increments: summary,
+        }))
     }
 }

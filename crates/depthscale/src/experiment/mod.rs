@@ -37,6 +37,7 @@ mod presets;
 pub mod reproduce;
 mod runner;
 pub mod store;
+pub mod summary;
 mod sweep;
 mod train_run;
 mod training;

@@ -16,11 +16,12 @@
 //! model and epoch), optional checkpoints `m<k>-initial.safetensors` / `m<k>-model.safetensors`.
 
 use super::training::{
-    EPOCH_COLUMNS, RunStats, default_lr, effective, epoch_cells, num, save_pair, training_config,
+    EPOCH_COLUMNS, RunStats, default_lr, effective, epoch_cells, save_pair, training_config,
     training_footprint,
 };
 use super::{Experiment, RunContext, cell};
 use crate::budget::{Footprint, bytes, check_title};
+use crate::experiment::summary::{TrainedModel, WeightsSummary, finite, to_json};
 use crate::kernels::with_backend;
 use crate::model::ResNet;
 use crate::paths::Init;
@@ -413,21 +414,21 @@ impl Experiment for WeightsConfig {
             } else {
                 Vec::new()
             };
-            summary.push(serde_json::json!({
-                "model": m.label,
-                "beta": m.beta,
-                "init_v": run.cfg.init_v.to_string(),
-                "diverged": run.out.diverged,
-                "final_test_accuracy": num(acc),
-                "best_test_accuracy": num(best),
-                "relative_change_v": num(run.relative_change),
-                "hurst_before_mean": num(bm),
-                "hurst_before_median": num(bmed),
-                "hurst_after_mean": num(am),
-                "hurst_after_median": num(amed),
-                "hurst_change_median": num(cmed),
-                "checkpoints": checkpoints,
-            }));
+            summary.push(TrainedModel {
+                model: m.label.clone(),
+                beta: m.beta,
+                init_v: run.cfg.init_v.to_string(),
+                diverged: run.out.diverged,
+                final_test_accuracy: finite(acc),
+                best_test_accuracy: finite(best),
+                relative_change_v: finite(run.relative_change),
+                hurst_before_mean: finite(bm),
+                hurst_before_median: finite(bmed),
+                hurst_after_mean: finite(am),
+                hurst_after_median: finite(amed),
+                hurst_change_median: finite(cmed),
+                checkpoints,
+            });
         }
         metrics.finish()?;
         results.finish()?;
@@ -438,12 +439,12 @@ impl Experiment for WeightsConfig {
         self.plot_roughness(ctx, &runs)?;
         ctx.progress.advance(1);
         ctx.progress.finish();
-        Ok(serde_json::json!({
-            "dataset": data.name,
-            "n_train": data.n_train(),
-            "n_test": data.n_test(),
-            "entry_shown": [entry.0, entry.1],
-            "models": summary,
+        Ok(to_json(&WeightsSummary {
+            dataset: data.name.clone(),
+            n_train: data.n_train(),
+            n_test: data.n_test(),
+            entry_shown: [entry.0, entry.1],
+            models: summary,
         }))
     }
 }

@@ -5,6 +5,7 @@
 use super::{CoordCheckConfig, CoordRow};
 use crate::Result;
 use crate::experiment::parameterization::Parameterization;
+use crate::experiment::summary::{CoordCheckSummary, Flatness, Reading, rest, to_json};
 use crate::experiment::training::num;
 use crate::experiment::{RunContext, cell};
 use crate::plot::{self, Panel, Series};
@@ -147,11 +148,24 @@ pub(super) fn finish(
             .flat_map(|(m, _)| (0..=cfg.steps).map(move |t| (*m, t)))
             .map(|(m, t)| ratio(&curve(rows, pi, depths, m, t)))
             .fold(0.0f64, f64::max);
-        flat.push(serde_json::json!({
-            "parameterization": p.name,
-            "worst_max_min_ratio": num(worst),
-            "flat": worst <= cfg.flat_ratio,
-        }));
+        // a non-finite measurement is the evidence of an overflow: the first one, named
+        let first_bad = rows.iter().find(|r| r.param == pi && !r.l1.is_finite());
+        let worst = match first_bad {
+            Some(r) => Reading::Overflow {
+                overflow: format!(
+                    "l1 = {} at L = {}, {} layer {}, t = {}",
+                    r.l1, r.depth, r.module, r.layer, r.t
+                ),
+            },
+            None => Reading::finite_or_overflow(worst, || {
+                "the max/min ratio over L is not finite (an l1 of 0)".into()
+            }),
+        };
+        flat.push(Flatness {
+            parameterization: p.name.clone(),
+            flat: matches!(worst, Reading::Value(w) if w <= cfg.flat_ratio),
+            worst_max_min_ratio: worst,
+        });
     }
     let title = if cfg.title.is_empty() {
         format!(
@@ -165,7 +179,7 @@ pub(super) fn finish(
     let flat_names: Vec<&str> = params
         .iter()
         .zip(&flat)
-        .filter(|(_, f)| f["flat"] == true)
+        .filter(|(_, f)| f.flat)
         .map(|(p, _)| p.name.as_str())
         .collect();
     let note = format!(
@@ -191,17 +205,19 @@ pub(super) fn finish(
             format!("parameterization {name:?} diverged: some of its measurements are not finite (see coords.csv); it is not counted as flat")
         })
         .collect();
-    Ok(serde_json::json!({
-        "diverged": diverged,
-        "warnings": warnings,
-        "depths": depths,
-        "steps": cfg.steps,
-        "lr": cfg.lr,
-        "parameterizations": params,
-        "curves": curves_json,
-        "flatness": flat,
-        "flat": flat_names,
-        "note": note,
-        "dataset": cfg.dataset.trim(),
+    Ok(to_json(&CoordCheckSummary {
+        steps: cfg.steps,
+        flatness: flat,
+        rest: rest(serde_json::json!({
+            "diverged": diverged,
+            "warnings": warnings,
+            "depths": depths,
+            "lr": cfg.lr,
+            "parameterizations": params,
+            "curves": curves_json,
+            "flat": flat_names,
+            "note": note,
+            "dataset": cfg.dataset.trim(),
+        })),
     }))
 }

@@ -28,6 +28,7 @@ mod tests;
 
 use super::{Experiment, Grid, RunContext, cell};
 use crate::budget::{Footprint, bytes};
+use crate::experiment::summary::{ImplicitRegSummary, finite, rest, to_json};
 use crate::kernels::{Backend, with_backend};
 use crate::limits::{Fit, loglog_fit};
 use crate::model::Activation;
@@ -348,7 +349,15 @@ impl Experiment for ImplicitRegConfig {
             Some(_) => f64::NAN,
             None => reference.iter().map(|r| r.inc.z).fold(0.0, f64::max),
         };
-        Ok(json!({
+        Ok(to_json(&ImplicitRegSummary {
+            max_increment_slope: t.inc_fit.map(|f| f.slope).and_then(finite),
+            distance_slope: t.dist_fit.map(|f| f.slope).and_then(finite),
+            initial_loss: rows[0][0].loss,
+            final_loss: rows
+                .iter()
+                .map(|r| r.last().map(|x| x.loss).and_then(finite))
+                .collect(),
+            rest: rest(json!({
             "diverged": !warnings.is_empty(),
             "diverged_depths": diverged_depths,
             "reference_diverged": diverged_at(reference).is_some(),
@@ -365,17 +374,14 @@ impl Experiment for ImplicitRegConfig {
             "max_increment": t.max_inc,
             "max_increment_v": t.max_inc_v,
             "max_increment_w": t.max_inc_w,
-            "max_increment_slope": t.inc_fit.map(|f| f.slope),
             "expected_increment_slope": -1.0,
             "increment_rss_slope": t.rss_fit.map(|f| f.slope),
             "distance_rms": t.dist_rms,
             "distance_sup": t.dist_sup,
-            "distance_slope": t.dist_fit.map(|f| f.slope),
             "distance_sup_slope": t.sup_fit.map(|f| f.slope),
             "expected_distance_slope": -1.0,
-            "initial_loss": rows[0][0].loss,
-            "final_loss": rows.iter().map(|r| r.last().map(|x| x.loss)).collect::<Vec<_>>(),
             "reference_max_increment": reference_max_increment,
+            })),
         }))
     }
 }

@@ -27,6 +27,7 @@ pub use table::ProbeTable;
 pub(crate) use tables::{closed_form_h_diff, critical_beta};
 
 use super::{Experiment, Grid, LawSpec, RunContext};
+use crate::experiment::summary::{ProbeSummary, rest, to_json};
 use crate::model::{Activation, BlockSpec};
 use crate::paths::Init;
 use crate::{Error, Result};
@@ -410,23 +411,25 @@ impl Experiment for ProbeConfig {
         let critical = tables::critical(&plan, &cells);
         tables::write_critical(ctx, &critical)?;
         let curves = tables::depth_curves(&plan, &cells);
-        let summary = serde_json::json!({
-            "probes": measured.rows.len(),
-            "weight_draws": measured.draws,
-            "batches": measured.batches,
-            "backend": measured.backend,
-            "probe_seconds": measured.seconds,
-            "probes_per_second": measured.rows.len() as f64 / measured.seconds,
-            "critical_beta": tables::critical_json(&plan, &critical),
-            "depth_curves": tables::depth_curves_json(&curves),
-        });
-        let mut summary = summary;
+        let mut summary = ProbeSummary {
+            depth_curves: tables::depth_curves_summary(&curves),
+            correlation: None,
+            rest: rest(serde_json::json!({
+                "probes": measured.rows.len(),
+                "weight_draws": measured.draws,
+                "batches": measured.batches,
+                "backend": measured.backend,
+                "probe_seconds": measured.seconds,
+                "probes_per_second": measured.rows.len() as f64 / measured.seconds,
+                "critical_beta": tables::critical_json(&plan, &critical),
+            })),
+        };
         if self.compare_uncorrelated {
             // the uncorrelated counterpart: same seed, streams and code path, laws unmixed
             let base = rows::measure(self.seed, &plan.uncorrelated(), &ctx.backend, ctx.progress)?;
             let base_cells = cells::aggregate(&base.rows);
             cells::write(ctx, "cells_uncorrelated.csv", &base_cells)?;
-            summary["correlation"] = tables::correlation_json(&plan, &cells, &base_cells);
+            summary.correlation = Some(tables::correlation_summary(&plan, &cells, &base_cells));
         }
         // 4. figures
         ctx.progress
@@ -442,7 +445,7 @@ impl Experiment for ProbeConfig {
             ctx.progress.advance(1);
         }
         ctx.progress.finish();
-        Ok(summary)
+        Ok(to_json(&summary))
     }
 }
 

@@ -4,6 +4,7 @@
 use super::Plan;
 use super::cells::{Cells, METRICS, cell_key};
 use crate::Result;
+use crate::experiment::summary::{CorrelationPair, CorrelationRow, CurvePointSummary, finite};
 use crate::experiment::{RunContext, cell};
 use std::collections::BTreeMap;
 
@@ -171,29 +172,33 @@ pub(super) fn depth_curves(plan: &Plan, cells: &Cells) -> DepthCurves {
 }
 
 /// The depth-curve summary for `summary.json`.
-pub(super) fn depth_curves_json(curves: &DepthCurves) -> serde_json::Value {
+pub(super) fn depth_curves_summary(curves: &DepthCurves) -> Vec<CurvePointSummary> {
     curves
         .values()
         .map(|c| {
             let (h_diff, h_ci) = c.stat("h_diff");
             let (g_diff, g_ci) = c.stat("g_diff");
-            serde_json::json!({
-                "depth": c.depth, "beta": c.beta, "hurst": c.hurst,
-                "h_diff_mean": finite_or_null(h_diff), "h_diff_ci95": finite_or_null(h_ci),
-                "h_diff_closed_form_rms": c.closed_form,
-                "g_diff_mean": finite_or_null(g_diff), "g_diff_ci95": finite_or_null(g_ci),
-            })
+            CurvePointSummary {
+                depth: c.depth,
+                beta: c.beta,
+                hurst: c.hurst,
+                h_diff_mean: finite(h_diff),
+                h_diff_ci95: finite(h_ci),
+                h_diff_closed_form_rms: c.closed_form.and_then(finite),
+                g_diff_mean: finite(g_diff),
+                g_diff_ci95: finite(g_ci),
+            }
         })
         .collect()
 }
 
 /// Correlated against uncorrelated weights at the largest depth, per `(hurst, beta)`: mean and
 /// 95% half-width of `h_diff` and `g_diff` under both.
-pub(super) fn correlation_json(
+pub(super) fn correlation_summary(
     plan: &Plan,
     correlated: &Cells,
     uncorrelated: &Cells,
-) -> serde_json::Value {
+) -> Vec<CorrelationRow> {
     let depth = *plan.depths.iter().max().expect("non-empty grid");
     let mut out = Vec::new();
     for hurst in plan.hursts() {
@@ -204,16 +209,21 @@ pub(super) fn correlation_json(
             };
             let pair = |m: &str| {
                 let ((cm, cc), (um, uc)) = (c.stat(m), u.stat(m));
-                serde_json::json!({
-                    "correlated_mean": finite_or_null(cm), "correlated_ci95": finite_or_null(cc),
-                    "uncorrelated_mean": finite_or_null(um), "uncorrelated_ci95": finite_or_null(uc),
-                })
+                CorrelationPair {
+                    correlated_mean: finite(cm),
+                    correlated_ci95: finite(cc),
+                    uncorrelated_mean: finite(um),
+                    uncorrelated_ci95: finite(uc),
+                }
             };
-            out.push(serde_json::json!({
-                "depth": depth, "hurst": hurst, "beta": beta,
-                "h_diff": pair("h_diff"), "g_diff": pair("g_diff"),
-            }));
+            out.push(CorrelationRow {
+                depth,
+                hurst,
+                beta,
+                h_diff: pair("h_diff"),
+                g_diff: pair("g_diff"),
+            });
         }
     }
-    serde_json::Value::Array(out)
+    out
 }

@@ -3,6 +3,7 @@
 
 use super::LimitConfig;
 use crate::Result;
+use crate::experiment::summary::{LimitSummary, MismatchedBeta, Reading, finite, rest, to_json};
 use crate::experiment::{RunContext, cell};
 use crate::limits::{Driver, Fit, Study, Tables, Trajectory, means};
 use serde_json::json;
@@ -155,29 +156,29 @@ impl LimitConfig {
             .iter()
             .enumerate()
             .skip(1)
-            .map(|(c, beta)| {
-                json!({
-                    "beta": beta,
+            .map(|(c, beta)| MismatchedBeta {
+                beta: *beta,
+                displacement_slope: displacement_slope(
+                    slope(fits.displacement[c]),
+                    &t.depths,
+                    &cells.exploded[c],
+                ),
+                rest: rest(json!({
                     "strong_error": means(&cells.strong[c]),
                     "terminal_error": means(&cells.terminal[c]),
                     "displacement": means(&cells.displacement[c]),
                     "strong_error_slope": slope(fits.strong[c]),
-                    "displacement_slope": slope(fits.displacement[c]),
                     "non_finite_paths": cells.exploded[c],
                     "ks": cells.ks[c],
                     "w1": cells.w1[c],
-                })
+                })),
             })
             .collect();
         let network_rate = study.network_rate();
         let mut out = json!({
-            "strong_error_slope": slope(fits.strong[0]),
-            "terminal_error_slope": slope(fits.terminal[0]),
-            "expected_slope": -network_rate,
             "expected_slope_source": "minus the strong rate the Euler solver (the networks' scheme) declares for the driver",
             "limit": self.driver.limit_name(),
             "driver": self.driver.to_string(),
-            "natural_beta": self.driver.natural_beta(),
             "block": self.block,
             "activation": self.activation.to_string(),
             "width": self.width,
@@ -192,7 +193,6 @@ impl LimitConfig {
             "terminal_error_ci95": cis(&cells.terminal[0]),
             "displacement": means(&cells.displacement[0]),
             "limit_displacement": cells.limit_displacement.0,
-            "mismatched": mismatched,
             "weak": {
                 "statistic": "||h_L|| / ||h_0||, coupled samples (network and limit on the same path)",
                 "ks": cells.ks[0],
@@ -217,6 +217,28 @@ impl LimitConfig {
                 "largest_depths": fits.tail_depths,
             });
         }
-        out
+        to_json(&LimitSummary {
+            strong_error_slope: slope(fits.strong[0]).and_then(finite),
+            terminal_error_slope: slope(fits.terminal[0]).and_then(finite),
+            expected_slope: -network_rate,
+            natural_beta: self.driver.natural_beta(),
+            mismatched,
+            rest: rest(out),
+        })
+    }
+}
+
+/// The displacement slope of a mismatched beta: the fitted slope, or, where non-finite paths
+/// left none to fit, an overflow naming the first depth with non-finite paths.
+fn displacement_slope(fit: Option<f64>, depths: &[usize], exploded: &[usize]) -> Option<Reading> {
+    match fit.and_then(finite) {
+        Some(s) => Some(Reading::Value(s)),
+        None => depths
+            .iter()
+            .zip(exploded)
+            .find(|(_, n)| **n > 0)
+            .map(|(l, n)| Reading::Overflow {
+                overflow: format!("{n} non-finite paths at L = {l}"),
+            }),
     }
 }

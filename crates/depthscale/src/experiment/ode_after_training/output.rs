@@ -2,6 +2,9 @@
 
 use super::{Case, OdeAfterTrainingConfig, Pair};
 use crate::Result;
+use crate::experiment::summary::{
+    GapSlopes, MeanGapSlopes, OdeAfterTrainingSummary, finite, rest, to_json,
+};
 use crate::experiment::{RunContext, cell};
 use crate::plot::{self, LineStyle, Panel, Series};
 use crate::stats::{loglog_slope, max_mean};
@@ -17,13 +20,6 @@ fn slopes(pairs: &[&Pair]) -> [Option<f64>; 3] {
         loglog_slope(&x, &y(&|p| max_mean(&p.gap_v).1)),
         loglog_slope(&x, &y(&|p| max_mean(&p.gap_w).0)),
     ]
-}
-
-fn num(x: Option<f64>) -> serde_json::Value {
-    match x {
-        Some(v) if v.is_finite() => serde_json::json!(v),
-        _ => serde_json::Value::Null,
-    }
 }
 
 /// Writes `layers.csv`, `results.csv`, `fits.csv`, `gaps.png/svg`; returns the summary.
@@ -111,10 +107,14 @@ pub(super) fn write(
         let s = slopes(&mine);
         let [b, i, a] = key(c);
         fits.row([b, i.clone(), a.clone(), cell(s[0]), cell(s[1]), cell(s[2])])?;
-        slope_rows.push(serde_json::json!({
-            "beta": c.beta, "init": i, "activation": a,
-            "slope_max_gap_v": num(s[0]), "slope_mean_gap_v": num(s[1]), "slope_max_gap_w": num(s[2]),
-        }));
+        slope_rows.push(GapSlopes {
+            beta: c.beta,
+            init: i,
+            activation: a,
+            slope_max_gap_v: s[0].and_then(finite),
+            slope_mean_gap_v: s[1].and_then(finite),
+            slope_max_gap_w: s[2].and_then(finite),
+        });
         let at = match groups
             .iter()
             .position(|g| g.0 == c.beta && g.1 == c.init.to_string())
@@ -175,15 +175,17 @@ pub(super) fn write(
         cfg.title.clone()
     };
     plot::line_panels(&ctx.path("gaps"), &title, &panels, 2)?;
-    let per_group: Vec<serde_json::Value> = groups
+    let per_group: Vec<MeanGapSlopes> = groups
         .iter()
         .map(|(beta, init, s)| {
             let mean = (!s.is_empty()).then(|| s.iter().sum::<f64>() / s.len() as f64);
-            serde_json::json!({
-                "beta": beta, "init": init, "mean_slope_max_gap_v": num(mean),
-                "min_slope": num(s.iter().copied().reduce(f64::min)),
-                "max_slope": num(s.iter().copied().reduce(f64::max)),
-            })
+            MeanGapSlopes {
+                beta: *beta,
+                init: init.clone(),
+                mean_slope_max_gap_v: mean.and_then(finite),
+                min_slope: s.iter().copied().reduce(f64::min).and_then(finite),
+                max_slope: s.iter().copied().reduce(f64::max).and_then(finite),
+            }
         })
         .collect();
     let diverged: Vec<&Pair> = pairs.iter().filter(|p| p.diverged).collect();
@@ -213,7 +215,10 @@ pub(super) fn write(
             }
         )]
     };
-    Ok(serde_json::json!({
+    Ok(to_json(&OdeAfterTrainingSummary {
+        slopes: slope_rows,
+        mean_slopes: per_group,
+        rest: rest(serde_json::json!({
         "depths": cfg.depth,
         "pairs": pairs.len(),
         "diverged": diverged.len(),
@@ -222,8 +227,7 @@ pub(super) fn write(
             "activation": p.case.activation.to_string(), "depth": p.depth,
         })).collect::<Vec<_>>(),
         "warnings": warnings,
-        "slopes": slope_rows,
-        "mean_slopes": per_group,
         "theory": "smooth weights with beta = 1: max gap ~ 1/L (slope -1)",
+        })),
     }))
 }

@@ -1,8 +1,14 @@
 //! Stage 3, claims: each claim of the paper checked against what an experiment wrote (its
 //! `summary.json` and CSV tables), with the theory's value and a tolerance.
 
+use crate::experiment::summary::{
+    AdjointSummary, CoordCheckSummary, CurvePointSummary, FbmPathsSummary, ImplicitRegSummary,
+    LimitSummary, OdeAfterTrainingSummary, ProbeSummary, Reading, SweepSummary, TransferSummary,
+    WeightsSummary,
+};
 use crate::stats::mean_se;
 use crate::{Error, Result};
+use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use std::path::Path;
 
@@ -188,19 +194,36 @@ pub fn num(x: f64) -> String {
     }
 }
 
-/// A JSON number: `"inf"` (how some summaries record an overflow) is [`Measured::Overflow`];
-/// `null`, an absent key, any other text and NaN are [`Measured::Missing`].
-fn val(v: &Value) -> Measured {
-    match v {
-        Value::String(s) if s == "inf" => Measured::Overflow,
-        Value::Number(n) => n.as_f64().map_or(Measured::Missing, Measured::of),
-        _ => Measured::Missing,
+/// A summary's optional number: `None` (null in the JSON) is [`Measured::Missing`].
+fn val(v: Option<f64>) -> Measured {
+    v.map_or(Measured::Missing, Measured::of)
+}
+
+impl From<&Reading> for Measured {
+    fn from(r: &Reading) -> Self {
+        match r {
+            Reading::Value(x) => Measured::of(*x),
+            Reading::Overflow { .. } => Measured::Overflow,
+        }
     }
 }
 
-/// A JSON number as `f64`, NaN when absent or not a number.
-fn f(v: &Value) -> f64 {
-    v.as_f64().unwrap_or(f64::NAN)
+/// The summary's results read as the typed summary `T`; on a missing, null or renamed field
+/// one claim that fails as "missing", naming the field, and `None`.
+fn typed<T: DeserializeOwned>(b: &mut Builder, r: &Value) -> Option<T> {
+    match serde_path_to_error::deserialize::<_, T>(r) {
+        Ok(t) => Some(t),
+        Err(e) => {
+            b.push(
+                format!("summary.json results read as a typed summary ({e})"),
+                Measured::Missing,
+                Expected::Near(0.0, 0.0),
+                "every field a claim reads must be present and a number".into(),
+                &[],
+            );
+            None
+        }
+    }
 }
 
 /// The number of standard errors of every sampling-error tolerance: a claim agrees when the
@@ -304,35 +327,7 @@ pub fn claims(preset: &str, dir: &Path, summary: &Value, reduced: bool) -> Resul
         out: Vec::new(),
     };
     let r = &summary["results"];
-    match preset {
-        "fig1" | "fig1-leaky" => closed_form_claims(&mut b, dir, r, &["h_diff"], None)?,
-        "fig1-correlated" => {
-            // the revision's claim: correlation across entries changes nothing, so the
-            // uncorrelated weights' closed form (ReLU) still holds
-            let relu = crate::model::Activation::Relu.second_moment_ratio();
-            closed_form_claims(&mut b, dir, r, &["h_diff", "g_diff"], relu)?;
-            correlation(&mut b, r);
-        }
-        "fig3" => closed_form_claims(&mut b, dir, r, &["g_diff"], None)?,
-        "fig4" => smooth_claims(&mut b, dir, &["h_diff"])?,
-        "fig5" => smooth_claims(&mut b, dir, &["g_diff"])?,
-        "fig4-correlated" => {
-            smooth_claims(&mut b, dir, &["h_diff", "g_diff"])?;
-            correlation(&mut b, r);
-        }
-        "fig2" => fig2(&mut b, dir, r)?,
-        "fig6" => fig6(&mut b, r),
-        "fig7" => fig7(&mut b, dir)?,
-        "fig8" => fig8(&mut b, r),
-        "fig9" => fig9(&mut b, r),
-        "ode" | "sde" | "fbm-limit" => limit(&mut b, r),
-        "ode-after-training" => ode_after_training(&mut b, r),
-        "implicit-regularization" => implicit_regularization(&mut b, r),
-        "coord-check" => coord_check(&mut b, r),
-        "transfer" => transfer(&mut b, r),
-        "adjoint" => adjoint(&mut b, r),
-        _ => {}
-    }
+    claims_of(&mut b, preset, dir, r)?;
     if b.out.is_empty() {
         return Err(Error::config(
             "reproduce",
@@ -343,6 +338,71 @@ pub fn claims(preset: &str, dir: &Path, summary: &Value, reduced: bool) -> Resul
         ));
     }
     Ok(b.out)
+}
+
+/// The claims of `preset` on its typed summary `r` (and its tables in `dir`).
+fn claims_of(b: &mut Builder, preset: &str, dir: &Path, r: &Value) -> Result<()> {
+    let probe = |b: &mut Builder| typed::<ProbeSummary>(b, r);
+    match preset {
+        "fig1" | "fig1-leaky" => {
+            if let Some(p) = probe(b) {
+                closed_form_claims(b, dir, &p.depth_curves, &["h_diff"], None)?
+            }
+        }
+        "fig1-correlated" => {
+            // the revision's claim: correlation across entries changes nothing, so the
+            // uncorrelated weights' closed form (ReLU) still holds
+            let relu = crate::model::Activation::Relu.second_moment_ratio();
+            if let Some(p) = probe(b) {
+                closed_form_claims(b, dir, &p.depth_curves, &["h_diff", "g_diff"], relu)?;
+                correlation(b, &p);
+            }
+        }
+        "fig3" => {
+            if let Some(p) = probe(b) {
+                closed_form_claims(b, dir, &p.depth_curves, &["g_diff"], None)?
+            }
+        }
+        "fig4" => smooth_claims(b, dir, &["h_diff"])?,
+        "fig5" => smooth_claims(b, dir, &["g_diff"])?,
+        "fig4-correlated" => {
+            smooth_claims(b, dir, &["h_diff", "g_diff"])?;
+            if let Some(p) = probe(b) {
+                correlation(b, &p);
+            }
+        }
+        "fig2" => {
+            if let Some(p) = probe(b) {
+                fig2(b, dir, &p.depth_curves)?
+            }
+        }
+        "fig6" => typed(b, r).into_iter().for_each(|s| fig6(b, &s)),
+        "fig7" => fig7(b, dir)?,
+        "fig8" => typed(b, r).into_iter().for_each(|s| fig8(b, &s)),
+        "fig9" => typed(b, r).into_iter().for_each(|s| fig9(b, &s)),
+        "ode" | "sde" | "fbm-limit" => typed(b, r).into_iter().for_each(|s| limit(b, &s)),
+        "ode-after-training" => typed(b, r)
+            .into_iter()
+            .for_each(|s| ode_after_training(b, &s)),
+        "implicit-regularization" => typed(b, r)
+            .into_iter()
+            .for_each(|s| implicit_regularization(b, &s)),
+        "coord-check" => typed(b, r).into_iter().for_each(|s| coord_check(b, &s)),
+        "transfer" => typed(b, r).into_iter().for_each(|s| transfer(b, &s)),
+        "adjoint" => typed(b, r).into_iter().for_each(|s| adjoint(b, &s)),
+        _ => {}
+    }
+    Ok(())
+}
+
+/// The closed form of the root-mean-square `h_diff` of the cell `(depth, beta)` of `curves`
+/// (NaN where it has none).
+fn closed_form_at(curves: &[CurvePointSummary], depth: f64, beta: f64) -> f64 {
+    curves
+        .iter()
+        .find(|p| p.depth as f64 == depth && p.beta == beta)
+        .and_then(|p| p.h_diff_closed_form_rms)
+        .unwrap_or(f64::NAN)
 }
 
 /// One row of a probe's `results.csv`.
@@ -444,7 +504,7 @@ fn rms_se<'a>(rows: impl Iterator<Item = &'a ProbeRow>, metric: &str) -> (f64, f
 fn closed_form_claims(
     b: &mut Builder,
     dir: &Path,
-    r: &Value,
+    curves: &[CurvePointSummary],
     metrics: &[&str],
     m2: Option<f64>,
 ) -> Result<()> {
@@ -454,12 +514,7 @@ fn closed_form_claims(
         .copied()
         .unwrap_or(f64::NAN);
     for beta in distinct(&rows, |r| r.beta) {
-        let cf = r["depth_curves"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .find(|p| f(&p["depth"]) == depth && f(&p["beta"]) == beta)
-            .map_or(f64::NAN, |p| f(&p["h_diff_closed_form_rms"]));
+        let cf = closed_form_at(curves, depth, beta);
         let cf = match m2 {
             Some(m2) if cf.is_nan() => {
                 crate::experiment::init_probe::closed_form_h_diff(depth, beta, m2)
@@ -560,7 +615,7 @@ fn smooth_claims(b: &mut Builder, dir: &Path, metrics: &[&str]) -> Result<()> {
 
 /// Figure 2: the root-mean-square `h_ratio` against `sqrt((1 + m2 L^-2beta)^L)`, a z-test over
 /// the draws (samples of a draw share its weights and are not independent).
-fn fig2(b: &mut Builder, dir: &Path, r: &Value) -> Result<()> {
+fn fig2(b: &mut Builder, dir: &Path, curves: &[CurvePointSummary]) -> Result<()> {
     let rows = probe_rows(dir)?;
     let depth = distinct(&rows, |r| r.depth)
         .last()
@@ -570,12 +625,7 @@ fn fig2(b: &mut Builder, dir: &Path, r: &Value) -> Result<()> {
         .last()
         .copied()
         .unwrap_or(f64::NAN);
-    let cf = r["depth_curves"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find(|p| f(&p["depth"]) == depth && f(&p["beta"]) == beta)
-        .map_or(f64::NAN, |p| f(&p["h_diff_closed_form_rms"]));
+    let cf = closed_form_at(curves, depth, beta);
     let (rms, se, n) = rms_se(rows.iter(), "h_ratio");
     b.z_relative(
         format!(
@@ -594,20 +644,16 @@ fn fig2(b: &mut Builder, dir: &Path, r: &Value) -> Result<()> {
 
 /// Figure 6: per Hurst index, the lag-1 correlation of the fGn increments and their variance
 /// times `n^2H` against theory (`2^(2H-1) - 1` and 1), z-tests over the independent paths.
-fn fig6(b: &mut Builder, r: &Value) {
-    for inc in r["increments"].as_array().into_iter().flatten() {
-        let h = f(&inc["hurst"]);
-        let paths = inc["paths"].as_u64().unwrap_or(0);
+fn fig6(b: &mut Builder, r: &FbmPathsSummary) {
+    for inc in &r.increments {
+        let (h, paths) = (inc.hurst, inc.paths);
         // the fgn-reference mutant (r[N] = 0 and the first eigenvalue reused for the last) moves
         // these statistics by less than their tolerance (H = 0.8: lag-1 0.520 against 0.516),
         // so they do not list it: the reference's own generator (0.445) differs further
         b.z(
             format!("lag-1 correlation of fGn increments, H = {}", num(h)),
-            (
-                f(&inc["lag1_autocorrelation"]),
-                f(&inc["lag1_autocorrelation_se"]),
-            ),
-            f(&inc["lag1_autocorrelation_theory"]),
+            (inc.lag1_autocorrelation, inc.lag1_autocorrelation_se),
+            inc.lag1_autocorrelation_theory,
             &format!("over {paths} paths"),
             &[FGN_EXPONENT],
         );
@@ -616,7 +662,7 @@ fn fig6(b: &mut Builder, r: &Value) {
                 "variance of fGn increments times n^2H, H = {} (theory 1)",
                 num(h)
             ),
-            (f(&inc["scaled_variance"]), f(&inc["scaled_variance_se"])),
+            (inc.scaled_variance, inc.scaled_variance_se),
             1.0,
             &format!("over {paths} paths"),
             &[FGN_VARIANCE],
@@ -769,17 +815,15 @@ const FIG8_CHANGE_FLOOR: f64 = 0.01;
 /// standard errors), its `V` moved (relative change above a floor), and the roughness of the
 /// trained weights (median variogram Hurst estimate: near 1 for smooth weights, near 1/2 for
 /// i.i.d. weights at beta = 1/2).
-fn fig8(b: &mut Builder, r: &Value) {
-    let n_test = f(&r["n_test"]);
-    for m in r["models"].as_array().into_iter().flatten() {
-        let init = m["init_v"].as_str().unwrap_or("");
-        let beta = f(&m["beta"]);
-        let label = m["model"].as_str().unwrap_or(init);
-        let acc = f(&m["final_test_accuracy"]);
+fn fig8(b: &mut Builder, r: &WeightsSummary) {
+    let n_test = r.n_test as f64;
+    for m in &r.models {
+        let (init, beta, label) = (m.init_v.as_str(), m.beta, &m.model);
+        let acc = m.final_test_accuracy.unwrap_or(f64::NAN);
         let se = (acc * (1.0 - acc) / n_test).sqrt();
         b.push(
             format!("{label}: final test accuracy minus {K_SE} binomial se (it learned)"),
-            val(&m["final_test_accuracy"]).and_then(|a| a - K_SE * se),
+            val(m.final_test_accuracy).and_then(|a| a - K_SE * se),
             Expected::Above(FIG8_ACCURACY_FLOOR),
             format!(
                 "floor for this budget (measured 0.84 to 0.86, untrained 0.08); se = sqrt(p(1-p)/{}) = {}",
@@ -795,7 +839,7 @@ fn fig8(b: &mut Builder, r: &Value) {
         );
         b.push(
             format!("{label}: relative change of V in training (the weights moved)"),
-            val(&m["relative_change_v"]),
+            val(m.relative_change_v),
             Expected::Above(FIG8_CHANGE_FLOOR),
             "floor (measured 0.05 to 0.20; frozen V: 0)".into(),
             &[FROZEN_V],
@@ -809,7 +853,7 @@ fn fig8(b: &mut Builder, r: &Value) {
         };
         b.push(
             format!("{label}: median Hurst estimate of the trained V (roughness)"),
-            val(&m["hurst_after_median"]),
+            val(m.hurst_after_median),
             Expected::Near(target, 0.1),
             "variogram estimator's spread over entries (measured within 0.03)".into(),
             if target == 1.0 {
@@ -828,12 +872,12 @@ const FIG9_ABOVE_FLOOR: f64 = 0.5;
 
 /// Figure 9: best accuracy over learning rates above vs below the line `beta = max(H, 1/2)`,
 /// and an absolute floor above it.
-fn fig9(b: &mut Builder, r: &Value) {
+fn fig9(b: &mut Builder, r: &SweepSummary) {
     let (mut above, mut below) = (Vec::new(), Vec::new());
     let mut missing = false;
-    for c in r["best_over_lr"].as_array().into_iter().flatten() {
-        let (h, beta) = (f(&c["hurst"]), f(&c["beta"]));
-        let acc = match c["test_accuracy"].as_f64() {
+    for c in &r.best_over_lr {
+        let (h, beta) = (c.hurst.unwrap_or(f64::NAN), c.beta);
+        let acc = match c.test_accuracy {
             Some(a) => a,
             None => {
                 missing = true;
@@ -884,9 +928,9 @@ fn fig9(b: &mut Builder, r: &Value) {
 
 /// The depth coord check: the worst max/min ratio over depth of each parameterization's curves
 /// (flat for depth-mup and complete-p, rising for sqrt-depth, exploding for standard).
-fn coord_check(b: &mut Builder, r: &Value) {
-    for fl in r["flatness"].as_array().into_iter().flatten() {
-        let name = fl["parameterization"].as_str().unwrap_or("");
+fn coord_check(b: &mut Builder, r: &CoordCheckSummary) {
+    for fl in &r.flatness {
+        let name = fl.parameterization.as_str();
         let (expected, mutants): (Expected, &[&'static str]) = match name {
             "complete-p" => (Expected::Below(1.5), &[SCALE]),
             "depth-mup" => (Expected::Below(2.5), &[SCALE]),
@@ -897,19 +941,11 @@ fn coord_check(b: &mut Builder, r: &Value) {
         b.push(
             format!(
                 "{name}: worst max/min ratio over L of l1(h_L) and l1(logits), t <= {}",
-                r["steps"]
+                r.steps
             ),
-            // a diverged parameterization (recorded in `diverged`) overflowed: evidence, not a gap
-            match val(&fl["worst_max_min_ratio"]) {
-                Measured::Missing
-                    if r["diverged"]
-                        .as_array()
-                        .is_some_and(|d| d.iter().any(|x| x == name)) =>
-                {
-                    Measured::Overflow
-                }
-                m => m,
-            },
+            // a diverged parameterization's overflow carries its evidence (the first
+            // non-finite measurement)
+            Measured::from(&fl.worst_max_min_ratio),
             expected,
             "bound (the paper's regimes; not from a sampling error)".into(),
             mutants,
@@ -921,21 +957,17 @@ fn coord_check(b: &mut Builder, r: &Value) {
 /// down, complete-p stays, depth-mup drifts far less than sqrt-depth; depth-mup's own drift
 /// depends on the budget: -0.07 at the full size, -0.36 at the reproduction's, so it is only
 /// compared).
-fn transfer(b: &mut Builder, r: &Value) {
+fn transfer(b: &mut Builder, r: &TransferSummary) {
     let drift = |name: &str| {
-        r["results"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .find(|p| p["parameterization"]["name"] == name)
-            .map_or(Measured::Missing, |p| val(&p["drift_octaves"]))
+        r.results
+            .iter()
+            .find(|p| p.parameterization.name == name)
+            .map_or(Measured::Missing, |p| val(p.drift_octaves))
     };
-    let depths = r["depths"].as_array().map_or(0, Vec::len);
-    let span = format!(
-        "L = {} to {}",
-        r["depths"][0],
-        r["depths"][depths.saturating_sub(1)]
-    );
+    let span = match (r.depths.first(), r.depths.last()) {
+        (Some(a), Some(z)) => format!("L = {a} to {z}"),
+        _ => "no depths".into(),
+    };
     for (name, expected, mutants) in [
         ("sqrt-depth", Expected::Below(-0.5), &[SCALE][..]),
         ("complete-p", Expected::Near(0.0, 0.25), &[SCALE][..]),
@@ -960,61 +992,71 @@ fn transfer(b: &mut Builder, r: &Value) {
 
 /// The adjoint method: gap and reconstruction slopes, memory slopes, the i.i.d. reconstruction
 /// error (the experiment's own claims, read back with their expected values).
-fn adjoint(b: &mut Builder, r: &Value) {
-    let c = &r["claims"];
+fn adjoint(b: &mut Builder, r: &AdjointSummary) {
+    let c = &r.claims;
     // back-propagation's O(L) states are the baseline the other two are compared with, not a
     // claim a wrong implementation of them could fail: its memory slope is left out
-    for (key, what, mutants) in [
+    for (claim, what, mutants) in [
         (
-            "euler_gap_slope",
+            &c.euler_gap_slope,
             "slope of |adjoint - exact gradient| against steps, Euler",
             &[ADJOINT_SIGN][..],
         ),
         (
-            "rk4_gap_slope",
+            &c.rk4_gap_slope,
             "slope of |adjoint - exact gradient| against steps, RK4",
             &[ADJOINT_SIGN, ADJOINT_EULER][..],
         ),
         (
-            "smooth_reconstruction_slope",
+            &c.smooth_reconstruction_slope,
             "slope of the h(0) reconstruction error against L, smooth weights",
             &[ADJOINT_STORED][..],
         ),
         (
-            "iid_reconstruction_slope",
+            &c.iid_reconstruction_slope,
             "slope of the h(0) reconstruction error against L, i.i.d. weights at beta = 1/2",
             &[ADJOINT_STORED][..],
         ),
         (
-            "checkpoint_memory_slope",
+            &c.checkpoint_memory_slope,
             "slope of the states held against L, checkpointing",
             &[CHECKPOINT_FIXED][..],
         ),
         (
-            "adjoint_memory_slope",
+            &c.adjoint_memory_slope,
             "slope of the states held against L, adjoint",
             &[ADJOINT_STORED][..],
         ),
     ] {
-        let expected = c[key]["expected"].as_f64().unwrap_or(f64::NAN);
-        let tol = c[key]["tolerance"].as_f64().unwrap_or(f64::NAN);
-        let basis = if key.ends_with("memory_slope") {
-            "states held are counted, not timed: O(L), O(sqrt L), O(1) exactly"
+        let basis = if what.contains("states held") {
+            "states held are counted, not timed: O(L), O(sqrt L), O(1) exactly".into()
+        } else if std::ptr::eq(claim, &c.iid_reconstruction_slope) {
+            format!(
+                "a fixed bound: the slope over two depths has a finite-depth offset beyond its \
+                 sampling error; se of the draws' slopes = {}",
+                claim.se.map_or("missing".into(), num)
+            )
         } else {
-            "the scheme's order (Euler 1, RK4 4) and the SDE's lack of reversibility, \
-             tolerance from the fit over the study's depths"
+            format!(
+                "the scheme's order (Euler 1, RK4 4), a fixed bound; se of the draws' slopes = {}",
+                claim.se.map_or("missing".into(), num)
+            )
         };
         b.push(
             what.into(),
-            val(&c[key]["measured"]),
-            Expected::Near(expected, tol),
-            basis.into(),
+            if claim.tolerance.is_nan() {
+                Measured::Missing
+            } else {
+                val(claim.measured)
+            },
+            Expected::Near(claim.expected, claim.tolerance),
+            basis,
             mutants,
         );
     }
     b.push(
         "h(0) reconstruction error at the largest L, i.i.d. weights at beta = 1/2".into(),
-        val(&c["iid_reconstruction_error_at_largest_depth"]["measured"]),
+        val(c.iid_reconstruction_error_at_largest_depth.measured),
         Expected::Above(0.01),
         "a Brownian path cannot be run backwards: the error does not vanish with L".into(),
         &[ADJOINT_STORED],
@@ -1023,32 +1065,38 @@ fn adjoint(b: &mut Builder, r: &Value) {
 
 /// The limits: fitted slopes against the summary's expected slope; mismatched scalings explode
 /// (below the natural beta) or collapse to the identity at rate `L^(natural - beta)`.
-fn limit(b: &mut Builder, r: &Value) {
+fn limit(b: &mut Builder, r: &LimitSummary) {
     let tol = if b.reduced { 0.15 } else { 0.1 };
     let basis = format!(
         "measured spread of the fitted slope over seeds 0..8 ({} size)",
         if b.reduced { "quick" } else { "full" }
     );
-    let expected = f(&r["expected_slope"]);
+    let expected = r.expected_slope;
     // the fBm limit's Euler rate depends on H: an fGn of index H/2 moves it
     let rate_mutants: &[&'static str] = if b.experiment == "fbm-limit" {
         &[SCALE, FGN_EXPONENT]
     } else {
         &[SCALE]
     };
-    for key in ["strong_error_slope", "terminal_error_slope"] {
+    for (key, slope) in [
+        ("strong error slope", r.strong_error_slope),
+        ("terminal error slope", r.terminal_error_slope),
+    ] {
         b.push(
-            format!("{} vs -(declared Euler rate)", key.replace('_', " ")),
-            val(&r[key]),
+            format!("{key} vs -(declared Euler rate)"),
+            val(slope),
             Expected::Near(expected, tol),
             basis.clone(),
             rate_mutants,
         );
     }
-    let natural = f(&r["natural_beta"]);
-    for m in r["mismatched"].as_array().into_iter().flatten() {
-        let beta = f(&m["beta"]);
-        let s = val(&m["displacement_slope"]);
+    let natural = r.natural_beta;
+    for m in &r.mismatched {
+        let beta = m.beta;
+        let s = m
+            .displacement_slope
+            .as_ref()
+            .map_or(Measured::Missing, Measured::from);
         if beta < natural {
             b.push(
                 format!("beta = {} explodes: slope of ||h_L - h_0|| in L", num(beta)),
@@ -1079,47 +1127,41 @@ const ODE_SPREAD: f64 = 0.04;
 /// neural ODE from i.i.d. weights that happen to give a similar mean slope: the slopes agree
 /// across activations (the gap is the discretization error of one ODE whatever the
 /// activation), and i.i.d. weights at beta = 1/2 decay clearly slower than 1/L.
-fn ode_after_training(b: &mut Builder, r: &Value) {
-    let is = |v: &Value, beta: f64, smooth: bool| {
-        f(&v["beta"]) == beta && v["init"].as_str().is_some_and(|i| i.starts_with("rbf")) == smooth
+fn ode_after_training(b: &mut Builder, r: &OdeAfterTrainingSummary) {
+    let is = |v_beta: f64, init: &str, beta: f64, smooth: bool| {
+        v_beta == beta && init.starts_with("rbf") == smooth
     };
-    for s in r["slopes"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|v| is(v, 1.0, true))
-    {
+    for s in r.slopes.iter().filter(|v| is(v.beta, &v.init, 1.0, true)) {
         b.push(
             format!(
                 "smooth {} weights, beta = 1, {}: slope of the max gap in L",
-                s["init"].as_str().unwrap_or("?"),
-                s["activation"].as_str().unwrap_or("?")
+                s.init, s.activation
             ),
-            val(&s["slope_max_gap_v"]),
+            val(s.slope_max_gap_v),
             Expected::Near(-1.0, 0.1),
             "bound (measured within 0.015 of -1)".into(),
             &[SCALE, FROZEN_V],
         );
     }
-    for g in r["mean_slopes"].as_array().into_iter().flatten() {
-        if is(g, 1.0, true) {
+    for g in &r.mean_slopes {
+        if is(g.beta, &g.init, 1.0, true) {
             b.push(
                 format!(
                     "smooth {} weights, beta = 1: spread (max - min) of the slopes over activations",
-                    g["init"].as_str().unwrap_or("?")
+                    g.init
                 ),
-                Measured::both(val(&g["max_slope"]), val(&g["min_slope"]), |hi, lo| hi - lo),
+                Measured::both(val(g.max_slope), val(g.min_slope), |hi, lo| hi - lo),
                 Expected::Below(ODE_SPREAD),
                 "bound (smooth measured <= 0.012, i.i.d. gaussian 0.08)".into(),
                 &[SCALE, FROZEN_V, RBF_GRID],
             );
-        } else if is(g, 0.5, false) {
+        } else if is(g.beta, &g.init, 0.5, false) {
             b.push(
                 format!(
                     "i.i.d. {} weights, beta = 1/2: mean slope over activations (clearly above -1)",
-                    g["init"].as_str().unwrap_or("?")
+                    g.init
                 ),
-                val(&g["mean_slope_max_gap_v"]),
+                val(g.mean_slope_max_gap_v),
                 Expected::Above(-0.75),
                 "bound (measured about -0.44; 1/L would be -1)".into(),
                 &[FROZEN_V],
@@ -1132,23 +1174,33 @@ fn ode_after_training(b: &mut Builder, r: &Value) {
 /// depth, a z-test of the difference with the standard errors of both cells (each correlated
 /// draw is its uncorrelated counterpart's entries mixed, but only the cells' means and
 /// intervals are recorded, so the difference's error is taken as unpaired: conservative).
-fn correlation(b: &mut Builder, r: &Value) {
-    for c in r["correlation"].as_array().into_iter().flatten() {
-        let beta = num(f(&c["beta"]));
-        for metric in ["h_diff", "g_diff"] {
-            let x = &c[metric];
-            let se = |k: &str| f(&x[k]) / 1.96;
-            let (cm, um) = (f(&x["correlated_mean"]), f(&x["uncorrelated_mean"]));
+fn correlation(b: &mut Builder, r: &ProbeSummary) {
+    let Some(rows) = &r.correlation else {
+        b.push(
+            "correlated against uncorrelated weights (summary.json has no correlation)".into(),
+            Measured::Missing,
+            Expected::Near(0.0, 0.0),
+            "the preset compares with uncorrelated weights".into(),
+            &[CORR_UNSCALED],
+        );
+        return;
+    };
+    for c in rows {
+        let beta = num(c.beta);
+        for (metric, x) in [("h_diff", &c.h_diff), ("g_diff", &c.g_diff)] {
+            let nan = |v: Option<f64>| v.unwrap_or(f64::NAN);
+            let se = |v: Option<f64>| nan(v) / 1.96;
+            let (cm, um) = (nan(x.correlated_mean), nan(x.uncorrelated_mean));
             // heavy-tailed explosions are compared on their relative difference
             let scale = um.abs().max(1e-300);
             b.z(
                 format!(
                     "mean {metric} at L = {}, beta = {beta}: (correlated - uncorrelated) / uncorrelated",
-                    c["depth"]
+                    c.depth
                 ),
                 (
                     (cm - um) / scale,
-                    se("correlated_ci95").hypot(se("uncorrelated_ci95")) / scale,
+                    se(x.correlated_ci95).hypot(se(x.uncorrelated_ci95)) / scale,
                 ),
                 0.0,
                 "unpaired, from both cells' 95% intervals",
@@ -1161,28 +1213,30 @@ fn correlation(b: &mut Builder, r: &Value) {
 /// The follow-up's Figure 1: the largest increment between consecutive trained layers decays
 /// like `1/L` (Lipschitz weights), so does the distance to the reference network, and training
 /// moved the loss (the depth-`L` network trains at `lr L`).
-fn implicit_regularization(b: &mut Builder, r: &Value) {
+fn implicit_regularization(b: &mut Builder, r: &ImplicitRegSummary) {
     b.push(
         "slope of max over k and steps of ||Z_(k+1) - Z_k||_F against L".into(),
-        val(&r["max_increment_slope"]),
+        val(r.max_increment_slope),
         Expected::Near(-1.0, IMPLICIT_INCREMENT_TOL),
         "bound (measured -1.009 to -1.023)".into(),
         &[GD_LR],
     );
     b.push(
         "slope of the distance to the reference network (t = k/L) against L".into(),
-        val(&r["distance_slope"]),
+        val(r.distance_slope),
         Expected::Near(-1.0, IMPLICIT_DISTANCE_TOL),
         "bound (measured -1.019 to -1.068)".into(),
         &[],
     );
-    let last = r["final_loss"]
-        .as_array()
-        .and_then(|a| a.last())
-        .map_or(Measured::Missing, val);
+    let last = r
+        .final_loss
+        .last()
+        .copied()
+        .flatten()
+        .map_or(Measured::Missing, Measured::of);
     b.push(
         "final loss / initial loss at the largest depth (training at lr L moved it)".into(),
-        Measured::both(last, val(&r["initial_loss"]), |l, i| l / i),
+        Measured::both(last, Measured::of(r.initial_loss), |l, i| l / i),
         Expected::Below(IMPLICIT_LOSS_RATIO),
         "bound (measured 0.875; at lr without the L factor: 0.99)".into(),
         &[GD_LR],
@@ -1250,78 +1304,123 @@ mod tests {
         );
     }
 
+    /// The claims of `preset` on the summary results `r` (no tables).
+    fn run_claims(preset: &str, r: &Value) -> Vec<Claim> {
+        let mut b = Builder {
+            experiment: preset,
+            reduced: true,
+            out: Vec::new(),
+        };
+        claims_of(&mut b, preset, Path::new("/nonexistent"), r).unwrap();
+        b.out
+    }
+
     /// Issue 26, part 1: a missing, null or NaN number never agrees, not even with an
     /// `Above` claim, and is reported as "missing".
     #[test]
     fn a_missing_null_or_nan_value_never_agrees() {
-        let summary = json!({"a": null, "b": f64::NAN, "c": "oops", "d": "inf", "e": 2.0});
-        for key in ["a", "b", "c", "absent"] {
-            let m = val(&summary[key]);
-            assert_eq!(m, Measured::Missing, "{key}");
-            for e in [
-                Expected::Above(-1e300),
-                Expected::Below(1e300),
-                Expected::Near(0.0, 1e300),
-                Expected::Between(-1e300, 1e300),
-            ] {
-                let c = claim(m, e);
-                assert!(!c.agrees(), "{key} {e:?}");
-                assert_eq!(c.verdict(), "missing");
-                assert_eq!(c.measured_text(), "missing");
-                assert_eq!(c.json()["measured"], "missing");
-            }
-        }
-        assert_eq!(val(&summary["d"]), Measured::Overflow);
-        assert_eq!(val(&summary["e"]), Measured::Value(2.0));
+        assert_eq!(val(None), Measured::Missing);
         assert_eq!(Measured::of(f64::NAN), Measured::Missing);
-        // a renamed summary key makes the coord-check claims fail instead of agree
-        let mut b = Builder {
-            experiment: "coord-check",
-            reduced: true,
-            out: Vec::new(),
-        };
-        let r = json!({"steps": 5, "flatness": [
-            {"parameterization": "standard", "worst_ratio_renamed": 1e9},
-            {"parameterization": "sqrt-depth", "worst_max_min_ratio": null},
+        assert_eq!(val(Some(2.0)), Measured::Value(2.0));
+        for e in [
+            Expected::Above(-1e300),
+            Expected::Below(1e300),
+            Expected::Near(0.0, 1e300),
+            Expected::Between(-1e300, 1e300),
+        ] {
+            let c = claim(Measured::Missing, e);
+            assert!(!c.agrees(), "{e:?}");
+            assert_eq!(c.verdict(), "missing");
+            assert_eq!(c.measured_text(), "missing");
+            assert_eq!(c.json()["measured"], "missing");
+        }
+        // a NaN written by an experiment becomes null in its summary.json: read back, its
+        // claims fail as missing
+        let written =
+            crate::experiment::summary::to_json(&crate::experiment::summary::FbmPathsSummary {
+                increments: vec![crate::experiment::summary::FgnIncrements {
+                    hurst: 0.7,
+                    paths: 100,
+                    lag1_autocorrelation: f64::NAN,
+                    lag1_autocorrelation_se: 0.01,
+                    lag1_autocorrelation_theory: 0.32,
+                    scaled_variance: 1.0,
+                    scaled_variance_se: 0.01,
+                }],
+            });
+        assert!(written["increments"][0]["lag1_autocorrelation"].is_null());
+        let out = run_claims("fig6", &written);
+        assert!(out.iter().all(|c| c.verdict() == "missing"), "{out:?}");
+    }
+
+    /// Issue 26, part 1: a renamed or missing summary key makes the claims fail as "missing",
+    /// never agree (before the typed summaries, a renamed coord-check key made both of its
+    /// "above" claims agree).
+    #[test]
+    fn a_renamed_or_missing_summary_key_fails_its_claims() {
+        let good = json!({"steps": 5, "flatness": [
+            {"parameterization": "standard", "worst_max_min_ratio": {"overflow": "l1 = inf at L = 64"}, "flat": false},
+            {"parameterization": "sqrt-depth", "worst_max_min_ratio": 9.0, "flat": false},
         ]});
-        coord_check(&mut b, &r);
-        assert_eq!(b.out.len(), 2);
-        assert!(b.out.iter().all(|c| !c.agrees()), "{:?}", b.out);
-        // a NaN slope fails; a missing accuracy fails fig9 instead of counting as 0
-        let mut b = Builder {
-            experiment: "fig9",
-            reduced: true,
-            out: Vec::new(),
-        };
+        let out = run_claims("coord-check", &good);
+        assert_eq!(out.len(), 2);
+        assert!(out.iter().all(Claim::agrees), "{out:?}");
+        assert_eq!(out[0].measured, Measured::Overflow);
+        for bad in [
+            json!({"steps": 5, "flatness": [
+                {"parameterization": "standard", "worst_ratio_renamed": 1e9, "flat": false}]}),
+            json!({"steps": 5, "flatness": [
+                {"parameterization": "sqrt-depth", "worst_max_min_ratio": null, "flat": false}]}),
+            json!({"steps": 5, "flatness_renamed": []}),
+        ] {
+            let out = run_claims("coord-check", &bad);
+            assert!(!out.is_empty());
+            assert!(out.iter().all(|c| c.verdict() == "missing"), "{out:?}");
+        }
+        // every kind: an empty summary fails to deserialize, and its claims say so
+        for preset in [
+            "fig1",
+            "fig2",
+            "fig6",
+            "fig8",
+            "fig9",
+            "ode",
+            "ode-after-training",
+            "implicit-regularization",
+            "coord-check",
+            "transfer",
+            "adjoint",
+        ] {
+            let out = run_claims(preset, &json!({}));
+            assert_eq!(out.len(), 1, "{preset}");
+            assert_eq!(out[0].verdict(), "missing", "{preset}");
+            assert!(
+                out[0].name.contains("missing field"),
+                "{preset}: {}",
+                out[0].name
+            );
+        }
+        // a missing accuracy fails fig9 instead of counting as 0
         let r = json!({"best_over_lr": [
-            {"hurst": 0.1, "beta": 0.9, "test_accuracy": 0.9},
-            {"hurst": 0.1, "beta": 0.8, "test_accuracy": 0.9},
-            {"hurst": 0.1, "beta": 0.1, "test_accuracy": null},
-            {"hurst": 0.1, "beta": 0.2, "test_accuracy": 0.1},
-            {"hurst": 0.1, "beta": 0.3, "test_accuracy": 0.1},
+            {"hurst": 0.1, "beta": 0.9, "best_lr": 0.1, "test_accuracy": 0.9, "cells_done": 1},
+            {"hurst": 0.1, "beta": 0.8, "best_lr": 0.1, "test_accuracy": 0.9, "cells_done": 1},
+            {"hurst": 0.1, "beta": 0.1, "best_lr": null, "test_accuracy": null, "cells_done": 0},
+            {"hurst": 0.1, "beta": 0.2, "best_lr": 0.1, "test_accuracy": 0.1, "cells_done": 1},
+            {"hurst": 0.1, "beta": 0.3, "best_lr": 0.1, "test_accuracy": 0.1, "cells_done": 1},
         ]});
-        fig9(&mut b, &r);
-        assert!(
-            b.out.iter().all(|c| c.verdict() == "missing"),
-            "{:?}",
-            b.out
-        );
+        let out = run_claims("fig9", &r);
+        assert!(out.iter().all(|c| c.verdict() == "missing"), "{out:?}");
     }
 
     #[test]
     fn implicit_regularization_claims_read_both_slopes_and_the_loss() {
-        let mut b = Builder {
-            experiment: "implicit-regularization",
-            reduced: false,
-            out: Vec::new(),
-        };
         let r = json!({"max_increment_slope": -1.02, "distance_slope": -0.7,
             "initial_loss": 2.0, "final_loss": [1.7, 1.99]});
-        implicit_regularization(&mut b, &r);
-        assert_eq!(b.out.len(), 3);
-        assert!(b.out[0].agrees());
-        assert!(!b.out[1].agrees(), "a slope of -0.7 is not -1");
-        assert!(!b.out[2].agrees(), "a loss that did not move");
+        let out = run_claims("implicit-regularization", &r);
+        assert_eq!(out.len(), 3);
+        assert!(out[0].agrees());
+        assert!(!out[1].agrees(), "a slope of -0.7 is not -1");
+        assert!(!out[2].agrees(), "a loss that did not move");
     }
 
     #[test]
@@ -1341,16 +1440,10 @@ mod tests {
                    "mean_slope_max_gap_v": mean})
         };
         let run = |init: &str, lo: f64, hi: f64, mean: f64| {
-            let mut b = Builder {
-                experiment: "ode-after-training",
-                reduced: true,
-                out: Vec::new(),
-            };
-            ode_after_training(
-                &mut b,
-                &json!({"mean_slopes": [slopes(init, lo, hi, mean)]}),
-            );
-            b.out
+            run_claims(
+                "ode-after-training",
+                &json!({"slopes": [], "mean_slopes": [slopes(init, lo, hi, mean)]}),
+            )
         };
         let smooth = run("rbf(0.1)", -0.9992, -0.9869, -0.9946);
         assert_eq!(smooth.len(), 1);
@@ -1373,7 +1466,18 @@ mod tests {
         }
         std::fs::write(tmp.path().join("results.csv"), csv).unwrap();
         let cf = 0.805_f64.hypot(0.0);
-        let summary = |cf: f64| json!({"depth_curves": [{"depth": 1000, "beta": 0.5, "h_diff_closed_form_rms": cf}]});
+        let summary = |cf: f64| {
+            vec![CurvePointSummary {
+                depth: 1000,
+                beta: 0.5,
+                hurst: None,
+                h_diff_mean: None,
+                h_diff_ci95: None,
+                h_diff_closed_form_rms: Some(cf),
+                g_diff_mean: None,
+                g_diff_ci95: None,
+            }]
+        };
         let mut b = Builder {
             experiment: "fig1",
             reduced: true,

@@ -10,6 +10,7 @@ use super::rows::{CellRow, EpochRow, Status};
 use super::{Plan, SweepConfig};
 use crate::Result;
 use crate::experiment::store;
+use crate::experiment::summary::{BestOverLr, SweepSummary, finite, rest, to_json};
 use crate::experiment::training::num;
 use crate::plot::{self, Heatmap, LineStyle, Panel, Series};
 use std::path::Path;
@@ -29,29 +30,31 @@ pub(super) fn finish(
     let best = best_over_lr(plan, &cells);
     draw(cfg, plan, dir, &cells, &best)?;
     let diverged = cells.iter().filter(|(_, r)| r.status != Status::Ok).count();
-    let best_json: Vec<serde_json::Value> = best
+    let best_over_lr: Vec<BestOverLr> = best
         .iter()
-        .map(|b| {
-            serde_json::json!({
-                "hurst": b.hurst, "beta": b.beta,
-                "best_lr": b.lr, "test_accuracy": num(b.score),
-                "cells_done": b.done,
-            })
+        .map(|b| BestOverLr {
+            hurst: b.hurst,
+            beta: b.beta,
+            best_lr: b.lr,
+            test_accuracy: finite(b.score),
+            cells_done: b.done,
         })
         .collect();
     let overall = best
         .iter()
         .filter(|b| b.score.is_finite())
         .max_by(|a, b| a.score.total_cmp(&b.score));
-    Ok(serde_json::json!({
-        "cells_total": plan.cells.len(),
-        "cells_done": cells.len(),
-        "cells_diverged": diverged,
-        "init_v": cfg.init_v,
-        "dataset": cfg.dataset.trim(),
-        "best_over_lr": best_json,
-        "best_overall": overall.map(|b| serde_json::json!({
-            "hurst": b.hurst, "beta": b.beta, "lr": b.lr, "test_accuracy": num(b.score)
+    Ok(to_json(&SweepSummary {
+        best_over_lr,
+        rest: rest(serde_json::json!({
+            "cells_total": plan.cells.len(),
+            "cells_done": cells.len(),
+            "cells_diverged": diverged,
+            "init_v": cfg.init_v,
+            "dataset": cfg.dataset.trim(),
+            "best_overall": overall.map(|b| serde_json::json!({
+                "hurst": b.hurst, "beta": b.beta, "lr": b.lr, "test_accuracy": num(b.score)
+            })),
         })),
     }))
 }

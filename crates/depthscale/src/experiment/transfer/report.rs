@@ -12,6 +12,7 @@ use super::fit::{Optimum, bootstrap, mean_curve, optimum};
 use super::rows::CellRow;
 use super::{Plan, TransferConfig, rewrite_cells};
 use crate::Result;
+use crate::experiment::summary::{TransferResult, TransferSummary, finite, rest, to_json};
 use crate::experiment::training::num;
 use crate::plot::{self, Heatmap, LineStyle, Panel, Series};
 use crate::stats::{linear_fit, quantile};
@@ -145,7 +146,7 @@ pub(super) fn finish(
     let results = analyse(cfg, plan, &cells);
     draw(cfg, plan, dir, &results)?;
     let lr_of = |x: f64| num(x.exp2());
-    let params: Vec<serde_json::Value> = plan
+    let params: Vec<TransferResult> = plan
         .params
         .iter()
         .zip(&results)
@@ -167,14 +168,16 @@ pub(super) fn finish(
                     })
                 })
                 .collect();
-            serde_json::json!({
-                "parameterization": p,
-                "depths": depths,
-                "drift_octaves": num(a.drift),
-                "drift_octaves_ci95": [num(a.drift_ci.0), num(a.drift_ci.1)],
-                "slope_octaves_per_doubling": num(a.slope),
-                "deeper_is_better": a.deeper_is_better,
-            })
+            TransferResult {
+                parameterization: p.clone(),
+                drift_octaves: finite(a.drift),
+                drift_octaves_ci95: [finite(a.drift_ci.0), finite(a.drift_ci.1)],
+                rest: rest(serde_json::json!({
+                    "depths": depths,
+                    "slope_octaves_per_doubling": num(a.slope),
+                    "deeper_is_better": a.deeper_is_better,
+                })),
+            }
         })
         .collect();
     let drift_note: Vec<String> = plan
@@ -188,22 +191,24 @@ pub(super) fn finish(
             )
         })
         .collect();
-    Ok(serde_json::json!({
+    Ok(to_json(&TransferSummary {
+        depths: plan.depths.clone(),
+        results: params,
+        rest: rest(serde_json::json!({
         "cells_total": plan.cells.len(),
         "cells_done": cells.len(),
         "cells_diverged": cells.iter().filter(|(_, r)| r.status != "ok").count(),
-        "depths": plan.depths,
         "lr": plan.lrs,
         "seeds": cfg.seeds,
         "epochs": cfg.epochs,
         "dataset": cfg.dataset.trim(),
-        "results": params,
         "note": format!(
             "drift of log2 lr* from L = {} to L = {} in octaves [bootstrap 95%]: {}",
             plan.depths[0],
             plan.depths[plan.depths.len() - 1],
             drift_note.join("; ")
         ),
+        })),
     }))
 }
 
