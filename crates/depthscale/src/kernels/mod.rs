@@ -27,4 +27,4 @@ pub use backend::{
     Tape, ensure_len,
 };
 pub use batch::{NetBatch, grads_of, weights_of};
-pub use cpu::CpuBackend;
+pub use cpu::{CpuBackend, CpuPath};
