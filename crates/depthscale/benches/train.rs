@@ -2,7 +2,7 @@
 //! forward + backward + Adam; plus its parts, to see where the time goes.
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use depthscale::kernels::{Backend, CpuBackend, Keep, NetBatch, Op, ProductShape, Tape};
+use depthscale::kernels::{Backend, CpuBackend, CpuPath, Keep, NetBatch, Op, ProductShape, Tape};
 use depthscale::train::{TrainConfig, Trainer, Workspace, init_network, training_block};
 use rand::Rng;
 use std::hint::black_box;
@@ -52,6 +52,17 @@ fn bench(c: &mut Criterion) {
     c.bench_function("train_step", |b| {
         b.iter(|| black_box(trainer.step(&images, &labels, &batch, 1e-5)))
     });
+    // the same step on each path this CPU has (portable: the fallback of CPUs without SIMD)
+    for path in [CpuPath::Portable, CpuPath::Avx2, CpuPath::Avx512] {
+        let Some(backend) = CpuBackend::with_path(path) else {
+            println!("train_step_{}: this CPU lacks the path", path.name());
+            continue;
+        };
+        let mut trainer = Trainer::with_backend(backend, &cfg, N_IN, 10).unwrap();
+        c.bench_function(&format!("train_step_{}", path.name()), |b| {
+            b.iter(|| black_box(trainer.step(&images, &labels, &batch, 1e-5)))
+        });
+    }
 
     let dims = cfg.dims(N_IN, 10);
     let net = init_network::<f32>(0, dims, cfg.init_v).unwrap();

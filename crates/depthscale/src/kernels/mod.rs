@@ -38,4 +38,4 @@ pub use backend::{
 pub use batch::{NetBatch, grads_of, weights_of};
 pub(crate) use choice::with_backend;
 pub use choice::{BackendChoice, RunBackend};
-pub use cpu::CpuBackend;
+pub use cpu::{CpuBackend, CpuPath};

@@ -1,7 +1,8 @@
 //! One residual layer on the CPU, forward and backward side by side: two `faer` products per
 //! layer and direction with the pointwise work (activation, per-column scale, bias) in tight
-//! loops over contiguous columns, or the fused AVX-512 layer of [`super::simd_layer`].
+//! loops over contiguous columns, or the fused SIMD layer of [`super::simd_layer`].
 
+use super::CpuPath;
 use super::pointwise::{scale_by_derivative, scaled_activation, scaled_value_and_derivative};
 use crate::Float;
 use crate::linalg::{MatMut, MatRef, matmul};
@@ -32,7 +33,7 @@ pub(super) fn scratch_len(d: usize, m: usize, n: usize) -> usize {
     d * d + d.max(m) * n + m * n
 }
 
-/// Whether a layer of `block` can take the AVX-512 path (when the element type is `f32`).
+/// Whether a layer of `block` can take a SIMD path (when the element type is `f32`).
 pub(super) fn simd_block(block: &BlockSpec) -> bool {
     !block.inner && block.activation == Activation::Relu && block.bias != BiasPosition::Inside
 }
@@ -50,11 +51,11 @@ pub(super) fn f32s_mut<T: Float>(x: &mut [T]) -> &mut [f32] {
 }
 
 /// Forward: `h <- h + alpha_c (V act(W h + b_in) + b_out)` in place, the pre-activation
-/// `W h + b_in` written into `pre` (`h`: `d x n`, `pre`: `m x n`, `n = alpha.len()`). `simd`
-/// takes the AVX-512 layer (the caller checked `T` is `f32`, the CPU has it and
-/// [`simd_block`]).
+/// `W h + b_in` written into `pre` (`h`: `d x n`, `pre`: `m x n`, `n = alpha.len()`). A SIMD
+/// `path` takes the fused layer (the caller checked `T` is `f32`, the CPU has the path and
+/// [`simd_block`]); [`CpuPath::Portable`] the `faer` products.
 pub(super) fn forward<T: Float>(
-    simd: bool,
+    path: CpuPath,
     block: &BlockSpec,
     layer: Layer<'_, T>,
     alpha: &[T],
@@ -67,8 +68,9 @@ pub(super) fn forward<T: Float>(
     debug_assert_eq!(h.len(), d * n);
     debug_assert_eq!(pre.len(), m * n);
     #[cfg(target_arch = "x86_64")]
-    if simd {
+    if let Some(isa) = path.isa() {
         super::simd_layer::forward(
+            isa,
             f32s(layer.v),
             layer.bias.map(f32s),
             f32s(alpha),
@@ -79,7 +81,7 @@ pub(super) fn forward<T: Float>(
         return;
     }
     #[cfg(not(target_arch = "x86_64"))]
-    let _ = simd;
+    let _ = path;
     // pre = W h (+ b_in)
     match layer.w {
         Some(w) => matmul(
@@ -119,10 +121,10 @@ pub(super) fn forward<T: Float>(
 
 /// Backward: given `p = dloss/dh_{k+1}`, overwrites it with `dloss/dh_k`; adds the layer's
 /// parameter gradients into `grads` when given (`input = h_k` is then needed if the block has
-/// `W`). `simd` as in [`forward`].
+/// `W`). `path` as in [`forward`].
 #[allow(clippy::too_many_arguments)]
 pub(super) fn backward<T: Float>(
-    simd: bool,
+    path: CpuPath,
     block: &BlockSpec,
     layer: Layer<'_, T>,
     alpha: &[T],
@@ -137,9 +139,10 @@ pub(super) fn backward<T: Float>(
     debug_assert_eq!(p.len(), d * n);
     debug_assert_eq!(pre.len(), m * n);
     #[cfg(target_arch = "x86_64")]
-    if simd {
+    if let Some(isa) = path.isa() {
         let grads = grads.map(|g| (f32s_mut(g.v), g.bias.map(f32s_mut)));
         super::simd_layer::backward(
+            isa,
             f32s(layer.v),
             f32s(alpha),
             f32s(pre),
@@ -150,7 +153,7 @@ pub(super) fn backward<T: Float>(
         return;
     }
     #[cfg(not(target_arch = "x86_64"))]
-    let _ = simd;
+    let _ = path;
     // with gradients, the activation and its derivative in one pass (`slopes`), except for
     // ReLU, whose derivative is a comparison
     let fused = grads.is_some() && block.activation != Activation::Relu;

@@ -3,15 +3,18 @@
 //! independent jobs, in the caller), two `faer` products per layer and direction.
 //!
 //! `f32` `res1` layers with ReLU and no bias inside the activation (the training model) take a
-//! fused AVX-512 path when the CPU has it (`simd_layer`, built on `simd`), and so do the `f32`
-//! embedding and readout products; results then differ from the portable path only by
-//! rounding. [`CpuBackend::portable`] never takes it.
+//! fused SIMD path when the CPU has one (`simd_layer`, built on `simd` with AVX-512F, or on
+//! `simd_avx2` with AVX2 + FMA, chosen at run time, widest first; both give the same bits), and
+//! so do the `f32` embedding and readout products; results then differ from the portable path
+//! only by rounding. [`CpuBackend::portable`] never takes it.
 
 mod layer;
 mod pointwise;
 mod sgd;
 #[cfg(target_arch = "x86_64")]
 mod simd;
+#[cfg(target_arch = "x86_64")]
+mod simd_avx2;
 #[cfg(target_arch = "x86_64")]
 mod simd_layer;
 
@@ -30,11 +33,94 @@ use rayon::prelude::*;
 /// nothing; fixed, so results do not depend on the thread count).
 const PARALLEL_CHUNK: usize = 1 << 16;
 
-/// The CPU backend (see the module doc). `Default` takes the AVX-512 path where the CPU has
-/// it.
+/// Which code the CPU backend runs for the `f32` training layers and the `f32` embedding and
+/// readout products (everything else is the same on every path).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum CpuPath {
+    /// `faer` products and scalar loops only (every CPU).
+    Portable,
+    /// The fused kernels, 8 lanes wide (x86-64 CPUs with AVX2 and FMA).
+    Avx2,
+    /// The fused kernels, 16 lanes wide (x86-64 CPUs with AVX-512F).
+    Avx512,
+}
+
+impl CpuPath {
+    /// The widest path this CPU has (AVX-512F, else AVX2 + FMA, else portable).
+    pub fn best() -> Self {
+        [CpuPath::Avx512, CpuPath::Avx2]
+            .into_iter()
+            .find(|p| p.available())
+            .unwrap_or(CpuPath::Portable)
+    }
+
+    /// Whether this CPU can run the path.
+    pub fn available(self) -> bool {
+        #[cfg(target_arch = "x86_64")]
+        {
+            self.isa().is_none_or(simd::Isa::available)
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            self == CpuPath::Portable
+        }
+    }
+
+    /// The path's name: `portable`, `avx2` or `avx512`.
+    pub fn name(self) -> &'static str {
+        match self {
+            CpuPath::Portable => "portable",
+            CpuPath::Avx2 => "avx2",
+            CpuPath::Avx512 => "avx512",
+        }
+    }
+
+    /// The instruction set of a SIMD path.
+    #[cfg(target_arch = "x86_64")]
+    fn isa(self) -> Option<simd::Isa> {
+        match self {
+            CpuPath::Portable => None,
+            CpuPath::Avx2 => Some(simd::Isa::Avx2),
+            CpuPath::Avx512 => Some(simd::Isa::Avx512),
+        }
+    }
+}
+
+#[cfg(test)]
+impl CpuPath {
+    /// Whether the path can be tested on this machine: `true` where the CPU has it; otherwise
+    /// prints that the path is skipped, by name, and returns `false` (or panics where the
+    /// environment requires it, see `simd::Isa::testable`).
+    pub(crate) fn testable(self) -> bool {
+        #[cfg(target_arch = "x86_64")]
+        {
+            self.isa().is_none_or(simd::Isa::testable)
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            if self != CpuPath::Portable {
+                eprintln!(
+                    "skipped: the {} path is not tested (not x86-64)",
+                    self.name()
+                );
+            }
+            self == CpuPath::Portable
+        }
+    }
+
+    /// The SIMD paths this machine can test (each one it cannot is printed, by name).
+    pub(crate) fn testable_simd() -> Vec<CpuPath> {
+        [CpuPath::Avx512, CpuPath::Avx2]
+            .into_iter()
+            .filter(|p| p.testable())
+            .collect()
+    }
+}
+
+/// The CPU backend (see the module doc). `Default` takes the widest SIMD path the CPU has.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct CpuBackend {
-    simd: bool,
+    path: CpuPath,
 }
 
 impl Default for CpuBackend {
@@ -44,29 +130,49 @@ impl Default for CpuBackend {
 }
 
 impl CpuBackend {
-    /// The CPU backend, with the AVX-512 path where the CPU has it.
+    /// The CPU backend, with the widest SIMD path the CPU has ([`CpuPath::best`]).
     pub fn new() -> Self {
-        #[cfg(target_arch = "x86_64")]
-        let simd = simd::available();
-        #[cfg(not(target_arch = "x86_64"))]
-        let simd = false;
-        Self { simd }
+        Self {
+            path: CpuPath::best(),
+        }
     }
 
     /// The CPU backend without any hand-written SIMD: `faer` products and scalar loops only
-    /// (the portable reference the AVX-512 path is tested against).
+    /// (the portable reference the SIMD paths are tested against).
     pub fn portable() -> Self {
-        Self { simd: false }
+        Self {
+            path: CpuPath::Portable,
+        }
     }
 
-    /// Whether the AVX-512 path is in use.
+    /// The CPU backend on `path`, or `None` where this CPU lacks its instructions (to compare
+    /// the paths, or to run a narrower one).
+    pub fn with_path(path: CpuPath) -> Option<Self> {
+        path.available().then_some(Self { path })
+    }
+
+    /// The path in use.
+    pub fn path(&self) -> CpuPath {
+        self.path
+    }
+
+    /// Whether a SIMD path is in use.
     pub fn uses_simd(&self) -> bool {
-        self.simd
+        self.path != CpuPath::Portable
     }
 
-    /// Whether `T` is `f32` and the AVX-512 path is in use.
+    /// The path the `f32` kernels of `T` take: [`CpuPath::Portable`] unless `T` is `f32`.
+    fn path_for<T: Float>(&self) -> CpuPath {
+        if std::any::TypeId::of::<T>() == std::any::TypeId::of::<f32>() {
+            self.path
+        } else {
+            CpuPath::Portable
+        }
+    }
+
+    /// Whether `T` is `f32` and a SIMD path is in use.
     fn fast<T: Float>(&self) -> bool {
-        self.simd && std::any::TypeId::of::<T>() == std::any::TypeId::of::<f32>()
+        self.path_for::<T>() != CpuPath::Portable
     }
 }
 
@@ -131,11 +237,7 @@ impl<T: Float> Backend<T> for CpuBackend {
     type Buffer = Vec<T>;
 
     fn describe(&self) -> String {
-        if self.simd {
-            "cpu (avx512)".into()
-        } else {
-            "cpu (portable)".into()
-        }
+        format!("cpu ({})", self.path.name())
     }
 
     fn zeros(&self, len: usize) -> Vec<T> {
@@ -209,7 +311,11 @@ impl<T: Float> Backend<T> for CpuBackend {
             inner_width: m,
         } = shape;
         let (dn, mn, bl) = (d * n, m * n, bias_len(block, shape));
-        let simd = self.fast::<T>() && layer::simd_block(block);
+        let path = if layer::simd_block(block) {
+            self.path_for::<T>()
+        } else {
+            CpuPath::Portable
+        };
         let (work, pre_one) = scratch[..<Self as Backend<T>>::stack_scratch(self, block, shape)]
             .split_at_mut(layer::scratch_len(d, m, n));
         let Tape {
@@ -238,7 +344,7 @@ impl<T: Float> Backend<T> for CpuBackend {
                     &mut pre[at..at + mn]
                 };
                 let layer = layer_of(weights, shape, bl, b, k);
-                layer::forward(simd, block, layer, alpha, h, pre, work);
+                layer::forward(path, block, layer, alpha, h, pre, work);
             }
         }
     }
@@ -262,7 +368,11 @@ impl<T: Float> Backend<T> for CpuBackend {
             inner_width: m,
         } = shape;
         let (dn, mn, dm, bl) = (d * n, m * n, d * m, bias_len(block, shape));
-        let simd = self.fast::<T>() && layer::simd_block(block);
+        let path = if layer::simd_block(block) {
+            self.path_for::<T>()
+        } else {
+            CpuPath::Portable
+        };
         let work = &mut scratch[..layer::scratch_len(d, m, n)];
         let want_w = grads.as_ref().is_some_and(|g| g.w.is_some());
         assert!(
@@ -286,7 +396,7 @@ impl<T: Float> Backend<T> for CpuBackend {
                 });
                 let input = want_w.then(|| &tape.inputs[at..at + dn]);
                 layer::backward(
-                    simd,
+                    path,
                     block,
                     layer_of(weights, shape, bl, b, k),
                     alpha,
@@ -335,18 +445,19 @@ impl<T: Float> Backend<T> for CpuBackend {
             let xb = &x[b * k * n..(b + 1) * k * n];
             let ob = &mut out[b * r * n..(b + 1) * r * n];
             #[cfg(target_arch = "x86_64")]
-            if self.fast::<T>() && scale == T::one() {
+            if let Some(isa) = self.path_for::<T>().isa()
+                && scale == T::one()
+            {
                 use layer::{f32s, f32s_mut};
                 // a row-major `rows x cols` matrix is the column-major layout of its transpose
                 match op {
                     Op::Transposed => {
-                        simd::matmul_cc(f32s_mut(ob), f32s(mb), f32s(xb), r, k, n, accumulate)
+                        simd::matmul_cc(isa, f32s_mut(ob), f32s(mb), f32s(xb), r, k, n, accumulate)
                     }
                     Op::Plain => {
                         let t = f32s_mut(&mut scratch[..rows * cols]);
-                        // SAFETY: AVX-512F is available (`fast`).
-                        unsafe { simd::transpose(f32s(mb), t, rows, cols) };
-                        simd::matmul_cc(f32s_mut(ob), t, f32s(xb), r, k, n, accumulate);
+                        simd::transpose_on(isa, f32s(mb), t, rows, cols);
+                        simd::matmul_cc(isa, f32s_mut(ob), t, f32s(xb), r, k, n, accumulate);
                     }
                 }
                 continue;
@@ -379,9 +490,10 @@ impl<T: Float> Backend<T> for CpuBackend {
             let ab = &a[b * cols * n..(b + 1) * cols * n];
             let gb = &mut g[b * rows * cols..(b + 1) * rows * cols];
             #[cfg(target_arch = "x86_64")]
-            if self.fast::<T>() {
+            if let Some(isa) = self.path_for::<T>().isa() {
                 use layer::{f32s, f32s_mut};
-                simd::matmul_outer(f32s_mut(gb), f32s(pb), f32s(ab), rows, cols, n, accumulate);
+                let (g, p, a) = (f32s_mut(gb), f32s(pb), f32s(ab));
+                simd::matmul_outer(isa, g, p, a, rows, cols, n, accumulate);
                 continue;
             }
             matmul(

@@ -23,25 +23,166 @@ pub(super) const LANES2: usize = 32;
 /// How far ahead (in `f32`) [`scaled_relu`] prefetches its input.
 const PREFETCH: usize = 256;
 
-/// Whether this CPU has the instructions of the fast path.
+/// Whether this CPU has the instructions of the AVX-512 path.
 pub(super) fn available() -> bool {
     is_x86_feature_detected!("avx512f")
 }
 
-/// Whether the AVX-512 path can be tested on this machine. Panics when it cannot but the
-/// environment says it must (`DEPTHSCALE_REQUIRE_AVX512=1`, set by CI on CPUs with AVX-512F),
-/// so that a SIMD test never passes by skipping where it should have run.
-#[cfg(test)]
-pub(super) fn testable() -> bool {
-    if available() {
-        return true;
+/// The instruction set a fused kernel runs with: AVX-512F (16 lanes), or AVX2 + FMA (8 lanes,
+/// [`super::simd_avx2`]). Both give the same bits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Isa {
+    /// AVX-512F.
+    Avx512,
+    /// AVX2 and FMA.
+    Avx2,
+}
+
+impl Isa {
+    /// Whether this CPU has the instructions.
+    pub(super) fn available(self) -> bool {
+        match self {
+            Isa::Avx512 => available(),
+            Isa::Avx2 => super::simd_avx2::available(),
+        }
     }
-    assert!(
-        std::env::var("DEPTHSCALE_REQUIRE_AVX512").as_deref() != Ok("1"),
-        "DEPTHSCALE_REQUIRE_AVX512=1 but this CPU lacks AVX-512F"
-    );
-    eprintln!("AVX-512F unavailable: the SIMD test is skipped (the portable path is tested)");
-    false
+
+    /// The instruction set's name, as printed.
+    #[cfg(test)]
+    pub(super) fn name(self) -> &'static str {
+        match self {
+            Isa::Avx512 => "AVX-512F",
+            Isa::Avx2 => "AVX2+FMA",
+        }
+    }
+
+    /// Whether this path can be tested on this machine: `true` where the CPU has it; otherwise
+    /// prints that the path is skipped, by name, and returns `false`, or panics when the
+    /// environment says the path must be tested (`DEPTHSCALE_REQUIRE_AVX512=1` or
+    /// `DEPTHSCALE_REQUIRE_AVX2=1`, set by CI where the CPU has it).
+    #[cfg(test)]
+    pub(super) fn testable(self) -> bool {
+        if self.available() {
+            return true;
+        }
+        let var = match self {
+            Isa::Avx512 => "DEPTHSCALE_REQUIRE_AVX512",
+            Isa::Avx2 => "DEPTHSCALE_REQUIRE_AVX2",
+        };
+        assert!(
+            std::env::var(var).as_deref() != Ok("1"),
+            "{var}=1 but this CPU lacks {}",
+            self.name()
+        );
+        eprintln!(
+            "skipped: the {} path is not tested (this CPU lacks {})",
+            self.name(),
+            self.name()
+        );
+        false
+    }
+
+    /// Rows of [`Tn`] one pass covers (`x` may alias `out` up to this many rows).
+    pub(super) fn pass_rows(self) -> usize {
+        match self {
+            Isa::Avx512 => LANES2,
+            Isa::Avx2 => super::simd_avx2::LANES2,
+        }
+    }
+}
+
+impl Tn {
+    /// Runs the product with `isa`.
+    ///
+    /// # Safety
+    /// `isa` must be available, and the contract of [`Tn::run`] holds, with `x` aliasing `out`
+    /// only when `rows <= isa.pass_rows()`.
+    pub(super) unsafe fn run_on(&self, isa: Isa, ep: Epilogue<'_>) {
+        // SAFETY: by the caller's contract.
+        unsafe {
+            match isa {
+                Isa::Avx512 => self.run(ep),
+                Isa::Avx2 => self.run_avx2(ep),
+            }
+        }
+    }
+}
+
+impl Outer {
+    /// Runs the product with `isa`.
+    ///
+    /// # Safety
+    /// `isa` must be available, and the contract of [`Outer::run`] holds.
+    pub(super) unsafe fn run_on(&self, isa: Isa) {
+        // SAFETY: by the caller's contract.
+        unsafe {
+            match isa {
+                Isa::Avx512 => self.run(),
+                Isa::Avx2 => self.run_avx2(),
+            }
+        }
+    }
+}
+
+/// [`scaled_relu`] with `isa`.
+///
+/// # Safety
+/// `isa` must be available.
+pub(super) unsafe fn scaled_relu_on(
+    isa: Isa,
+    alpha: &[f32],
+    z: &[f32],
+    a: &mut [f32],
+    copy: Option<&mut [f32]>,
+    d: usize,
+) {
+    // SAFETY: by the caller's contract (the lengths are checked inside).
+    unsafe {
+        match isa {
+            Isa::Avx512 => scaled_relu(alpha, z, a, copy, d),
+            Isa::Avx2 => super::simd_avx2::scaled_relu(alpha, z, a, copy, d),
+        }
+    }
+}
+
+/// [`weighted_column_sum`] with `isa`.
+///
+/// # Safety
+/// `isa` must be available.
+pub(super) unsafe fn weighted_column_sum_on(
+    isa: Isa,
+    alpha: &[f32],
+    p: &[f32],
+    g: &mut [f32],
+    d: usize,
+) {
+    // SAFETY: by the caller's contract (the lengths are checked inside).
+    unsafe {
+        match isa {
+            Isa::Avx512 => weighted_column_sum(alpha, p, g, d),
+            Isa::Avx2 => super::simd_avx2::weighted_column_sum(alpha, p, g, d),
+        }
+    }
+}
+
+/// `t <- m^T` ([`transpose`] with AVX-512F, a plain loop otherwise: a copy has no rounding).
+///
+/// # Panics
+/// On inconsistent lengths, or if `isa` is not available.
+pub(super) fn transpose_on(isa: Isa, m: &[f32], t: &mut [f32], rows: usize, cols: usize) {
+    assert!(isa.available(), "{isa:?} is not available on this CPU");
+    match isa {
+        // SAFETY: AVX-512F is available (asserted).
+        Isa::Avx512 => unsafe { transpose(m, t, rows, cols) },
+        Isa::Avx2 => {
+            assert!(m.len() == rows * cols && t.len() == rows * cols);
+            for i in 0..rows {
+                for j in 0..cols {
+                    t[j * rows + i] = m[i * cols + j];
+                }
+            }
+        }
+    }
 }
 
 /// Masks of the two 16-lane halves of a pass over `k` entries (all lanes when `k >= 32`).
@@ -391,9 +532,10 @@ pub(super) fn transpose(m: &[f32], t: &mut [f32], rows: usize, cols: usize) {
 /// column-major `m x n`.
 ///
 /// # Panics
-/// On inconsistent lengths, or if AVX-512F is not [`available`].
+/// On inconsistent lengths, or if `isa` is not available.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn matmul_cc(
+    isa: Isa,
     c: &mut [f32],
     a: &[f32],
     b: &[f32],
@@ -402,7 +544,7 @@ pub(super) fn matmul_cc(
     n: usize,
     accumulate: bool,
 ) {
-    assert!(available(), "the AVX-512 kernel needs AVX-512F");
+    assert!(isa.available(), "{isa:?} is not available on this CPU");
     assert!(a.len() == m * k && b.len() == k * n && c.len() == m * n);
     let tn = Tn {
         m: a.as_ptr(),
@@ -415,18 +557,19 @@ pub(super) fn matmul_cc(
         k,
         n,
     };
-    // SAFETY: AVX-512F is available and the lengths match the layout (asserted); `c` is a
+    // SAFETY: `isa` is available and the lengths match the layout (asserted); `c` is a
     // distinct mutable borrow.
-    unsafe { tn.run(Epilogue::Store { accumulate }) };
+    unsafe { tn.run_on(isa, Epilogue::Store { accumulate }) };
 }
 
 /// `c <- a b^T` (or `c += a b^T`): `a` column-major `m x n`, `b` column-major `k x n`, `c`
 /// row-major `m x k`.
 ///
 /// # Panics
-/// On inconsistent lengths, or if AVX-512F is not [`available`].
+/// On inconsistent lengths, or if `isa` is not available.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn matmul_outer(
+    isa: Isa,
     c: &mut [f32],
     a: &[f32],
     b: &[f32],
@@ -435,7 +578,7 @@ pub(super) fn matmul_outer(
     n: usize,
     accumulate: bool,
 ) {
-    assert!(available(), "the AVX-512 kernel needs AVX-512F");
+    assert!(isa.available(), "{isa:?} is not available on this CPU");
     assert!(a.len() == m * n && b.len() == k * n && c.len() == m * k);
     let outer = Outer {
         g: c.as_mut_ptr(),
@@ -449,9 +592,9 @@ pub(super) fn matmul_outer(
         n,
         accumulate,
     };
-    // SAFETY: AVX-512F is available and the lengths match the layout (asserted); `c` is a
+    // SAFETY: `isa` is available and the lengths match the layout (asserted); `c` is a
     // distinct mutable borrow.
-    unsafe { outer.run() };
+    unsafe { outer.run_on(isa) };
 }
 
 #[cfg(test)]
@@ -465,24 +608,44 @@ mod tests {
         (0..len).map(|_| r.random::<f32>() * 2.0 - 1.0).collect()
     }
 
+    /// Both instruction sets against naive `f64` loops (each where the CPU has it), and
+    /// against each other bit for bit where it has both.
     #[test]
     fn products_and_transpose_match_naive_loops() {
-        if !testable() {
-            return;
+        let mut results = Vec::new();
+        for isa in [Isa::Avx512, Isa::Avx2] {
+            if isa.testable() {
+                results.push((isa, products_match_naive_loops(isa)));
+            }
         }
+        if let [(_, a), (_, b)] = &results[..] {
+            for (x, y) in a.iter().zip(b) {
+                assert_eq!(
+                    x.to_bits(),
+                    y.to_bits(),
+                    "AVX-512F and AVX2+FMA bits differ"
+                );
+            }
+        }
+    }
+
+    /// Checks `isa`'s products and transpose against naive loops; returns every result.
+    fn products_match_naive_loops(isa: Isa) -> Vec<f32> {
+        let mut all = Vec::new();
         for (m, k, n) in [
             (1, 1, 1),
             (30, 784, 13),
             (10, 30, 128),
             (37, 5, 29),
             (16, 33, 4),
+            (8, 3, 7),
         ] {
             let a = random(1, m * k);
             let b = random(2, k * n);
             let init = random(3, m * n);
             for accumulate in [false, true] {
                 let mut c = init.clone();
-                matmul_cc(&mut c, &a, &b, m, k, n, accumulate);
+                matmul_cc(isa, &mut c, &a, &b, m, k, n, accumulate);
                 for j in 0..n {
                     for i in 0..m {
                         let dot: f64 = (0..k)
@@ -495,9 +658,13 @@ mod tests {
                                 0.0
                             };
                         let got = f64::from(c[j * m + i]);
-                        assert!((got - want).abs() < 1e-4, "cc {m}x{k}x{n}: {got} vs {want}");
+                        assert!(
+                            (got - want).abs() < 1e-4,
+                            "{isa:?} cc {m}x{k}x{n}: {got} vs {want}"
+                        );
                     }
                 }
+                all.extend(c);
             }
             // outer: a is m x n, b is k x n, c = a b^T is m x k row-major
             let a = random(4, m * n);
@@ -505,7 +672,7 @@ mod tests {
             let init = random(6, m * k);
             for accumulate in [false, true] {
                 let mut c = init.clone();
-                matmul_outer(&mut c, &a, &b, m, k, n, accumulate);
+                matmul_outer(isa, &mut c, &a, &b, m, k, n, accumulate);
                 for i in 0..m {
                     for j in 0..k {
                         let dot: f64 = (0..n)
@@ -520,20 +687,21 @@ mod tests {
                         let got = f64::from(c[i * k + j]);
                         assert!(
                             (got - want).abs() < 1e-4,
-                            "outer {m}x{k}x{n}: {got} vs {want}"
+                            "{isa:?} outer {m}x{k}x{n}: {got} vs {want}"
                         );
                     }
                 }
+                all.extend(c);
             }
             let t_in = random(7, m * k);
             let mut t = vec![0.0; m * k];
-            // SAFETY: AVX-512F is available (checked above).
-            unsafe { transpose(&t_in, &mut t, m, k) };
+            transpose_on(isa, &t_in, &mut t, m, k);
             for i in 0..m {
                 for j in 0..k {
                     assert_eq!(t[j * m + i], t_in[i * k + j]);
                 }
             }
         }
+        all
     }
 }

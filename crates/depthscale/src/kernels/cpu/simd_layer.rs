@@ -1,14 +1,13 @@
-//! The AVX-512 residual layer of [`super::CpuBackend`]: `f32`, `res1`, ReLU, no bias or a bias
-//! outside the activation (the training model's layer), built from [`super::simd`].
+//! The fused SIMD residual layer of [`super::CpuBackend`]: `f32`, `res1`, ReLU, no bias or a
+//! bias outside the activation (the training model's layer), built from [`super::simd`] with
+//! AVX-512F or AVX2 + FMA ([`Isa`]; both give the same bits).
 //!
 //! - forward: `pre <- h`, `a <- alpha relu(h)`, then `h[:, c] += V a[:, c] + alpha_c b` as one
 //!   [`Tn`] product through `V^T` (gathered into scratch once per layer);
 //! - backward: `dV += p a^T` ([`Outer`]) and `db += sum_c alpha_c p_c` when asked, then
 //!   `p[:, c] += alpha_c [pre > 0] (V^T p)[:, c]` as one [`Tn`] product, in place.
 
-use super::simd::{
-    Epilogue, LANES2, Outer, Tn, available, scaled_relu, transpose, weighted_column_sum,
-};
+use super::simd::{Epilogue, Isa, Outer, Tn, scaled_relu_on, transpose_on, weighted_column_sum_on};
 
 /// Scratch values [`forward`] needs for width `d` and `n` columns ([`backward`] needs fewer).
 pub(super) fn scratch_len(d: usize, n: usize) -> usize {
@@ -18,9 +17,10 @@ pub(super) fn scratch_len(d: usize, n: usize) -> usize {
 /// The forward step of a layer: `pre <- h`, `h <- h + V (alpha relu(h)) + alpha b`.
 ///
 /// # Panics
-/// On inconsistent lengths, `scratch` shorter than [`scratch_len`], or if AVX-512F is not
+/// On inconsistent lengths, `scratch` shorter than [`scratch_len`], or if `isa` is not
 /// available.
 pub(super) fn forward(
+    isa: Isa,
     v: &[f32],
     bias: Option<&[f32]>,
     alpha: &[f32],
@@ -33,17 +33,14 @@ pub(super) fn forward(
         return;
     }
     let d = h.len() / n;
-    assert!(available(), "the AVX-512 kernel needs AVX-512F");
+    assert!(isa.available(), "{isa:?} is not available on this CPU");
     assert!(v.len() == d * d && h.len() == d * n && pre.len() == d * n);
     assert!(bias.is_none_or(|b| b.len() == d));
     let (vt, a) = scratch.split_at_mut(d * d);
     let a = &mut a[..d * n];
-    // SAFETY: AVX-512F is available (asserted); `v` and `vt` are `d x d`, `h`, `a` and `pre`
-    // are `d x n` and `alpha` has `n` values (all asserted).
-    unsafe {
-        transpose(v, vt, d, d);
-        scaled_relu(alpha, h, a, Some(pre), d);
-    }
+    transpose_on(isa, v, vt, d, d);
+    // SAFETY: `isa` is available (asserted); the lengths are checked inside.
+    unsafe { scaled_relu_on(isa, alpha, h, a, Some(pre), d) };
     // The raw pointers are taken only now, after the last writes through `vt`, `a` and `h`'s
     // references, and nothing else touches those buffers while `tn` runs.
     let tn = Tn {
@@ -57,9 +54,9 @@ pub(super) fn forward(
         k: d,
         n,
     };
-    // SAFETY: AVX-512F is available; `vt` is `d x d`, `a` and `h` are distinct `d x n`
-    // buffers, `alpha` has `n` values and `bias` `d` (all asserted).
-    unsafe { tn.run(Epilogue::Forward { alpha, bias }) };
+    // SAFETY: `isa` is available; `vt` is `d x d`, `a` and `h` are distinct `d x n` buffers,
+    // `alpha` has `n` values and `bias` `d` (all asserted).
+    unsafe { tn.run_on(isa, Epilogue::Forward { alpha, bias }) };
 }
 
 /// The backward step of a layer: given `p = dloss/dh_{k+1}`, accumulates
@@ -67,8 +64,9 @@ pub(super) fn forward(
 /// `p <- p + alpha [pre > 0] (V^T p)`.
 ///
 /// # Panics
-/// On inconsistent lengths, `scratch` shorter than `d * n`, or if AVX-512F is not available.
+/// On inconsistent lengths, `scratch` shorter than `d * n`, or if `isa` is not available.
 pub(super) fn backward(
+    isa: Isa,
     v: &[f32],
     alpha: &[f32],
     pre: &[f32],
@@ -81,13 +79,13 @@ pub(super) fn backward(
         return;
     }
     let d = p.len() / n;
-    assert!(available(), "the AVX-512 kernel needs AVX-512F");
+    assert!(isa.available(), "{isa:?} is not available on this CPU");
     assert!(v.len() == d * d && p.len() == d * n && pre.len() == d * n);
     if let Some((gv, gb)) = grads {
         assert!(gv.len() == d * d && gb.as_ref().is_none_or(|b| b.len() == d));
         let a = &mut scratch[..d * n];
-        // SAFETY: AVX-512F is available (asserted); `pre` and `a` are `d x n` (asserted).
-        unsafe { scaled_relu(alpha, pre, a, None, d) };
+        // SAFETY: `isa` is available (asserted); the lengths are checked inside.
+        unsafe { scaled_relu_on(isa, alpha, pre, a, None, d) };
         // The pointers are taken after the last write through `a`.
         let outer = Outer {
             g: gv.as_mut_ptr(),
@@ -101,18 +99,18 @@ pub(super) fn backward(
             n,
             accumulate: true,
         };
-        // SAFETY: AVX-512F is available; `gv` is `d x d`, `p` and `a` are `d x n` (asserted),
+        // SAFETY: `isa` is available; `gv` is `d x d`, `p` and `a` are `d x n` (asserted),
         // and `gv` is a distinct borrow from both.
-        unsafe { outer.run() };
+        unsafe { outer.run_on(isa) };
         if let Some(gb) = gb {
-            // SAFETY: AVX-512F is available; `p` is `d x n` and `gb` has `d` values (asserted).
-            unsafe { weighted_column_sum(alpha, p, gb, d) };
+            // SAFETY: `isa` is available (asserted); the lengths are checked inside.
+            unsafe { weighted_column_sum_on(isa, alpha, p, gb, d) };
         }
     }
     // `Tn` may read the columns it writes only when one pass covers all rows; otherwise it
     // reads a copy. The pointers are taken after the copy, and `x` is derived from `out` when
     // they alias, so writes through `out` never invalidate it.
-    let copied = d > LANES2;
+    let copied = d > isa.pass_rows();
     if copied {
         scratch[..d * n].copy_from_slice(p);
     }
@@ -133,10 +131,10 @@ pub(super) fn backward(
         k: d,
         n,
     };
-    // SAFETY: AVX-512F is available; `v` is `d x d`, `p` (and its copy) `d x n`, `alpha` has
+    // SAFETY: `isa` is available; `v` is `d x d`, `p` (and its copy) `d x n`, `alpha` has
     // `n` values and `pre` the layout of `p` (asserted); `x` aliases `out` only when
-    // `d <= 32`, which `Tn` allows.
-    unsafe { tn.run(Epilogue::Backward { alpha, pre }) };
+    // `d <= isa.pass_rows()`, which `Tn::run_on` allows.
+    unsafe { tn.run_on(isa, Epilogue::Backward { alpha, pre }) };
 }
 
 #[cfg(test)]
@@ -194,12 +192,26 @@ mod tests {
         }
     }
 
+    /// Each instruction set (where the CPU has it) against the naive layer, and the two
+    /// against each other bit for bit where it has both.
     #[test]
     fn matches_the_naive_layer_for_awkward_shapes() {
-        if !super::super::simd::testable() {
-            return;
+        let mut results = Vec::new();
+        for isa in [Isa::Avx512, Isa::Avx2] {
+            if isa.testable() {
+                results.push(layer_matches_the_naive_layer(isa));
+            }
         }
-        for (d, n) in [(1, 1), (5, 3), (16, 17), (30, 128), (37, 29)] {
+        if let [a, b] = &results[..] {
+            let bits = |x: &[f32]| x.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(a), bits(b), "AVX-512F and AVX2+FMA bits differ");
+        }
+    }
+
+    /// Checks `isa`'s layer against [`reference`]; returns every output.
+    fn layer_matches_the_naive_layer(isa: Isa) -> Vec<f32> {
+        let mut all = Vec::new();
+        for (d, n) in [(1, 1), (5, 3), (16, 17), (17, 7), (30, 128), (37, 29)] {
             let v = random(1, d * d);
             let b = random(2, d);
             let h = random(3, d * n);
@@ -209,14 +221,15 @@ mod tests {
             let mut scratch = vec![0.0; scratch_len(d, n)];
 
             let (mut hh, mut pre) = (h.clone(), vec![0.0; d * n]);
-            forward(&v, Some(&b), &alpha, &mut hh, &mut pre, &mut scratch);
+            forward(isa, &v, Some(&b), &alpha, &mut hh, &mut pre, &mut scratch);
             assert_eq!(pre, h);
-            close(&hh, &h1, "h");
+            close(&hh, &h1, &format!("{isa:?} h (d {d}, n {n})"));
 
             // gradients accumulate onto what is there
             let (mut gv, mut gb) = (vec![1.0; d * d], vec![1.0; d]);
             let mut pp = p.clone();
             backward(
+                isa,
                 &v,
                 &alpha,
                 &pre,
@@ -224,10 +237,12 @@ mod tests {
                 Some((&mut gv, Some(&mut gb))),
                 &mut scratch,
             );
-            close(&pp, &p0, &format!("p (d {d}, n {n})"));
+            close(&pp, &p0, &format!("{isa:?} p (d {d}, n {n})"));
             let plus_one = |x: &[f64]| x.iter().map(|v| v + 1.0).collect::<Vec<_>>();
-            close(&gv, &plus_one(&gv_want), "dV");
-            close(&gb, &plus_one(&gb_want), "db");
+            close(&gv, &plus_one(&gv_want), &format!("{isa:?} dV"));
+            close(&gb, &plus_one(&gb_want), &format!("{isa:?} db"));
+            all.extend(hh.into_iter().chain(pp).chain(gv).chain(gb));
         }
+        all
     }
 }

@@ -1,6 +1,6 @@
 //! The CPU backend against a naive `f64` layer written out entry by entry (on every machine,
-//! for the portable path; on AVX-512 machines for the fast path too), and its batching and
-//! recording guarantees.
+//! for the portable path; for the AVX2 and AVX-512 paths wherever the CPU has them), and its
+//! batching and recording guarantees.
 
 use super::*;
 use crate::model::{Activation, BiasPosition};
@@ -267,19 +267,92 @@ fn portable_layers_match_the_naive_layer() {
     }
 }
 
-/// The default backend (the AVX-512 path for the training block where the CPU has it).
+/// Each SIMD path the CPU has (AVX-512F, AVX2 + FMA; each one it lacks is printed as skipped)
+/// in `f32`: the training block takes the fused layer, the others the portable one.
 #[test]
-fn default_backend_layers_match_the_naive_layer() {
-    #[cfg(target_arch = "x86_64")]
-    if !simd::testable() {
-        return;
-    }
-    let backend = CpuBackend::new();
-    for block in blocks() {
-        for shape in shapes(&block, &[(1, 1), (5, 3), (16, 17), (30, 128), (37, 29)]) {
-            check_one_layer::<f32>(backend, block, shape, 1e-5);
+fn simd_layers_match_the_naive_layer() {
+    for path in CpuPath::testable_simd() {
+        let backend = CpuBackend::with_path(path).unwrap();
+        assert_eq!(backend.path(), path);
+        for block in blocks() {
+            let square = [(1, 1), (5, 3), (16, 17), (17, 9), (30, 128), (37, 29)];
+            for shape in shapes(&block, &square) {
+                check_one_layer::<f32>(backend, block, shape, 1e-5);
+            }
         }
     }
+}
+
+/// The default backend takes the widest path the CPU has: AVX-512F, else AVX2 + FMA, else the
+/// portable one; `with_path` refuses a path the CPU lacks.
+#[test]
+fn the_default_path_is_the_widest_available() {
+    let want = if CpuPath::Avx512.available() {
+        CpuPath::Avx512
+    } else if CpuPath::Avx2.available() {
+        CpuPath::Avx2
+    } else {
+        CpuPath::Portable
+    };
+    assert_eq!(CpuBackend::new().path(), want);
+    assert_eq!(
+        Backend::<f32>::describe(&CpuBackend::new()),
+        format!("cpu ({})", want.name())
+    );
+    for path in [CpuPath::Portable, CpuPath::Avx2, CpuPath::Avx512] {
+        assert_eq!(
+            CpuBackend::with_path(path).map(|b| b.path()),
+            path.available().then_some(path)
+        );
+    }
+    assert!(CpuPath::Portable.available());
+}
+
+/// A 40-layer training stack gives the same bits on AVX2 + FMA as on AVX-512F (where the CPU
+/// has both), and differs from the portable path (another summation order) by rounding only.
+#[test]
+fn the_simd_paths_give_the_same_bits() {
+    let block = crate::train::training_block();
+    let (l, d, n) = (40, 30, 19);
+    let t = batch_weights(&block, 1, l, (d, d, d));
+    let h0: Vec<f64> = random(41, d * n).iter().map(|x| 3.0 * x).collect();
+    let p = random(42, d * n);
+    let alpha = vec![0.15; n];
+    let shape = StackShape {
+        networks: 1,
+        depth: l,
+        width: d,
+        columns: n,
+        inner_width: d,
+    };
+    let run = |b| run_stack::<f32>(b, &block, shape, &t, &h0, &p, &alpha);
+    let portable = run(CpuBackend::portable());
+    let simd: Vec<_> = CpuPath::testable_simd()
+        .into_iter()
+        .map(|path| run(CpuBackend::with_path(path).unwrap()))
+        .collect();
+    for got in &simd {
+        for (g, w) in got.iter().zip(&portable) {
+            let scale = w.iter().fold(1.0f64, |m, x| m.max(f64::from(x.abs())));
+            let err = g
+                .iter()
+                .zip(w)
+                .fold(0.0f64, |m, (a, b)| m.max(f64::from((a - b).abs())));
+            assert!(err <= 1e-4 * scale, "{err} vs scale {scale}");
+        }
+        assert_ne!(got, &portable, "the SIMD path ran the portable code");
+    }
+    if let [a, b] = &simd[..] {
+        assert_eq!(a, b, "AVX-512F and AVX2+FMA bits differ");
+    }
+}
+
+/// The portable backend and one on each SIMD path the CPU has.
+fn all_backends() -> Vec<CpuBackend> {
+    let simd = CpuPath::testable_simd().into_iter();
+    std::iter::once(CpuBackend::portable())
+        .chain(simd.map(|p| CpuBackend::with_path(p).unwrap()))
+        .collect()
 }
 
 /// A random batch of `networks` networks' weights for `block` (`[B, L, d, m]`, ...), `bl`
@@ -385,7 +458,7 @@ fn batching_networks_changes_no_bit() {
             columns: n,
             inner_width: m,
         };
-        for backend in [CpuBackend::new(), CpuBackend::portable()] {
+        for backend in all_backends() {
             let all = run_stack::<f32>(backend, &block, shape, &t, &h0, &p, &alpha);
             for b in 0..nets {
                 let one = |x: &[f64], per: usize| x[b * per..(b + 1) * per].to_vec();
@@ -475,7 +548,8 @@ fn inference_forward_equals_the_recorded_one() {
     assert_eq!(outs[0], outs[1]);
 }
 
-/// The batched products against naive sums, for both element types and both paths.
+/// The batched products against naive sums, for both element types and every path the CPU
+/// has.
 #[test]
 fn products_match_naive_sums() {
     fn check<T: Float>(backend: CpuBackend, tol: f64) {
@@ -555,7 +629,7 @@ fn products_match_naive_sums() {
             close(&g, &want, tol, &format!("outer {accumulate}"));
         }
     }
-    for backend in [CpuBackend::new(), CpuBackend::portable()] {
+    for backend in all_backends() {
         check::<f64>(backend, 1e-12);
         check::<f32>(backend, 1e-5);
     }
