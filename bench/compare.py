@@ -230,6 +230,8 @@ def main():
     ap.add_argument("--quick", action="store_true", help="a short sanity run")
     ap.add_argument("--compile", action="store_true", help="add torch.compile (slow to compile)")
     ap.add_argument("--only", help="comma-separated row keys (" + ",".join(r[0] for r in ROWS) + ")")
+    ap.add_argument("--cell-budget", type=float, default=40.0,
+                    help="seconds after which a cell (row and side) skips its later rounds (default 40)")
     ap.add_argument("--json", help="also write the results as JSON to this file")
     args = ap.parse_args()
     rounds = args.rounds or (2 if args.quick else 7)
@@ -258,7 +260,7 @@ def main():
     workers = {n: Worker(n, c, open(os.path.join(data, f"{n}.log"), "w")) for n, c in cmds.items()}
 
     cells = {r[0]: {} for r in rows}  # key -> side -> list of replies
-    loads = [os.getloadavg()[0]]
+    loads, spent = [os.getloadavg()[0]], {}
     t0 = time.time()
     for rnd in range(rounds):
         for row in rows:
@@ -269,7 +271,11 @@ def main():
             order = order[rnd % len(order):] + order[: rnd % len(order)]
             for side in order:
                 worker, name = sides[side]
+                if spent.get((key, side), 0.0) > args.cell_budget:
+                    continue  # enough calls of a slow cell (a loaded machine): the later rounds skip it
+                t = time.perf_counter()
                 cells[key].setdefault(side, []).append(workers[worker].run(name, reps))
+                spent[(key, side)] = spent.get((key, side), 0.0) + time.perf_counter() - t
         loads.append(os.getloadavg()[0])
         print(f"round {rnd + 1}/{rounds} done ({time.time() - t0:.0f} s, load {loads[-1]:.2f})", file=sys.stderr, flush=True)
     for w in workers.values():
@@ -329,7 +335,11 @@ def main():
         with open(args.json, "w") as f:
             json.dump({"cpu": model, "simd": simd, "peaks_gflops": {f"{p}_{c}core": v for (p, c), v in peaks.items()},
                        "load_min_max": [min(loads), max(loads)], "rounds": rounds, "rows": results}, f, indent=2)
-    shutil.rmtree(data, ignore_errors=True)
+    dead = [w.name for w in workers.values() if w.dead]
+    if dead:
+        print(f"workers that stopped: {', '.join(dead)}; their logs are in {data}", file=sys.stderr)
+    else:
+        shutil.rmtree(data, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -96,7 +96,10 @@ fn measures(out: &[ProbeMeasure]) -> Vec<f64> {
 
 fn train_setup(dir: &Path) -> (TrainConfig, ResNet<f32>, Vec<f32>, Vec<u8>) {
     let cfg = TrainConfig::default();
-    assert_eq!((cfg.depth, cfg.width, cfg.batch_size), (DEPTH, TRAIN_WIDTH, BATCH));
+    assert_eq!(
+        (cfg.depth, cfg.width, cfg.batch_size),
+        (DEPTH, TRAIN_WIDTH, BATCH)
+    );
     let dims = cfg.dims(TRAIN_IN, CLASSES);
     let mut net = ResNet::zeros(cfg.block_spec(), dims).expect("valid dims");
     let (d, p) = (TRAIN_WIDTH, &mut net.params);
@@ -121,9 +124,7 @@ fn setup(dir: &Path, tag: &str, name: &str) -> Workload {
             let x = read_f64(dir, "probe_x.bin", COLUMNS * PROBE_IN);
             let y = read_f64(dir, "probe_y.bin", COLUMNS);
             let mut prober = Prober::new(256);
-            prober
-                .load_network(&probe_net(dir, 0))
-                .expect("same shape");
+            prober.load_network(&probe_net(dir, 0)).expect("same shape");
             let mut out = Vec::with_capacity(n);
             prober.probe(&alpha[..n], &x[..n * PROBE_IN], &y[..n], &mut out);
             write_check(&check, &measures(&out));
@@ -148,7 +149,10 @@ fn setup(dir: &Path, tag: &str, name: &str) -> Workload {
                     out.clear();
                     p.probe(&alpha, &x, &y, out);
                 });
-                probers.iter().flat_map(|(_, o)| measures(o)).collect::<Vec<_>>()
+                probers
+                    .iter()
+                    .flat_map(|(_, o)| measures(o))
+                    .collect::<Vec<_>>()
             };
             write_check(&check, &run());
             Box::new(move || {
