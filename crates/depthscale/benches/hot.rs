@@ -1,5 +1,5 @@
-//! Criterion benches of the hot initialization workloads, shaped like the PyTorch baseline in
-//! `bench/` (`../shared/bench/torch_baseline.py`): one probe of res3 at L = 1000, d = 40, a batch
+//! Criterion benches of the hot initialization workloads, the shapes that `bench/compare.py`
+//! runs against its peers (`benches/peers.rs`): one probe of res3 at L = 1000, d = 40, a batch
 //! of draws probed through one stack call (as Figure 1 runs them), and the fBm weights of one
 //! draw.
 
