@@ -193,7 +193,10 @@ fn refuses_foreign_directories_and_unknown_experiments() {
     ]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        !out.status.success() && err.contains("fig99") && err.contains("fig7"),
+        !out.status.success()
+            && err.contains("fig99")
+            && err.contains("did you mean fig9?")
+            && err.lines().count() == 1,
         "{err}"
     );
     assert!(!tmp.path().join("x").exists());
