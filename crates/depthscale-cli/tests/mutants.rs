@@ -102,28 +102,7 @@ fn an_unknown_mutant_is_an_error() {
 #[test]
 #[ignore]
 fn every_mutant_is_caught_by_the_claims_listing_it() {
-    let all = [
-        "fig1",
-        "fig2",
-        "fig3",
-        "fig4",
-        "fig5",
-        "fig6",
-        "fig7",
-        "fig8",
-        "fig9",
-        "ode",
-        "sde",
-        "fbm-limit",
-        "fig1-correlated",
-        "fig4-correlated",
-        "fig1-leaky",
-        "ode-after-training",
-        "implicit-regularization",
-        "coord-check",
-        "transfer",
-        "adjoint",
-    ];
+    let all = depthscale::experiment::reproduce::plan::preset_names();
     let clean = reproduce(&all, None);
     for c in claims(&clean) {
         assert_eq!(c["verdict"], "agrees", "unmutated: {c}");

@@ -257,26 +257,5 @@ fn claims_of_the_cheap_experiments_agree_end_to_end() {
 #[test]
 #[ignore]
 fn claims_of_every_experiment_agree_end_to_end() {
-    every_claim_agrees(&[
-        "fig1",
-        "fig2",
-        "fig3",
-        "fig4",
-        "fig5",
-        "fig6",
-        "fig7",
-        "fig8",
-        "fig9",
-        "ode",
-        "sde",
-        "fbm-limit",
-        "fig1-correlated",
-        "fig4-correlated",
-        "fig1-leaky",
-        "ode-after-training",
-        "implicit-regularization",
-        "coord-check",
-        "transfer",
-        "adjoint",
-    ]);
+    every_claim_agrees(&depthscale::experiment::reproduce::plan::preset_names());
 }
