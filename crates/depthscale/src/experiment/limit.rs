@@ -21,7 +21,10 @@
 mod figures;
 mod output;
 
+use super::presets::preset_toml;
+use super::reproduce::{Claim, claims};
 use super::{Experiment, Grid, RunContext};
+use super::{Preset, Reproduce};
 use crate::kernels::with_backend;
 use crate::limits::{Driver, NetWorkspace, PathRecord, Study, Tables};
 use crate::model::Activation;
@@ -30,6 +33,7 @@ use figures::Names;
 use output::{write_cells, write_trajectories};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
+use std::path::Path;
 
 /// The residual block of a limit study.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -139,6 +143,57 @@ impl LimitConfig {
 
 impl Experiment for LimitConfig {
     const KIND: &'static str = "limit";
+
+    const PRESETS: &'static [Preset] = &[
+        Preset {
+            name: "ode",
+            toml: preset_toml!("ode"),
+            listed: 11,
+            reproduce: Some(Reproduce {
+                place: 10,
+                quick: None,
+                quick_seconds: 0.3,
+                full_seconds: 9.0,
+                data: false,
+                claim: "Smooth weights with beta = 1: the ResNet is the Euler scheme of a neural ODE and converges to it at rate 1/L; beta = 1/2 explodes.",
+            }),
+        },
+        Preset {
+            name: "sde",
+            toml: preset_toml!("sde"),
+            listed: 12,
+            reproduce: Some(Reproduce {
+                place: 11,
+                quick: None,
+                quick_seconds: 0.3,
+                full_seconds: 12.0,
+                data: false,
+                claim: "I.i.d. weights with beta = 1/2: the ResNet converges strongly to a neural SDE at rate L^-1/2; beta = 1 collapses to the identity.",
+            }),
+        },
+        Preset {
+            name: "fbm-limit",
+            toml: preset_toml!("fbm-limit"),
+            listed: 13,
+            reproduce: Some(Reproduce {
+                place: 12,
+                quick: None,
+                quick_seconds: 0.2,
+                full_seconds: 3.0,
+                data: false,
+                claim: "fBm(H) weights with beta = H > 1/2: the ResNet converges to a Young ODE at rate L^-(2H-1); beta = 1/2 explodes and beta = 1 collapses to the identity.",
+            }),
+        },
+    ];
+
+    fn claims(
+        preset: &str,
+        dir: &Path,
+        results: &serde_json::Value,
+        reduced: bool,
+    ) -> Result<Vec<Claim>> {
+        claims::collect(preset, dir, results, reduced, claims::of_limit)
+    }
 
     fn validate(&self) -> Result<()> {
         self.driver.validate("driver")?;
@@ -287,7 +342,9 @@ impl Experiment for LimitConfig {
         self.trajectory_depths.clear();
     }
 
-    fn run(&self, ctx: &RunContext) -> Result<serde_json::Value> {
+    type Summary = crate::experiment::summary::LimitSummary;
+
+    fn run(&self, ctx: &RunContext) -> Result<Self::Summary> {
         let depths = self.depths()?;
         let n = self.reference()?;
         let inner = (self.block == LimitBlock::Res3).then_some(self.inner);

@@ -18,6 +18,7 @@
 
 mod cells;
 mod figures;
+mod presets;
 mod rows;
 mod table;
 mod tables;
@@ -26,12 +27,15 @@ pub use table::ProbeTable;
 
 pub(crate) use tables::{closed_form_h_diff, critical_beta};
 
+use super::Preset;
+use super::reproduce::{Claim, claims};
 use super::{Experiment, Grid, LawSpec, RunContext};
-use crate::experiment::summary::{ProbeSummary, rest, to_json};
+use crate::experiment::summary::{ProbeSummary, rest};
 use crate::model::{Activation, BlockSpec};
 use crate::paths::Init;
 use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
+use std::path::Path;
 
 /// Which figures a probe experiment draws.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -311,6 +315,17 @@ impl ProbeConfig {
 impl Experiment for ProbeConfig {
     const KIND: &'static str = "probe";
 
+    const PRESETS: &'static [Preset] = presets::PRESETS;
+
+    fn claims(
+        preset: &str,
+        dir: &Path,
+        results: &serde_json::Value,
+        reduced: bool,
+    ) -> Result<Vec<Claim>> {
+        claims::collect(preset, dir, results, reduced, claims::of_probe)
+    }
+
     fn validate(&self) -> Result<()> {
         self.plan().map(|_| ())
     }
@@ -399,7 +414,9 @@ impl Experiment for ProbeConfig {
         self.width = self.width.min(20);
     }
 
-    fn run(&self, ctx: &RunContext) -> Result<serde_json::Value> {
+    type Summary = ProbeSummary;
+
+    fn run(&self, ctx: &RunContext) -> Result<ProbeSummary> {
         let plan = self.plan()?;
         // 1. rows
         let measured = rows::measure(self.seed, &plan, &ctx.backend, ctx.progress)?;
@@ -445,7 +462,7 @@ impl Experiment for ProbeConfig {
             ctx.progress.advance(1);
         }
         ctx.progress.finish();
-        Ok(to_json(&summary))
+        Ok(summary)
     }
 }
 
