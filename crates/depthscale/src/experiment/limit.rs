@@ -27,23 +27,13 @@ use super::{Experiment, Grid, RunContext};
 use super::{Preset, Reproduce};
 use crate::kernels::with_backend;
 use crate::limits::{Driver, NetWorkspace, PathRecord, Study, Tables};
-use crate::model::Activation;
+use crate::model::{Activation, BlockKind};
 use crate::{Error, Result};
 use figures::Names;
 use output::{write_cells, write_trajectories};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
-
-/// The residual block of a limit study.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum LimitBlock {
-    /// `h + alpha V act(h)`: limit `dH = dX act(H)`.
-    Res1,
-    /// `h + alpha V act(W h)` with a smooth `W(t)`: limit `dH = dX act(W(t) H)`.
-    Res3,
-}
 
 /// Config of a `limit` experiment.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -55,9 +45,10 @@ pub struct LimitConfig {
     /// Law of the path driving `V`: `brownian`, `fbm(H)` (`1/2 < H < 1`), `rbf(BANDWIDTH)` or
     /// `sines(MODES)`.
     pub driver: Driver,
-    /// `res1` or `res3`.
+    /// `res1` (`h + alpha V act(h)`: limit `dH = dX act(H)`) or `res3` (`h + alpha V act(W h)`
+    /// with a smooth `W(t)`: limit `dH = dX act(W(t) H)`).
     #[serde(default = "default_block")]
-    pub block: LimitBlock,
+    pub block: BlockKind,
     /// Smooth law of the inner path `W` (`res3` only): `rbf(BANDWIDTH)` or `sines(MODES)`.
     #[serde(default = "default_inner")]
     pub inner: Driver,
@@ -86,8 +77,8 @@ pub struct LimitConfig {
     pub coordinates: usize,
 }
 
-fn default_block() -> LimitBlock {
-    LimitBlock::Res1
+fn default_block() -> BlockKind {
+    BlockKind::Res1
 }
 fn default_inner() -> Driver {
     Driver::Rbf { bandwidth: 0.2 }
@@ -197,7 +188,7 @@ impl Experiment for LimitConfig {
 
     fn validate(&self) -> Result<()> {
         self.driver.validate("driver")?;
-        if self.block == LimitBlock::Res3 {
+        if self.block == BlockKind::Res3 {
             self.inner.validate("inner")?;
             if !self.inner.is_smooth() {
                 return Err(Error::config(
@@ -347,7 +338,7 @@ impl Experiment for LimitConfig {
     fn run(&self, ctx: &RunContext) -> Result<Self::Summary> {
         let depths = self.depths()?;
         let n = self.reference()?;
-        let inner = (self.block == LimitBlock::Res3).then_some(self.inner);
+        let inner = (self.block == BlockKind::Res3).then_some(self.inner);
         let study = Study::new(
             self.driver,
             inner,

@@ -52,7 +52,7 @@ pub use coord_check::CoordCheckConfig;
 pub use fbm_paths::FbmPathsConfig;
 pub use grid::Grid;
 pub use implicit_reg::ImplicitRegConfig;
-pub use init_probe::{ProbeBlock, ProbeConfig, ProbeTable};
+pub use init_probe::{ProbeConfig, ProbeTable};
 pub use law_spec::LawSpec;
 pub use limit::LimitConfig;
 pub use ode_after_training::{OdeAfterTrainingConfig, every_other_layer};
