@@ -551,7 +551,7 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Reproduce(args) => reproduce(args),
         Command::Presets => {
-            for p in PRESETS {
+            for p in PRESETS.iter() {
                 println!("{:<12} {}", p.name, p.description());
             }
             Ok(())

@@ -15,7 +15,10 @@
 //!
 //! Files: `gaps.csv`, `reconstruction.csv`, `memory.csv`, `adjoint.png/svg`, the summary.
 
+use super::presets::preset_toml;
+use super::reproduce::{Claim, claims};
 use super::{Experiment, RunContext};
+use super::{Preset, Reproduce};
 use crate::Error;
 use crate::Result;
 use crate::adjoint::{
@@ -24,7 +27,7 @@ use crate::adjoint::{
 };
 use crate::budget::{Footprint, bytes};
 use crate::experiment::summary::{
-    AdjointBound, AdjointClaim, AdjointClaims, AdjointSummary, finite, rest, to_json,
+    AdjointBound, AdjointClaim, AdjointClaims, AdjointSummary, finite, rest,
 };
 use crate::model::Activation;
 use crate::plot::{self, LineStyle, Panel, Series};
@@ -33,6 +36,7 @@ use crate::stats::{loglog_slope, mean_se};
 use rand_distr::{Distribution, StandardNormal};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
+use std::path::Path;
 use std::time::Instant;
 
 /// Stream tag of the experiment's inputs (`"adjx"`).
@@ -138,6 +142,29 @@ fn slope_se(x: &[usize], by_draw: &[Vec<f64>]) -> Option<f64> {
 impl Experiment for AdjointConfig {
     const KIND: &'static str = "adjoint";
 
+    const PRESETS: &'static [Preset] = &[Preset {
+        name: "adjoint",
+        toml: preset_toml!("adjoint"),
+        listed: 0,
+        reproduce: Some(Reproduce {
+            place: 20,
+            quick: None,
+            quick_seconds: 1.0,
+            full_seconds: 8.0,
+            data: false,
+            claim: "Beyond the paper (issue 23, Chen et al. 2018): the adjoint gradient converges to the exact gradient of the discretized network at the scheme's order (Euler 1, RK4 4); its backward reconstruction of h(0) fails for i.i.d. weights at beta = 1/2; it holds two states whatever the depth, checkpointing sqrt(L), back-propagation L.",
+        }),
+    }];
+
+    fn claims(
+        preset: &str,
+        dir: &Path,
+        results: &serde_json::Value,
+        reduced: bool,
+    ) -> Result<Vec<Claim>> {
+        claims::collect(preset, dir, results, reduced, claims::of_adjoint)
+    }
+
     fn validate(&self) -> Result<()> {
         for (field, v, max) in [
             ("width", self.width, 256),
@@ -210,7 +237,9 @@ impl Experiment for AdjointConfig {
             .disk("memory_depths", "the tables and figures", 8 << 20))
     }
 
-    fn run(&self, ctx: &RunContext) -> Result<serde_json::Value> {
+    type Summary = AdjointSummary;
+
+    fn run(&self, ctx: &RunContext) -> Result<AdjointSummary> {
         let dims = self.dims();
         let act = Activation::Tanh;
         // 1. gradient gaps, one job per (scheme, draw)
@@ -418,7 +447,7 @@ impl Experiment for AdjointConfig {
             .iter()
             .map(|(m, _, s)| (m.name().to_string(), serde_json::json!(s)))
             .collect();
-        Ok(to_json(&AdjointSummary {
+        Ok(AdjointSummary {
             claims,
             rest: rest(serde_json::json!({
             "all_claims_hold": all_hold,
@@ -429,7 +458,7 @@ impl Experiment for AdjointConfig {
             "memory_depths": mdepths,
             "seconds_per_gradient": seconds,
             })),
-        }))
+        })
     }
 }
 

@@ -85,13 +85,16 @@ impl<R> MergedCells<R> {
 
     /// Records the conflicts, contributions, warnings, the missing cells' count and the
     /// shards owning them in `summary` (an object).
-    pub fn annotate(&self, summary: &mut serde_json::Value) {
-        summary["cells_missing"] = serde_json::json!(self.missing().len());
-        summary["shards"] = serde_json::json!(self.shards);
-        summary["missing_shards"] = serde_json::json!(self.missing_shards());
-        summary["conflicts"] = serde_json::json!(self.conflicts);
-        summary["inputs"] = serde_json::json!(self.contributions);
-        summary["warnings"] = serde_json::json!(self.warnings);
+    pub fn annotate(&self, summary: &mut crate::experiment::summary::Rest) {
+        let mut put = |key: &str, value: serde_json::Value| {
+            summary.insert(key.into(), value);
+        };
+        put("cells_missing", serde_json::json!(self.missing().len()));
+        put("shards", serde_json::json!(self.shards));
+        put("missing_shards", serde_json::json!(self.missing_shards()));
+        put("conflicts", serde_json::json!(self.conflicts));
+        put("inputs", serde_json::json!(self.contributions));
+        put("warnings", serde_json::json!(self.warnings));
     }
 }
 

@@ -1,18 +1,52 @@
 //! Sample paths of fractional Brownian motion (the paper's Figure 6): what fBm weights look like
 //! over depth for rough (H < 1/2), Brownian (H = 1/2) and smooth (H > 1/2) regimes.
+//!
+//! The pattern of an experiment kind that holds everything about itself in one module (see
+//! ARCHITECTURE.md, "Add an experiment"): its config ([`FbmPathsConfig`]), its preset (`fig6`,
+//! with its entry in `depthscale reproduce`), its run, its typed summary ([`FbmPathsSummary`])
+//! and its claims hook; it is registered by one line in `registry.rs`.
 
+use super::presets::preset_toml;
+use super::reproduce::{Claim, claims};
 use super::{Experiment, Grid, RunContext, cell};
+use super::{Preset, Reproduce};
 use crate::budget::{Footprint, bytes};
-use crate::experiment::summary::{FbmPathsSummary, FgnIncrements, to_json};
 use crate::paths::fbm::{autocovariance, fbm_path};
 use crate::plot::{self, LineStyle, Panel, Series};
 use crate::rng::stream;
 use crate::stats::mean_se;
 use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
+use std::path::Path;
 
 /// Paths drawn per Hurst index in the figure (the statistics use every path).
 const PLOTTED_PATHS: usize = 3;
+
+/// `fbm-paths` (Figure 6).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FbmPathsSummary {
+    /// Per Hurst index, the statistics of the fGn increments.
+    pub increments: Vec<FgnIncrements>,
+}
+
+/// The fGn increments' statistics at one Hurst index, over independent paths.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FgnIncrements {
+    /// Hurst index.
+    pub hurst: f64,
+    /// Independent paths.
+    pub paths: usize,
+    /// Mean lag-1 autocorrelation over paths.
+    pub lag1_autocorrelation: f64,
+    /// Its standard error.
+    pub lag1_autocorrelation_se: f64,
+    /// Theory: `2^(2H-1) - 1`.
+    pub lag1_autocorrelation_theory: f64,
+    /// Mean variance of the increments times `n^2H` (theory 1).
+    pub scaled_variance: f64,
+    /// Its standard error.
+    pub scaled_variance_se: f64,
+}
 
 /// Config of an `fbm-paths` experiment.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -52,6 +86,29 @@ impl FbmPathsConfig {
 
 impl Experiment for FbmPathsConfig {
     const KIND: &'static str = "fbm-paths";
+
+    const PRESETS: &'static [Preset] = &[Preset {
+        name: "fig6",
+        toml: preset_toml!("fig6"),
+        listed: 6,
+        reproduce: Some(Reproduce {
+            place: 6,
+            quick: Some(&[]),
+            quick_seconds: 0.1,
+            full_seconds: 0.1,
+            data: false,
+            claim: "Fractional Brownian motion interpolates between rough (H < 1/2, negatively correlated increments) and smooth (H > 1/2) paths; lag-1 increment correlation 2^(2H-1) - 1.",
+        }),
+    }];
+
+    fn claims(
+        preset: &str,
+        dir: &Path,
+        results: &serde_json::Value,
+        reduced: bool,
+    ) -> Result<Vec<Claim>> {
+        claims::collect(preset, dir, results, reduced, claims::of_fbm_paths)
+    }
 
     fn validate(&self) -> Result<()> {
         self.hursts()?;
@@ -108,7 +165,9 @@ impl Experiment for FbmPathsConfig {
         self.paths = self.paths.min(5);
     }
 
-    fn run(&self, ctx: &RunContext) -> Result<serde_json::Value> {
+    type Summary = FbmPathsSummary;
+
+    fn run(&self, ctx: &RunContext) -> Result<FbmPathsSummary> {
         let hursts = self.hursts()?;
         let (steps, n_paths) = (self.steps as usize, self.paths as usize);
         ctx.progress
@@ -183,8 +242,8 @@ impl Experiment for FbmPathsConfig {
             &self.title
         };
         plot::line_panels(&ctx.path("fbm_paths"), title, &panels, hursts.len().min(3))?;
-        Ok(to_json(&FbmPathsSummary {
+        Ok(FbmPathsSummary {
             increments: summary,
-        }))
+        })
     }
 }

@@ -104,7 +104,7 @@ fn machine() -> Limits {
 fn every_numeric_field_of_every_preset_is_refused_or_fits_when_huge() {
     let mut failures = Vec::new();
     let mut tried = 0;
-    for p in PRESETS {
+    for p in PRESETS.iter() {
         let base: toml::Table = toml::from_str(p.toml).unwrap();
         for v in variants(&base) {
             tried += 1;

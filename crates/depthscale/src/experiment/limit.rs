@@ -21,25 +21,19 @@
 mod figures;
 mod output;
 
+use super::presets::preset_toml;
+use super::reproduce::{Claim, claims};
 use super::{Experiment, Grid, RunContext};
+use super::{Preset, Reproduce};
 use crate::kernels::with_backend;
 use crate::limits::{Driver, NetWorkspace, PathRecord, Study, Tables};
-use crate::model::Activation;
+use crate::model::{Activation, BlockKind};
 use crate::{Error, Result};
 use figures::Names;
 use output::{write_cells, write_trajectories};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
-
-/// The residual block of a limit study.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum LimitBlock {
-    /// `h + alpha V act(h)`: limit `dH = dX act(H)`.
-    Res1,
-    /// `h + alpha V act(W h)` with a smooth `W(t)`: limit `dH = dX act(W(t) H)`.
-    Res3,
-}
+use std::path::Path;
 
 /// Config of a `limit` experiment.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -51,9 +45,10 @@ pub struct LimitConfig {
     /// Law of the path driving `V`: `brownian`, `fbm(H)` (`1/2 < H < 1`), `rbf(BANDWIDTH)` or
     /// `sines(MODES)`.
     pub driver: Driver,
-    /// `res1` or `res3`.
+    /// `res1` (`h + alpha V act(h)`: limit `dH = dX act(H)`) or `res3` (`h + alpha V act(W h)`
+    /// with a smooth `W(t)`: limit `dH = dX act(W(t) H)`).
     #[serde(default = "default_block")]
-    pub block: LimitBlock,
+    pub block: BlockKind,
     /// Smooth law of the inner path `W` (`res3` only): `rbf(BANDWIDTH)` or `sines(MODES)`.
     #[serde(default = "default_inner")]
     pub inner: Driver,
@@ -82,8 +77,8 @@ pub struct LimitConfig {
     pub coordinates: usize,
 }
 
-fn default_block() -> LimitBlock {
-    LimitBlock::Res1
+fn default_block() -> BlockKind {
+    BlockKind::Res1
 }
 fn default_inner() -> Driver {
     Driver::Rbf { bandwidth: 0.2 }
@@ -140,9 +135,60 @@ impl LimitConfig {
 impl Experiment for LimitConfig {
     const KIND: &'static str = "limit";
 
+    const PRESETS: &'static [Preset] = &[
+        Preset {
+            name: "ode",
+            toml: preset_toml!("ode"),
+            listed: 11,
+            reproduce: Some(Reproduce {
+                place: 10,
+                quick: None,
+                quick_seconds: 0.3,
+                full_seconds: 9.0,
+                data: false,
+                claim: "Smooth weights with beta = 1: the ResNet is the Euler scheme of a neural ODE and converges to it at rate 1/L; beta = 1/2 explodes.",
+            }),
+        },
+        Preset {
+            name: "sde",
+            toml: preset_toml!("sde"),
+            listed: 12,
+            reproduce: Some(Reproduce {
+                place: 11,
+                quick: None,
+                quick_seconds: 0.3,
+                full_seconds: 12.0,
+                data: false,
+                claim: "I.i.d. weights with beta = 1/2: the ResNet converges strongly to a neural SDE at rate L^-1/2; beta = 1 collapses to the identity.",
+            }),
+        },
+        Preset {
+            name: "fbm-limit",
+            toml: preset_toml!("fbm-limit"),
+            listed: 13,
+            reproduce: Some(Reproduce {
+                place: 12,
+                quick: None,
+                quick_seconds: 0.2,
+                full_seconds: 3.0,
+                data: false,
+                claim: "fBm(H) weights with beta = H > 1/2: the ResNet converges to a Young ODE at rate L^-(2H-1); beta = 1/2 explodes and beta = 1 collapses to the identity.",
+            }),
+        },
+    ];
+
+    fn claims(
+        preset: &str,
+        dir: &Path,
+        results: &serde_json::Value,
+        reduced: bool,
+    ) -> Result<Vec<Claim>> {
+        claims::collect(preset, dir, results, reduced, claims::of_limit)
+    }
+
     fn validate(&self) -> Result<()> {
         self.driver.validate("driver")?;
-        if self.block == LimitBlock::Res3 {
+        if self.block == BlockKind::Res3 {
             self.inner.validate("inner")?;
             if !self.inner.is_smooth() {
                 return Err(Error::config(
@@ -287,10 +333,12 @@ impl Experiment for LimitConfig {
         self.trajectory_depths.clear();
     }
 
-    fn run(&self, ctx: &RunContext) -> Result<serde_json::Value> {
+    type Summary = crate::experiment::summary::LimitSummary;
+
+    fn run(&self, ctx: &RunContext) -> Result<Self::Summary> {
         let depths = self.depths()?;
         let n = self.reference()?;
-        let inner = (self.block == LimitBlock::Res3).then_some(self.inner);
+        let inner = (self.block == BlockKind::Res3).then_some(self.inner);
         let study = Study::new(
             self.driver,
             inner,

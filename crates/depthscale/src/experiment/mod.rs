@@ -8,8 +8,8 @@
 //! output directory without `.partial` is always complete.
 //!
 //! To add an experiment: write a config struct implementing [`Experiment`] in a module of its
-//! own, add its `kind` to the runner's `for_kind!` list and [`KINDS`], and ship a preset in
-//! `presets/`.
+//! own (config, presets, run, summary, claims; `fbm_paths.rs` is the pattern), and register it
+//! with one line in `registry.rs` (ARCHITECTURE.md, "Add an experiment").
 
 mod adjoint_study;
 #[cfg(test)]
@@ -34,6 +34,7 @@ mod ode_after_training;
 pub mod output;
 pub mod parameterization;
 mod presets;
+mod registry;
 pub mod reproduce;
 mod runner;
 pub mod store;
@@ -51,13 +52,14 @@ pub use coord_check::CoordCheckConfig;
 pub use fbm_paths::FbmPathsConfig;
 pub use grid::Grid;
 pub use implicit_reg::ImplicitRegConfig;
-pub use init_probe::{ProbeBlock, ProbeConfig, ProbeTable};
+pub use init_probe::{ProbeConfig, ProbeTable};
 pub use law_spec::LawSpec;
 pub use limit::LimitConfig;
 pub use ode_after_training::{OdeAfterTrainingConfig, every_other_layer};
-pub use presets::{PRESETS, Preset, preset, similar_presets, unknown_preset_hint};
+pub use presets::{PRESETS, Preset, Reproduce, preset, similar_presets, unknown_preset_hint};
+pub use registry::KINDS;
 pub use runner::{
-    KINDS, RunOptions, RunReport, Shape, check, merge, merge_checked, merge_with, parse_shard,
+    RunOptions, RunReport, Shape, check, merge, merge_checked, merge_with, parse_shard,
     resolved_config, run, run_kind, shape, typed, utc_timestamp,
 };
 pub use sweep::SweepConfig;
@@ -67,14 +69,33 @@ pub use weights::{WeightsConfig, WeightsModel};
 
 use crate::budget::Footprint;
 use crate::{Error, Result};
+use reproduce::Claim;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-/// One kind of experiment: its config schema and how to run it.
+/// One kind of experiment: everything about it. Its config schema (the type itself, typed from
+/// TOML by serde), its presets, how to check and run it, and the claims `depthscale reproduce`
+/// checks on its output. A kind is registered once, in `registry.rs`.
 pub trait Experiment: Serialize + DeserializeOwned {
     /// The value of `kind` in a config that selects this experiment.
     const KIND: &'static str;
+    /// Its shipped presets (TOML whose `kind` is [`Self::KIND`]; see [`Preset`]), with their
+    /// entries in `depthscale reproduce` ([`Reproduce`]).
+    const PRESETS: &'static [Preset];
+    /// The claims `depthscale reproduce` checks on the output of its preset `preset` (one with a
+    /// [`Reproduce`] entry): `results` is the `results` object of its `summary.json`, `dir` its
+    /// output directory (for its tables), `reduced` whether it ran below the paper's settings.
+    /// The default: none.
+    fn claims(
+        preset: &str,
+        dir: &Path,
+        results: &serde_json::Value,
+        reduced: bool,
+    ) -> Result<Vec<Claim>> {
+        let _ = (preset, dir, results, reduced);
+        Ok(Vec::new())
+    }
     /// Checks every field, naming the field and the accepted range in the error.
     fn validate(&self) -> Result<()>;
     /// Shrinks the experiment to a smoke size that finishes in a few seconds.
@@ -90,9 +111,11 @@ pub trait Experiment: Serialize + DeserializeOwned {
     /// limits before anything is allocated. Sizes are computed with saturating arithmetic
     /// ([`crate::budget::bytes`]) and each need names the field to shrink.
     fn footprint(&self) -> Result<Footprint>;
-    /// Runs the experiment, writing its files into `ctx.dir`; returns the kind-specific part of
-    /// `summary.json`.
-    fn run(&self, ctx: &RunContext) -> Result<serde_json::Value>;
+    /// Its typed summary: the kind-specific part of `summary.json` ("results"), whose fields
+    /// the claims read ([`summary`]; a JSON value for a kind whose summary no claim reads).
+    type Summary: Serialize;
+    /// Runs the experiment, writing its files into `ctx.dir`; returns its typed summary.
+    fn run(&self, ctx: &RunContext) -> Result<Self::Summary>;
     /// Whether the experiment can resume an interrupted run. The runner then writes straight
     /// into the output directory (no staging) and accepts an existing one whose `config.toml`
     /// equals the new resolved config; the experiment skips the work already recorded there.
@@ -111,10 +134,10 @@ pub trait Experiment: Serialize + DeserializeOwned {
         Ok(None)
     }
     /// Joins the records of `inputs` (output directories of runs of this same config, e.g.
-    /// its shards) into `ctx.dir`; returns the kind-specific part of `summary.json`. The runner
+    /// its shards) into `ctx.dir`; returns its typed summary. The runner
     /// ([`merge`]) checks the inputs and the output directory and calls it only for shardable
     /// experiments, which must implement it.
-    fn merge(&self, inputs: &[PathBuf], ctx: &RunContext) -> Result<serde_json::Value> {
+    fn merge(&self, inputs: &[PathBuf], ctx: &RunContext) -> Result<Self::Summary> {
         let _ = (inputs, ctx);
         Err(Error::config(
             "merge",

@@ -1,6 +1,11 @@
-//! The paper's settings, shipped as named TOML presets (the files live in
-//! `crates/depthscale/presets/`, inside the crate so that it packages on its own, and are
-//! compiled into the binary).
+//! The paper's settings, shipped as named TOML presets. Each experiment kind declares its own
+//! presets ([`super::Experiment::PRESETS`]: the TOML, its place in `depthscale presets` and, if
+//! `depthscale reproduce` runs it, its [`Reproduce`] entry); [`PRESETS`] is every registered
+//! kind's presets in listing order. The TOML files live in `crates/depthscale/presets/`, inside
+//! the crate so that it packages on its own, and are compiled into the binary
+//! (`preset_toml!`).
+
+use std::sync::LazyLock;
 
 /// A named experiment config.
 #[derive(Clone, Copy, Debug)]
@@ -9,6 +14,30 @@ pub struct Preset {
     pub name: &'static str,
     /// The TOML text.
     pub toml: &'static str,
+    /// Its place in `depthscale presets` (ascending; unique over all presets).
+    pub listed: u16,
+    /// How `depthscale reproduce` runs it; `None`: the reproduction does not.
+    pub reproduce: Option<Reproduce>,
+}
+
+/// A preset's experiment in `depthscale reproduce`: its place in the report, its quick size,
+/// its expected times and the paper's claim it checks (the claims themselves are the kind's
+/// [`super::Experiment::claims`]).
+#[derive(Clone, Copy, Debug)]
+pub struct Reproduce {
+    /// Its place in the report (ascending; unique over all presets).
+    pub place: u16,
+    /// The quick-size `--set` overrides; `None`: the runner's `--quick`.
+    pub quick: Option<&'static [&'static str]>,
+    /// Expected run time in seconds at the quick size, on the 2-core development machine (the
+    /// weight of its progress).
+    pub quick_seconds: f64,
+    /// Expected run time in seconds at the paper's size.
+    pub full_seconds: f64,
+    /// Whether it trains on a dataset (`reproduce --dataset/--data` then apply to it).
+    pub data: bool,
+    /// What the paper claims this experiment shows (two lines of the report).
+    pub claim: &'static str,
 }
 
 impl Preset {
@@ -21,39 +50,29 @@ impl Preset {
     }
 }
 
-macro_rules! presets {
-    ($($name:literal),* $(,)?) => {
-        /// Every shipped preset.
-        pub const PRESETS: &[Preset] = &[
-            $(Preset { name: $name, toml: include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/presets/", $name, ".toml")) },)*
-        ];
+/// The text of the shipped preset file `crates/depthscale/presets/NAME.toml`, compiled in.
+macro_rules! preset_toml {
+    ($name:literal) => {
+        include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/presets/",
+            $name,
+            ".toml"
+        ))
     };
 }
+pub(crate) use preset_toml;
 
-presets![
-    "adjoint",
-    "fig1",
-    "fig2",
-    "fig3",
-    "fig4",
-    "fig5",
-    "fig6",
-    "fig7",
-    "fig8",
-    "fig9",
-    "train",
-    "ode",
-    "sde",
-    "fbm-limit",
-    "fig1-correlated",
-    "fig4-correlated",
-    "fig1-leaky",
-    "ode-after-training",
-    "implicit-regularization",
-    "coord-check",
-    "transfer",
-    "transfer-phase",
-];
+/// Every shipped preset: the presets of every registered kind ([`super::registry::REGISTRY`]),
+/// in listing order ([`Preset::listed`]).
+pub static PRESETS: LazyLock<Vec<Preset>> = LazyLock::new(|| {
+    let mut all: Vec<Preset> = super::registry::REGISTRY
+        .iter()
+        .flat_map(|k| k.presets.iter().copied())
+        .collect();
+    all.sort_by_key(|p| p.listed);
+    all
+});
 
 /// The preset called `name`.
 pub fn preset(name: &str) -> Option<&'static Preset> {
@@ -148,7 +167,7 @@ mod tests {
 
     #[test]
     fn every_preset_parses_and_has_a_description_and_kind() {
-        for p in PRESETS {
+        for p in PRESETS.iter() {
             let t: toml::Table =
                 toml::from_str(p.toml).unwrap_or_else(|e| panic!("{}: {e}", p.name));
             assert!(t.contains_key("kind"), "{} has no kind", p.name);

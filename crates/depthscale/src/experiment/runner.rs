@@ -4,11 +4,8 @@
 
 use super::config::{ConfigSource, apply_override, one_line};
 use super::output::{self, Output, Protected};
-use super::{
-    AdjointConfig, CoordCheckConfig, Experiment, FbmPathsConfig, ImplicitRegConfig, LimitConfig,
-    OdeAfterTrainingConfig, ProbeConfig, RunContext, SweepConfig, TrainRunConfig, TransferConfig,
-    WeightsConfig,
-};
+use super::registry::{self, KINDS, MergeJob};
+use super::{Experiment, RunContext};
 use crate::budget::{Footprint, Limits, check_title};
 use crate::kernels::BackendChoice;
 use crate::progress::Progress;
@@ -45,47 +42,6 @@ pub struct RunReport {
     pub summary: serde_json::Value,
 }
 
-/// The experiment kinds, as accepted by `kind = "..."`.
-pub const KINDS: &[&str] = &[
-    ProbeConfig::KIND,
-    FbmPathsConfig::KIND,
-    TrainRunConfig::KIND,
-    SweepConfig::KIND,
-    WeightsConfig::KIND,
-    LimitConfig::KIND,
-    OdeAfterTrainingConfig::KIND,
-    ImplicitRegConfig::KIND,
-    CoordCheckConfig::KIND,
-    TransferConfig::KIND,
-    AdjointConfig::KIND,
-];
-
-/// Calls `f::<E>(args)` with `E` the experiment type of `kind`, or errs on an unknown kind.
-macro_rules! for_kind {
-    ($kind:expr, $f:ident($($arg:expr),*)) => {
-        match $kind {
-            ProbeConfig::KIND => $f::<ProbeConfig>($($arg),*),
-            FbmPathsConfig::KIND => $f::<FbmPathsConfig>($($arg),*),
-            LimitConfig::KIND => $f::<LimitConfig>($($arg),*),
-            TrainRunConfig::KIND => $f::<TrainRunConfig>($($arg),*),
-            SweepConfig::KIND => $f::<SweepConfig>($($arg),*),
-            WeightsConfig::KIND => $f::<WeightsConfig>($($arg),*),
-            OdeAfterTrainingConfig::KIND => $f::<OdeAfterTrainingConfig>($($arg),*),
-            ImplicitRegConfig::KIND => $f::<ImplicitRegConfig>($($arg),*),
-            CoordCheckConfig::KIND => $f::<CoordCheckConfig>($($arg),*),
-            TransferConfig::KIND => $f::<TransferConfig>($($arg),*),
-            AdjointConfig::KIND => $f::<AdjointConfig>($($arg),*),
-            other => Err(Error::config(
-                "kind",
-                format!(
-                    "unknown experiment kind {other:?}; accepted: {}",
-                    KINDS.join(", ")
-                ),
-            )),
-        }
-    };
-}
-
 /// Resolves overrides, then runs the config's `kind`.
 pub fn run(source: ConfigSource, opts: &RunOptions, progress: &dyn Progress) -> Result<RunReport> {
     let (kind, table) = resolve(source.table, opts)?;
@@ -98,7 +54,7 @@ pub fn run(source: ConfigSource, opts: &RunOptions, progress: &dyn Progress) -> 
 pub fn check(source: ConfigSource, opts: &RunOptions) -> Result<Footprint> {
     let (kind, table) = resolve(source.table, opts)?;
     check_title_of(&table)?;
-    for_kind!(kind.as_str(), prepare_typed(table, opts)).and_then(|f| f)
+    (registry::kind(&kind)?.check)(table, opts)
 }
 
 /// The `config.toml` text [`run`] would write for `source` with `opts` (overrides and
@@ -107,16 +63,7 @@ pub fn check(source: ConfigSource, opts: &RunOptions) -> Result<Footprint> {
 pub fn resolved_config(source: ConfigSource, opts: &RunOptions) -> Result<String> {
     let (kind, table) = resolve(source.table, opts)?;
     check_title_of(&table)?;
-    for_kind!(kind.as_str(), resolved_typed(&source.name, table, opts))
-}
-
-fn resolved_typed<E: Experiment>(
-    name: &str,
-    table: toml::Table,
-    opts: &RunOptions,
-) -> Result<String> {
-    let (cfg, kept) = prepare_noted::<E>(table, opts)?;
-    config_toml_noted(name, &quick_note(opts.quick, &kept), E::KIND, &cfg)
+    (registry::kind(&kind)?.resolved)(&source.name, table, opts).map(|(config, _)| config)
 }
 
 /// [`resolved_config`], and whether the experiment resumes in place (an interrupted run of it
@@ -127,13 +74,11 @@ pub(crate) fn resolved_and_resumable(
 ) -> Result<(String, bool)> {
     let (kind, table) = resolve(source.table, opts)?;
     check_title_of(&table)?;
-    for_kind!(
-        kind.as_str(),
-        resolved_resumable_typed(&source.name, table, opts)
-    )
+    (registry::kind(&kind)?.resolved)(&source.name, table, opts)
 }
 
-fn resolved_resumable_typed<E: Experiment>(
+/// [`resolved_and_resumable`] for the experiment type `E`.
+pub(super) fn resolved_typed<E: Experiment>(
     name: &str,
     table: toml::Table,
     opts: &RunOptions,
@@ -161,10 +106,15 @@ pub struct Shape {
 pub fn shape(source: ConfigSource, opts: &RunOptions) -> Result<Shape> {
     let (kind, table) = resolve(source.table, opts)?;
     check_title_of(&table)?;
-    for_kind!(kind.as_str(), shape_typed(&source.name, table, opts))
+    (registry::kind(&kind)?.shape)(&source.name, table, opts)
 }
 
-fn shape_typed<E: Experiment>(name: &str, table: toml::Table, opts: &RunOptions) -> Result<Shape> {
+/// [`shape`] for the experiment type `E`.
+pub(super) fn shape_typed<E: Experiment>(
+    name: &str,
+    table: toml::Table,
+    opts: &RunOptions,
+) -> Result<Shape> {
     let (cfg, kept) = prepare_noted::<E>(table, opts)?;
     Ok(Shape {
         config: config_toml_noted(name, &quick_note(opts.quick, &kept), E::KIND, &cfg)?,
@@ -203,14 +153,13 @@ fn check_title_of(table: &toml::Table) -> Result<()> {
     }
 }
 
-/// The typed config of `E` with `--quick` and `--shard` applied and checked, and its
-/// footprint.
-fn prepare_typed<E: Experiment>(
+/// The footprint of the typed config of `E` with `--quick` and `--shard` applied and checked
+/// ([`check`] for the experiment type `E`).
+pub(super) fn check_typed<E: Experiment>(
     table: toml::Table,
     opts: &RunOptions,
-) -> Result<Result<Footprint>> {
-    let cfg = prepare::<E>(table, opts)?;
-    Ok(cfg.footprint())
+) -> Result<Footprint> {
+    prepare::<E>(table, opts)?.footprint()
 }
 
 fn prepare<E: Experiment>(table: toml::Table, opts: &RunOptions) -> Result<E> {
@@ -269,7 +218,7 @@ pub fn run_kind(
     progress: &dyn Progress,
 ) -> Result<RunReport> {
     check_title_of(&table)?;
-    for_kind!(kind, run_typed(name, table, opts, progress))
+    (registry::kind(kind)?.run)(name, table, opts, progress)
 }
 
 /// Deserializes a table into `E`, with errors naming the offending field.
@@ -348,7 +297,8 @@ fn value_at<'a>(config: &'a toml::Value, path: &str) -> Option<&'a toml::Value> 
     Some(cur)
 }
 
-fn run_typed<E: Experiment>(
+/// [`run_kind`] for the experiment type `E`.
+pub(super) fn run_typed<E: Experiment>(
     name: &str,
     table: toml::Table,
     opts: &RunOptions,
@@ -409,7 +359,7 @@ fn run_into<E: Experiment>(
         ctx.write("config.toml", &config_text)?;
     }
     let start = Instant::now();
-    let results = cfg.run(&ctx)?;
+    let results = super::summary::to_json(&cfg.run(&ctx)?);
     finish_run(out, &ctx, name, E::KIND, quick, start, results)
 }
 
@@ -557,23 +507,32 @@ pub fn merge_checked(
     };
     let out = output::normalize("--out", out)?;
     super::reproduce::refuse_inside_running(&out)?;
-    let merged = for_kind!(
-        kind.as_str(),
-        merge_typed(&text, body, &inputs, &out, opts, allow_partial, progress)
-    );
+    let job = MergeJob {
+        text: &text,
+        body,
+        inputs: &inputs,
+        out: &out,
+        opts,
+        allow_partial,
+    };
+    let merged = registry::kind(&kind).and_then(|k| (k.merge)(job, progress));
     drop(locks);
     merged
 }
 
-fn merge_typed<E: Experiment>(
-    text: &str,
-    body: toml::Table,
-    inputs: &[PathBuf],
-    out: &Path,
-    opts: &RunOptions,
-    allow_partial: bool,
+/// The experiment's part of [`merge_checked`] for the experiment type `E`.
+pub(super) fn merge_typed<E: Experiment>(
+    job: MergeJob<'_>,
     progress: &dyn Progress,
 ) -> Result<RunReport> {
+    let MergeJob {
+        text,
+        body,
+        inputs,
+        out,
+        opts,
+        allow_partial,
+    } = job;
     let cfg: E = typed(body)?;
     cfg.validate()?;
     if !cfg.shardable() {
@@ -596,7 +555,7 @@ fn merge_typed<E: Experiment>(
     };
     ctx.write("config.toml", text)?;
     let start = Instant::now();
-    let mut results = cfg.merge(inputs, &ctx)?;
+    let mut results = super::summary::to_json(&cfg.merge(inputs, &ctx)?);
     results["merged_from"] = serde_json::json!(
         inputs
             .iter()
@@ -768,7 +727,7 @@ mod tests {
 
     #[test]
     fn every_preset_fits_a_laptop_and_absurd_sizes_are_refused_by_field() {
-        for p in super::super::PRESETS {
+        for p in super::super::PRESETS.iter() {
             let f = footprint(p.name, &[]).unwrap();
             assert!(f.memory_bytes() < 4 << 30, "{}: {f:?}", p.name);
             assert!(f.disk_bytes() < 1 << 30, "{}: {f:?}", p.name);

@@ -59,31 +59,9 @@ impl Reading {
     }
 }
 
-/// `fbm-paths` (Figure 6).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct FbmPathsSummary {
-    /// Per Hurst index, the statistics of the fGn increments.
-    pub increments: Vec<FgnIncrements>,
-}
-
-/// The fGn increments' statistics at one Hurst index, over independent paths.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct FgnIncrements {
-    /// Hurst index.
-    pub hurst: f64,
-    /// Independent paths.
-    pub paths: usize,
-    /// Mean lag-1 autocorrelation over paths.
-    pub lag1_autocorrelation: f64,
-    /// Its standard error.
-    pub lag1_autocorrelation_se: f64,
-    /// Theory: `2^(2H-1) - 1`.
-    pub lag1_autocorrelation_theory: f64,
-    /// Mean variance of the increments times `n^2H` (theory 1).
-    pub scaled_variance: f64,
-    /// Its standard error.
-    pub scaled_variance_se: f64,
-}
+/// `fbm-paths` (Figure 6): declared in its own module, the pattern of a kind that holds
+/// everything about itself.
+pub use super::fbm_paths::{FbmPathsSummary, FgnIncrements};
 
 /// `probe` (Figures 1 to 5, 7 and the revision's correlated weights).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -7,6 +7,8 @@
 //! and `initial.safetensors` (see [`crate::train::checkpoint`] for the format), and the
 //! summary (final and best test accuracy, divergence, timing, dataset sizes).
 
+use super::Preset;
+use super::presets::preset_toml;
 use super::{Experiment, RunContext};
 use crate::Result;
 use crate::adjoint::GradientMethod;
@@ -148,6 +150,13 @@ impl TrainRunConfig {
 impl Experiment for TrainRunConfig {
     const KIND: &'static str = "train";
 
+    const PRESETS: &'static [Preset] = &[Preset {
+        name: "train",
+        toml: preset_toml!("train"),
+        listed: 10,
+        reproduce: None,
+    }];
+
     fn validate(&self) -> Result<()> {
         self.data().validate()?;
         self.train_config().map(|_| ())
@@ -179,6 +188,8 @@ impl Experiment for TrainRunConfig {
                 .disk("epochs", "the figures", 4 << 20),
         )
     }
+
+    type Summary = serde_json::Value;
 
     fn run(&self, ctx: &RunContext) -> Result<serde_json::Value> {
         let cfg = self.train_config()?;

@@ -15,13 +15,16 @@
 //! (one row per model and entry), `models.csv` (one row per model), `metrics.csv` (one row per
 //! model and epoch), optional checkpoints `m<k>-initial.safetensors` / `m<k>-model.safetensors`.
 
+use super::presets::preset_toml;
+use super::reproduce::{Claim, claims};
 use super::training::{
     EPOCH_COLUMNS, RunStats, default_lr, effective, epoch_cells, save_pair, training_config,
     training_footprint,
 };
 use super::{Experiment, RunContext, cell};
+use super::{Preset, Reproduce};
 use crate::budget::{Footprint, bytes, check_title};
-use crate::experiment::summary::{TrainedModel, WeightsSummary, finite, to_json};
+use crate::experiment::summary::{TrainedModel, WeightsSummary, finite};
 use crate::kernels::with_backend;
 use crate::model::ResNet;
 use crate::paths::Init;
@@ -31,6 +34,7 @@ use crate::stats::mean_median;
 use crate::train::{TrainConfig, TrainOutcome, train_on, weight_hurst_estimates};
 use crate::{Error, Result, rng};
 use rand::Rng as _;
+use std::path::Path;
 
 /// Layers shown in the before/after panels of `weights.png` (the change is shown over all).
 const WINDOW: usize = 100;
@@ -227,6 +231,29 @@ impl WeightsConfig {
 impl Experiment for WeightsConfig {
     const KIND: &'static str = "weights";
 
+    const PRESETS: &'static [Preset] = &[Preset {
+        name: "fig8",
+        toml: preset_toml!("fig8"),
+        listed: 8,
+        reproduce: Some(Reproduce {
+            place: 8,
+            quick: Some(&["epochs=2", "train_samples=4000", "test_samples=1000"]),
+            quick_seconds: 3.5,
+            full_seconds: 13.0,
+            data: true,
+            claim: "Training keeps the regularity of the initialization: smooth weights stay smooth (Hurst estimate near 1), i.i.d. weights trained at beta = 1/2 stay rough (near 1/2).",
+        }),
+    }];
+
+    fn claims(
+        preset: &str,
+        dir: &Path,
+        results: &serde_json::Value,
+        reduced: bool,
+    ) -> Result<Vec<Claim>> {
+        claims::collect(preset, dir, results, reduced, claims::of_weights)
+    }
+
     fn validate(&self) -> Result<()> {
         self.data().validate()?;
         if self.models.is_empty() || self.models.len() > 12 {
@@ -291,7 +318,9 @@ impl Experiment for WeightsConfig {
         self.test_samples = Some(self.test_samples.unwrap_or(usize::MAX).min(1000));
     }
 
-    fn run(&self, ctx: &RunContext) -> Result<serde_json::Value> {
+    type Summary = WeightsSummary;
+
+    fn run(&self, ctx: &RunContext) -> Result<WeightsSummary> {
         let cfgs: Vec<TrainConfig> = (0..self.models.len())
             .map(|k| self.model_config(k))
             .collect::<Result<_>>()?;
@@ -439,13 +468,13 @@ impl Experiment for WeightsConfig {
         self.plot_roughness(ctx, &runs)?;
         ctx.progress.advance(1);
         ctx.progress.finish();
-        Ok(to_json(&WeightsSummary {
+        Ok(WeightsSummary {
             dataset: data.name.clone(),
             n_train: data.n_train(),
             n_test: data.n_test(),
             entry_shown: [entry.0, entry.1],
             models: summary,
-        }))
+        })
     }
 }
 

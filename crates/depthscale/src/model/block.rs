@@ -49,3 +49,30 @@ impl BlockSpec {
         self.bias != BiasPosition::None
     }
 }
+
+/// A residual block by name, `res1` or `res3`: the one block enum of every config (a training
+/// run's `block`, a probe's `model`, a limit study's `block`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BlockKind {
+    /// `h + alpha (V act(h) + b)` (the paper's training model; `b` only with a bias).
+    #[default]
+    Res1,
+    /// `h + alpha (V act(W h) + b)`, with the inner matrix `W`.
+    Res3,
+}
+
+impl BlockKind {
+    /// The block with `activation` and, when `bias`, a bias outside the activation.
+    pub fn spec(self, activation: Activation, bias: bool) -> BlockSpec {
+        BlockSpec {
+            inner: self == BlockKind::Res3,
+            bias: if bias {
+                BiasPosition::Outside
+            } else {
+                BiasPosition::None
+            },
+            activation,
+        }
+    }
+}

@@ -12,6 +12,6 @@ mod resnet;
 mod streams;
 
 pub use activation::Activation;
-pub use block::{BiasPosition, BlockSpec};
+pub use block::{BiasPosition, BlockKind, BlockSpec};
 pub use resnet::{Dims, Params, ResNet, TensorKind, Tensors};
 pub use streams::{DrawStream, NetworkStreams, TAG_INIT};

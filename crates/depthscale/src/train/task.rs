@@ -1,40 +1,15 @@
-//! What a training run learns: the residual block it trains ([`BlockKind`]), what a sample is
+//! What a training run learns: the residual block it trains ([`BlockKind`], defined in
+//! [`crate::model`] and shared by every config with a `block` or `model` field), what a sample is
 //! trained to produce ([`Targets`]: class labels or target vectors) and the sets it trains and
 //! is tested on ([`TrainingSet`]: a classification [`Dataset`] or a [`Regression`] set).
 
 use super::data::Dataset;
-use crate::model::{Activation, BiasPosition, BlockSpec};
+pub use crate::model::BlockKind;
 use crate::{Error, Result, rng};
 use rand_distr::{Distribution, StandardNormal};
 
 /// Stream tag of a Gaussian regression set (`"regr"`).
 pub const TAG_REGRESSION: u64 = 0x7265_6772;
-
-/// The residual block of a training run (the config field `block`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum BlockKind {
-    /// `h + alpha (V act(h) + b)` (the paper's training model).
-    #[default]
-    Res1,
-    /// `h + alpha (V act(W h) + b)`, `W` trained too.
-    Res3,
-}
-
-impl BlockKind {
-    /// The block with `activation` and, when `bias`, a bias outside the activation.
-    pub fn spec(self, activation: Activation, bias: bool) -> BlockSpec {
-        BlockSpec {
-            inner: self == BlockKind::Res3,
-            bias: if bias {
-                BiasPosition::Outside
-            } else {
-                BiasPosition::None
-            },
-            activation,
-        }
-    }
-}
 
 /// What the samples of a batch or a split are trained to produce.
 #[derive(Clone, Copy, Debug)]

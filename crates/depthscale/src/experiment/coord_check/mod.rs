@@ -24,7 +24,10 @@ mod tests;
 use super::data_source::DataSource;
 use super::depth_train::{epoch_order, train_config, trainer};
 use super::parameterization::{ParamSpec, Parameterization, resolve_all};
+use super::presets::preset_toml;
+use super::reproduce::{Claim, claims};
 use super::{Experiment, Grid, RunContext};
+use super::{Preset, Reproduce};
 use crate::budget::{Footprint, bytes};
 use crate::kernels::{Backend, with_backend};
 use crate::train::data::Dataset;
@@ -32,6 +35,7 @@ use crate::train::residual_scale;
 use crate::{Error, Result};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
+use std::path::Path;
 
 /// Config of a `coord-check` experiment.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -270,6 +274,29 @@ impl CoordCheckConfig {
 impl Experiment for CoordCheckConfig {
     const KIND: &'static str = "coord-check";
 
+    const PRESETS: &'static [Preset] = &[Preset {
+        name: "coord-check",
+        toml: preset_toml!("coord-check"),
+        listed: 19,
+        reproduce: Some(Reproduce {
+            place: 18,
+            quick: Some(&["samples=64"]),
+            quick_seconds: 8.0,
+            full_seconds: 15.0,
+            data: false,
+            claim: "Beyond the paper: a depth coord check. After a few Adam steps at one learning rate, the hidden states and logits stay flat over L = 8..4096 with depth-muP (lr / sqrt(L)) and CompleteP (1/L branches), grow with L for 1/sqrt(L) branches without a rule, and explode for beta = 0.",
+        }),
+    }];
+
+    fn claims(
+        preset: &str,
+        dir: &Path,
+        results: &serde_json::Value,
+        reduced: bool,
+    ) -> Result<Vec<Claim>> {
+        claims::collect(preset, dir, results, reduced, claims::of_coord_check)
+    }
+
     fn validate(&self) -> Result<()> {
         self.data().validate()?;
         self.plan().map(|_| ())
@@ -325,7 +352,9 @@ impl Experiment for CoordCheckConfig {
             .disk("steps", "figures", (self.steps as u128 + 2) * (2 << 20)))
     }
 
-    fn run(&self, ctx: &RunContext) -> Result<serde_json::Value> {
+    type Summary = crate::experiment::summary::CoordCheckSummary;
+
+    fn run(&self, ctx: &RunContext) -> Result<Self::Summary> {
         let (params, depths) = self.plan()?;
         let data = self.data().load(ctx.progress)?;
         let n = self.samples.min(data.n_train());

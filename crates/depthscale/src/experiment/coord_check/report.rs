@@ -5,7 +5,7 @@
 use super::{CoordCheckConfig, CoordRow};
 use crate::Result;
 use crate::experiment::parameterization::Parameterization;
-use crate::experiment::summary::{CoordCheckSummary, Flatness, Reading, rest, to_json};
+use crate::experiment::summary::{CoordCheckSummary, Flatness, Reading, rest};
 use crate::experiment::training::num;
 use crate::experiment::{RunContext, cell};
 use crate::plot::{self, Panel, Series};
@@ -60,7 +60,7 @@ pub(super) fn finish(
     depths: &[usize],
     rows: &[CoordRow],
     ctx: &RunContext,
-) -> Result<serde_json::Value> {
+) -> Result<CoordCheckSummary> {
     let mut csv = ctx.csv("coords.csv")?;
     csv.row([
         "parameterization",
@@ -205,7 +205,7 @@ pub(super) fn finish(
             format!("parameterization {name:?} diverged: some of its measurements are not finite (see coords.csv); it is not counted as flat")
         })
         .collect();
-    Ok(to_json(&CoordCheckSummary {
+    Ok(CoordCheckSummary {
         steps: cfg.steps,
         flatness: flat,
         rest: rest(serde_json::json!({
@@ -219,5 +219,5 @@ pub(super) fn finish(
             "note": note,
             "dataset": cfg.dataset.trim(),
         })),
-    }))
+    })
 }

@@ -26,9 +26,12 @@ pub mod gd;
 #[cfg(test)]
 mod tests;
 
+use super::presets::preset_toml;
+use super::reproduce::{Claim, claims};
 use super::{Experiment, Grid, RunContext, cell};
+use super::{Preset, Reproduce};
 use crate::budget::{Footprint, bytes};
-use crate::experiment::summary::{ImplicitRegSummary, finite, rest, to_json};
+use crate::experiment::summary::{ImplicitRegSummary, finite, rest};
 use crate::kernels::{Backend, with_backend};
 use crate::limits::{Fit, loglog_fit};
 use crate::model::Activation;
@@ -39,6 +42,7 @@ use rand_distr::{Distribution, StandardNormal};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use std::path::Path;
 
 /// Stream tag of the experiment's draws (`rng::stream(seed, &[TAG, s])`: inputs 0, targets 1,
 /// `W_0` 2).
@@ -217,6 +221,35 @@ impl ImplicitRegConfig {
 impl Experiment for ImplicitRegConfig {
     const KIND: &'static str = "implicit-regularization";
 
+    const PRESETS: &'static [Preset] = &[Preset {
+        name: "implicit-regularization",
+        toml: preset_toml!("implicit-regularization"),
+        listed: 18,
+        reproduce: Some(Reproduce {
+            place: 17,
+            quick: None,
+            quick_seconds: 3.0,
+            full_seconds: 36.0,
+            data: false,
+            claim: "Follow-up (ICLR 2024): with beta = 1 and a smooth initialization, gradient descent keeps the trained weights Lipschitz in the layer index (max_k ||Z_(k+1) - Z_k|| ~ 1/L at every step) and the depth-L network within O(1/L) of a much deeper one: a neural ODE after training.",
+        }),
+    }];
+
+    fn claims(
+        preset: &str,
+        dir: &Path,
+        results: &serde_json::Value,
+        reduced: bool,
+    ) -> Result<Vec<Claim>> {
+        claims::collect(
+            preset,
+            dir,
+            results,
+            reduced,
+            claims::of_implicit_regularization,
+        )
+    }
+
     fn validate(&self) -> Result<()> {
         let range = |field: &str, v: usize, lo: usize, hi: usize| {
             if (lo..=hi).contains(&v) {
@@ -309,7 +342,9 @@ impl Experiment for ImplicitRegConfig {
             .disk("depth", "the figures", 8 << 20))
     }
 
-    fn run(&self, ctx: &RunContext) -> Result<serde_json::Value> {
+    type Summary = ImplicitRegSummary;
+
+    fn run(&self, ctx: &RunContext) -> Result<ImplicitRegSummary> {
         let depths = self.depths()?;
         let n_ref = self.reference_depth;
         let [x, y, w0] = self.data();
@@ -349,7 +384,7 @@ impl Experiment for ImplicitRegConfig {
             Some(_) => f64::NAN,
             None => reference.iter().map(|r| r.inc.z).fold(0.0, f64::max),
         };
-        Ok(to_json(&ImplicitRegSummary {
+        Ok(ImplicitRegSummary {
             max_increment_slope: t.inc_fit.map(|f| f.slope).and_then(finite),
             distance_slope: t.dist_fit.map(|f| f.slope).and_then(finite),
             initial_loss: rows[0][0].loss,
@@ -382,7 +417,7 @@ impl Experiment for ImplicitRegConfig {
             "expected_distance_slope": -1.0,
             "reference_max_increment": reference_max_increment,
             })),
-        }))
+        })
     }
 }
 

@@ -18,6 +18,7 @@
 
 mod cells;
 mod figures;
+mod presets;
 mod rows;
 mod table;
 mod tables;
@@ -26,12 +27,15 @@ pub use table::ProbeTable;
 
 pub(crate) use tables::{closed_form_h_diff, critical_beta};
 
+use super::Preset;
+use super::reproduce::{Claim, claims};
 use super::{Experiment, Grid, LawSpec, RunContext};
-use crate::experiment::summary::{ProbeSummary, rest, to_json};
-use crate::model::{Activation, BlockSpec};
+use crate::experiment::summary::{ProbeSummary, rest};
+use crate::model::{Activation, BlockKind, BlockSpec};
 use crate::paths::Init;
 use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
+use std::path::Path;
 
 /// Which figures a probe experiment draws.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -57,7 +61,7 @@ pub struct ProbeConfig {
     pub seed: u64,
     /// Residual block: `res1` (`h + a V act(h)`) or `res3` (`h + a V act(W h)`).
     #[serde(default = "default_model")]
-    pub model: ProbeBlock,
+    pub model: BlockKind,
     /// Activation: relu, tanh, sigmoid, identity, leaky_relu(SLOPE).
     #[serde(default = "default_activation")]
     pub activation: Activation,
@@ -99,28 +103,8 @@ pub struct ProbeConfig {
     pub compare_uncorrelated: bool,
 }
 
-/// The residual block of a probe, by name.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ProbeBlock {
-    /// `h + alpha V act(h)`.
-    Res1,
-    /// `h + alpha V act(W h)`.
-    Res3,
-}
-
-impl ProbeBlock {
-    /// The block with activation `activation` and no bias.
-    pub fn spec(self, activation: Activation) -> BlockSpec {
-        match self {
-            ProbeBlock::Res1 => BlockSpec::res1(activation),
-            ProbeBlock::Res3 => BlockSpec::res3(activation),
-        }
-    }
-}
-
-fn default_model() -> ProbeBlock {
-    ProbeBlock::Res3
+fn default_model() -> BlockKind {
+    BlockKind::Res3
 }
 fn default_activation() -> Activation {
     Activation::Relu
@@ -230,7 +214,7 @@ impl Plan {
 
 impl ProbeConfig {
     fn plan(&self) -> Result<Plan> {
-        let block = self.model.spec(self.activation);
+        let block = self.model.spec(self.activation, false);
         let width = positive("width", self.width)?;
         let n_in = positive("n_in", self.n_in)?;
         let n_out = positive("n_out", self.n_out)?;
@@ -310,6 +294,17 @@ impl ProbeConfig {
 
 impl Experiment for ProbeConfig {
     const KIND: &'static str = "probe";
+
+    const PRESETS: &'static [Preset] = presets::PRESETS;
+
+    fn claims(
+        preset: &str,
+        dir: &Path,
+        results: &serde_json::Value,
+        reduced: bool,
+    ) -> Result<Vec<Claim>> {
+        claims::collect(preset, dir, results, reduced, claims::of_probe)
+    }
 
     fn validate(&self) -> Result<()> {
         self.plan().map(|_| ())
@@ -399,7 +394,9 @@ impl Experiment for ProbeConfig {
         self.width = self.width.min(20);
     }
 
-    fn run(&self, ctx: &RunContext) -> Result<serde_json::Value> {
+    type Summary = ProbeSummary;
+
+    fn run(&self, ctx: &RunContext) -> Result<ProbeSummary> {
         let plan = self.plan()?;
         // 1. rows
         let measured = rows::measure(self.seed, &plan, &ctx.backend, ctx.progress)?;
@@ -445,7 +442,7 @@ impl Experiment for ProbeConfig {
             ctx.progress.advance(1);
         }
         ctx.progress.finish();
-        Ok(to_json(&summary))
+        Ok(summary)
     }
 }
 

@@ -67,7 +67,7 @@ fn run_into(cfg: &ProbeConfig, dir: &std::path::Path) -> serde_json::Value {
         shard: None,
         backend: Default::default(),
     };
-    cfg.run(&ctx).unwrap()
+    crate::experiment::summary::to_json(&cfg.run(&ctx).unwrap())
 }
 
 /// The tables are the same whatever figures are drawn, and always written.

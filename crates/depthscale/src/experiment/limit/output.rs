@@ -3,7 +3,7 @@
 
 use super::LimitConfig;
 use crate::Result;
-use crate::experiment::summary::{LimitSummary, MismatchedBeta, Reading, finite, rest, to_json};
+use crate::experiment::summary::{LimitSummary, MismatchedBeta, Reading, finite, rest};
 use crate::experiment::{RunContext, cell};
 use crate::limits::{Driver, Fit, Study, Tables, Trajectory, means};
 use serde_json::json;
@@ -147,7 +147,7 @@ impl LimitConfig {
         t: &Tables,
         n: usize,
         scheme: &str,
-    ) -> serde_json::Value {
+    ) -> LimitSummary {
         let (cells, fits) = (&t.cells, &t.fits);
         let cis = |row: &[(f64, f64)]| row.iter().map(|m| m.1).collect::<Vec<_>>();
         let slope = |f: Option<Fit>| f.map(|f| f.slope);
@@ -217,14 +217,14 @@ impl LimitConfig {
                 "largest_depths": fits.tail_depths,
             });
         }
-        to_json(&LimitSummary {
+        LimitSummary {
             strong_error_slope: slope(fits.strong[0]).and_then(finite),
             terminal_error_slope: slope(fits.terminal[0]).and_then(finite),
             expected_slope: -network_rate,
             natural_beta: self.driver.natural_beta(),
             mismatched,
             rest: rest(out),
-        })
+        }
     }
 }
 

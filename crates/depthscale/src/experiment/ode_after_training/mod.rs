@@ -25,7 +25,10 @@
 
 mod output;
 
+use super::presets::preset_toml;
+use super::reproduce::{Claim, claims};
 use super::{Experiment, RunContext};
+use super::{Preset, Reproduce};
 use crate::budget::{Footprint, bytes, check_title};
 use crate::kernels::{Backend, NetBatch, with_backend};
 use crate::model::{Activation, ResNet};
@@ -38,6 +41,7 @@ use crate::train::{
 use crate::{Error, Result};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
+use std::path::Path;
 
 /// Config of an `ode-after-training` experiment (every field has the reference's default).
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -336,6 +340,29 @@ impl OdeAfterTrainingConfig {
 impl Experiment for OdeAfterTrainingConfig {
     const KIND: &'static str = "ode-after-training";
 
+    const PRESETS: &'static [Preset] = &[Preset {
+        name: "ode-after-training",
+        toml: preset_toml!("ode-after-training"),
+        listed: 17,
+        reproduce: Some(Reproduce {
+            place: 16,
+            quick: None,
+            quick_seconds: 4.0,
+            full_seconds: 52.0,
+            data: false,
+            claim: "Revision: after training (MSE, SGD), smooth weights with beta = 1 stay a discretization of a neural ODE: the gap between the trained layers 2k of depth L and k of depth L/2 (same initialization) decays like 1/L.",
+        }),
+    }];
+
+    fn claims(
+        preset: &str,
+        dir: &Path,
+        results: &serde_json::Value,
+        reduced: bool,
+    ) -> Result<Vec<Claim>> {
+        claims::collect(preset, dir, results, reduced, claims::of_ode_after_training)
+    }
+
     fn validate(&self) -> Result<()> {
         check_title("title", &self.title)?;
         for (field, empty) in [
@@ -414,7 +441,9 @@ impl Experiment for OdeAfterTrainingConfig {
             .disk("depth", "results.csv, fits.csv and the figures", 8 << 20))
     }
 
-    fn run(&self, ctx: &RunContext) -> Result<serde_json::Value> {
+    type Summary = crate::experiment::summary::OdeAfterTrainingSummary;
+
+    fn run(&self, ctx: &RunContext) -> Result<Self::Summary> {
         let data = self.data()?;
         data.check()?;
         let train_only = Regression {

@@ -2,9 +2,7 @@
 
 use super::{Case, OdeAfterTrainingConfig, Pair};
 use crate::Result;
-use crate::experiment::summary::{
-    GapSlopes, MeanGapSlopes, OdeAfterTrainingSummary, finite, rest, to_json,
-};
+use crate::experiment::summary::{GapSlopes, MeanGapSlopes, OdeAfterTrainingSummary, finite, rest};
 use crate::experiment::{RunContext, cell};
 use crate::plot::{self, LineStyle, Panel, Series};
 use crate::stats::{loglog_slope, max_mean};
@@ -28,7 +26,7 @@ pub(super) fn write(
     ctx: &RunContext,
     cases: &[Case],
     pairs: &[Pair],
-) -> Result<serde_json::Value> {
+) -> Result<OdeAfterTrainingSummary> {
     let key = |c: &Case| {
         [
             c.beta.to_string(),
@@ -215,7 +213,7 @@ pub(super) fn write(
             }
         )]
     };
-    Ok(to_json(&OdeAfterTrainingSummary {
+    Ok(OdeAfterTrainingSummary {
         slopes: slope_rows,
         mean_slopes: per_group,
         rest: rest(serde_json::json!({
@@ -229,5 +227,5 @@ pub(super) fn write(
         "warnings": warnings,
         "theory": "smooth weights with beta = 1: max gap ~ 1/L (slope -1)",
         })),
-    }))
+    })
 }

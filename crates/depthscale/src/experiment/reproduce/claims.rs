@@ -232,7 +232,8 @@ fn typed<T: DeserializeOwned>(b: &mut Builder, r: &Value) -> Option<T> {
 /// seeds unless something is wrong).
 pub const K_SE: f64 = 4.0;
 
-struct Builder<'a> {
+/// Collects the claims of one experiment (its preset and size).
+pub(crate) struct Builder<'a> {
     experiment: &'a str,
     reduced: bool,
     out: Vec<Claim>,
@@ -340,8 +341,37 @@ pub fn claims(preset: &str, dir: &Path, summary: &Value, reduced: bool) -> Resul
     Ok(b.out)
 }
 
-/// The claims of `preset` on its typed summary `r` (and its tables in `dir`).
+/// The claims of `preset` on its typed summary `r` (and its tables in `dir`): those of the kind
+/// that registers it ([`crate::experiment::Experiment::claims`]), if the reproduction runs it.
 fn claims_of(b: &mut Builder, preset: &str, dir: &Path, r: &Value) -> Result<()> {
+    if let Some((kind, p)) = crate::experiment::registry::preset_kind(preset)
+        && p.reproduce.is_some()
+    {
+        b.out.extend((kind.claims)(preset, dir, r, b.reduced)?);
+    }
+    Ok(())
+}
+
+/// The claims a kind's collector `of` pushes for its preset `preset` (summary results `r`,
+/// tables in `dir`): what the kinds' [`crate::experiment::Experiment::claims`] return.
+pub(crate) fn collect(
+    preset: &str,
+    dir: &Path,
+    r: &Value,
+    reduced: bool,
+    of: fn(&mut Builder, &str, &Path, &Value) -> Result<()>,
+) -> Result<Vec<Claim>> {
+    let mut b = Builder {
+        experiment: preset,
+        reduced,
+        out: Vec::new(),
+    };
+    of(&mut b, preset, dir, r)?;
+    Ok(b.out)
+}
+
+/// The claims of the `probe` presets (Figures 1 to 5 and 7, and the revision's).
+pub(crate) fn of_probe(b: &mut Builder, preset: &str, dir: &Path, r: &Value) -> Result<()> {
     let probe = |b: &mut Builder| typed::<ProbeSummary>(b, r);
     match preset {
         "fig1" | "fig1-leaky" => {
@@ -376,22 +406,72 @@ fn claims_of(b: &mut Builder, preset: &str, dir: &Path, r: &Value) -> Result<()>
                 fig2(b, dir, &p.depth_curves)?
             }
         }
-        "fig6" => typed(b, r).into_iter().for_each(|s| fig6(b, &s)),
         "fig7" => fig7(b, dir)?,
-        "fig8" => typed(b, r).into_iter().for_each(|s| fig8(b, &s)),
-        "fig9" => typed(b, r).into_iter().for_each(|s| fig9(b, &s)),
-        "ode" | "sde" | "fbm-limit" => typed(b, r).into_iter().for_each(|s| limit(b, &s)),
-        "ode-after-training" => typed(b, r)
-            .into_iter()
-            .for_each(|s| ode_after_training(b, &s)),
-        "implicit-regularization" => typed(b, r)
-            .into_iter()
-            .for_each(|s| implicit_regularization(b, &s)),
-        "coord-check" => typed(b, r).into_iter().for_each(|s| coord_check(b, &s)),
-        "transfer" => typed(b, r).into_iter().for_each(|s| transfer(b, &s)),
-        "adjoint" => typed(b, r).into_iter().for_each(|s| adjoint(b, &s)),
         _ => {}
     }
+    Ok(())
+}
+
+/// The claims of the `fbm-paths` preset (Figure 6).
+pub(crate) fn of_fbm_paths(b: &mut Builder, _: &str, _: &Path, r: &Value) -> Result<()> {
+    typed(b, r).into_iter().for_each(|s| fig6(b, &s));
+    Ok(())
+}
+
+/// The claims of the `weights` preset (Figure 8).
+pub(crate) fn of_weights(b: &mut Builder, _: &str, _: &Path, r: &Value) -> Result<()> {
+    typed(b, r).into_iter().for_each(|s| fig8(b, &s));
+    Ok(())
+}
+
+/// The claims of the `sweep` preset (Figure 9).
+pub(crate) fn of_sweep(b: &mut Builder, _: &str, _: &Path, r: &Value) -> Result<()> {
+    typed(b, r).into_iter().for_each(|s| fig9(b, &s));
+    Ok(())
+}
+
+/// The claims of the `limit` presets (ode, sde, fbm-limit).
+pub(crate) fn of_limit(b: &mut Builder, _: &str, _: &Path, r: &Value) -> Result<()> {
+    typed(b, r).into_iter().for_each(|s| limit(b, &s));
+    Ok(())
+}
+
+/// The claims of the `ode-after-training` preset.
+pub(crate) fn of_ode_after_training(b: &mut Builder, _: &str, _: &Path, r: &Value) -> Result<()> {
+    typed(b, r)
+        .into_iter()
+        .for_each(|s| ode_after_training(b, &s));
+    Ok(())
+}
+
+/// The claims of the `implicit-regularization` preset.
+pub(crate) fn of_implicit_regularization(
+    b: &mut Builder,
+    _: &str,
+    _: &Path,
+    r: &Value,
+) -> Result<()> {
+    typed(b, r)
+        .into_iter()
+        .for_each(|s| implicit_regularization(b, &s));
+    Ok(())
+}
+
+/// The claims of the `coord-check` preset.
+pub(crate) fn of_coord_check(b: &mut Builder, _: &str, _: &Path, r: &Value) -> Result<()> {
+    typed(b, r).into_iter().for_each(|s| coord_check(b, &s));
+    Ok(())
+}
+
+/// The claims of the `transfer` preset.
+pub(crate) fn of_transfer(b: &mut Builder, _: &str, _: &Path, r: &Value) -> Result<()> {
+    typed(b, r).into_iter().for_each(|s| transfer(b, &s));
+    Ok(())
+}
+
+/// The claims of the `adjoint` preset.
+pub(crate) fn of_adjoint(b: &mut Builder, _: &str, _: &Path, r: &Value) -> Result<()> {
+    typed(b, r).into_iter().for_each(|s| adjoint(b, &s));
     Ok(())
 }
 

@@ -23,6 +23,9 @@ mod rows;
 mod tests;
 
 use self::rows::{CellRow, EpochRow, MetricsRow, Status, read_cells, read_epochs};
+use super::presets::preset_toml;
+use super::reproduce::{Claim, claims};
+use super::{Preset, Reproduce};
 
 use super::store::{self, Appender};
 use super::training::{RunStats, training_config, training_footprint};
@@ -36,7 +39,7 @@ use crate::train::{TrainConfig, train_on};
 use crate::{Error, Result};
 use rayon::prelude::*;
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Instant;
 
@@ -248,6 +251,36 @@ impl SweepConfig {
 impl Experiment for SweepConfig {
     const KIND: &'static str = "sweep";
 
+    const PRESETS: &'static [Preset] = &[Preset {
+        name: "fig9",
+        toml: preset_toml!("fig9"),
+        listed: 9,
+        reproduce: Some(Reproduce {
+            place: 9,
+            quick: Some(&[
+                "lr=[1e-3, 1e-2, 1e-1]",
+                "hurst={linspace=[0.1, 0.9, 5]}",
+                "beta={linspace=[0.1, 0.9, 5]}",
+                "epochs=1",
+                "train_samples=2000",
+                "test_samples=1000",
+            ]),
+            quick_seconds: 16.0,
+            full_seconds: 1500.0,
+            data: true,
+            claim: "After training, the best test accuracy over learning rates is high above the line beta = max(H, 1/2) and poor below it, where the network explodes at initialization.",
+        }),
+    }];
+
+    fn claims(
+        preset: &str,
+        dir: &Path,
+        results: &serde_json::Value,
+        reduced: bool,
+    ) -> Result<Vec<Claim>> {
+        claims::collect(preset, dir, results, reduced, claims::of_sweep)
+    }
+
     fn validate(&self) -> Result<()> {
         self.data().validate()?;
         self.plan().map(|_| ())
@@ -309,7 +342,9 @@ impl Experiment for SweepConfig {
         Ok(Some(self.plan()?.cells.len()))
     }
 
-    fn run(&self, ctx: &RunContext) -> Result<serde_json::Value> {
+    type Summary = crate::experiment::summary::SweepSummary;
+
+    fn run(&self, ctx: &RunContext) -> Result<Self::Summary> {
         let plan = self.plan()?;
         let (shard, n_shards) = ctx.shard.unwrap_or((0, 1));
         let done = read_cells(&plan, &ctx.dir, true)?;
@@ -368,19 +403,23 @@ impl Experiment for SweepConfig {
         let mut all_epochs = epochs;
         all_epochs.extend(new_epochs);
         let mut summary = report::finish(self, &plan, &ctx.dir, cells, all_epochs)?;
-        summary["cells_in_shard"] = serde_json::json!(
-            (0..plan.cells.len())
-                .filter(|i| i % n_shards == shard)
-                .count()
+        let extra = &mut summary.rest;
+        extra.insert(
+            "cells_in_shard".into(),
+            serde_json::json!(
+                (0..plan.cells.len())
+                    .filter(|i| i % n_shards == shard)
+                    .count()
+            ),
         );
-        summary["cells_run_now"] = serde_json::json!(ran);
-        summary["cells_found_done"] = serde_json::json!(resumed);
-        summary["shard"] = cells::shard_label(ctx.shard);
-        summary["train_seconds"] = serde_json::json!(train_seconds);
+        extra.insert("cells_run_now".into(), serde_json::json!(ran));
+        extra.insert("cells_found_done".into(), serde_json::json!(resumed));
+        extra.insert("shard".into(), cells::shard_label(ctx.shard));
+        extra.insert("train_seconds".into(), serde_json::json!(train_seconds));
         Ok(summary)
     }
 
-    fn merge(&self, inputs: &[PathBuf], ctx: &RunContext) -> Result<serde_json::Value> {
+    fn merge(&self, inputs: &[PathBuf], ctx: &RunContext) -> Result<Self::Summary> {
         let plan = self.plan()?;
         let merged = cells::merge(
             inputs,
@@ -396,7 +435,7 @@ impl Experiment for SweepConfig {
             epochs.extend(read_epochs(&plan, dir, false, |i| source[i] == Some(d))?);
         }
         let mut results = report::finish(self, &plan, &ctx.dir, merged.cells.clone(), epochs)?;
-        merged.annotate(&mut results);
+        merged.annotate(&mut results.rest);
         Ok(results)
     }
 }

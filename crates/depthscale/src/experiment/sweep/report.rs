@@ -10,7 +10,7 @@ use super::rows::{CellRow, EpochRow, Status};
 use super::{Plan, SweepConfig};
 use crate::Result;
 use crate::experiment::store;
-use crate::experiment::summary::{BestOverLr, SweepSummary, finite, rest, to_json};
+use crate::experiment::summary::{BestOverLr, SweepSummary, finite, rest};
 use crate::experiment::training::num;
 use crate::plot::{self, Heatmap, LineStyle, Panel, Series};
 use std::path::Path;
@@ -22,7 +22,7 @@ pub(super) fn finish(
     dir: &Path,
     mut cells: Vec<(usize, CellRow)>,
     mut epochs: Vec<EpochRow>,
-) -> Result<serde_json::Value> {
+) -> Result<SweepSummary> {
     cells.sort_by_key(|(i, _)| *i);
     epochs.sort_by_key(|(i, r)| (*i, r.epoch));
     store::rewrite(&dir.join("cells.csv"), cells.iter().map(|(_, r)| r))?;
@@ -44,7 +44,7 @@ pub(super) fn finish(
         .iter()
         .filter(|b| b.score.is_finite())
         .max_by(|a, b| a.score.total_cmp(&b.score));
-    Ok(to_json(&SweepSummary {
+    Ok(SweepSummary {
         best_over_lr,
         rest: rest(serde_json::json!({
             "cells_total": plan.cells.len(),
@@ -56,7 +56,7 @@ pub(super) fn finish(
                 "hurst": b.hurst, "beta": b.beta, "lr": b.lr, "test_accuracy": num(b.score)
             })),
         })),
-    }))
+    })
 }
 
 /// The best score over learning rates at one `(hurst, beta)`.

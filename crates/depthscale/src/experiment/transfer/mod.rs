@@ -26,15 +26,18 @@ use self::rows::{CellRow, read_cells};
 use super::data_source::DataSource;
 use super::depth_train::{run_budget, train_config};
 use super::parameterization::{ParamSpec, Parameterization, resolve_all};
+use super::presets::preset_toml;
+use super::reproduce::{Claim, claims};
 use super::store::{self, Appender};
 use super::{Experiment, Grid, RunContext, cells};
+use super::{Preset, Reproduce};
 use crate::budget::{Footprint, bytes};
 use crate::train::data::Dataset;
 use crate::{Error, Result};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Instant;
 
@@ -337,6 +340,44 @@ impl TransferConfig {
 impl Experiment for TransferConfig {
     const KIND: &'static str = "transfer";
 
+    const PRESETS: &'static [Preset] = &[
+        Preset {
+            name: "transfer",
+            toml: preset_toml!("transfer"),
+            listed: 20,
+            reproduce: Some(Reproduce {
+                place: 19,
+                quick: Some(&[
+                    "parameterizations=[\"sqrt-depth\", \"depth-mup\", \"complete-p\"]",
+                    "depths=[8, 512]",
+                    "lr={ geomspace = [0.0009765625, 0.03125, 6] }",
+                    "seeds=2",
+                    "train_samples=4000",
+                    "test_samples=500",
+                ]),
+                quick_seconds: 18.0,
+                full_seconds: 160.0,
+                data: false,
+                claim: "Beyond the paper: the Adam learning rate tuned at L = 8 transfers to L = 512 with CompleteP (drift of lr* within a quarter of an octave) and far better with depth-muP than with plain 1/sqrt(L) branches, whose lr* drifts down by more than half an octave.",
+            }),
+        },
+        Preset {
+            name: "transfer-phase",
+            toml: preset_toml!("transfer-phase"),
+            listed: 21,
+            reproduce: None,
+        },
+    ];
+
+    fn claims(
+        preset: &str,
+        dir: &Path,
+        results: &serde_json::Value,
+        reduced: bool,
+    ) -> Result<Vec<Claim>> {
+        claims::collect(preset, dir, results, reduced, claims::of_transfer)
+    }
+
     fn validate(&self) -> Result<()> {
         self.data().validate()?;
         self.plan().map(|_| ())
@@ -423,7 +464,9 @@ impl Experiment for TransferConfig {
         Ok(Some(self.plan()?.cells.len()))
     }
 
-    fn run(&self, ctx: &RunContext) -> Result<serde_json::Value> {
+    type Summary = crate::experiment::summary::TransferSummary;
+
+    fn run(&self, ctx: &RunContext) -> Result<Self::Summary> {
         let plan = self.plan()?;
         let (shard, n_shards) = ctx.shard.unwrap_or((0, 1));
         let done = read_cells(&plan, &ctx.dir, true)?;
@@ -459,16 +502,22 @@ impl Experiment for TransferConfig {
         let ran = cells.len() - resumed;
         let n_cells = plan.cells.len();
         let mut summary = report::finish(self, &plan, &ctx.dir, cells)?;
-        summary["cells_in_shard"] =
-            serde_json::json!((0..n_cells).filter(|i| i % n_shards == shard).count());
-        summary["cells_run_now"] = serde_json::json!(ran);
-        summary["cells_found_done"] = serde_json::json!(resumed);
-        summary["shard"] = cells::shard_label(ctx.shard);
-        summary["train_seconds"] = serde_json::json!(start.elapsed().as_secs_f64());
+        let extra = &mut summary.rest;
+        extra.insert(
+            "cells_in_shard".into(),
+            serde_json::json!((0..n_cells).filter(|i| i % n_shards == shard).count()),
+        );
+        extra.insert("cells_run_now".into(), serde_json::json!(ran));
+        extra.insert("cells_found_done".into(), serde_json::json!(resumed));
+        extra.insert("shard".into(), cells::shard_label(ctx.shard));
+        extra.insert(
+            "train_seconds".into(),
+            serde_json::json!(start.elapsed().as_secs_f64()),
+        );
         Ok(summary)
     }
 
-    fn merge(&self, inputs: &[PathBuf], ctx: &RunContext) -> Result<serde_json::Value> {
+    fn merge(&self, inputs: &[PathBuf], ctx: &RunContext) -> Result<Self::Summary> {
         let plan = self.plan()?;
         let merged = cells::merge(
             inputs,
@@ -484,7 +533,7 @@ impl Experiment for TransferConfig {
             },
         )?;
         let mut results = report::finish(self, &plan, &ctx.dir, merged.cells.clone())?;
-        merged.annotate(&mut results);
+        merged.annotate(&mut results.rest);
         Ok(results)
     }
 }

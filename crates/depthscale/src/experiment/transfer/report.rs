@@ -12,7 +12,7 @@ use super::fit::{Optimum, bootstrap, mean_curve, optimum};
 use super::rows::CellRow;
 use super::{Plan, TransferConfig, rewrite_cells};
 use crate::Result;
-use crate::experiment::summary::{TransferResult, TransferSummary, finite, rest, to_json};
+use crate::experiment::summary::{TransferResult, TransferSummary, finite, rest};
 use crate::experiment::training::num;
 use crate::plot::{self, Heatmap, LineStyle, Panel, Series};
 use crate::stats::{linear_fit, quantile};
@@ -141,7 +141,7 @@ pub(super) fn finish(
     plan: &Plan,
     dir: &Path,
     mut cells: Vec<(usize, CellRow)>,
-) -> Result<serde_json::Value> {
+) -> Result<TransferSummary> {
     rewrite_cells(dir, &mut cells)?;
     let results = analyse(cfg, plan, &cells);
     draw(cfg, plan, dir, &results)?;
@@ -191,7 +191,7 @@ pub(super) fn finish(
             )
         })
         .collect();
-    Ok(to_json(&TransferSummary {
+    Ok(TransferSummary {
         depths: plan.depths.clone(),
         results: params,
         rest: rest(serde_json::json!({
@@ -209,7 +209,7 @@ pub(super) fn finish(
             drift_note.join("; ")
         ),
         })),
-    }))
+    })
 }
 
 /// Fewest seeds for which `lr_star.png` draws the bootstrap interval of lr*.
