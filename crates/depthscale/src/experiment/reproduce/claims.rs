@@ -1525,6 +1525,36 @@ mod tests {
         assert_eq!(none[2].verdict(), "missing");
     }
 
+    /// Issue 21: transfer's drifts are tested with the standard error of the summary's
+    /// bootstrap interval (the quick run's numbers, seed 0), and fail when they move.
+    #[test]
+    fn transfer_claims_use_the_bootstrap_interval() {
+        let result = |name: &str, drift: f64, lo: f64, hi: f64| {
+            let p = crate::experiment::parameterization::Parameterization::named(name).unwrap();
+            json!({"parameterization": p, "drift_octaves": drift,
+                   "drift_octaves_ci95": [lo, hi]})
+        };
+        let run = |sd: f64, cp: f64| {
+            run_claims(
+                "transfer",
+                &json!({"depths": [8, 512], "results": [
+                    result("sqrt-depth", sd, sd - 0.07, sd + 0.05),
+                    result("depth-mup", -0.364, -0.382, -0.321),
+                    result("complete-p", cp, cp - 0.09, cp + 0.06),
+                ]}),
+            )
+        };
+        let good = run(-1.393, 0.021);
+        assert_eq!(good.len(), 3);
+        assert!(good.iter().all(Claim::agrees), "{good:?}");
+        assert!(good[1].tolerance_text().contains("bootstrap"));
+        // complete-p drifting by 0.2 octave: 5 se (0.039) off
+        assert!(!run(-1.393, 0.2)[1].agrees());
+        // sqrt-depth drifting less than half an octave (after 4 se): no longer clearly down
+        let flat = run(-0.6, 0.021);
+        assert!(!flat[0].agrees() && !flat[2].agrees(), "{flat:?}");
+    }
+
     #[test]
     fn numbers_print_with_four_digits() {
         assert_eq!(num(0.80530445), "0.8053");
