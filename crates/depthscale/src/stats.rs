@@ -284,8 +284,6 @@ pub fn paired_loglog_slope_se(depths: &[usize], x: &[Vec<f64>]) -> Option<f64> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-
     /// Issue 21: the paired slope's standard error by hand, and zero when every path is the
     /// same power law up to its own factor (the pairing cancels the factor).
     #[test]

@@ -956,6 +956,9 @@ fn coord_check(b: &mut Builder, r: &CoordCheckSummary) {
     }
 }
 
+/// A quarter octave, the transfer lr grid's half step, added to complete-p's drift tolerance.
+const TRANSFER_GRID_ALLOWANCE: f64 = 0.25;
+
 /// Learning-rate transfer: the drift of log2 lr* across depth, in octaves (sqrt-depth drifts
 /// down by more than half an octave, complete-p stays, depth-mup drifts far less than
 /// sqrt-depth; depth-mup's own drift depends on the budget: -0.07 at the full size, -0.36 at
@@ -969,28 +972,50 @@ fn transfer(b: &mut Builder, r: &TransferSummary) {
             .find(|p| p.parameterization.name == name)
             .map_or((f64::NAN, f64::NAN), |p| {
                 let [lo, hi] = p.drift_octaves_ci95.map(|x| x.unwrap_or(f64::NAN));
-                (p.drift_octaves.unwrap_or(f64::NAN), (hi - lo) / (2.0 * 1.96))
+                (
+                    p.drift_octaves.unwrap_or(f64::NAN),
+                    (hi - lo) / (2.0 * 1.96),
+                )
             })
     };
     let span = match (r.depths.first(), r.depths.last()) {
         (Some(a), Some(z)) => format!("L = {a} to {z}"),
         _ => "no depths".into(),
     };
-    let se_text = |se: f64| format!("se = {} (bootstrap 95% interval over seeds / 3.92)", num(se));
+    let se_text = |se: f64| {
+        format!(
+            "se = {} (bootstrap 95% interval over seeds / 3.92)",
+            num(se)
+        )
+    };
     let (sd, sd_se) = drift("sqrt-depth");
     b.push(
-        format!("sqrt-depth: drift of log2 lr* from {span} plus {K_SE} se (octaves; it drifts down)"),
-        if sd_se.is_nan() { Measured::Missing } else { Measured::of(sd + K_SE * sd_se) },
+        format!(
+            "sqrt-depth: drift of log2 lr* from {span} plus {K_SE} se (octaves; it drifts down)"
+        ),
+        if sd_se.is_nan() {
+            Measured::Missing
+        } else {
+            Measured::of(sd + K_SE * sd_se)
+        },
         Expected::Below(-0.5),
-        format!("{K_SE} se above the drift, below half an octave down; {}", se_text(sd_se)),
+        format!(
+            "{K_SE} se above the drift, below half an octave down; {}",
+            se_text(sd_se)
+        ),
         &[SCALE],
     );
+    // two seeds' bootstrap interval understates the spread over seeds (quick, seeds 0..4: se
+    // 0.0016 to 0.039 while the drift ranged -0.08 to 0.14): the lr grid's half step is added
     let (cp, cp_se) = drift("complete-p");
-    b.z(
+    b.push(
         format!("complete-p: drift of log2 lr* from {span} (octaves)"),
-        (cp, cp_se),
-        0.0,
-        "bootstrap 95% interval over seeds / 3.92",
+        if cp_se.is_nan() { Measured::Missing } else { Measured::of(cp) },
+        Expected::Near(0.0, K_SE * cp_se + TRANSFER_GRID_ALLOWANCE),
+        format!(
+            "{K_SE} se + {TRANSFER_GRID_ALLOWANCE} octave (the lr grid's half step: two seeds' interval understates their spread); {}",
+            se_text(cp_se)
+        ),
         &[SCALE],
     );
     let (m, m_se) = drift("depth-mup");
@@ -1517,7 +1542,11 @@ mod tests {
         // an overflow (no slope to fit, non-finite paths): an explosion
         let boom = run_claims(
             "ode",
-            &summary(-1.0, json!({"overflow": "3 non-finite paths at L = 256"}), Value::Null),
+            &summary(
+                -1.0,
+                json!({"overflow": "3 non-finite paths at L = 256"}),
+                Value::Null,
+            ),
         );
         assert!(boom[2].agrees(), "{:?}", boom[2]);
         // no standard error: missing
@@ -1548,8 +1577,8 @@ mod tests {
         assert_eq!(good.len(), 3);
         assert!(good.iter().all(Claim::agrees), "{good:?}");
         assert!(good[1].tolerance_text().contains("bootstrap"));
-        // complete-p drifting by 0.2 octave: 5 se (0.039) off
-        assert!(!run(-1.393, 0.2)[1].agrees());
+        // complete-p drifting by 0.45 octave: beyond 4 se (0.039) and the quarter octave
+        assert!(!run(-1.393, 0.45)[1].agrees());
         // sqrt-depth drifting less than half an octave (after 4 se): no longer clearly down
         let flat = run(-0.6, 0.021);
         assert!(!flat[0].agrees() && !flat[2].agrees(), "{flat:?}");
