@@ -2,7 +2,7 @@
 //! ([`depthscale::mutant`], switched on by `DEPTHSCALE_MUTANT`) runs at the reproduction's quick
 //! size, and every claim that lists it must fail, while the unmutated run of the same
 //! experiments agrees. The default test covers the cheap experiments (fig1-leaky,
-//! implicit-regularization, fig6, adjoint: seconds); the whole
+//! implicit-regularization, fig6, adjoint, ode and fbm-limit: seconds); the whole
 //! matrix (every mutant against every experiment whose claims list it, about 10 minutes on
 //! two cores) runs with `cargo test -p depthscale-cli --test mutants -- --ignored`.
 
@@ -70,7 +70,8 @@ fn check(only: &[&str], mutants: &[&str]) {
 #[test]
 fn cheap_mutants_are_caught() {
     check(&["fig1-leaky"], &["m2", "residual-scale"]);
-    check(&["implicit-regularization"], &["gd-lr"]);
+    check(&["implicit-regularization"], &["gd-lr", "residual-scale"]);
+    check(&["ode", "fbm-limit"], &["beta-ignored"]);
     check(&["fig6"], &["fgn-exponent", "fgn-variance"]);
     check(
         &["adjoint"],

@@ -53,11 +53,17 @@ pub enum Mutant {
     AdjointStoredStates,
     /// Checkpointing every 2 steps whatever `n`, instead of every `ceil(sqrt(n))`.
     CheckpointFixed,
+    /// The residual scale `L^-1` whatever the configured beta (the beta not passed through to
+    /// the one place the scale is computed, so that it falls back to the neural-ODE scaling).
+    BetaIgnored,
+    /// Training that updates no weight at all (the optimizer's step dropped: the issue's
+    /// untrained `lr = 1e-12` models).
+    NoUpdate,
 }
 
 impl Mutant {
     /// Every mutant, in a fixed order.
-    pub const ALL: [Mutant; 16] = [
+    pub const ALL: [Mutant; 18] = [
         Mutant::ActivationM2,
         Mutant::ResidualScale,
         Mutant::FgnReference,
@@ -74,6 +80,8 @@ impl Mutant {
         Mutant::AdjointEuler,
         Mutant::AdjointStoredStates,
         Mutant::CheckpointFixed,
+        Mutant::BetaIgnored,
+        Mutant::NoUpdate,
     ];
 
     /// The mutant's name (the value of [`ENV`]).
@@ -95,6 +103,8 @@ impl Mutant {
             Mutant::AdjointEuler => "adjoint-euler",
             Mutant::AdjointStoredStates => "adjoint-stored-states",
             Mutant::CheckpointFixed => "checkpoint-fixed",
+            Mutant::BetaIgnored => "beta-ignored",
+            Mutant::NoUpdate => "no-update",
         }
     }
 
@@ -117,6 +127,8 @@ impl Mutant {
             Mutant::AdjointEuler => "adjoint solved backwards by Euler whatever the scheme",
             Mutant::AdjointStoredStates => "adjoint that keeps the forward states",
             Mutant::CheckpointFixed => "checkpoints every 2 steps instead of every sqrt(n)",
+            Mutant::BetaIgnored => "residual scale L^-1 whatever beta",
+            Mutant::NoUpdate => "training that updates no weight",
         }
     }
 

@@ -249,8 +249,60 @@ pub fn quadratic_fit(x: &[f64], y: &[f64]) -> Option<(f64, f64, f64, f64)> {
         .then_some((a, b, c, x0))
 }
 
+/// The standard error of the least-squares slope of `log10 mean_p x[p][i]` against
+/// `log10 depths[i]` over paired samples `x[p]` (row `p`: one path at every depth), by the delta
+/// method: the slope is `sum_i w_i log10 m_i` with `w_i = (u_i - mean u) / S_uu`, so to first
+/// order it moves by the mean over paths of `z_p = sum_i w_i (x[p][i] - m_i) / (m_i ln 10)`,
+/// and its standard error is `sd(z) / sqrt(P)`. The pairing (every depth runs on the same
+/// paths) enters through `z`. `None` with fewer than two paths or depths, or a mean that is
+/// not finite and positive.
+pub fn paired_loglog_slope_se(depths: &[usize], x: &[Vec<f64>]) -> Option<f64> {
+    let (nd, np) = (depths.len(), x.len());
+    if nd < 2 || np < 2 || x.iter().any(|r| r.len() != nd) {
+        return None;
+    }
+    let u: Vec<f64> = depths.iter().map(|&l| (l as f64).log10()).collect();
+    let mu = u.iter().sum::<f64>() / nd as f64;
+    let suu: f64 = u.iter().map(|v| (v - mu).powi(2)).sum();
+    let m: Vec<f64> = (0..nd)
+        .map(|i| x.iter().map(|r| r[i]).sum::<f64>() / np as f64)
+        .collect();
+    if m.iter().any(|v| !(v.is_finite() && *v > 0.0)) {
+        return None;
+    }
+    let z: Vec<f64> = x
+        .iter()
+        .map(|r| {
+            (0..nd)
+                .map(|i| (u[i] - mu) / suu * (r[i] - m[i]) / (m[i] * std::f64::consts::LN_10))
+                .sum()
+        })
+        .collect();
+    let (_, se) = mean_se(&z);
+    se.is_finite().then_some(se)
+}
+
 #[cfg(test)]
 mod tests {
+    /// Issue 21: the paired slope's standard error by hand, and zero when every path is the
+    /// same power law up to its own factor (the pairing cancels the factor).
+    #[test]
+    fn paired_slope_se_by_hand_and_under_pairing() {
+        let se = paired_loglog_slope_se(&[10, 100], &[vec![1.0, 1.0], vec![1.0, 3.0]]).unwrap();
+        assert!((se - 0.5 / std::f64::consts::LN_10).abs() < 1e-12, "{se}");
+        let x: Vec<Vec<f64>> = [0.5, 1.0, 3.0]
+            .iter()
+            .map(|a| [16.0, 32.0, 64.0].iter().map(|l| a / l).collect())
+            .collect();
+        let se = paired_loglog_slope_se(&[16, 32, 64], &x).unwrap();
+        assert!(se.abs() < 1e-12, "{se}");
+        assert_eq!(paired_loglog_slope_se(&[16], &x), None);
+        assert_eq!(
+            paired_loglog_slope_se(&[16, 32], &[vec![1.0, f64::INFINITY], vec![1.0, 1.0]]),
+            None
+        );
+    }
+
     #[test]
     fn grids_hold_short_decimals_not_rounding_noise() {
         let v = super::linspace(0.05, 0.95, 10);

@@ -204,6 +204,10 @@ pub struct LimitSummary {
     pub strong_error_slope: Option<f64>,
     /// Log-log slope of the terminal error.
     pub terminal_error_slope: Option<f64>,
+    /// Standard error of `strong_error_slope` over the paths (see [`crate::stats::paired_loglog_slope_se`]).
+    pub strong_error_slope_se: Option<f64>,
+    /// Standard error of `terminal_error_slope` over the paths.
+    pub terminal_error_slope_se: Option<f64>,
     /// Minus the Euler solver's declared strong rate.
     pub expected_slope: f64,
     /// The beta of the limit.
@@ -223,6 +227,9 @@ pub struct MismatchedBeta {
     /// Log-log slope of `||h_L - h_0||` against depth; an overflow when non-finite paths
     /// left no slope to fit.
     pub displacement_slope: Option<Reading>,
+    /// Standard error of the displacement slope over the paths (null when a mean is not
+    /// finite).
+    pub displacement_slope_se: Option<f64>,
     /// Keys no claim reads.
     #[serde(flatten)]
     pub rest: Rest,

@@ -50,6 +50,10 @@ pub fn residual_scale_f64(depth: f64, beta: f64) -> f64 {
     if crate::mutant::is(crate::mutant::Mutant::ResidualScale) {
         return depth.powf(-beta / 2.0);
     }
+    // the mutant test's ignored beta (inert unless DEPTHSCALE_MUTANT=beta-ignored)
+    if crate::mutant::is(crate::mutant::Mutant::BetaIgnored) {
+        return 1.0 / depth;
+    }
     depth.powf(-beta)
 }
 

@@ -300,8 +300,10 @@ impl<B: Backend<f32>> Trainer<B> {
             TensorKind::V | TensorKind::W | TensorKind::Bias => hidden_lr,
         };
         // the mutant test's frozen V (inert unless DEPTHSCALE_MUTANT=frozen-v)
+        // and the mutant test's dropped step (inert unless DEPTHSCALE_MUTANT=no-update)
         let frozen = |kind: TensorKind| {
-            kind == TensorKind::V && crate::mutant::is(crate::mutant::Mutant::FrozenV)
+            (kind == TensorKind::V && crate::mutant::is(crate::mutant::Mutant::FrozenV))
+                || crate::mutant::is(crate::mutant::Mutant::NoUpdate)
         };
         match &mut self.optim {
             OptimState::Adam { adam, moments } => {

@@ -82,7 +82,9 @@ impl<B: Backend<f64>> GdNet<B> {
             }
         });
         let mut alpha = backend.zeros(n);
-        backend.fill(&mut alpha, n, 1.0 / depth as f64);
+        // beta = 1 through the one place every experiment's `L^-beta` comes from
+        let scale = crate::train::net::residual_scale_f64(depth as f64, 1.0);
+        backend.fill(&mut alpha, n, scale);
         let half = n.div_ceil(2);
         let parts = [(0, half), (half, n)]
             .into_iter()

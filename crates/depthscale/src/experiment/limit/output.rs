@@ -5,7 +5,7 @@ use super::LimitConfig;
 use crate::Result;
 use crate::experiment::summary::{LimitSummary, MismatchedBeta, Reading, finite, rest};
 use crate::experiment::{RunContext, cell};
-use crate::limits::{Driver, Fit, Study, Tables, Trajectory, means};
+use crate::limits::{Driver, Fit, LevelRecord, Study, Tables, Trajectory, means};
 use serde_json::json;
 
 /// The name of case `c` in the tables.
@@ -163,6 +163,7 @@ impl LimitConfig {
                     &t.depths,
                     &cells.exploded[c],
                 ),
+                displacement_slope_se: per_path_se(t, c, |l| l.displacement),
                 rest: rest(json!({
                     "strong_error": means(&cells.strong[c]),
                     "terminal_error": means(&cells.terminal[c]),
@@ -220,12 +221,25 @@ impl LimitConfig {
         LimitSummary {
             strong_error_slope: slope(fits.strong[0]).and_then(finite),
             terminal_error_slope: slope(fits.terminal[0]).and_then(finite),
+            strong_error_slope_se: per_path_se(t, 0, |l| l.strong),
+            terminal_error_slope_se: per_path_se(t, 0, |l| l.terminal),
             expected_slope: -network_rate,
             natural_beta: self.driver.natural_beta(),
             mismatched,
             rest: rest(out),
         }
     }
+}
+
+/// The standard error over paths of the log-log slope of `f`'s means against depth, case
+/// `case` ([`crate::stats::paired_loglog_slope_se`]).
+fn per_path_se(t: &Tables, case: usize, f: fn(&LevelRecord) -> f64) -> Option<f64> {
+    let x: Vec<Vec<f64>> = t
+        .rows
+        .iter()
+        .map(|r| r.levels[case].iter().map(f).collect())
+        .collect();
+    crate::stats::paired_loglog_slope_se(&t.depths, &x)
 }
 
 /// The displacement slope of a mismatched beta: the fitted slope, or, where non-finite paths
