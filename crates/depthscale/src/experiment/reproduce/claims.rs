@@ -2,9 +2,9 @@
 //! `summary.json` and CSV tables), with the theory's value and a tolerance.
 
 use crate::experiment::summary::{
-    AdjointSummary, CoordCheckSummary, CurvePointSummary, FbmPathsSummary, ImplicitRegSummary,
-    LimitSummary, OdeAfterTrainingSummary, ProbeSummary, Reading, SweepSummary, TransferSummary,
-    WeightsSummary,
+    AdjointClaim, AdjointSummary, CoordCheckSummary, CurvePointSummary, FbmPathsSummary,
+    ImplicitRegSummary, LimitSummary, OdeAfterTrainingSummary, ProbeSummary, Reading, SweepSummary,
+    TransferSummary, WeightsSummary,
 };
 use crate::stats::mean_se;
 use crate::{Error, Result};
@@ -1120,71 +1120,74 @@ fn transfer(b: &mut Builder, r: &TransferSummary) {
 /// error (the experiment's own claims, read back with their expected values).
 fn adjoint(b: &mut Builder, r: &AdjointSummary) {
     let c = &r.claims;
+    let se = |claim: &AdjointClaim| claim.se.map_or("missing".into(), num);
+    let order = |claim: &AdjointClaim| {
+        format!(
+            "the scheme's order (Euler 1, RK4 4), a fixed bound; se of the draws' slopes = {}",
+            se(claim)
+        )
+    };
+    let near = |claim: &AdjointClaim| Expected::Near(claim.expected, claim.tolerance);
+    let counted = || "states held are counted, not timed: O(L), O(sqrt L), O(1) exactly".into();
+    let iid = &c.iid_reconstruction_slope;
     // back-propagation's O(L) states are the baseline the other two are compared with, not a
     // claim a wrong implementation of them could fail: its memory slope is left out
-    for (claim, what, mutants) in [
+    for (claim, what, expected, basis, mutants) in [
         (
             &c.euler_gap_slope,
             "slope of |adjoint - exact gradient| against steps, Euler",
+            near(&c.euler_gap_slope),
+            order(&c.euler_gap_slope),
             &[ADJOINT_SIGN][..],
         ),
         (
             &c.rk4_gap_slope,
             "slope of |adjoint - exact gradient| against steps, RK4",
+            near(&c.rk4_gap_slope),
+            order(&c.rk4_gap_slope),
             &[ADJOINT_SIGN, ADJOINT_EULER][..],
         ),
         (
             &c.smooth_reconstruction_slope,
             "slope of the h(0) reconstruction error against L, smooth weights",
+            near(&c.smooth_reconstruction_slope),
+            order(&c.smooth_reconstruction_slope),
             &[ADJOINT_STORED][..],
         ),
         (
-            &c.iid_reconstruction_slope,
+            iid,
             "slope of the h(0) reconstruction error against L, i.i.d. weights at beta = 1/2",
-            &[ADJOINT_STORED][..],
-        ),
-        (
-            &c.checkpoint_memory_slope,
-            "slope of the states held against L, checkpointing",
-            &[CHECKPOINT_FIXED][..],
-        ),
-        (
-            &c.adjoint_memory_slope,
-            "slope of the states held against L, adjoint",
-            &[ADJOINT_STORED][..],
-        ),
-    ] {
-        let basis = if what.contains("states held") {
-            "states held are counted, not timed: O(L), O(sqrt L), O(1) exactly".into()
-        } else if std::ptr::eq(claim, &c.iid_reconstruction_slope) {
+            Expected::Above(-0.5),
             format!(
                 "one-sided: the error of a Brownian path run backwards does not vanish with L \
                  (slope 0 in the limit; -0.12 to -0.26 over seeds 0..4 at quick size, a \
                  finite-depth offset), far above the smooth weights' first-order -1; se of the \
                  draws' slopes = {}",
-                claim.se.map_or("missing".into(), num)
-            )
+                se(iid)
+            ),
+            &[ADJOINT_STORED][..],
+        ),
+        (
+            &c.checkpoint_memory_slope,
+            "slope of the states held against L, checkpointing",
+            near(&c.checkpoint_memory_slope),
+            counted(),
+            &[CHECKPOINT_FIXED][..],
+        ),
+        (
+            &c.adjoint_memory_slope,
+            "slope of the states held against L, adjoint",
+            near(&c.adjoint_memory_slope),
+            counted(),
+            &[ADJOINT_STORED][..],
+        ),
+    ] {
+        let measured = if claim.tolerance.is_nan() {
+            Measured::Missing
         } else {
-            format!(
-                "the scheme's order (Euler 1, RK4 4), a fixed bound; se of the draws' slopes = {}",
-                claim.se.map_or("missing".into(), num)
-            )
+            val(claim.measured)
         };
-        b.push(
-            what.into(),
-            if claim.tolerance.is_nan() {
-                Measured::Missing
-            } else {
-                val(claim.measured)
-            },
-            if std::ptr::eq(claim, &c.iid_reconstruction_slope) {
-                Expected::Above(-0.5)
-            } else {
-                Expected::Near(claim.expected, claim.tolerance)
-            },
-            basis,
-            mutants,
-        );
+        b.push(what.into(), measured, expected, basis, mutants);
     }
     b.push(
         "h(0) reconstruction error at the largest L, i.i.d. weights at beta = 1/2".into(),
