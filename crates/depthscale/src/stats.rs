@@ -53,6 +53,104 @@ pub fn loglog_slope(x: &[f64], y: &[f64]) -> Option<f64> {
     linear_fit(&lx, &ly).map(|(s, _)| s)
 }
 
+/// A log-log slope of an error against depth with its finite-depth correction: the plain
+/// least-squares slope of `ln y` on `ln L` with its standard error from the scatter about the
+/// line, and the slope of the fit `ln y = a + slope ln L + c / L` that absorbs the leading
+/// finite-depth term of an error decaying like `L^slope (1 + c / L)`, with its own standard
+/// error (`n - 3` degrees of freedom).
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct DepthCorrectedSlope {
+    /// Slope of the fit with the `1 / L` term (the depth-corrected rate).
+    pub slope: f64,
+    /// Its standard error from the residuals (`None` with three points: no degree of freedom).
+    pub se: Option<f64>,
+    /// Plain log-log slope.
+    pub plain_slope: f64,
+    /// Standard error of the plain slope from its residuals (`n - 2` degrees of freedom).
+    pub plain_se: f64,
+}
+
+impl DepthCorrectedSlope {
+    /// The claims' tolerance on [`Self::slope`]: `k` times the larger standard error (the plain
+    /// one holds the curvature the correction removes; the corrected one, whatever bends the
+    /// line beyond `1 / L`) plus the size of the correction itself, `|slope - plain_slope|`.
+    pub fn tolerance(&self, k: f64) -> f64 {
+        k * self.plain_se.max(self.se.unwrap_or(0.0)) + (self.slope - self.plain_slope).abs()
+    }
+}
+
+/// The least-squares slope of `y` on `x` and its standard error from the residuals,
+/// `sqrt(SSR / (n - 2) / Sxx)`; `None` with fewer than three points or equal `x`.
+pub fn slope_with_se(x: &[f64], y: &[f64]) -> Option<(f64, f64)> {
+    let n = x.len();
+    if n < 3 || y.len() != n {
+        return None;
+    }
+    let (slope, intercept) = linear_fit(x, y)?;
+    let mx = x.iter().sum::<f64>() / n as f64;
+    let sxx: f64 = x.iter().map(|v| (v - mx).powi(2)).sum();
+    let ssr: f64 = x
+        .iter()
+        .zip(y)
+        .map(|(v, y)| (y - intercept - slope * v).powi(2))
+        .sum();
+    Some((slope, (ssr / (n - 2) as f64 / sxx).sqrt()))
+}
+
+/// [`DepthCorrectedSlope`] of `y` against the depths `depth`, over the points with finite
+/// positive `y`; `None` with fewer than three such points, when `ln L` and `1 / L` are
+/// (numerically) collinear, or a coefficient that is not finite.
+///
+/// The corrected slope is the Frisch-Waugh-Lovell one: `u = ln L` and `y` with their parts
+/// along `v = 1 / L` (and the constant) removed, `slope = <u', y> / <u', u'>`.
+pub fn depth_corrected_slope(depth: &[f64], y: &[f64]) -> Option<DepthCorrectedSlope> {
+    let (lx, ly): (Vec<f64>, Vec<f64>) = depth
+        .iter()
+        .zip(y)
+        .filter(|(l, y)| l.is_finite() && **l > 0.0 && y.is_finite() && **y > 0.0)
+        .map(|(l, y)| (*l, y.ln()))
+        .unzip();
+    let n = lx.len();
+    if n < 3 {
+        return None;
+    }
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / n as f64;
+    let centred = |v: Vec<f64>| {
+        let m = mean(&v);
+        v.into_iter().map(|x| x - m).collect::<Vec<f64>>()
+    };
+    let dot = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f64>();
+    let u = centred(lx.iter().map(|l| l.ln()).collect());
+    let v = centred(lx.iter().map(|l| 1.0 / l).collect());
+    let yc = centred(ly.clone());
+    let (plain_slope, plain_se) = slope_with_se(&u, &yc)?;
+    let (uu, vv, uv) = (dot(&u, &u), dot(&v, &v), dot(&u, &v));
+    // u and v with the other's part removed
+    let u_perp: Vec<f64> = u.iter().zip(&v).map(|(a, b)| a - uv / vv * b).collect();
+    let v_perp: Vec<f64> = v.iter().zip(&u).map(|(b, a)| b - uv / uu * a).collect();
+    let (uu_perp, vv_perp) = (dot(&u_perp, &u_perp), dot(&v_perp, &v_perp));
+    if !(uu_perp > 1e-12 * uu && vv_perp > 1e-12 * vv) {
+        return None;
+    }
+    let slope = dot(&u_perp, &yc) / uu_perp;
+    let c = dot(&v_perp, &yc) / vv_perp;
+    let ssr: f64 = (0..n)
+        .map(|i| (yc[i] - slope * u[i] - c * v[i]).powi(2))
+        .sum();
+    let se = (n > 3)
+        .then(|| (ssr / (n - 3) as f64 / uu_perp).sqrt())
+        .filter(|x| x.is_finite());
+    [slope, plain_slope, plain_se]
+        .iter()
+        .all(|x| x.is_finite())
+        .then_some(DepthCorrectedSlope {
+            slope,
+            se,
+            plain_slope,
+            plain_se,
+        })
+}
+
 /// `n` evenly spaced values from `start` to `stop` inclusive (like `numpy.linspace`), each
 /// [`tidy`]: `linspace(0.05, 0.95, 10)` holds `0.7`, not the `0.7000000000000001` that
 /// `start + (stop - start) * i / (n - 1)` rounds to, and ends exactly at `stop`.
@@ -199,6 +297,23 @@ pub fn max_mean(v: &[f64]) -> (f64, f64) {
     (max, f.iter().sum::<f64>() / f.len() as f64)
 }
 
+/// The standard error of the median of the finite values of `v`, distribution-free: the
+/// order statistics of ranks `n/2 -+ 1.96 sqrt(n)/2` bound a 95% interval for the median
+/// (binomial with `p = 1/2`, normal approximation), read as a normal one, `se = width / 3.92`.
+/// NaN with fewer than 10 finite values.
+pub fn median_se(v: &[f64]) -> f64 {
+    let mut f: Vec<f64> = v.iter().copied().filter(|x| x.is_finite()).collect();
+    let n = f.len();
+    if n < 10 {
+        return f64::NAN;
+    }
+    f.sort_by(f64::total_cmp);
+    let k = (n as f64 / 2.0 - 1.96 * (n as f64).sqrt() / 2.0)
+        .floor()
+        .max(0.0) as usize;
+    (f[n - 1 - k] - f[k]) / 3.92
+}
+
 /// A log-log fit `y = 10^intercept x^slope`.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Fit {
@@ -341,6 +456,42 @@ mod tests {
         let xs = [10.0, 100.0, 1000.0];
         let ys: Vec<f64> = xs.iter().map(|v: &f64| 5.0 * v.powf(-0.5)).collect();
         assert!((loglog_slope(&xs, &ys).unwrap() + 0.5).abs() < 1e-12);
+    }
+
+    #[test]
+    fn depth_corrected_slope_removes_a_one_over_depth_term() {
+        let depths = [64.0, 128.0, 256.0, 512.0];
+        // exactly L^-1 e^(0.2 + 4/L): the correction recovers -1, the plain fit does not
+        let y: Vec<f64> = depths
+            .iter()
+            .map(|l: &f64| (0.2 - l.ln() + 4.0 / l).exp())
+            .collect();
+        let f = depth_corrected_slope(&depths, &y).unwrap();
+        assert!((f.slope + 1.0).abs() < 1e-10, "{f:?}");
+        assert!(f.plain_slope + 1.0 < -0.01, "{f:?}");
+        assert!(f.plain_se > 0.0 && f.tolerance(4.0) > (f.slope - f.plain_slope).abs());
+        // a pure power law: both fits exact, no scatter
+        let y: Vec<f64> = depths.iter().map(|l: &f64| 3.0 * l.powf(-0.5)).collect();
+        let f = depth_corrected_slope(&depths, &y).unwrap();
+        assert!((f.slope + 0.5).abs() < 1e-10 && (f.plain_slope + 0.5).abs() < 1e-12);
+        assert!(f.tolerance(4.0) < 1e-9, "{f:?}");
+        // too few usable points
+        assert!(depth_corrected_slope(&depths[..2], &y[..2]).is_none());
+        assert!(depth_corrected_slope(&depths, &[1.0, f64::NAN, 0.0, 2.0]).is_none());
+    }
+
+    #[test]
+    fn median_se_matches_the_normal_median_error() {
+        // the median of n standard normal draws has se sqrt(pi / 2) / sqrt(n)
+        let mut rng = crate::rng::stream(3, &[]);
+        let n = 4000;
+        let v: Vec<f64> = (0..n)
+            .map(|_| rand_distr::Distribution::<f64>::sample(&rand_distr::StandardNormal, &mut rng))
+            .collect();
+        let want = (std::f64::consts::PI / 2.0).sqrt() / (n as f64).sqrt();
+        let got = median_se(&v);
+        assert!((got / want - 1.0).abs() < 0.2, "{got} vs {want}");
+        assert!(median_se(&v[..9]).is_nan());
     }
 
     #[test]

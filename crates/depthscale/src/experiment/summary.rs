@@ -166,6 +166,8 @@ pub struct TrainedModel {
     pub hurst_after_mean: Option<f64>,
     /// Median, after training.
     pub hurst_after_median: Option<f64>,
+    /// Standard error of that median over entries ([`crate::stats::median_se`]).
+    pub hurst_after_median_se: Option<f64>,
     /// Median of the change's estimate.
     pub hurst_change_median: Option<f64>,
     /// The checkpoint files written (none without `save`).
@@ -262,6 +264,8 @@ pub struct GapSlopes {
     pub slope_mean_gap_v: Option<f64>,
     /// Slope of the max gap of `W`.
     pub slope_max_gap_w: Option<f64>,
+    /// The max gap of `V`'s plain and depth-corrected log-log fits (a `1 / L` term absorbed).
+    pub max_gap_v_fit: Option<crate::stats::DepthCorrectedSlope>,
 }
 
 /// The max-gap slopes of one `(beta, init)` over activations.
@@ -273,6 +277,8 @@ pub struct MeanGapSlopes {
     pub init: String,
     /// Mean over activations.
     pub mean_slope_max_gap_v: Option<f64>,
+    /// Its standard error over the activations (`sd / sqrt(n)`).
+    pub se_slope_max_gap_v: Option<f64>,
     /// Smallest over activations.
     pub min_slope: Option<f64>,
     /// Largest over activations.
@@ -284,8 +290,13 @@ pub struct MeanGapSlopes {
 pub struct ImplicitRegSummary {
     /// Slope of the max increment against depth.
     pub max_increment_slope: Option<f64>,
+    /// The max increment's plain and depth-corrected log-log fits (a `1 / L` term absorbed).
+    pub max_increment_fit: Option<crate::stats::DepthCorrectedSlope>,
     /// Slope of the distance to the reference network.
     pub distance_slope: Option<f64>,
+    /// The distance's plain and depth-corrected log-log fits against the effective depth
+    /// `L N / (N - L)` (`N` the reference's).
+    pub distance_effective_fit: Option<crate::stats::DepthCorrectedSlope>,
     /// Loss before training.
     pub initial_loss: f64,
     /// Loss after training, per depth.

@@ -30,7 +30,7 @@ use crate::model::ResNet;
 use crate::paths::Init;
 use crate::plot::{self, Histogram, LineStyle, Panel, Series};
 use crate::progress::Quiet;
-use crate::stats::mean_median;
+use crate::stats::{mean_median, median_se};
 use crate::train::{TrainConfig, TrainOutcome, train_on, weight_hurst_estimates};
 use crate::{Error, Result, rng};
 use rand::Rng as _;
@@ -455,6 +455,7 @@ impl Experiment for WeightsConfig {
                 hurst_before_median: finite(bmed),
                 hurst_after_mean: finite(am),
                 hurst_after_median: finite(amed),
+                hurst_after_median_se: finite(median_se(&run.after)),
                 hurst_change_median: finite(cmed),
                 checkpoints,
             });

@@ -36,6 +36,7 @@ use crate::kernels::{Backend, with_backend};
 use crate::limits::{Fit, loglog_fit};
 use crate::model::Activation;
 use crate::progress::Progress;
+use crate::stats::{DepthCorrectedSlope, depth_corrected_slope};
 use crate::{Error, Result, rng};
 use gd::{Distance, GdNet, Increments, Problem, distance, increments};
 use rand_distr::{Distribution, StandardNormal};
@@ -369,7 +370,7 @@ impl Experiment for ImplicitRegConfig {
         })?;
         let all_depths: Vec<usize> = depths.iter().copied().chain([n_ref]).collect();
         write_results(ctx, &all_depths, &rows)?;
-        let t = Tables::new(&depths, &rows);
+        let t = Tables::new(&depths, n_ref, &rows);
         t.write_depths(ctx, n_ref, &rows)?;
         figures::draw(ctx, self, &t, &rows)?;
         let reference = rows.last().expect("the reference's rows");
@@ -386,7 +387,9 @@ impl Experiment for ImplicitRegConfig {
         };
         Ok(ImplicitRegSummary {
             max_increment_slope: t.inc_fit.map(|f| f.slope).and_then(finite),
+            max_increment_fit: t.inc_corrected,
             distance_slope: t.dist_fit.map(|f| f.slope).and_then(finite),
+            distance_effective_fit: t.dist_effective,
             initial_loss: rows[0][0].loss,
             final_loss: rows
                 .iter()
@@ -431,6 +434,13 @@ struct Tables {
     dist_rms: Vec<f64>,
     dist_sup: Vec<f64>,
     inc_fit: Option<Fit>,
+    /// The max increment's depth-corrected slope (a `1 / L` term absorbed).
+    inc_corrected: Option<DepthCorrectedSlope>,
+    /// The distance's log-log fits against the effective depth `L_eff = L N / (N - L)` (`N`
+    /// the reference depth): a depth-`L` network and the reference both sit `O(1/L)` and
+    /// `O(1/N)` from the limit, on the same side, so their distance goes like
+    /// `1/L - 1/N = 1/L_eff`.
+    dist_effective: Option<DepthCorrectedSlope>,
     rss_fit: Option<Fit>,
     dist_fit: Option<Fit>,
     sup_fit: Option<Fit>,
@@ -475,7 +485,7 @@ fn divergence_warnings(depths: &[usize], n_ref: usize, rows: &[Vec<Row>]) -> Vec
 }
 
 impl Tables {
-    fn new(depths: &[usize], rows: &[Vec<Row>]) -> Self {
+    fn new(depths: &[usize], n_ref: usize, rows: &[Vec<Row>]) -> Self {
         // a diverged network's maxima are NaN (null in the summary), so no fit uses them
         let max = |f: &dyn Fn(&Row) -> f64| -> Vec<f64> {
             rows[..depths.len()]
@@ -490,8 +500,21 @@ impl Tables {
         let max_rss = max(&|r| r.inc.rss);
         let dist_rms = max(&|r| r.dist.map_or(0.0, |d| d.rms));
         let dist_sup = max(&|r| r.dist.map_or(0.0, |d| d.sup));
+        let as_f64: Vec<f64> = depths.iter().map(|&l| l as f64).collect();
+        // the effective depth of each tested depth below the reference's
+        let (effective, dist): (Vec<f64>, Vec<f64>) = depths
+            .iter()
+            .zip(&dist_rms)
+            .filter(|&(&l, _)| l < n_ref)
+            .map(|(&l, d)| {
+                let (l, n) = (l as f64, n_ref as f64);
+                (l * n / (n - l), *d)
+            })
+            .unzip();
         Self {
             depths: depths.to_vec(),
+            inc_corrected: depth_corrected_slope(&as_f64, &max_inc),
+            dist_effective: depth_corrected_slope(&effective, &dist),
             inc_fit: loglog_fit(depths, &max_inc),
             rss_fit: loglog_fit(depths, &max_rss),
             dist_fit: loglog_fit(depths, &dist_rms),

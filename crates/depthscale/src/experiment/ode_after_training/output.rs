@@ -5,19 +5,24 @@ use crate::Result;
 use crate::experiment::summary::{GapSlopes, MeanGapSlopes, OdeAfterTrainingSummary, finite, rest};
 use crate::experiment::{RunContext, cell};
 use crate::plot::{self, LineStyle, Panel, Series};
-use crate::stats::{loglog_slope, max_mean};
+use crate::stats::{DepthCorrectedSlope, depth_corrected_slope, loglog_slope, max_mean, mean_se};
 
 /// The fitted log-log slopes of one case against `L`: max and mean gap of `V`, max gap of `W`,
-/// over the pairs that did not diverge (`None` with fewer than two).
-fn slopes(pairs: &[&Pair]) -> [Option<f64>; 3] {
+/// over the pairs that did not diverge (`None` with fewer than two), and the max gap of `V`'s
+/// depth-corrected slope (`None` with fewer than three).
+fn slopes(pairs: &[&Pair]) -> ([Option<f64>; 3], Option<DepthCorrectedSlope>) {
     let pairs: Vec<&Pair> = pairs.iter().copied().filter(|p| !p.diverged).collect();
     let x: Vec<f64> = pairs.iter().map(|p| p.depth as f64).collect();
     let y = |f: &dyn Fn(&Pair) -> f64| -> Vec<f64> { pairs.iter().map(|p| f(p)).collect() };
-    [
-        loglog_slope(&x, &y(&|p| max_mean(&p.gap_v).0)),
-        loglog_slope(&x, &y(&|p| max_mean(&p.gap_v).1)),
-        loglog_slope(&x, &y(&|p| max_mean(&p.gap_w).0)),
-    ]
+    let max_gap_v = y(&|p| max_mean(&p.gap_v).0);
+    (
+        [
+            loglog_slope(&x, &max_gap_v),
+            loglog_slope(&x, &y(&|p| max_mean(&p.gap_v).1)),
+            loglog_slope(&x, &y(&|p| max_mean(&p.gap_w).0)),
+        ],
+        depth_corrected_slope(&x, &max_gap_v),
+    )
 }
 
 /// Writes `layers.csv`, `results.csv`, `fits.csv`, `gaps.png/svg`; returns the summary.
@@ -96,15 +101,28 @@ pub(super) fn write(
         "slope_max_gap_v",
         "slope_mean_gap_v",
         "slope_max_gap_w",
+        "corrected_slope_max_gap_v",
+        "corrected_slope_max_gap_v_se",
     ])?;
     let mut slope_rows = Vec::new();
     let mut groups: Vec<(f64, String, Vec<f64>)> = Vec::new();
     let mut panels: Vec<Panel> = Vec::new();
     for c in cases {
         let mine: Vec<&Pair> = pairs.iter().filter(|p| p.case == *c).collect();
-        let s = slopes(&mine);
+        let (s, corrected) = slopes(&mine);
         let [b, i, a] = key(c);
-        fits.row([b, i.clone(), a.clone(), cell(s[0]), cell(s[1]), cell(s[2])])?;
+        let corrected_slope = corrected.map(|f| f.slope);
+        let corrected_se = corrected.and_then(|f| f.se);
+        fits.row([
+            b,
+            i.clone(),
+            a.clone(),
+            cell(s[0]),
+            cell(s[1]),
+            cell(s[2]),
+            cell(corrected_slope),
+            cell(corrected_se),
+        ])?;
         slope_rows.push(GapSlopes {
             beta: c.beta,
             init: i,
@@ -112,6 +130,7 @@ pub(super) fn write(
             slope_max_gap_v: s[0].and_then(finite),
             slope_mean_gap_v: s[1].and_then(finite),
             slope_max_gap_w: s[2].and_then(finite),
+            max_gap_v_fit: corrected,
         });
         let at = match groups
             .iter()
@@ -181,6 +200,7 @@ pub(super) fn write(
                 beta: *beta,
                 init: init.clone(),
                 mean_slope_max_gap_v: mean.and_then(finite),
+                se_slope_max_gap_v: (s.len() > 1).then(|| mean_se(s).1).and_then(finite),
                 min_slope: s.iter().copied().reduce(f64::min).and_then(finite),
                 max_slope: s.iter().copied().reduce(f64::max).and_then(finite),
             }
