@@ -8,11 +8,14 @@
 #
 #   tests/abuse.sh            # builds the release binary first
 #   DEPTHSCALE_BIN=PATH tests/abuse.sh   # another binary (e.g. an older build, to see it fail)
+#
+# The test harness is compiled like the README's test command (`--release --workspace`, the same
+# features), so after that command nothing is compiled again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [[ -z "${DEPTHSCALE_BIN:-}" ]]; then
-    cargo build --release --locked -p depthscale-cli
+    cargo build --release --locked --workspace --bin depthscale
     DEPTHSCALE_BIN="$PWD/target/release/depthscale"
 fi
 export DEPTHSCALE_BIN
-cargo test --locked -p depthscale-cli --test 'abuse*'
+cargo test --release --locked --workspace --test 'abuse*'

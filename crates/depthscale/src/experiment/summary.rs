@@ -212,6 +212,9 @@ pub struct LimitSummary {
     pub terminal_error_slope_se: Option<f64>,
     /// Minus the Euler solver's declared strong rate.
     pub expected_slope: f64,
+    /// The allowance on the error slopes beyond their sampling error (see
+    /// [`crate::limits::Driver::euler_slope_allowance`]).
+    pub finite_depth_allowance: f64,
     /// The beta of the limit.
     pub natural_beta: f64,
     /// The mismatched scalings.

@@ -224,6 +224,7 @@ impl LimitConfig {
             strong_error_slope_se: per_path_se(t, 0, |l| l.strong),
             terminal_error_slope_se: per_path_se(t, 0, |l| l.terminal),
             expected_slope: -network_rate,
+            finite_depth_allowance: self.driver.euler_slope_allowance(),
             natural_beta: self.driver.natural_beta(),
             mismatched,
             rest: rest(out),

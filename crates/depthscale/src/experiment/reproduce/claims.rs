@@ -1225,31 +1225,18 @@ fn adjoint(b: &mut Builder, r: &AdjointSummary) {
     );
 }
 
-/// Finite-depth allowance of the limits' error slopes (the Euler scheme's lower-order error
-/// terms bend the log-log slope at finite depth; the allowance at the quick depths 64 to 256
-/// covers the full size's deeper grid too). Measured at `--quick`, seeds 0..4, slope minus
-/// theory (paired se 0.001 for ode, 0.02 to 0.03 for sde and fbm-limit): ode +0.0001 to +0.0033
-/// (all of one sign: the `1/L^2` term), sde -0.029 to +0.003, fbm-limit -0.113 to -0.002.
-fn limit_allowance(experiment: &str) -> f64 {
-    match experiment {
-        "ode" => 0.01,
-        "fbm-limit" => 0.1,
-        _ => 0.0,
-    }
-}
-
 /// The limits: fitted slopes against the summary's expected slope, z-tests with the slope's
 /// standard error over the paths (the summary's `*_slope_se`: the delta method over paired
 /// paths, [`crate::stats::paired_loglog_slope_se`]); mismatched scalings explode (below the
 /// natural beta: the displacement's slope clearly above 0) or collapse to the identity at rate
 /// `L^(natural - beta)` (exact to first order: no allowance).
 fn limit(b: &mut Builder, r: &LimitSummary) {
-    let allowance = limit_allowance(b.experiment);
+    let allowance = r.finite_depth_allowance;
     let paths = "delta method over the paths, paired across depths";
     let basis = |se: f64, allowance: f64| {
         if allowance > 0.0 {
             format!(
-                "{K_SE} se + finite-depth allowance {} (see the claims' source); se = {} ({paths})",
+                "{K_SE} se + finite-depth allowance {} (the Euler scheme's lower-order terms at these depths; see Driver::euler_slope_allowance); se = {} ({paths})",
                 num(allowance),
                 num(se)
             )
@@ -1669,7 +1656,7 @@ mod tests {
             json!({
                 "strong_error_slope": slope, "terminal_error_slope": slope,
                 "strong_error_slope_se": 0.01, "terminal_error_slope_se": 0.01,
-                "expected_slope": -1.0, "natural_beta": 1.0,
+                "expected_slope": -1.0, "natural_beta": 1.0, "finite_depth_allowance": 0.01,
                 "mismatched": [{"beta": 0.5, "displacement_slope": disp_slope,
                     "displacement_slope_se": disp_se}],
             })
