@@ -49,7 +49,8 @@ impl Driver {
 
     /// The allowance on the log-log slope of the Euler scheme's strong and terminal errors
     /// against depth, beyond their sampling error: lower-order error terms bend the slope at
-    /// finite depth. Measured at the reproduction's quick depths (64 to 256, which also covers
+    /// finite depth. Measured at the reproduction's quick depths (the three largest up to 256: ode
+    /// 40 to 160, sde and fbm-limit 64 to 256; they also cover
     /// the full size's deeper grid), seeds 0..4, slope minus the declared rate (paired se 0.001
     /// for smooth drivers, 0.02 to 0.03 for the others): smooth (`ode`) +0.0001 to +0.0033, all
     /// of one sign (the `1/L^2` term); Brownian (`sde`) -0.029 to +0.003, within its sampling
