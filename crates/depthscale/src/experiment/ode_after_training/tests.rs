@@ -179,3 +179,40 @@ fn the_claims_read_the_smooth_beta_one_slopes() {
     let verdicts: Vec<bool> = claims.iter().map(|c| c.agrees()).collect();
     assert_eq!(verdicts, [true, false, false, true, false]);
 }
+
+/// Issue 21: the spread of the smooth beta = 1 slopes over activations, plus 4 se of the two
+/// extremes, stays below 0.04; the spread of i.i.d. Gaussian weights at beta = 1 (0.08
+/// measured) fails.
+#[test]
+fn the_spread_claim_separates_smooth_from_iid_weights() {
+    let summary = |hi: f64, lo: f64| {
+        let fit = |x: f64, se: f64| {
+            serde_json::json!({"slope": x, "se": se, "plain_slope": x, "plain_se": se})
+        };
+        serde_json::json!({"results": {
+            "slopes": [
+                {"beta": 1.0, "init": "rbf(0.1)", "activation": "relu", "slope_max_gap_v": hi,
+                 "max_gap_v_fit": fit(hi, 0.001)},
+                {"beta": 1.0, "init": "rbf(0.1)", "activation": "tanh", "slope_max_gap_v": lo,
+                 "max_gap_v_fit": fit(lo, 0.002)},
+            ],
+            "mean_slopes": [{"beta": 1.0, "init": "rbf(0.1)", "mean_slope_max_gap_v": (hi + lo) / 2.0,
+                "min_slope": lo, "max_slope": hi}],
+        }})
+    };
+    let spread = |hi: f64, lo: f64| {
+        let c = crate::experiment::reproduce::claims::claims(
+            "ode-after-training",
+            std::path::Path::new("."),
+            &summary(hi, lo),
+            true,
+        )
+        .unwrap();
+        let s = c.iter().find(|c| c.name.contains("spread")).unwrap().clone();
+        s.agrees()
+    };
+    // 0.009 + 4 x hypot(0.001, 0.002) = 0.018 < 0.04
+    assert!(spread(-0.99, -0.999));
+    // i.i.d. weights at beta = 1: slopes -0.94 and -1.02
+    assert!(!spread(-0.94, -1.02));
+}

@@ -1353,14 +1353,37 @@ fn ode_after_training(b: &mut Builder, r: &OdeAfterTrainingSummary) {
     }
     for g in &r.mean_slopes {
         if is(g.beta, &g.init, 1.0, true) {
+            // the standard error of the spread: both extreme slopes' plain-fit errors
+            let plain = |x: Option<f64>| {
+                r.slopes
+                    .iter()
+                    .filter(|v| is(v.beta, &v.init, 1.0, true) && v.init == g.init)
+                    .find(|v| x.is_some() && v.slope_max_gap_v == x)
+                    .and_then(|v| v.max_gap_v_fit)
+                    .map(|f| f.plain_se)
+            };
+            let se = match (plain(g.max_slope), plain(g.min_slope)) {
+                (Some(a), Some(b)) => Some(a.hypot(b)),
+                _ => None,
+            };
             b.push(
                 format!(
-                    "smooth {} weights, beta = 1: spread (max - min) of the slopes over activations",
+                    "smooth {} weights, beta = 1: spread (max - min) of the slopes over activations plus {K_SE} se",
                     g.init
                 ),
-                Measured::both(val(g.max_slope), val(g.min_slope), |hi, lo| hi - lo),
+                match se {
+                    Some(se) => {
+                        Measured::both(val(g.max_slope), val(g.min_slope), |hi, lo| {
+                            hi - lo + K_SE * se
+                        })
+                    }
+                    None => Measured::Missing,
+                },
                 Expected::Below(ODE_SPREAD),
-                "bound (smooth measured <= 0.012, i.i.d. gaussian 0.08)".into(),
+                format!(
+                    "{K_SE} se above the spread, below the bound between smooth (<= 0.012) and i.i.d. gaussian (0.08) weights; se = {} (both extremes' residual errors)",
+                    se.map_or("none".into(), num)
+                ),
                 &[SCALE, FROZEN_V, RBF_GRID],
             );
         } else if is(g.beta, &g.init, 0.5, false) {
