@@ -1,9 +1,13 @@
 //! What the resumable, shardable grid experiments (`sweep`, `transfer`) share: which cells a
-//! shard still has to run, and the union of the cells recorded by several shard directories.
+//! shard still has to run, the driver that runs and records them ([`run_pending`],
+//! [`annotate_run`]), and the union of the cells recorded by several shard directories.
 
 use crate::Result;
-use crate::progress::Progress;
+use crate::experiment::summary::Rest;
+use crate::progress::{Progress, check_cancelled};
+use rayon::prelude::*;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 /// The indices `i < n_cells` of shard `shard` of `n_shards` (`i % n_shards == shard`) that are
 /// not yet `done`, in increasing order.
@@ -34,6 +38,62 @@ pub fn shard_label(shard: Option<(usize, usize)>) -> serde_json::Value {
         Some((i, n)) => serde_json::json!(format!("{i}/{n}")),
         None => serde_json::Value::Null,
     }
+}
+
+/// Runs the `pending` cells of a grid in parallel (one cell per rayon task): each through
+/// `run_cell(index)`, then, under one lock on `files` (the experiment's appenders), `record`
+/// writes and fsyncs its rows (a cell counts as done once they are on disk, so a kill loses
+/// only the cells in flight), and `progress` advances by one with `note(result)`. Returns
+/// `(cell index, result)` in the order of `pending`; the first error, or a cancelled
+/// `progress` (checked before each cell), stops the run.
+pub fn run_pending<F: Send, T: Send>(
+    pending: &[usize],
+    progress: &dyn Progress,
+    files: F,
+    run_cell: impl Fn(usize) -> Result<T> + Sync,
+    record: impl Fn(&mut F, &T) -> Result<()> + Sync,
+    note: impl Fn(&T) -> String + Sync,
+) -> Result<Vec<(usize, T)>> {
+    let files = Mutex::new(files);
+    progress.start("training cells", pending.len() as u64);
+    let results = pending
+        .par_iter()
+        .with_max_len(1)
+        .map(|&idx| {
+            check_cancelled(progress)?;
+            let result = run_cell(idx)?;
+            let mut f = files.lock().expect("cell files lock");
+            record(&mut f, &result)?;
+            drop(f);
+            progress.advance(1);
+            progress.note(&note(&result));
+            Ok((idx, result))
+        })
+        .collect::<Result<_>>()?;
+    progress.finish();
+    Ok(results)
+}
+
+/// Records in `rest` (`summary.json`'s results) how shard `shard` (`None`: the whole grid) of
+/// a grid of `n_cells` cells went: `cells_in_shard`, `cells_run_now` (`ran`),
+/// `cells_found_done` (`resumed`), `shard` ([`shard_label`]) and `train_seconds`.
+pub fn annotate_run(
+    rest: &mut Rest,
+    n_cells: usize,
+    shard: Option<(usize, usize)>,
+    ran: usize,
+    resumed: usize,
+    train_seconds: f64,
+) {
+    let (i, n) = shard.unwrap_or((0, 1));
+    rest.insert(
+        "cells_in_shard".into(),
+        serde_json::json!((0..n_cells).filter(|c| c % n == i).count()),
+    );
+    rest.insert("cells_run_now".into(), serde_json::json!(ran));
+    rest.insert("cells_found_done".into(), serde_json::json!(resumed));
+    rest.insert("shard".into(), shard_label(shard));
+    rest.insert("train_seconds".into(), serde_json::json!(train_seconds));
 }
 
 /// The union of the cells recorded in several output directories.

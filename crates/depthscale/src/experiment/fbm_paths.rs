@@ -61,13 +61,13 @@ pub struct FbmPathsConfig {
     /// Hurst indices, each in (0, 1).
     pub hurst: Grid,
     /// Steps per path (the path is sampled at `k / steps`, `k = 0..steps`).
-    pub steps: i64,
+    pub steps: usize,
     /// Paths per Hurst index.
     #[serde(default = "one")]
-    pub paths: i64,
+    pub paths: usize,
 }
 
-fn one() -> i64 {
+fn one() -> usize {
     1
 }
 
@@ -129,7 +129,7 @@ impl Experiment for FbmPathsConfig {
 
     fn footprint(&self) -> Result<Footprint> {
         let h = self.hursts()?.len();
-        let (steps, paths) = (self.steps.max(0) as usize, self.paths.max(0) as usize);
+        let (steps, paths) = (self.steps, self.paths);
         let field = if steps >= paths { "steps" } else { "paths" };
         let points = [h, paths, steps + 1];
         Ok(Footprint::default()
@@ -169,7 +169,7 @@ impl Experiment for FbmPathsConfig {
 
     fn run(&self, ctx: &RunContext) -> Result<FbmPathsSummary> {
         let hursts = self.hursts()?;
-        let (steps, n_paths) = (self.steps as usize, self.paths as usize);
+        let (steps, n_paths) = (self.steps, self.paths);
         ctx.progress
             .start("sampling fBm paths", (hursts.len() * n_paths) as u64);
         let mut csv = ctx.csv("results.csv")?;

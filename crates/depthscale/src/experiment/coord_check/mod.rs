@@ -4,11 +4,12 @@
 //! For each parameterization and each depth `L`, the training model is trained for `steps`
 //! Adam steps from the config's seed (the same initial `A`, `B` and batches at every depth and
 //! parameterization; `V` from the parameterization's law), and at every `t = 0..=steps` an
-//! exact `f64` host forward pass of the current network on the first `samples` training
-//! images records, on the recorded layers `k` ([`measure::recorded_layers`]): the mean
-//! absolute value of `h_k` (mup's `l1`), of the residual update `h_k - h_{k-1}`, of the
-//! logits, and the Frobenius norm of each weight's change `||V_k(t) - V_k(0)||` (and of `A`,
-//! `B`). A flat curve of `l1` against `L` means the parameterization is depth-stable.
+//! `f64` forward pass of the current network through the run's backend ([`measure::Forward`])
+//! on the first `samples` training images records, on the recorded layers `k`
+//! ([`measure::recorded_layers`]): the mean absolute value of `h_k` (mup's `l1`), of the
+//! residual update `h_k - h_{k-1}`, of the logits, and the Frobenius norm of each weight's
+//! change `||V_k(t) - V_k(0)||` (and of `A`, `B`). A flat curve of `l1` against `L` means the
+//! parameterization is depth-stable.
 //!
 //! Files: `coords.csv` (tidy, mup's column names: `parameterization, depth, module, layer, t,
 //! quantity, l1`), `coord_check.png/svg` (one panel per step `t`: `l1` of the last hidden
@@ -29,7 +30,7 @@ use super::reproduce::{Claim, claims};
 use super::{Experiment, Grid, RunContext};
 use super::{Preset, Reproduce};
 use crate::budget::{Footprint, bytes};
-use crate::kernels::{Backend, with_backend};
+use crate::kernels::{RunBackend, with_backend};
 use crate::train::data::Dataset;
 use crate::train::residual_scale;
 use crate::{Error, Result};
@@ -188,7 +189,7 @@ impl CoordCheckConfig {
     /// The measurements of one `(parameterization, depth)`; stops between steps when
     /// `progress` is cancelled.
     #[allow(clippy::too_many_arguments)]
-    fn run_job<B: Backend<f32>>(
+    fn run_job<B: RunBackend>(
         &self,
         backend: &B,
         p: &Parameterization,
@@ -212,6 +213,7 @@ impl CoordCheckConfig {
         let alpha = residual_scale(depth, p.beta);
         let layers = measure::recorded_layers(depth, self.layers);
         let init = tr.network();
+        let mut fwd = measure::Forward::new(backend.clone(), &init, alpha, x, n, &layers);
         let n_train = data.n_train();
         let per_epoch = n_train.div_ceil(cfg.batch_size);
         let mut order = Vec::new();
@@ -229,16 +231,16 @@ impl CoordCheckConfig {
                 l1,
             };
             let mut next = 0;
-            let logits = measure::forward(&measure::to_f64(&net), alpha, x, n, |k, h, r| {
+            let logits = fwd.run(&net, |k, h, prev| {
                 if layers.get(next) == Some(&k) {
                     next += 1;
                     rows.push(row("h", k, "mean_abs", measure::l1(h)));
-                    if k > 0 {
-                        rows.push(row("dh", k, "mean_abs", measure::l1(r)));
+                    if let Some(prev) = prev {
+                        rows.push(row("dh", k, "mean_abs", measure::l1_diff(h, prev)));
                     }
                 }
             });
-            rows.push(row("logits", depth + 1, "mean_abs", measure::l1(&logits)));
+            rows.push(row("logits", depth + 1, "mean_abs", measure::l1(logits)));
             let (d, a, b) = (self.width, &net.params, &init.params);
             for &k in layers.iter().filter(|&&k| k > 0) {
                 let s = (k - 1) * d * d..k * d * d;
@@ -330,9 +332,9 @@ impl Experiment for CoordCheckConfig {
         Ok(Footprint::default()
             .memory(
                 "depths",
-                "per job: the trainer (7 x depth x width^2 f32), two host copies and an f64 copy",
+                "per job: the trainer (7 x depth x width^2 f32), two host copies, and the forward's f64 weights in the backend and their host staging",
                 bytes(4, &[l, d, d])
-                    .saturating_mul(7 + 2 + 2)
+                    .saturating_mul(7 + 2 + 2 + 2)
                     .saturating_mul(parallel),
             )
             .memory(

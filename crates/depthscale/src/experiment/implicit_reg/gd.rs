@@ -5,9 +5,11 @@
 //! The model is the stack alone (no embedding, no readout: the input and the output live in the
 //! width-`d` space): `x_{k+1} = x_k + (1/L) V_k act(W_k x_k)`, `V_k` `d x m`, `W_k` `m x d`. The
 //! loss is the mean of the squared entries of `x_L - y` over the `n d` entries of the batch
-//! (PyTorch's `((pred - y)**2).mean()`), so `dloss/dx_L = 2 (x_L - y) / (n d)`, computed on the
-//! host; everything else goes through [`Backend::forward_stack`] and
-//! [`Backend::backward_stack`]. A step is `Z <- Z - lr dloss/dZ` for `Z = (V, W)`.
+//! (PyTorch's `((pred - y)**2).mean()`), so `dloss/dx_L = 2 (x_L - y) / (n d)`. Everything goes
+//! through the backend: [`Backend::forward_stack`], the loss kernels
+//! ([`Backend::squared_error_sum`] for the loss, [`Backend::mse`] for `dloss/dx_L`) and
+//! [`Backend::backward_stack`]; only the targets and the loss's scalars are on the host. A step
+//! is `Z <- Z - lr dloss/dZ` for `Z = (V, W)`.
 
 use crate::kernels::{Backend, Keep, StackGrads, StackShape, StackWeights, Tape};
 use crate::model::{Activation, BlockSpec};
@@ -34,7 +36,8 @@ pub struct GdNet<B: Backend<f64>> {
     staging: [Vec<f64>; 2],
 }
 
-/// One half of the batch: its columns' tape, back-propagated signal, gradients and scratch.
+/// One half of the batch: its columns' tape, back-propagated signal, gradients, scratch (for
+/// the stacks and the loss) and host targets (`d x` its columns).
 #[derive(Debug)]
 struct Part<S> {
     shape: StackShape,
@@ -44,7 +47,6 @@ struct Part<S> {
     gw: S,
     scratch: S,
     y: Vec<f64>,
-    staging: [Vec<f64>; 2],
 }
 
 /// The training problem shared by every depth: inputs and targets (`d x n`, column-major: each
@@ -105,9 +107,12 @@ impl<B: Backend<f64>> GdNet<B> {
                     p: backend.zeros(shape.states()),
                     gv: backend.zeros(layers),
                     gw: backend.zeros(layers),
-                    scratch: backend.zeros(backend.stack_scratch(&block, shape)),
+                    scratch: backend.zeros(
+                        backend
+                            .stack_scratch(&block, shape)
+                            .max(backend.loss_scratch(1, shape.columns)),
+                    ),
                     y: problem.y[a * d..b * d].to_vec(),
-                    staging: [Vec::new(), Vec::new()],
                 }
             })
             .collect();
@@ -152,6 +157,8 @@ impl<B: Backend<f64>> GdNet<B> {
             bias: None,
         };
         let layers = *depth * *layer;
+        // the whole batch's columns: each half's gradient is its share of the batch's mean
+        let total = parts.iter().map(|p| p.shape.columns).sum::<usize>();
         let run = |part: &mut Part<B::Buffer>| -> f64 {
             let Part {
                 shape,
@@ -161,23 +168,16 @@ impl<B: Backend<f64>> GdNet<B> {
                 gw,
                 scratch,
                 y,
-                staging: [s0, s1],
             } = part;
             let keep = Keep::PreAndInputs;
             backend.forward_stack(block, *shape, weights, alpha, tape, keep, scratch);
-            let len = shape.states();
-            let h = backend.read(&tape.h_last, len, s0);
-            let sum = h
-                .iter()
-                .zip(y.iter())
-                .map(|(h, y)| (h - y) * (h - y))
-                .sum::<f64>();
+            // the summed squared error, scaled once for the whole batch below
+            let mut sum = [0.0];
+            backend.squared_error_sum(&tape.h_last, y, &mut sum, scratch);
             if grads {
-                backend.write(p, len, s1, |p| {
-                    for ((p, h), y) in p.iter_mut().zip(h).zip(y.iter()) {
-                        *p = 2.0 * *scale * (h - y);
-                    }
-                });
+                // p = dloss/dx_L = 2 (x_L - y) / (n d); its loss is the sum's, not used
+                let mut mean = [0.0];
+                backend.mse(&tape.h_last, y, shape.width, total, p, &mut mean, scratch);
                 backend.fill(gv, layers, 0.0);
                 backend.fill(gw, layers, 0.0);
                 let g = StackGrads {
@@ -187,7 +187,7 @@ impl<B: Backend<f64>> GdNet<B> {
                 };
                 backend.backward_stack(block, *shape, weights, alpha, tape, p, Some(g), scratch);
             }
-            sum
+            sum[0]
         };
         let sum = match parts.as_mut_slice() {
             [one] => run(one),

@@ -67,13 +67,13 @@ pub struct ProbeConfig {
     pub activation: Activation,
     /// Hidden width `d`.
     #[serde(default = "default_width")]
-    pub width: i64,
+    pub width: usize,
     /// Input dimension (`x ~ U[0,1]^n_in`).
     #[serde(default = "default_n_in")]
-    pub n_in: i64,
+    pub n_in: usize,
     /// Output dimension (`y ~ U[0,1]^n_out`).
     #[serde(default = "default_n_out")]
-    pub n_out: i64,
+    pub n_out: usize,
     /// Depths `L`.
     pub depth: Grid,
     /// Scaling exponents: `alpha_L = L^-beta`.
@@ -88,10 +88,10 @@ pub struct ProbeConfig {
     #[serde(default = "default_init")]
     pub init_w: LawSpec,
     /// Independent weight draws per (depth, hurst).
-    pub draws: i64,
+    pub draws: usize,
     /// Samples `(x, y)` per (draw, beta).
     #[serde(default = "default_samples")]
-    pub samples: i64,
+    pub samples: usize,
     /// Figures to draw.
     #[serde(default)]
     pub figures: Vec<ProbeFigure>,
@@ -109,25 +109,26 @@ fn default_model() -> BlockKind {
 fn default_activation() -> Activation {
     Activation::Relu
 }
-fn default_width() -> i64 {
+fn default_width() -> usize {
     40
 }
-fn default_n_in() -> i64 {
+fn default_n_in() -> usize {
     64
 }
-fn default_n_out() -> i64 {
+fn default_n_out() -> usize {
     1
 }
 fn default_init() -> LawSpec {
     LawSpec::Fixed(Init::Uniform)
 }
-fn default_samples() -> i64 {
+fn default_samples() -> usize {
     1
 }
 
-fn positive(field: &str, v: i64) -> Result<usize> {
+/// `v` when it is at least 1, else an error naming `field`.
+fn positive(field: &str, v: usize) -> Result<usize> {
     if v >= 1 {
-        Ok(v as usize)
+        Ok(v)
     } else {
         Err(Error::config(
             field,

@@ -37,10 +37,8 @@ use crate::progress::{Progress, Quiet};
 use crate::train::data::Dataset;
 use crate::train::{TrainConfig, train_on};
 use crate::{Error, Result};
-use rayon::prelude::*;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 use std::time::Instant;
 
 /// The most cells a sweep may have (each is a training run).
@@ -358,41 +356,35 @@ impl Experiment for SweepConfig {
         let start = Instant::now();
         if !pending.is_empty() {
             let data = self.data().load(ctx.progress)?;
-            let files = Mutex::new((
+            let files = (
                 Appender::<CellRow>::open(&ctx.path("cells.csv"))?,
                 Appender::<MetricsRow>::open(&ctx.path("metrics.csv"))?,
-            ));
-            ctx.progress.start("training cells", pending.len() as u64);
-            let results: Vec<(CellRow, Vec<EpochRow>)> = pending
-                .par_iter()
-                .with_max_len(1)
-                .map(|&idx| {
-                    crate::progress::check_cancelled(ctx.progress)?;
-                    let (row, rows) =
-                        self.run_cell(&plan, &data, idx, &ctx.backend, ctx.progress)?;
-                    let mut f = files.lock().expect("cell files lock");
-                    let (cells_csv, metrics_csv) = &mut *f;
-                    for (_, r) in &rows {
+            );
+            let results = cells::run_pending(
+                &pending,
+                ctx.progress,
+                files,
+                |idx| self.run_cell(&plan, &data, idx, &ctx.backend, ctx.progress),
+                |(cells_csv, metrics_csv), (row, rows)| {
+                    for (_, r) in rows {
                         metrics_csv.push(r)?;
                     }
                     // Epochs first: a cell is done once its row in cells.csv is on disk.
                     metrics_csv.sync()?;
-                    cells_csv.push(&row)?;
-                    cells_csv.sync()?;
-                    drop(f);
-                    ctx.progress.advance(1);
-                    ctx.progress.note(&format!(
+                    cells_csv.push(row)?;
+                    cells_csv.sync()
+                },
+                |(row, _)| {
+                    format!(
                         "{}: {} {:.4}",
                         row.key().describe(),
                         row.status.as_str(),
                         row.final_test_accuracy
-                    ));
-                    Ok((row, rows))
-                })
-                .collect::<Result<_>>()?;
-            ctx.progress.finish();
-            for (row, rows) in results {
-                new_cells.push((plan.find(&row.key()).expect("grid cell"), row));
+                    )
+                },
+            )?;
+            for (idx, (row, rows)) in results {
+                new_cells.push((idx, row));
                 new_epochs.extend(rows);
             }
         }
@@ -403,19 +395,14 @@ impl Experiment for SweepConfig {
         let mut all_epochs = epochs;
         all_epochs.extend(new_epochs);
         let mut summary = report::finish(self, &plan, &ctx.dir, cells, all_epochs)?;
-        let extra = &mut summary.rest;
-        extra.insert(
-            "cells_in_shard".into(),
-            serde_json::json!(
-                (0..plan.cells.len())
-                    .filter(|i| i % n_shards == shard)
-                    .count()
-            ),
+        cells::annotate_run(
+            &mut summary.rest,
+            plan.cells.len(),
+            ctx.shard,
+            ran,
+            resumed,
+            train_seconds,
         );
-        extra.insert("cells_run_now".into(), serde_json::json!(ran));
-        extra.insert("cells_found_done".into(), serde_json::json!(resumed));
-        extra.insert("shard".into(), cells::shard_label(ctx.shard));
-        extra.insert("train_seconds".into(), serde_json::json!(train_seconds));
         Ok(summary)
     }
 

@@ -34,11 +34,9 @@ use super::{Preset, Reproduce};
 use crate::budget::{Footprint, bytes};
 use crate::train::data::Dataset;
 use crate::{Error, Result};
-use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 use std::time::Instant;
 
 /// The most cells a transfer sweep may have.
@@ -476,43 +474,35 @@ impl Experiment for TransferConfig {
         let mut cells = done;
         if !pending.is_empty() {
             let data = self.data().load(ctx.progress)?;
-            let file = Mutex::new(Appender::<CellRow>::open(&ctx.path("cells.csv"))?);
-            ctx.progress.start("training cells", pending.len() as u64);
-            let new: Vec<(usize, CellRow)> = pending
-                .par_iter()
-                .with_max_len(1)
-                .map(|&idx| {
-                    crate::progress::check_cancelled(ctx.progress)?;
-                    let row = self.run_cell(&plan, &data, idx, &ctx.backend, ctx.progress)?;
-                    let mut f = file.lock().expect("cells.csv lock");
-                    f.push(&row)?;
-                    f.sync()?;
-                    drop(f);
-                    ctx.progress.advance(1);
-                    ctx.progress.note(&format!(
+            let new = cells::run_pending(
+                &pending,
+                ctx.progress,
+                Appender::<CellRow>::open(&ctx.path("cells.csv"))?,
+                |idx| self.run_cell(&plan, &data, idx, &ctx.backend, ctx.progress),
+                |cells_csv, row| {
+                    cells_csv.push(row)?;
+                    cells_csv.sync()
+                },
+                |row| {
+                    format!(
                         "{} L = {} lr = {}: {} {:.4}",
                         row.parameterization, row.depth, row.lr, row.status, row.final_train_loss
-                    ));
-                    Ok((idx, row))
-                })
-                .collect::<Result<_>>()?;
-            ctx.progress.finish();
+                    )
+                },
+            )?;
             cells.extend(new);
         }
+        let train_seconds = start.elapsed().as_secs_f64();
         let ran = cells.len() - resumed;
         let n_cells = plan.cells.len();
         let mut summary = report::finish(self, &plan, &ctx.dir, cells)?;
-        let extra = &mut summary.rest;
-        extra.insert(
-            "cells_in_shard".into(),
-            serde_json::json!((0..n_cells).filter(|i| i % n_shards == shard).count()),
-        );
-        extra.insert("cells_run_now".into(), serde_json::json!(ran));
-        extra.insert("cells_found_done".into(), serde_json::json!(resumed));
-        extra.insert("shard".into(), cells::shard_label(ctx.shard));
-        extra.insert(
-            "train_seconds".into(),
-            serde_json::json!(start.elapsed().as_secs_f64()),
+        cells::annotate_run(
+            &mut summary.rest,
+            n_cells,
+            ctx.shard,
+            ran,
+            resumed,
+            train_seconds,
         );
         Ok(summary)
     }
