@@ -186,9 +186,7 @@ fn the_claims_read_the_smooth_beta_one_slopes() {
 #[test]
 fn the_spread_claim_separates_smooth_from_iid_weights() {
     let summary = |hi: f64, lo: f64| {
-        let fit = |x: f64, se: f64| {
-            serde_json::json!({"slope": x, "se": se, "plain_slope": x, "plain_se": se})
-        };
+        let fit = |x: f64, se: f64| serde_json::json!({"slope": x, "se": se, "plain_slope": x, "plain_se": se});
         serde_json::json!({"results": {
             "slopes": [
                 {"beta": 1.0, "init": "rbf(0.1)", "activation": "relu", "slope_max_gap_v": hi,
@@ -208,7 +206,11 @@ fn the_spread_claim_separates_smooth_from_iid_weights() {
             true,
         )
         .unwrap();
-        let s = c.iter().find(|c| c.name.contains("spread")).unwrap().clone();
+        let s = c
+            .iter()
+            .find(|c| c.name.contains("spread"))
+            .unwrap()
+            .clone();
         s.agrees()
     };
     // 0.009 + 4 x hypot(0.001, 0.002) = 0.018 < 0.04
