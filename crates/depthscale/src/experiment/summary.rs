@@ -314,6 +314,8 @@ pub struct ImplicitRegSummary {
 pub struct CoordCheckSummary {
     /// Adam steps.
     pub steps: usize,
+    /// The depths `L`, ascending.
+    pub depths: Vec<usize>,
     /// Per parameterization, the worst ratio.
     pub flatness: Vec<Flatness>,
     /// Keys no claim reads.
@@ -330,6 +332,11 @@ pub struct Flatness {
     pub worst_max_min_ratio: Reading,
     /// Whether it is at most the flatness bound.
     pub flat: bool,
+    /// Standard error of `ln` of the worst ratio over the images measured (paired across
+    /// depths, delta method); null for an overflow.
+    pub worst_log_ratio_se: Option<f64>,
+    /// The images each `l1` averages over.
+    pub images: usize,
 }
 
 /// `transfer`: the keys its claims read.

@@ -278,6 +278,25 @@ fn upload_range<B: Backend<f64>>(
     be.upload(&host[..len], dst, 0);
 }
 
+/// The mean absolute value of each of the `n` columns of `v` (`rows x n`, column-major): the
+/// per-image values whose mean over columns is [`l1`] (the sampling unit of the coord check's
+/// standard errors). Non-finite entries give `+inf` for their column.
+pub fn l1_per_column(v: &[f64], n: usize) -> Vec<f64> {
+    if n == 0 || v.is_empty() {
+        return Vec::new();
+    }
+    let rows = v.len() / n;
+    v.chunks_exact(rows)
+        .map(|c| {
+            if c.iter().any(|x| !x.is_finite()) {
+                f64::INFINITY
+            } else {
+                c.iter().map(|x| x.abs()).sum::<f64>() / rows as f64
+            }
+        })
+        .collect()
+}
+
 /// Mean absolute value (`+inf` when an entry is not finite: an exploded state).
 pub fn l1(v: &[f64]) -> f64 {
     if v.is_empty() {

@@ -117,6 +117,9 @@ pub(crate) struct CoordRow {
     pub t: usize,
     pub quantity: &'static str,
     pub l1: f64,
+    /// Per image, the mean `|.|` whose mean is `l1`: only for the curves the summary reads
+    /// (`h` at the last layer and the logits), else empty.
+    pub per_image: Vec<f64>,
 }
 
 impl CoordCheckConfig {
@@ -229,18 +232,26 @@ impl CoordCheckConfig {
                 t,
                 quantity,
                 l1,
+                per_image: Vec::new(),
             };
             let mut next = 0;
             let logits = fwd.run(&net, |k, h, prev| {
                 if layers.get(next) == Some(&k) {
                     next += 1;
-                    rows.push(row("h", k, "mean_abs", measure::l1(h)));
+                    let mut r = row("h", k, "mean_abs", measure::l1(h));
+                    if k == depth {
+                        r.per_image = measure::l1_per_column(h, n);
+                    }
+                    rows.push(r);
                     if let Some(prev) = prev {
                         rows.push(row("dh", k, "mean_abs", measure::l1_diff(h, prev)));
                     }
                 }
             });
-            rows.push(row("logits", depth + 1, "mean_abs", measure::l1(logits)));
+            rows.push(CoordRow {
+                per_image: measure::l1_per_column(logits, n),
+                ..row("logits", depth + 1, "mean_abs", measure::l1(logits))
+            });
             let (d, a, b) = (self.width, &net.params, &init.params);
             for &k in layers.iter().filter(|&&k| k > 0) {
                 let s = (k - 1) * d * d..k * d * d;

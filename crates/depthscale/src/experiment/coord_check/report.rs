@@ -43,6 +43,48 @@ pub(super) fn curve(
         .collect()
 }
 
+/// The standard error of `ln(max/min)` of the curve `(module, t)` of parameterization `pi` over
+/// the images it averages: by the delta method, paired (every depth sees the same images),
+/// `ln(m_a / m_b)` moves by the mean over images of `x_a,i / m_a - x_b,i / m_b` for the
+/// depths `a` (max) and `b` (min), so `se = sd / sqrt(n)` of that. `None` when a value is not
+/// finite or fewer than two images were recorded.
+pub(super) fn log_ratio_se(
+    rows: &[CoordRow],
+    pi: usize,
+    depths: &[usize],
+    module: &str,
+    t: usize,
+) -> Option<f64> {
+    let y = curve(rows, pi, depths, module, t);
+    if !y.iter().all(|v| v.is_finite() && *v > 0.0) {
+        return None;
+    }
+    let arg = |better: fn(f64, f64) -> bool| {
+        (0..y.len()).reduce(|i, j| if better(y[j], y[i]) { j } else { i })
+    };
+    let (a, b) = (arg(|x, y| x > y)?, arg(|x, y| x < y)?);
+    let per_image = |i: usize| {
+        let l = depths[i];
+        let layer = if module == "h" { l } else { l + 1 };
+        rows.iter()
+            .find(|r| {
+                r.param == pi && r.depth == l && r.t == t && r.module == module && r.layer == layer
+            })
+            .map(|r| r.per_image.as_slice())
+    };
+    let (xa, xb) = (per_image(a)?, per_image(b)?);
+    if xa.len() != xb.len() || xa.len() < 2 {
+        return None;
+    }
+    let z: Vec<f64> = xa
+        .iter()
+        .zip(xb)
+        .map(|(p, q)| p / y[a] - q / y[b])
+        .collect();
+    let se = crate::stats::mean_se(&z).1;
+    se.is_finite().then_some(se)
+}
+
 /// Max/min ratio of a curve (`+inf` when an entry is not finite or not positive).
 pub(super) fn ratio(y: &[f64]) -> f64 {
     if y.iter().any(|v| !(v.is_finite() && *v > 0.0)) {
@@ -143,11 +185,20 @@ pub(super) fn finish(
         }
     }
     for (pi, p) in params.iter().enumerate() {
-        let worst = CURVES
+        // the worst (largest) ratio over both curves and every step, and its curve
+        let (worst, worst_curve) = CURVES
             .iter()
             .flat_map(|(m, _)| (0..=cfg.steps).map(move |t| (*m, t)))
-            .map(|(m, t)| ratio(&curve(rows, pi, depths, m, t)))
-            .fold(0.0f64, f64::max);
+            .map(|(m, t)| (ratio(&curve(rows, pi, depths, m, t)), (m, t)))
+            .fold((0.0f64, None), |acc, (r, c)| {
+                if r > acc.0 || acc.1.is_none() {
+                    (r, Some(c))
+                } else {
+                    acc
+                }
+            });
+        let worst_log_ratio_se =
+            worst_curve.and_then(|(m, t)| log_ratio_se(rows, pi, depths, m, t));
         // a non-finite measurement is the evidence of an overflow: the first one, named
         let first_bad = rows.iter().find(|r| r.param == pi && !r.l1.is_finite());
         let worst = match first_bad {
@@ -165,6 +216,8 @@ pub(super) fn finish(
             parameterization: p.name.clone(),
             flat: matches!(worst, Reading::Value(w) if w <= cfg.flat_ratio),
             worst_max_min_ratio: worst,
+            worst_log_ratio_se,
+            images: cfg.samples,
         });
     }
     let title = if cfg.title.is_empty() {
@@ -207,11 +260,11 @@ pub(super) fn finish(
         .collect();
     Ok(CoordCheckSummary {
         steps: cfg.steps,
+        depths: depths.to_vec(),
         flatness: flat,
         rest: rest(serde_json::json!({
             "diverged": diverged,
             "warnings": warnings,
-            "depths": depths,
             "lr": cfg.lr,
             "parameterizations": params,
             "curves": curves_json,
