@@ -449,6 +449,8 @@ impl AdjointClaim {
 pub struct AdjointBound {
     /// The measured number.
     pub measured: Option<f64>,
+    /// Standard error of its logarithm over the draws (a geometric mean's).
+    pub log_se: Option<f64>,
     /// The bound.
     pub bound: f64,
     /// Whether the claim holds.

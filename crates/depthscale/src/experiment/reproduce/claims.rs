@@ -1253,11 +1253,18 @@ fn adjoint(b: &mut Builder, r: &AdjointSummary) {
         };
         b.push(what.into(), measured, expected, basis, mutants);
     }
+    let bound = &c.iid_reconstruction_error_at_largest_depth;
     b.push(
-        "h(0) reconstruction error at the largest L, i.i.d. weights at beta = 1/2".into(),
-        val(c.iid_reconstruction_error_at_largest_depth.measured),
+        format!("h(0) reconstruction error at the largest L, i.i.d. weights at beta = 1/2 (geometric mean over draws), divided by e^({K_SE} se)"),
+        match bound.log_se {
+            Some(se) => val(bound.measured).and_then(|e| e * (-K_SE * se).exp()),
+            None => Measured::Missing,
+        },
         Expected::Above(0.01),
-        "a Brownian path cannot be run backwards: the error does not vanish with L".into(),
+        format!(
+            "{K_SE} se of its log below the geometric mean, above 0.01: a Brownian path cannot be run backwards, the error does not vanish with L; se = {} over the draws",
+            bound.log_se.map_or("none".into(), num)
+        ),
         &[ADJOINT_STORED],
     );
 }
