@@ -184,7 +184,7 @@ fn parse_errors_echo_the_refused_value() {
         &["run", "fig1", "--quick", "--set", "width=40.5"],
     ));
     assert!(
-        line.contains("`width`") && line.contains("40.5") && line.contains("an integer"),
+        line.contains("`width`") && line.contains("40.5") && line.contains("integer"),
         "{line}"
     );
     assert!(!line.contains("i64"), "{line}");
