@@ -160,10 +160,10 @@ impl Experiment for AdjointConfig {
     fn claims(
         preset: &str,
         dir: &Path,
-        results: &serde_json::Value,
+        summary: &Self::Summary,
         reduced: bool,
     ) -> Result<Vec<Claim>> {
-        claims::collect(preset, dir, results, reduced, claims::of_adjoint)
+        claims::collect(preset, dir, summary, reduced, claims::of_adjoint)
     }
 
     fn validate(&self) -> Result<()> {

@@ -104,10 +104,10 @@ impl Experiment for FbmPathsConfig {
     fn claims(
         preset: &str,
         dir: &Path,
-        results: &serde_json::Value,
+        summary: &Self::Summary,
         reduced: bool,
     ) -> Result<Vec<Claim>> {
-        claims::collect(preset, dir, results, reduced, claims::of_fbm_paths)
+        claims::collect(preset, dir, summary, reduced, claims::of_fbm_paths)
     }
 
     fn validate(&self) -> Result<()> {

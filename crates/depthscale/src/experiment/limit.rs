@@ -180,10 +180,10 @@ impl Experiment for LimitConfig {
     fn claims(
         preset: &str,
         dir: &Path,
-        results: &serde_json::Value,
+        summary: &Self::Summary,
         reduced: bool,
     ) -> Result<Vec<Claim>> {
-        claims::collect(preset, dir, results, reduced, claims::of_limit)
+        claims::collect(preset, dir, summary, reduced, claims::of_limit)
     }
 
     fn validate(&self) -> Result<()> {

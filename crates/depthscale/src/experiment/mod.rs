@@ -84,16 +84,17 @@ pub trait Experiment: Serialize + DeserializeOwned {
     /// entries in `depthscale reproduce` ([`Reproduce`]).
     const PRESETS: &'static [Preset];
     /// The claims `depthscale reproduce` checks on the output of its preset `preset` (one with a
-    /// [`Reproduce`] entry): `results` is the `results` object of its `summary.json`, `dir` its
-    /// output directory (for its tables), `reduced` whether it ran below the paper's settings.
-    /// The default: none.
+    /// [`Reproduce`] entry): `summary` is the `results` object of its `summary.json` read back
+    /// as the typed [`Self::Summary`] (a missing, null or renamed field never reaches here: it
+    /// fails one claim as "missing"), `dir` its output directory (for its tables), `reduced`
+    /// whether it ran below the paper's settings. The default: none.
     fn claims(
         preset: &str,
         dir: &Path,
-        results: &serde_json::Value,
+        summary: &Self::Summary,
         reduced: bool,
     ) -> Result<Vec<Claim>> {
-        let _ = (preset, dir, results, reduced);
+        let _ = (preset, dir, summary, reduced);
         Ok(Vec::new())
     }
     /// Checks every field, naming the field and the accepted range in the error.
@@ -112,8 +113,9 @@ pub trait Experiment: Serialize + DeserializeOwned {
     /// ([`crate::budget::bytes`]) and each need names the field to shrink.
     fn footprint(&self) -> Result<Footprint>;
     /// Its typed summary: the kind-specific part of `summary.json` ("results"), whose fields
-    /// the claims read ([`summary`]; a JSON value for a kind whose summary no claim reads).
-    type Summary: Serialize;
+    /// the claims read ([`summary`]; a JSON value for a kind whose summary no claim reads),
+    /// written by the runner and read back, typed, by [`Self::claims`].
+    type Summary: Serialize + DeserializeOwned;
     /// Runs the experiment, writing its files into `ctx.dir`; returns its typed summary.
     fn run(&self, ctx: &RunContext) -> Result<Self::Summary>;
     /// Whether the experiment can resume an interrupted run. The runner then writes straight

@@ -79,7 +79,8 @@ pub(crate) struct Kind {
     pub run: fn(&str, toml::Table, &RunOptions, &dyn Progress) -> Result<RunReport>,
     /// Merges checked inputs.
     pub merge: fn(MergeJob<'_>, &dyn Progress) -> Result<RunReport>,
-    /// The claims on a run of one of its presets ([`Experiment::claims`]).
+    /// The claims on a run of one of its presets, from the `results` object of its
+    /// `summary.json` read back as the kind's typed summary ([`Experiment::claims`]).
     pub claims: fn(&str, &Path, &serde_json::Value, bool) -> Result<Vec<Claim>>,
 }
 
@@ -94,7 +95,7 @@ impl Kind {
             shape: runner::shape_typed::<E>,
             run: runner::run_typed::<E>,
             merge: runner::merge_typed::<E>,
-            claims: E::claims,
+            claims: super::reproduce::claims::claims_of_json::<E>,
         }
     }
 }

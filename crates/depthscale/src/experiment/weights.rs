@@ -248,10 +248,10 @@ impl Experiment for WeightsConfig {
     fn claims(
         preset: &str,
         dir: &Path,
-        results: &serde_json::Value,
+        summary: &Self::Summary,
         reduced: bool,
     ) -> Result<Vec<Claim>> {
-        claims::collect(preset, dir, results, reduced, claims::of_weights)
+        claims::collect(preset, dir, summary, reduced, claims::of_weights)
     }
 
     fn validate(&self) -> Result<()> {

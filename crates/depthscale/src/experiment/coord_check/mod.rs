@@ -304,10 +304,10 @@ impl Experiment for CoordCheckConfig {
     fn claims(
         preset: &str,
         dir: &Path,
-        results: &serde_json::Value,
+        summary: &Self::Summary,
         reduced: bool,
     ) -> Result<Vec<Claim>> {
-        claims::collect(preset, dir, results, reduced, claims::of_coord_check)
+        claims::collect(preset, dir, summary, reduced, claims::of_coord_check)
     }
 
     fn validate(&self) -> Result<()> {

@@ -239,13 +239,13 @@ impl Experiment for ImplicitRegConfig {
     fn claims(
         preset: &str,
         dir: &Path,
-        results: &serde_json::Value,
+        summary: &Self::Summary,
         reduced: bool,
     ) -> Result<Vec<Claim>> {
         claims::collect(
             preset,
             dir,
-            results,
+            summary,
             reduced,
             claims::of_implicit_regularization,
         )

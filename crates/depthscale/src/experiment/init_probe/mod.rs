@@ -301,10 +301,10 @@ impl Experiment for ProbeConfig {
     fn claims(
         preset: &str,
         dir: &Path,
-        results: &serde_json::Value,
+        summary: &Self::Summary,
         reduced: bool,
     ) -> Result<Vec<Claim>> {
-        claims::collect(preset, dir, results, reduced, claims::of_probe)
+        claims::collect(preset, dir, summary, reduced, claims::of_probe)
     }
 
     fn validate(&self) -> Result<()> {

@@ -357,10 +357,10 @@ impl Experiment for OdeAfterTrainingConfig {
     fn claims(
         preset: &str,
         dir: &Path,
-        results: &serde_json::Value,
+        summary: &Self::Summary,
         reduced: bool,
     ) -> Result<Vec<Claim>> {
-        claims::collect(preset, dir, results, reduced, claims::of_ode_after_training)
+        claims::collect(preset, dir, summary, reduced, claims::of_ode_after_training)
     }
 
     fn validate(&self) -> Result<()> {

@@ -1,6 +1,7 @@
 //! Stage 3, claims: each claim of the paper checked against what an experiment wrote (its
 //! `summary.json` and CSV tables), with the theory's value and a tolerance.
 
+use crate::experiment::Experiment;
 use crate::experiment::summary::{
     AdjointClaim, AdjointSummary, CoordCheckSummary, CurvePointSummary, FbmPathsSummary,
     ImplicitRegSummary, LimitSummary, OdeAfterTrainingSummary, ProbeSummary, Reading, SweepSummary,
@@ -8,7 +9,6 @@ use crate::experiment::summary::{
 };
 use crate::stats::{DepthCorrectedSlope, mean_se};
 use crate::{Error, Result};
-use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use std::path::Path;
 
@@ -208,12 +208,24 @@ impl From<&Reading> for Measured {
     }
 }
 
-/// The summary's results read as the typed summary `T`; on a missing, null or renamed field
-/// one claim that fails as "missing", naming the field, and `None`.
-fn typed<T: DeserializeOwned>(b: &mut Builder, r: &Value) -> Option<T> {
-    match serde_path_to_error::deserialize::<_, T>(r) {
-        Ok(t) => Some(t),
+/// The claims of kind `E` on its preset `preset`: the `results` object `r` of its
+/// `summary.json` read back as `E`'s typed summary, then [`Experiment::claims`]; on a missing,
+/// null or renamed field, one claim that fails as "missing", naming the field (the registry's
+/// entry point, [`crate::experiment::registry::Kind::claims`]).
+pub(crate) fn claims_of_json<E: Experiment>(
+    preset: &str,
+    dir: &Path,
+    r: &Value,
+    reduced: bool,
+) -> Result<Vec<Claim>> {
+    match serde_path_to_error::deserialize::<_, E::Summary>(r) {
+        Ok(summary) => E::claims(preset, dir, &summary, reduced),
         Err(e) => {
+            let mut b = Builder {
+                experiment: preset,
+                reduced,
+                out: Vec::new(),
+            };
             b.push(
                 format!("summary.json results read as a typed summary ({e})"),
                 Measured::Missing,
@@ -221,7 +233,7 @@ fn typed<T: DeserializeOwned>(b: &mut Builder, r: &Value) -> Option<T> {
                 "every field a claim reads must be present and a number".into(),
                 &[],
             );
-            None
+            Ok(b.out)
         }
     }
 }
@@ -356,57 +368,46 @@ fn claims_of(b: &mut Builder, preset: &str, dir: &Path, r: &Value) -> Result<()>
 
 /// The claims a kind's collector `of` pushes for its preset `preset` (summary results `r`,
 /// tables in `dir`): what the kinds' [`crate::experiment::Experiment::claims`] return.
-pub(crate) fn collect(
+pub(crate) fn collect<S>(
     preset: &str,
     dir: &Path,
-    r: &Value,
+    summary: &S,
     reduced: bool,
-    of: fn(&mut Builder, &str, &Path, &Value) -> Result<()>,
+    of: fn(&mut Builder, &str, &Path, &S) -> Result<()>,
 ) -> Result<Vec<Claim>> {
     let mut b = Builder {
         experiment: preset,
         reduced,
         out: Vec::new(),
     };
-    of(&mut b, preset, dir, r)?;
+    of(&mut b, preset, dir, summary)?;
     Ok(b.out)
 }
 
 /// The claims of the `probe` presets (Figures 1 to 5 and 7, and the revision's).
-pub(crate) fn of_probe(b: &mut Builder, preset: &str, dir: &Path, r: &Value) -> Result<()> {
-    let probe = |b: &mut Builder| typed::<ProbeSummary>(b, r);
+pub(crate) fn of_probe(b: &mut Builder, preset: &str, dir: &Path, p: &ProbeSummary) -> Result<()> {
     match preset {
         "fig1" | "fig1-leaky" => {
-            if let Some(p) = probe(b) {
-                closed_form_claims(b, dir, &p.depth_curves, &["h_diff"], None)?
-            }
+            closed_form_claims(b, dir, &p.depth_curves, &["h_diff"], None)?;
         }
         "fig1-correlated" => {
             // the revision's claim: correlation across entries changes nothing, so the
             // uncorrelated weights' closed form (ReLU) still holds
             let relu = crate::model::Activation::Relu.second_moment_ratio();
-            if let Some(p) = probe(b) {
-                closed_form_claims(b, dir, &p.depth_curves, &["h_diff", "g_diff"], relu)?;
-                correlation(b, &p);
-            }
+            closed_form_claims(b, dir, &p.depth_curves, &["h_diff", "g_diff"], relu)?;
+            correlation(b, p);
         }
         "fig3" => {
-            if let Some(p) = probe(b) {
-                closed_form_claims(b, dir, &p.depth_curves, &["g_diff"], None)?
-            }
+            closed_form_claims(b, dir, &p.depth_curves, &["g_diff"], None)?;
         }
         "fig4" => smooth_claims(b, dir, &["h_diff"])?,
         "fig5" => smooth_claims(b, dir, &["g_diff"])?,
         "fig4-correlated" => {
             smooth_claims(b, dir, &["h_diff", "g_diff"])?;
-            if let Some(p) = probe(b) {
-                correlation(b, &p);
-            }
+            correlation(b, p);
         }
         "fig2" => {
-            if let Some(p) = probe(b) {
-                fig2(b, dir, &p.depth_curves)?
-            }
+            fig2(b, dir, &p.depth_curves)?;
         }
         "fig7" => fig7(b, dir)?,
         _ => {}
@@ -415,34 +416,37 @@ pub(crate) fn of_probe(b: &mut Builder, preset: &str, dir: &Path, r: &Value) -> 
 }
 
 /// The claims of the `fbm-paths` preset (Figure 6).
-pub(crate) fn of_fbm_paths(b: &mut Builder, _: &str, _: &Path, r: &Value) -> Result<()> {
-    typed(b, r).into_iter().for_each(|s| fig6(b, &s));
+pub(crate) fn of_fbm_paths(b: &mut Builder, _: &str, _: &Path, s: &FbmPathsSummary) -> Result<()> {
+    fig6(b, s);
     Ok(())
 }
 
 /// The claims of the `weights` preset (Figure 8).
-pub(crate) fn of_weights(b: &mut Builder, _: &str, _: &Path, r: &Value) -> Result<()> {
-    typed(b, r).into_iter().for_each(|s| fig8(b, &s));
+pub(crate) fn of_weights(b: &mut Builder, _: &str, _: &Path, s: &WeightsSummary) -> Result<()> {
+    fig8(b, s);
     Ok(())
 }
 
 /// The claims of the `sweep` preset (Figure 9).
-pub(crate) fn of_sweep(b: &mut Builder, _: &str, _: &Path, r: &Value) -> Result<()> {
-    typed(b, r).into_iter().for_each(|s| fig9(b, &s));
+pub(crate) fn of_sweep(b: &mut Builder, _: &str, _: &Path, s: &SweepSummary) -> Result<()> {
+    fig9(b, s);
     Ok(())
 }
 
 /// The claims of the `limit` presets (ode, sde, fbm-limit).
-pub(crate) fn of_limit(b: &mut Builder, _: &str, _: &Path, r: &Value) -> Result<()> {
-    typed(b, r).into_iter().for_each(|s| limit(b, &s));
+pub(crate) fn of_limit(b: &mut Builder, _: &str, _: &Path, s: &LimitSummary) -> Result<()> {
+    limit(b, s);
     Ok(())
 }
 
 /// The claims of the `ode-after-training` preset.
-pub(crate) fn of_ode_after_training(b: &mut Builder, _: &str, _: &Path, r: &Value) -> Result<()> {
-    typed(b, r)
-        .into_iter()
-        .for_each(|s| ode_after_training(b, &s));
+pub(crate) fn of_ode_after_training(
+    b: &mut Builder,
+    _: &str,
+    _: &Path,
+    s: &OdeAfterTrainingSummary,
+) -> Result<()> {
+    ode_after_training(b, s);
     Ok(())
 }
 
@@ -451,29 +455,32 @@ pub(crate) fn of_implicit_regularization(
     b: &mut Builder,
     _: &str,
     _: &Path,
-    r: &Value,
+    s: &ImplicitRegSummary,
 ) -> Result<()> {
-    typed(b, r)
-        .into_iter()
-        .for_each(|s| implicit_regularization(b, &s));
+    implicit_regularization(b, s);
     Ok(())
 }
 
 /// The claims of the `coord-check` preset.
-pub(crate) fn of_coord_check(b: &mut Builder, _: &str, _: &Path, r: &Value) -> Result<()> {
-    typed(b, r).into_iter().for_each(|s| coord_check(b, &s));
+pub(crate) fn of_coord_check(
+    b: &mut Builder,
+    _: &str,
+    _: &Path,
+    s: &CoordCheckSummary,
+) -> Result<()> {
+    coord_check(b, s);
     Ok(())
 }
 
 /// The claims of the `transfer` preset.
-pub(crate) fn of_transfer(b: &mut Builder, _: &str, _: &Path, r: &Value) -> Result<()> {
-    typed(b, r).into_iter().for_each(|s| transfer(b, &s));
+pub(crate) fn of_transfer(b: &mut Builder, _: &str, _: &Path, s: &TransferSummary) -> Result<()> {
+    transfer(b, s);
     Ok(())
 }
 
 /// The claims of the `adjoint` preset.
-pub(crate) fn of_adjoint(b: &mut Builder, _: &str, _: &Path, r: &Value) -> Result<()> {
-    typed(b, r).into_iter().for_each(|s| adjoint(b, &s));
+pub(crate) fn of_adjoint(b: &mut Builder, _: &str, _: &Path, s: &AdjointSummary) -> Result<()> {
+    adjoint(b, s);
     Ok(())
 }
 

@@ -273,10 +273,10 @@ impl Experiment for SweepConfig {
     fn claims(
         preset: &str,
         dir: &Path,
-        results: &serde_json::Value,
+        summary: &Self::Summary,
         reduced: bool,
     ) -> Result<Vec<Claim>> {
-        claims::collect(preset, dir, results, reduced, claims::of_sweep)
+        claims::collect(preset, dir, summary, reduced, claims::of_sweep)
     }
 
     fn validate(&self) -> Result<()> {

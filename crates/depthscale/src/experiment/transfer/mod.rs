@@ -370,10 +370,10 @@ impl Experiment for TransferConfig {
     fn claims(
         preset: &str,
         dir: &Path,
-        results: &serde_json::Value,
+        summary: &Self::Summary,
         reduced: bool,
     ) -> Result<Vec<Claim>> {
-        claims::collect(preset, dir, results, reduced, claims::of_transfer)
+        claims::collect(preset, dir, summary, reduced, claims::of_transfer)
     }
 
     fn validate(&self) -> Result<()> {
