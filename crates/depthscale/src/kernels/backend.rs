@@ -31,7 +31,7 @@
 //!   checked by [`super::conformance`] (relative `1e-9` through a depth-200 stack).
 
 use crate::Float;
-use crate::model::BlockSpec;
+use crate::model::{BlockSpec, Dims};
 use std::fmt;
 
 /// The shape of one stack call: `networks` independent networks of `depth` residual layers of
@@ -184,6 +184,25 @@ pub struct ProductShape {
     pub cols: usize,
     /// Columns `n` of each network's right-hand side.
     pub columns: usize,
+}
+
+impl ProductShape {
+    /// The embedding (`width x n_in`) and readout (`n_out x width`) products of one network
+    /// of shape `dims` on `n` columns.
+    pub fn io(dims: Dims, n: usize) -> (ProductShape, ProductShape) {
+        let embed = ProductShape {
+            networks: 1,
+            rows: dims.width,
+            cols: dims.n_in,
+            columns: n,
+        };
+        let readout = ProductShape {
+            rows: dims.n_out,
+            cols: dims.width,
+            ..embed
+        };
+        (embed, readout)
+    }
 }
 
 /// The per-step scalars of an Adam update (PyTorch's algorithm, see [`crate::train::Adam`]),

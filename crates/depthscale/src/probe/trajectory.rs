@@ -95,17 +95,7 @@ pub fn trajectory(
         inner_width: m,
         columns: n,
     };
-    let embed = ProductShape {
-        networks: 1,
-        rows: d,
-        cols: dims.n_in,
-        columns: n,
-    };
-    let readout = ProductShape {
-        rows: dims.n_out,
-        cols: d,
-        ..embed
-    };
+    let (embed, readout) = ProductShape::io(dims, n);
     let scratch_len = [
         Backend::<f64>::stack_scratch(&be, &block, shape),
         Backend::<f64>::product_scratch(&be, Op::Plain, embed),

@@ -128,22 +128,6 @@ pub fn init_training<T: Float>(
     Ok(net)
 }
 
-/// The embedding and readout product shapes of one network of shape `dims` on `n` columns.
-fn io_shapes(dims: Dims, n: usize) -> (ProductShape, ProductShape) {
-    let embed = ProductShape {
-        networks: 1,
-        rows: dims.width,
-        cols: dims.n_in,
-        columns: n,
-    };
-    let readout = ProductShape {
-        rows: dims.n_out,
-        cols: dims.width,
-        ..embed
-    };
-    (embed, readout)
-}
-
 /// Scratch values every operation of a pass over `shape` needs (the largest of them).
 fn pass_scratch<T: Float, B: Backend<T>>(
     backend: &B,
@@ -151,7 +135,7 @@ fn pass_scratch<T: Float, B: Backend<T>>(
     shape: StackShape,
     dims: Dims,
 ) -> usize {
-    let (embed, readout) = io_shapes(dims, shape.columns);
+    let (embed, readout) = ProductShape::io(dims, shape.columns);
     [
         backend.stack_scratch(block, shape),
         backend.product_scratch(Op::Plain, embed),
@@ -316,7 +300,7 @@ impl<T: Float, B: Backend<T>> Workspace<T, B> {
         let (d, n_out) = (dims.width, dims.n_out);
         let n = targets.samples(n_out);
         let full = net.stack_shape(n);
-        let (embed, readout) = io_shapes(dims, n);
+        let (embed, readout) = ProductShape::io(dims, n);
         let shape = StackShape {
             depth: Chunked::<T, B>::tape_depth(self.method(), dims.depth),
             ..full
@@ -529,7 +513,7 @@ impl<B: Backend<f32>> Evaluator<B> {
         for (c, images) in images.chunks(n_in * chunk).enumerate() {
             let n = images.len() / n_in;
             let shape = net.stack_shape(n);
-            let (embed, readout) = io_shapes(dims, n);
+            let (embed, readout) = ProductShape::io(dims, n);
             // row-major n x n_in images are the column-major n_in x n batch
             backend.write(x, n_in * n, staging, |h| h.copy_from_slice(images));
             backend.product(

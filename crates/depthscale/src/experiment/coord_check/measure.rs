@@ -120,17 +120,7 @@ impl<B: Backend<f64>> Forward<B> {
             columns: n,
             inner_width: m,
         };
-        let embed = ProductShape {
-            networks: 1,
-            rows: d,
-            cols: dims.n_in,
-            columns: n,
-        };
-        let readout = ProductShape {
-            rows: dims.n_out,
-            cols: d,
-            ..embed
-        };
+        let (embed, readout) = ProductShape::io(dims, n);
         let scratch_len = segments
             .iter()
             .map(|s| backend.stack_scratch(&block, shape(s.len)))
@@ -182,12 +172,7 @@ impl<B: Backend<f64>> Forward<B> {
         let (d, m, n) = (dims.width, dims.inner_width, self.n);
         let p = &net.params;
         let be = &self.backend;
-        let embed = ProductShape {
-            networks: 1,
-            rows: d,
-            cols: dims.n_in,
-            columns: n,
-        };
+        let (embed, readout) = ProductShape::io(dims, n);
         let host = &mut self.host;
         upload_range(be, host, &p.embed, 0, d * dims.n_in, &mut self.embed);
         be.product(
@@ -249,11 +234,7 @@ impl<B: Backend<f64>> Forward<B> {
             Op::Plain,
             &self.tape.h0,
             &mut self.logits,
-            ProductShape {
-                rows: dims.n_out,
-                cols: d,
-                ..embed
-            },
+            readout,
             1.0,
             false,
             &mut self.scratch,
