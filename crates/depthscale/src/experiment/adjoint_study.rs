@@ -15,6 +15,7 @@
 //!
 //! Files: `gaps.csv`, `reconstruction.csv`, `memory.csv`, `adjoint.png/svg`, the summary.
 
+use super::accept;
 use super::presets::preset_toml;
 use super::reproduce::claims::K_SE;
 use super::reproduce::{Claim, claims};
@@ -167,31 +168,14 @@ impl Experiment for AdjointConfig {
     }
 
     fn validate(&self) -> Result<()> {
-        for (field, v, max) in [
-            ("width", self.width, 256),
-            ("inputs", self.inputs, 4096),
-            ("batch", self.batch, 4096),
-            ("draws", self.draws, 1000),
-        ] {
-            if v == 0 || v > max {
-                return Err(Error::config(
-                    field,
-                    format!("must lie in 1..={max}, got {v}"),
-                ));
-            }
-        }
-        if !(2..=256).contains(&self.classes) {
-            return Err(Error::config(
-                "classes",
-                format!("must lie in 2..=256, got {}", self.classes),
-            ));
-        }
-        if !(0.01..=10.0).contains(&self.bandwidth) {
-            return Err(Error::config(
-                "bandwidth",
-                format!("must lie in [0.01, 10], got {}", self.bandwidth),
-            ));
-        }
+        accept::integers(&[
+            ("width", self.width, 1..=256),
+            ("inputs", self.inputs, 1..=4096),
+            ("batch", self.batch, 1..=4096),
+            ("draws", self.draws, 1..=1000),
+            ("classes", self.classes, 2..=256),
+        ])?;
+        accept::real("bandwidth", self.bandwidth, 0.01..=10.0)?;
         check_list("euler_steps", &self.euler_steps, 2)?;
         check_list("rk4_steps", &self.rk4_steps, 2)?;
         check_list("reconstruction_depths", &self.reconstruction_depths, 2)?;

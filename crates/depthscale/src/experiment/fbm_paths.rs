@@ -6,6 +6,7 @@
 //! with its entry in `depthscale reproduce`), its run, its typed summary ([`FbmPathsSummary`])
 //! and its claims hook; it is registered by one line in `registry.rs`.
 
+use super::accept;
 use super::presets::preset_toml;
 use super::reproduce::{Claim, claims};
 use super::{Experiment, Grid, RunContext, cell};
@@ -112,19 +113,10 @@ impl Experiment for FbmPathsConfig {
 
     fn validate(&self) -> Result<()> {
         self.hursts()?;
-        if !(1..=10_000_000).contains(&self.steps) {
-            return Err(Error::config(
-                "steps",
-                format!("must be an integer in 1..=10000000, got {}", self.steps),
-            ));
-        }
-        if !(1..=1000).contains(&self.paths) {
-            return Err(Error::config(
-                "paths",
-                format!("must be an integer in 1..=1000, got {}", self.paths),
-            ));
-        }
-        Ok(())
+        accept::integers(&[
+            ("steps", self.steps, 1..=10_000_000),
+            ("paths", self.paths, 1..=1000),
+        ])
     }
 
     fn footprint(&self) -> Result<Footprint> {

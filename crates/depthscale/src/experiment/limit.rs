@@ -21,6 +21,7 @@
 mod figures;
 mod output;
 
+use super::accept;
 use super::presets::preset_toml;
 use super::reproduce::{Claim, claims};
 use super::{Experiment, Grid, RunContext};
@@ -200,23 +201,16 @@ impl Experiment for LimitConfig {
                 ));
             }
         }
-        if !(1..=256).contains(&self.width) {
-            return Err(Error::config(
-                "width",
-                format!("must lie in 1..=256, got {}", self.width),
-            ));
-        }
+        accept::integers(&[
+            ("width", self.width, 1..=256),
+            ("reference_factor", self.reference_factor, 1..=1024),
+            ("paths", self.paths, 2..=100_000),
+        ])?;
         let depths = self.depths()?;
         if depths.len() < 2 {
             return Err(Error::config(
                 "depth",
                 "give at least two depths to fit a slope",
-            ));
-        }
-        if !(1..=1024).contains(&self.reference_factor) {
-            return Err(Error::config(
-                "reference_factor",
-                format!("must lie in 1..=1024, got {}", self.reference_factor),
             ));
         }
         let n = self.reference()?;
@@ -246,12 +240,6 @@ impl Experiment for LimitConfig {
                      observe the path on subgrids of the reference grid; use nested depths such \
                      as {{ geomspace = [16, 1024, 7] }}"
                 ),
-            ));
-        }
-        if !(2..=100_000).contains(&self.paths) {
-            return Err(Error::config(
-                "paths",
-                format!("must lie in 2..=100000, got {}", self.paths),
             ));
         }
         let natural = self.driver.natural_beta();

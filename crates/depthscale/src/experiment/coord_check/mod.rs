@@ -22,6 +22,7 @@ mod report;
 #[cfg(test)]
 mod tests;
 
+use super::accept;
 use super::data_source::DataSource;
 use super::depth_train::{epoch_order, train_config, trainer};
 use super::parameterization::{ParamSpec, Parameterization, resolve_all};
@@ -146,19 +147,12 @@ impl CoordCheckConfig {
                 ),
             ));
         }
-        for (field, v, max) in [
-            ("steps", self.steps, 100_000),
-            ("samples", self.samples, 1_000_000),
-            ("width", self.width, 100_000),
-            ("batch_size", self.batch_size, 1_000_000),
-        ] {
-            if v == 0 || v > max {
-                return Err(Error::config(
-                    field,
-                    format!("must be an integer in 1..={max}, got {v}"),
-                ));
-            }
-        }
+        accept::integers(&[
+            ("steps", self.steps, 1..=100_000),
+            ("samples", self.samples, 1..=1_000_000),
+            ("width", self.width, 1..=100_000),
+            ("batch_size", self.batch_size, 1..=1_000_000),
+        ])?;
         if self.layers < 3 {
             return Err(Error::config(
                 "layers",
@@ -168,12 +162,7 @@ impl CoordCheckConfig {
                 ),
             ));
         }
-        if !(self.lr.is_finite() && self.lr > 0.0) {
-            return Err(Error::config(
-                "lr",
-                format!("must be finite and positive, got {}", self.lr),
-            ));
-        }
+        accept::positive("lr", self.lr)?;
         if !(self.flat_ratio.is_finite() && self.flat_ratio > 1.0) {
             return Err(Error::config(
                 "flat_ratio",

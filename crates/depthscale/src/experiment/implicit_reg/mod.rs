@@ -26,6 +26,7 @@ pub mod gd;
 #[cfg(test)]
 mod tests;
 
+use super::accept;
 use super::presets::preset_toml;
 use super::reproduce::{Claim, claims};
 use super::{Experiment, Grid, RunContext, cell};
@@ -252,21 +253,13 @@ impl Experiment for ImplicitRegConfig {
     }
 
     fn validate(&self) -> Result<()> {
-        let range = |field: &str, v: usize, lo: usize, hi: usize| {
-            if (lo..=hi).contains(&v) {
-                Ok(())
-            } else {
-                Err(Error::config(
-                    field,
-                    format!("must lie in {lo}..={hi}, got {v}"),
-                ))
-            }
-        };
-        range("width", self.width, 1, 256)?;
-        range("inner_width", self.inner_width, 1, 1024)?;
-        range("reference_depth", self.reference_depth, 2, 1 << 20)?;
-        range("samples", self.samples, 1, 100_000)?;
-        range("steps", self.steps, 1, 100_000)?;
+        accept::integers(&[
+            ("width", self.width, 1..=256),
+            ("inner_width", self.inner_width, 1..=1024),
+            ("reference_depth", self.reference_depth, 2..=1 << 20),
+            ("samples", self.samples, 1..=100_000),
+            ("steps", self.steps, 1..=100_000),
+        ])?;
         let depths = self.depths()?;
         if depths.len() < 2 {
             return Err(Error::config(
@@ -284,19 +277,8 @@ impl Experiment for ImplicitRegConfig {
                 ),
             ));
         }
-        if !(self.lr.is_finite() && self.lr > 0.0) {
-            return Err(Error::config(
-                "lr",
-                format!("must be a finite positive number, got {}", self.lr),
-            ));
-        }
-        if !(self.w_std.is_finite() && self.w_std >= 0.0) {
-            return Err(Error::config(
-                "w_std",
-                format!("must be a finite number >= 0, got {}", self.w_std),
-            ));
-        }
-        Ok(())
+        accept::positive("lr", self.lr)?;
+        accept::non_negative("w_std", self.w_std)
     }
 
     /// The reference depth capped at `2^10`, the depths at most a quarter of it, at most 10

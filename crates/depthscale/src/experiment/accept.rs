@@ -1,0 +1,104 @@
+//! What a config field accepts, declared in one line beside its name: the experiments'
+//! `validate` list their fields as `(name, value, accepted)` rows checked here, so that every
+//! refusal reads the same ("`width`: must be an integer in 1..=256, got 0").
+
+use crate::{Error, Result};
+use std::ops::RangeInclusive;
+
+/// The integer fields `(name, value, accepted range)`, in order: the first one outside its
+/// range is refused, naming it, its range and the value.
+pub(crate) fn integers(fields: &[(&str, usize, RangeInclusive<usize>)]) -> Result<()> {
+    for (field, v, range) in fields {
+        if !range.contains(v) {
+            return Err(Error::config(
+                *field,
+                format!(
+                    "must be an integer in {}..={}, got {v}",
+                    range.start(),
+                    range.end()
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The real field `field` is finite and lies in the closed interval `range`.
+pub(crate) fn real(field: &str, v: f64, range: RangeInclusive<f64>) -> Result<()> {
+    if v.is_finite() && range.contains(&v) {
+        return Ok(());
+    }
+    Err(Error::config(
+        field,
+        format!("must lie in [{}, {}], got {v}", range.start(), range.end()),
+    ))
+}
+
+/// The real field `field` is finite and positive.
+pub(crate) fn positive(field: &str, v: f64) -> Result<()> {
+    if v.is_finite() && v > 0.0 {
+        return Ok(());
+    }
+    Err(Error::config(
+        field,
+        format!("must be a finite positive number, got {v}"),
+    ))
+}
+
+/// The real field `field` is finite and not negative.
+pub(crate) fn non_negative(field: &str, v: f64) -> Result<()> {
+    if v.is_finite() && v >= 0.0 {
+        return Ok(());
+    }
+    Err(Error::config(
+        field,
+        format!("must be a finite number >= 0, got {v}"),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The message of the refusal of `r`.
+    fn refusal(r: Result<()>) -> String {
+        r.unwrap_err().to_string()
+    }
+
+    #[test]
+    fn the_first_field_out_of_range_is_named_with_its_range_and_value() {
+        assert!(integers(&[("width", 1, 1..=256), ("draws", 1000, 1..=1000)]).is_ok());
+        let e = refusal(integers(&[
+            ("width", 40, 1..=256),
+            ("draws", 0, 1..=1000),
+            ("classes", 1, 2..=256),
+        ]));
+        assert!(
+            e.contains("`draws`") && e.contains("1..=1000, got 0"),
+            "{e}"
+        );
+        let e = refusal(integers(&[("classes", 257, 2..=256)]));
+        assert!(
+            e.contains("`classes`") && e.contains("2..=256, got 257"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn reals_refuse_nan_infinities_and_the_outside_of_their_interval() {
+        assert!(real("bandwidth", 0.01, 0.01..=10.0).is_ok());
+        assert!(real("bandwidth", 10.0, 0.01..=10.0).is_ok());
+        for bad in [f64::NAN, f64::INFINITY, 0.0, 10.5] {
+            let e = refusal(real("bandwidth", bad, 0.01..=10.0));
+            assert!(e.contains("`bandwidth`") && e.contains("[0.01, 10]"), "{e}");
+        }
+        assert!(positive("lr", 1e-300).is_ok());
+        for bad in [0.0, -1.0, f64::NAN, f64::INFINITY] {
+            assert!(refusal(positive("lr", bad)).contains("finite positive"));
+        }
+        assert!(non_negative("w_std", 0.0).is_ok());
+        for bad in [-1e-300, f64::NAN, f64::NEG_INFINITY] {
+            assert!(refusal(non_negative("w_std", bad)).contains(">= 0"));
+        }
+    }
+}
