@@ -23,6 +23,7 @@ mod report;
 mod rows;
 
 use self::rows::{CellRow, read_cells};
+use super::accept;
 use super::data_source::DataSource;
 use super::depth_train::{run_budget, train_config};
 use super::parameterization::{ParamSpec, Parameterization, resolve_all};
@@ -209,26 +210,25 @@ impl TransferConfig {
                 format!("the fit needs at least 3 learning rates, got {}", lrs.len()),
             ));
         }
-        for (field, v, min, max) in [
-            ("seeds", self.seeds, 1, 10_000),
-            ("epochs", self.epochs, 1, 100_000),
-            ("fit_points", self.fit_points, 3, lrs.len()),
-            ("bootstrap", self.bootstrap, 0, 100_000),
-            ("width", self.width, 1, 100_000),
-            ("batch_size", self.batch_size, 1, 1_000_000),
-        ] {
-            if v < min || v > max {
-                let why = if field == "fit_points" {
-                    format!(" (at most the {max} learning rates of `lr`)")
-                } else {
-                    String::new()
-                };
-                return Err(Error::config(
-                    field,
-                    format!("must be an integer in {min}..={max}{why}, got {v}"),
-                ));
-            }
+        accept::integers(&[
+            ("seeds", self.seeds, 1..=10_000),
+            ("epochs", self.epochs, 1..=100_000),
+        ])?;
+        if !(3..=lrs.len()).contains(&self.fit_points) {
+            return Err(Error::config(
+                "fit_points",
+                format!(
+                    "must be an integer in 3..={0} (at most the {0} learning rates of `lr`), got {1}",
+                    lrs.len(),
+                    self.fit_points
+                ),
+            ));
         }
+        accept::integers(&[
+            ("bootstrap", self.bootstrap, 0..=100_000),
+            ("width", self.width, 1..=100_000),
+            ("batch_size", self.batch_size, 1..=1_000_000),
+        ])?;
         let n_cells = params
             .len()
             .saturating_mul(depths.len())
