@@ -19,6 +19,7 @@ use super::accept;
 use super::presets::preset_toml;
 use super::reproduce::claims::K_SE;
 use super::reproduce::{Claim, claims};
+use super::store::{self, Record, float};
 use super::{Experiment, RunContext};
 use super::{Preset, Reproduce};
 use crate::Error;
@@ -115,6 +116,60 @@ impl AdjointConfig {
             .collect();
         (x, y)
     }
+}
+
+/// Writes a float as `{:e}` (the gaps and reconstruction errors span many decades).
+fn exp<S: serde::Serializer>(x: &f64, s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.serialize_str(&format!("{x:e}"))
+}
+
+/// Writes a duration in seconds with 6 decimals.
+fn micros<S: serde::Serializer>(x: &f64, s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.serialize_str(&format!("{x:.6}"))
+}
+
+/// A row of `gaps.csv`: the adjoint gradient's relative gap for one scheme, steps and draw.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct GapRow {
+    scheme: String,
+    steps: usize,
+    draw: usize,
+    #[serde(serialize_with = "exp", deserialize_with = "float::deserialize")]
+    relative_gap: f64,
+}
+
+impl Record for GapRow {
+    const COLUMNS: &'static [&'static str] = &["scheme", "steps", "draw", "relative_gap"];
+}
+
+/// A row of `reconstruction.csv`: the relative error of the reconstructed `h(0)`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct ReconstructionRow {
+    weights: String,
+    depth: usize,
+    draw: usize,
+    #[serde(serialize_with = "exp", deserialize_with = "float::deserialize")]
+    relative_error: f64,
+}
+
+impl Record for ReconstructionRow {
+    const COLUMNS: &'static [&'static str] = &["weights", "depth", "draw", "relative_error"];
+}
+
+/// A row of `memory.csv`: one gradient of a method at a depth.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct MemoryRow {
+    method: String,
+    depth: usize,
+    peak_states: usize,
+    state_bytes: usize,
+    #[serde(serialize_with = "micros", deserialize_with = "float::deserialize")]
+    seconds: f64,
+}
+
+impl Record for MemoryRow {
+    const COLUMNS: &'static [&'static str] =
+        &["method", "depth", "peak_states", "state_bytes", "seconds"];
 }
 
 /// Geometric mean over draws of `values[draw][i]`, per `i`.
@@ -248,19 +303,19 @@ impl Experiment for AdjointConfig {
             })
             .collect::<Result<_>>()?;
         ctx.progress.finish();
-        let mut csv = ctx.csv("gaps.csv")?;
-        csv.row(["scheme", "steps", "draw", "relative_gap"])?;
-        for (&(s, i), g) in jobs.iter().zip(&gaps) {
-            for (n, v) in schemes[s].1.iter().zip(g) {
-                csv.row([
-                    schemes[s].0.name().to_string(),
-                    n.to_string(),
-                    i.to_string(),
-                    format!("{v:e}"),
-                ])?;
-            }
-        }
-        csv.finish()?;
+        let rows: Vec<GapRow> = jobs
+            .iter()
+            .zip(&gaps)
+            .flat_map(|(&(s, draw), g)| {
+                schemes[s].1.iter().zip(g).map(move |(&steps, &v)| GapRow {
+                    scheme: schemes[s].0.name().to_owned(),
+                    steps,
+                    draw,
+                    relative_gap: v,
+                })
+            })
+            .collect();
+        store::rewrite(&ctx.path("gaps.csv"), &rows)?;
         let (euler_gaps, rk4_gaps) = gaps.split_at(self.draws);
         let euler_mean = geometric_means(euler_gaps);
         let rk4_mean = geometric_means(rk4_gaps);
@@ -296,19 +351,19 @@ impl Experiment for AdjointConfig {
             })
             .collect::<Result<_>>()?;
         ctx.progress.finish();
-        let mut csv = ctx.csv("reconstruction.csv")?;
-        csv.row(["weights", "depth", "draw", "relative_error"])?;
-        for (&(l, i), (s, r)) in jobs.iter().zip(&recon) {
-            for (w, v) in [("smooth", s), ("iid_beta_half", r)] {
-                csv.row([
-                    w.to_string(),
-                    l.to_string(),
-                    i.to_string(),
-                    format!("{v:e}"),
-                ])?;
-            }
-        }
-        csv.finish()?;
+        let rows: Vec<ReconstructionRow> = jobs
+            .iter()
+            .zip(&recon)
+            .flat_map(|(&(depth, draw), &(s, r))| {
+                [("smooth", s), ("iid_beta_half", r)].map(|(w, v)| ReconstructionRow {
+                    weights: w.to_owned(),
+                    depth,
+                    draw,
+                    relative_error: v,
+                })
+            })
+            .collect();
+        store::rewrite(&ctx.path("reconstruction.csv"), &rows)?;
         let by_draw = |pick: fn(&(f64, f64)) -> f64| -> Vec<Vec<f64>> {
             (0..self.draws)
                 .map(|i| {
@@ -336,8 +391,7 @@ impl Experiment for AdjointConfig {
         ctx.progress
             .start("memory", (mdepths.len() * GradientMethod::ALL.len()) as u64);
         let (x, y) = self.batch_of(0);
-        let mut csv = ctx.csv("memory.csv")?;
-        csv.row(["method", "depth", "peak_states", "state_bytes", "seconds"])?;
+        let mut rows = Vec::new();
         let mut memory = Vec::new();
         for method in GradientMethod::ALL {
             let mut states = Vec::new();
@@ -353,20 +407,20 @@ impl Experiment for AdjointConfig {
                 let r = loss_and_grad(&net, &x, &y, solve, method)?;
                 let s = start.elapsed().as_secs_f64();
                 let state_bytes = r.peak_states * self.width * self.batch * 8;
-                csv.row([
-                    method.name().to_string(),
-                    l.to_string(),
-                    r.peak_states.to_string(),
-                    state_bytes.to_string(),
-                    format!("{s:.6}"),
-                ])?;
+                rows.push(MemoryRow {
+                    method: method.name().to_owned(),
+                    depth: l,
+                    peak_states: r.peak_states,
+                    state_bytes,
+                    seconds: s,
+                });
                 states.push(r.peak_states as f64);
                 seconds.push(s);
                 ctx.progress.advance(1);
             }
             memory.push((method, states, seconds));
         }
-        csv.finish()?;
+        store::rewrite(&ctx.path("memory.csv"), &rows)?;
         ctx.progress.finish();
 
         self.plot(

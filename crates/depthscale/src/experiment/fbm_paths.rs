@@ -9,7 +9,8 @@
 use super::accept;
 use super::presets::preset_toml;
 use super::reproduce::{Claim, claims};
-use super::{Experiment, Grid, RunContext, cell};
+use super::store::{Appender, Record, float};
+use super::{Experiment, Grid, RunContext};
 use super::{Preset, Reproduce};
 use crate::budget::{Footprint, bytes};
 use crate::paths::fbm::{autocovariance, fbm_path};
@@ -22,6 +23,23 @@ use std::path::Path;
 
 /// Paths drawn per Hurst index in the figure (the statistics use every path).
 const PLOTTED_PATHS: usize = 3;
+
+/// A row of `results.csv`: one point of one sampled path.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct PathRow {
+    #[serde(with = "float")]
+    hurst: f64,
+    path: usize,
+    step: usize,
+    #[serde(with = "float")]
+    t: f64,
+    #[serde(with = "float")]
+    value: f64,
+}
+
+impl Record for PathRow {
+    const COLUMNS: &'static [&'static str] = &["hurst", "path", "step", "t", "value"];
+}
 
 /// `fbm-paths` (Figure 6).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -164,8 +182,7 @@ impl Experiment for FbmPathsConfig {
         let (steps, n_paths) = (self.steps, self.paths);
         ctx.progress
             .start("sampling fBm paths", (hursts.len() * n_paths) as u64);
-        let mut csv = ctx.csv("results.csv")?;
-        csv.row(["hurst", "path", "step", "t", "value"])?;
+        let mut csv = Appender::<PathRow>::create(&ctx.path("results.csv"))?;
         let mut panels = Vec::new();
         let mut summary = Vec::new();
         for &h in &hursts {
@@ -178,13 +195,13 @@ impl Experiment for FbmPathsConfig {
                 let path = fbm_path(steps, h, &mut rng)?;
                 let t: Vec<f64> = (0..=steps).map(|k| k as f64 / steps as f64).collect();
                 for (k, (tk, v)) in t.iter().zip(&path).enumerate() {
-                    csv.row([
-                        cell(Some(h)),
-                        p.to_string(),
-                        k.to_string(),
-                        cell(Some(*tk)),
-                        cell(Some(*v)),
-                    ])?;
+                    csv.push(&PathRow {
+                        hurst: h,
+                        path: p,
+                        step: k,
+                        t: *tk,
+                        value: *v,
+                    })?;
                 }
                 let inc: Vec<f64> = path.windows(2).map(|w| w[1] - w[0]).collect();
                 let num = inc.windows(2).map(|w| w[0] * w[1]).sum::<f64>();
@@ -226,7 +243,7 @@ impl Experiment for FbmPathsConfig {
                 scaled_variance_se: var_se,
             });
         }
-        csv.finish()?;
+        csv.sync()?;
         ctx.progress.finish();
         let title = if self.title.is_empty() {
             "Fractional Brownian motion"

@@ -452,19 +452,14 @@ mod tests {
             let cases = 1 + r["mismatched"].as_array().unwrap().len();
             assert_eq!(csv.lines().count(), 1 + 48 * (cases * 3 + 1), "{name}");
             // cells.csv: one row per case and depth, its means those of the summary
-            let cells = std::fs::read_to_string(out.join("cells.csv")).unwrap();
-            let rows: Vec<Vec<&str>> = cells
-                .lines()
-                .skip(1)
-                .map(|l| l.split(',').collect())
-                .collect();
+            let rows: Vec<output::CellRow> =
+                crate::experiment::store::read(&out.join("cells.csv"), false, 1 << 20).unwrap();
             assert_eq!(rows.len(), cases * 3, "{name}");
             let strong = r["strong_error"].as_array().unwrap();
             for (row, want) in rows.iter().zip(strong) {
-                assert_eq!(row[0], "paired");
-                let got: f64 = row[3].parse().unwrap();
+                assert_eq!(row.case, "paired");
                 assert_eq!(
-                    got,
+                    row.strong_error,
                     want.as_f64().unwrap(),
                     "{name}: cells.csv strong error"
                 );

@@ -1,6 +1,7 @@
-//! Resumable CSV tables: typed rows (serde + csv) appended and fsynced one record at a time,
-//! read back after a kill (a partially written last line is cut off), and rewritten
-//! atomically.
+//! CSV tables of typed rows (serde + csv): resumable ones appended and fsynced one record at a
+//! time ([`Appender::open`]), read back after a kill (a partially written last line is cut
+//! off), and rewritten atomically ([`rewrite`]); a table of one run written whole with
+//! [`rewrite`], or progressively from its first row with [`Appender::create`].
 //!
 //! A table is a CSV file whose header is [`Record::COLUMNS`]; a row type is a plain
 //! `Serialize + Deserialize` struct whose fields are the columns, in order (no `flatten`: the
@@ -124,7 +125,17 @@ impl<R: Record> Appender<R> {
     /// Opens (creating it if needed, never through a symbolic link) the table at `path`; the
     /// header is written first when the file is new or empty.
     pub fn open(path: &Path) -> Result<Self> {
-        let file = open_for_writing(path, WriteMode::Append)?;
+        Self::with_mode(path, WriteMode::Append)
+    }
+
+    /// Creates (truncating it, never through a symbolic link) the table at `path` and writes
+    /// the header: a table written progressively from its first row, not resumed.
+    pub fn create(path: &Path) -> Result<Self> {
+        Self::with_mode(path, WriteMode::Truncate)
+    }
+
+    fn with_mode(path: &Path, mode: WriteMode) -> Result<Self> {
+        let file = open_for_writing(path, mode)?;
         let fresh = file.metadata().map_err(|e| Error::io(path, e))?.len() == 0;
         let mut a = Self {
             path: path.to_owned(),
@@ -147,6 +158,12 @@ impl<R: Record> Appender<R> {
         self.writer
             .serialize(row)
             .map_err(|e| Error::io(&self.path, e.into()))
+    }
+
+    /// Hands the buffered rows to the operating system: they survive the process being
+    /// killed (not a crash of the machine; see [`Appender::sync`]).
+    pub fn flush(&mut self) -> Result<()> {
+        self.writer.flush().map_err(|e| Error::io(&self.path, e))
     }
 
     /// Writes the buffered rows and fsyncs the file: they survive a kill or a crash.
@@ -296,6 +313,30 @@ mod tests {
                 .unwrap()
                 .is_empty()
         );
+    }
+
+    #[test]
+    fn a_created_table_starts_over_and_flushes_row_by_row() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("t.csv");
+        std::fs::write(&path, "x,h,n,tag\n1,,2,old\n").unwrap();
+        let mut a = Appender::<Row>::create(&path).unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "x,h,n,tag\n");
+        let row = Row {
+            x: f64::NAN,
+            h: Some(0.5),
+            n: 1,
+            tag: "new".into(),
+        };
+        a.push(&row).unwrap();
+        a.flush().unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "x,h,n,tag\nnan,0.5,1,new\n"
+        );
+        a.sync().unwrap();
+        let back: Vec<Row> = read(&path, false, 1 << 20).unwrap();
+        assert!(back[0].x.is_nan() && back[0].h == Some(0.5) && back[0].tag == "new");
     }
 
     #[cfg(unix)]

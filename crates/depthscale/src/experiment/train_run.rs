@@ -22,9 +22,10 @@ use crate::train::{EpochMetrics, TrainConfig, TrainOutcome, train, train_on};
 use std::time::Instant;
 
 pub use super::data_source::DataSource;
+use super::store::Appender;
 use super::training::{
-    EPOCH_COLUMNS, RunStats, default_beta, default_init, default_lr, effective, epoch_cells, num,
-    save_pair, training_config, training_footprint,
+    EpochRow, RunStats, default_beta, default_init, default_lr, effective, num, save_pair,
+    training_config, training_footprint,
 };
 
 training_config! {
@@ -195,13 +196,11 @@ impl Experiment for TrainRunConfig {
         let cfg = self.train_config()?;
         let data = self.data().load(ctx.progress)?;
         let cfg = effective(cfg, &data);
-        let mut csv = ctx.csv("metrics.csv")?;
-        csv.row(EPOCH_COLUMNS)?;
-        csv.flush()?;
+        let mut csv = Appender::<EpochRow>::create(&ctx.path("metrics.csv"))?;
         let mut write_error = None;
         let start = Instant::now();
         let mut on_epoch = |m: &EpochMetrics| {
-            let written = csv.row(epoch_cells(&cfg, m)).and_then(|()| csv.flush());
+            let written = csv.push(&EpochRow::new(&cfg, m)).and_then(|()| csv.flush());
             if let (Err(e), None) = (written, &write_error) {
                 write_error = Some(e);
             }
@@ -213,7 +212,7 @@ impl Experiment for TrainRunConfig {
         if let Some(e) = write_error {
             return Err(e);
         }
-        csv.finish()?;
+        csv.sync()?;
         self.plot(ctx, &cfg, &data, &out)?;
         let checkpoints = if self.save {
             save_pair(&ctx.dir, "", &cfg, &data.name, &out)?

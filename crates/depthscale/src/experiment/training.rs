@@ -1,17 +1,19 @@
 //! What the three training experiments (`train`, `sweep`, `weights`) share: the config fields
-//! ([`training_config!`]), the summary of a run ([`RunStats`]), the per-epoch CSV columns, the
-//! memory footprint of concurrent runs, and checkpoint writing.
+//! ([`training_config!`]), the summary of a run ([`RunStats`]), the per-epoch CSV columns (and
+//! `train`'s typed row, [`EpochRow`]), the memory footprint of concurrent runs, and checkpoint writing.
 
 use crate::Result;
 use crate::budget::{Footprint, bytes, largest};
 use crate::paths::Init;
 use crate::train::data::Dataset;
 use crate::train::{EpochMetrics, TrainConfig, TrainOutcome, save_checkpoint};
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
 
 use super::cell;
 use super::data_source::DataSource;
+use super::store::{Record, float};
 
 /// Declares the config struct of a training experiment: the fields every training experiment
 /// shares (title, data, seed, shape and learning-rate schedule, with the paper's defaults),
@@ -267,6 +269,41 @@ pub(super) fn epoch_cells(cfg: &TrainConfig, m: &EpochMetrics) -> [String; 6] {
         cell(Some(m.test_accuracy)),
         cell(Some(m.seconds)),
     ]
+}
+
+/// A row of `train`'s `metrics.csv`: one epoch, with its scheduled learning rate (the columns
+/// of [`EPOCH_COLUMNS`]).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub(super) struct EpochRow {
+    pub epoch: usize,
+    #[serde(with = "float")]
+    pub lr: f64,
+    #[serde(with = "float")]
+    pub train_loss: f64,
+    #[serde(with = "float")]
+    pub test_loss: f64,
+    #[serde(with = "float")]
+    pub test_accuracy: f64,
+    #[serde(with = "float")]
+    pub seconds: f64,
+}
+
+impl Record for EpochRow {
+    const COLUMNS: &'static [&'static str] = &EPOCH_COLUMNS;
+}
+
+impl EpochRow {
+    /// The row of epoch `m` of a run of `cfg`.
+    pub fn new(cfg: &TrainConfig, m: &EpochMetrics) -> Self {
+        Self {
+            epoch: m.epoch,
+            lr: cfg.schedule().lr(m.epoch - 1),
+            train_loss: m.train_loss,
+            test_loss: m.test_loss,
+            test_accuracy: m.test_accuracy,
+            seconds: m.seconds,
+        }
+    }
 }
 
 /// Adds to `f` the memory of `parallel` concurrent training runs of `cfg` on `data` (the

@@ -4,12 +4,14 @@
 
 use super::{CoordCheckConfig, CoordRow};
 use crate::Result;
+use crate::experiment::RunContext;
 use crate::experiment::parameterization::Parameterization;
+use crate::experiment::store::{self, Record, float};
 use crate::experiment::summary::{CoordCheckSummary, Flatness, Reading, rest};
 use crate::experiment::training::num;
-use crate::experiment::{RunContext, cell};
 use crate::plot::{self, Panel, Series};
 use crate::stats::loglog_slope;
+use serde::{Deserialize, Serialize};
 
 /// Curves with a larger max/min ratio over depth (or an overflow) are left out of the figure
 /// (their numbers stay in the table and summary): they would flatten every other curve.
@@ -95,6 +97,31 @@ pub(super) fn ratio(y: &[f64]) -> f64 {
     max / min
 }
 
+/// A row of `coords.csv` (mup's column names).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct CoordsRow {
+    parameterization: String,
+    depth: usize,
+    module: String,
+    layer: usize,
+    t: usize,
+    quantity: String,
+    #[serde(with = "float")]
+    l1: f64,
+}
+
+impl Record for CoordsRow {
+    const COLUMNS: &'static [&'static str] = &[
+        "parameterization",
+        "depth",
+        "module",
+        "layer",
+        "t",
+        "quantity",
+        "l1",
+    ];
+}
+
 /// Writes `coords.csv` and the figure; returns the summary.
 pub(super) fn finish(
     cfg: &CoordCheckConfig,
@@ -103,28 +130,19 @@ pub(super) fn finish(
     rows: &[CoordRow],
     ctx: &RunContext,
 ) -> Result<CoordCheckSummary> {
-    let mut csv = ctx.csv("coords.csv")?;
-    csv.row([
-        "parameterization",
-        "depth",
-        "module",
-        "layer",
-        "t",
-        "quantity",
-        "l1",
-    ])?;
-    for r in rows {
-        csv.row([
-            params[r.param].name.clone(),
-            r.depth.to_string(),
-            r.module.to_string(),
-            r.layer.to_string(),
-            r.t.to_string(),
-            r.quantity.to_string(),
-            cell(Some(r.l1)),
-        ])?;
-    }
-    csv.finish()?;
+    let table: Vec<CoordsRow> = rows
+        .iter()
+        .map(|r| CoordsRow {
+            parameterization: params[r.param].name.clone(),
+            depth: r.depth,
+            module: r.module.to_owned(),
+            layer: r.layer,
+            t: r.t,
+            quantity: r.quantity.to_owned(),
+            l1: r.l1,
+        })
+        .collect();
+    store::rewrite(&ctx.path("coords.csv"), &table)?;
     let x: Vec<f64> = depths.iter().map(|&l| l as f64).collect();
     let mut panels = Vec::new();
     let mut curves_json = Vec::new();

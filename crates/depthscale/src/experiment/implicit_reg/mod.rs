@@ -29,7 +29,8 @@ mod tests;
 use super::accept;
 use super::presets::preset_toml;
 use super::reproduce::{Claim, claims};
-use super::{Experiment, Grid, RunContext, cell};
+use super::store::{self, Record, float, opt_float};
+use super::{Experiment, Grid, RunContext};
 use super::{Preset, Reproduce};
 use crate::budget::{Footprint, bytes};
 use crate::experiment::summary::{ImplicitRegSummary, finite, rest};
@@ -131,6 +132,79 @@ struct Row {
     loss: f64,
     inc: Increments,
     dist: Option<Distance>,
+}
+
+/// A row of `depths.csv`: a tested depth's maxima over steps.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct DepthRow {
+    depth: usize,
+    reference_depth: usize,
+    #[serde(with = "float")]
+    max_increment: f64,
+    #[serde(with = "float")]
+    max_increment_v: f64,
+    #[serde(with = "float")]
+    max_increment_w: f64,
+    #[serde(with = "float")]
+    max_increment_rss: f64,
+    #[serde(with = "float")]
+    max_distance_rms: f64,
+    #[serde(with = "float")]
+    max_distance_sup: f64,
+    /// The loss at the last step (empty when the network has no row).
+    #[serde(with = "opt_float")]
+    final_loss: Option<f64>,
+}
+
+impl Record for DepthRow {
+    const COLUMNS: &'static [&'static str] = &[
+        "depth",
+        "reference_depth",
+        "max_increment",
+        "max_increment_v",
+        "max_increment_w",
+        "max_increment_rss",
+        "max_distance_rms",
+        "max_distance_sup",
+        "final_loss",
+    ];
+}
+
+/// A row of `results.csv`: one network at one step; the reference's distances are empty.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct ResultRow {
+    depth: usize,
+    reference: bool,
+    step: usize,
+    #[serde(with = "float")]
+    loss: f64,
+    #[serde(with = "float")]
+    max_increment: f64,
+    #[serde(with = "float")]
+    max_increment_v: f64,
+    #[serde(with = "float")]
+    max_increment_w: f64,
+    #[serde(with = "float")]
+    increment_rss: f64,
+    #[serde(with = "opt_float")]
+    distance_rms: Option<f64>,
+    #[serde(with = "opt_float")]
+    distance_sup: Option<f64>,
+}
+
+impl Record for ResultRow {
+    const COLUMNS: &'static [&'static str] = &[
+        "depth",
+        "reference",
+        "step",
+        "loss",
+        "max_increment",
+        "max_increment_v",
+        "max_increment_w",
+        "increment_rss",
+        "distance_rms",
+        "distance_sup",
+    ];
 }
 
 impl ImplicitRegConfig {
@@ -512,66 +586,45 @@ impl Tables {
 
     /// `depths.csv`: one row per tested depth, the maxima over steps.
     fn write_depths(&self, ctx: &RunContext, n_ref: usize, rows: &[Vec<Row>]) -> Result<()> {
-        let mut csv = ctx.csv("depths.csv")?;
-        csv.row([
-            "depth",
-            "reference_depth",
-            "max_increment",
-            "max_increment_v",
-            "max_increment_w",
-            "max_increment_rss",
-            "max_distance_rms",
-            "max_distance_sup",
-            "final_loss",
-        ])?;
-        for (i, l) in self.depths.iter().enumerate() {
-            csv.row([
-                l.to_string(),
-                n_ref.to_string(),
-                cell(Some(self.max_inc[i])),
-                cell(Some(self.max_inc_v[i])),
-                cell(Some(self.max_inc_w[i])),
-                cell(Some(self.max_rss[i])),
-                cell(Some(self.dist_rms[i])),
-                cell(Some(self.dist_sup[i])),
-                cell(rows[i].last().map(|r| r.loss)),
-            ])?;
-        }
-        csv.finish()
+        let table: Vec<DepthRow> = self
+            .depths
+            .iter()
+            .enumerate()
+            .map(|(i, &depth)| DepthRow {
+                depth,
+                reference_depth: n_ref,
+                max_increment: self.max_inc[i],
+                max_increment_v: self.max_inc_v[i],
+                max_increment_w: self.max_inc_w[i],
+                max_increment_rss: self.max_rss[i],
+                max_distance_rms: self.dist_rms[i],
+                max_distance_sup: self.dist_sup[i],
+                final_loss: rows[i].last().map(|r| r.loss),
+            })
+            .collect();
+        store::rewrite(&ctx.path("depths.csv"), &table)
     }
 }
 
 /// `results.csv`: one row per network and step (the reference last, without distances).
 fn write_results(ctx: &RunContext, depths: &[usize], rows: &[Vec<Row>]) -> Result<()> {
-    let mut csv = ctx.csv("results.csv")?;
-    csv.row([
-        "depth",
-        "reference",
-        "step",
-        "loss",
-        "max_increment",
-        "max_increment_v",
-        "max_increment_w",
-        "increment_rss",
-        "distance_rms",
-        "distance_sup",
-    ])?;
-    for (i, (l, r)) in depths.iter().zip(rows).enumerate() {
-        let is_ref = i + 1 == depths.len();
-        for (t, row) in r.iter().enumerate() {
-            csv.row([
-                l.to_string(),
-                is_ref.to_string(),
-                t.to_string(),
-                cell(Some(row.loss)),
-                cell(Some(row.inc.z)),
-                cell(Some(row.inc.v)),
-                cell(Some(row.inc.w)),
-                cell(Some(row.inc.rss)),
-                cell(row.dist.map(|d| d.rms)),
-                cell(row.dist.map(|d| d.sup)),
-            ])?;
+    let mut table = Vec::new();
+    for (i, (&depth, r)) in depths.iter().zip(rows).enumerate() {
+        let reference = i + 1 == depths.len();
+        for (step, row) in r.iter().enumerate() {
+            table.push(ResultRow {
+                depth,
+                reference,
+                step,
+                loss: row.loss,
+                max_increment: row.inc.z,
+                max_increment_v: row.inc.v,
+                max_increment_w: row.inc.w,
+                increment_rss: row.inc.rss,
+                distance_rms: row.dist.map(|d| d.rms),
+                distance_sup: row.dist.map(|d| d.sup),
+            });
         }
     }
-    csv.finish()
+    store::rewrite(&ctx.path("results.csv"), &table)
 }

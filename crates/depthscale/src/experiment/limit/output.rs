@@ -3,9 +3,11 @@
 
 use super::LimitConfig;
 use crate::Result;
+use crate::experiment::store::{self, Record, float, opt_float};
 use crate::experiment::summary::{LimitSummary, MismatchedBeta, Reading, finite, rest};
 use crate::experiment::{RunContext, cell};
 use crate::limits::{Driver, Fit, LevelRecord, Study, Tables, Trajectory, means};
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 /// The name of case `c` in the tables.
@@ -13,10 +15,34 @@ fn case_name(c: usize) -> &'static str {
     if c == 0 { "paired" } else { "mismatched" }
 }
 
-/// `cells.csv`: one row per (case, depth), the means over paths with their 95% half-widths.
-pub(super) fn write_cells(ctx: &RunContext, t: &Tables) -> Result<()> {
-    let mut csv = ctx.csv("cells.csv")?;
-    csv.row([
+/// A row of `cells.csv`: a (case, depth)'s means over paths with their 95% half-widths.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub(super) struct CellRow {
+    pub case: String,
+    #[serde(with = "float")]
+    pub beta: f64,
+    pub depth: usize,
+    #[serde(with = "float")]
+    pub strong_error: f64,
+    #[serde(with = "float")]
+    pub strong_error_ci95: f64,
+    #[serde(with = "float")]
+    pub terminal_error: f64,
+    #[serde(with = "float")]
+    pub terminal_error_ci95: f64,
+    #[serde(with = "float")]
+    pub displacement: f64,
+    #[serde(with = "float")]
+    pub displacement_ci95: f64,
+    pub non_finite_paths: usize,
+    #[serde(with = "float")]
+    pub ks: f64,
+    #[serde(with = "float")]
+    pub w1: f64,
+}
+
+impl Record for CellRow {
+    const COLUMNS: &'static [&'static str] = &[
         "case",
         "beta",
         "depth",
@@ -29,32 +55,73 @@ pub(super) fn write_cells(ctx: &RunContext, t: &Tables) -> Result<()> {
         "non_finite_paths",
         "ks",
         "w1",
-    ])?;
+    ];
+}
+
+/// A row of `results.csv`: one path's errors at a (case, depth), or (case `limit`, empty
+/// `beta` and errors, `depth` = `N`) the limit's ratio and displacement on that path.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub(super) struct ResultRow {
+    pub case: String,
+    #[serde(with = "opt_float")]
+    pub beta: Option<f64>,
+    pub depth: usize,
+    pub path: usize,
+    #[serde(with = "opt_float")]
+    pub strong_error: Option<f64>,
+    #[serde(with = "opt_float")]
+    pub terminal_error: Option<f64>,
+    #[serde(with = "float")]
+    pub h_ratio: f64,
+    #[serde(with = "float")]
+    pub displacement: f64,
+}
+
+impl Record for ResultRow {
+    const COLUMNS: &'static [&'static str] = &[
+        "case",
+        "beta",
+        "depth",
+        "path",
+        "strong_error",
+        "terminal_error",
+        "h_ratio",
+        "displacement",
+    ];
+}
+
+/// `cells.csv`: one row per (case, depth), the means over paths with their 95% half-widths.
+pub(super) fn write_cells(ctx: &RunContext, t: &Tables) -> Result<()> {
     let c = &t.cells;
-    for (case, beta) in t.betas.iter().enumerate() {
-        for (i, l) in t.depths.iter().enumerate() {
-            let (s, e, m) = (
-                c.strong[case][i],
-                c.terminal[case][i],
-                c.displacement[case][i],
-            );
-            csv.row([
-                case_name(case).to_owned(),
-                cell(Some(*beta)),
-                l.to_string(),
-                cell(Some(s.0)),
-                cell(Some(s.1)),
-                cell(Some(e.0)),
-                cell(Some(e.1)),
-                cell(Some(m.0)),
-                cell(Some(m.1)),
-                c.exploded[case][i].to_string(),
-                cell(Some(c.ks[case][i])),
-                cell(Some(c.w1[case][i])),
-            ])?;
-        }
-    }
-    csv.finish()
+    let rows: Vec<CellRow> = t
+        .betas
+        .iter()
+        .enumerate()
+        .flat_map(|(case, beta)| {
+            t.depths.iter().enumerate().map(move |(i, &depth)| {
+                let (s, e, m) = (
+                    c.strong[case][i],
+                    c.terminal[case][i],
+                    c.displacement[case][i],
+                );
+                CellRow {
+                    case: case_name(case).to_owned(),
+                    beta: *beta,
+                    depth,
+                    strong_error: s.0,
+                    strong_error_ci95: s.1,
+                    terminal_error: e.0,
+                    terminal_error_ci95: e.1,
+                    displacement: m.0,
+                    displacement_ci95: m.1,
+                    non_finite_paths: c.exploded[case][i],
+                    ks: c.ks[case][i],
+                    w1: c.w1[case][i],
+                }
+            })
+        })
+        .collect();
+    store::rewrite(&ctx.path("cells.csv"), &rows)
 }
 
 /// `trajectories.csv`: path 0's trajectories, one row per (series, time), the kept coordinates
@@ -99,45 +166,35 @@ pub(super) fn write_trajectories(ctx: &RunContext, t: &Tables, n: usize) -> Resu
 impl LimitConfig {
     /// `results.csv`: one row per (path, case, depth) and one limit row per path.
     pub(super) fn write_results(&self, ctx: &RunContext, t: &Tables, n: usize) -> Result<()> {
-        let mut csv = ctx.csv("results.csv")?;
-        csv.row([
-            "case",
-            "beta",
-            "depth",
-            "path",
-            "strong_error",
-            "terminal_error",
-            "h_ratio",
-            "displacement",
-        ])?;
-        for (p, r) in t.rows.iter().enumerate() {
+        let mut rows = Vec::new();
+        for (path, r) in t.rows.iter().enumerate() {
             for (c, beta) in t.betas.iter().enumerate() {
-                for (i, l) in t.depths.iter().enumerate() {
+                for (i, &depth) in t.depths.iter().enumerate() {
                     let m = r.levels[c][i];
-                    csv.row([
-                        case_name(c).to_owned(),
-                        cell(Some(*beta)),
-                        l.to_string(),
-                        p.to_string(),
-                        cell(Some(m.strong)),
-                        cell(Some(m.terminal)),
-                        cell(Some(m.ratio)),
-                        cell(Some(m.displacement)),
-                    ])?;
+                    rows.push(ResultRow {
+                        case: case_name(c).to_owned(),
+                        beta: Some(*beta),
+                        depth,
+                        path,
+                        strong_error: Some(m.strong),
+                        terminal_error: Some(m.terminal),
+                        h_ratio: m.ratio,
+                        displacement: m.displacement,
+                    });
                 }
             }
-            csv.row([
-                "limit".to_owned(),
-                String::new(),
-                n.to_string(),
-                p.to_string(),
-                String::new(),
-                String::new(),
-                cell(Some(r.limit_ratio)),
-                cell(Some(r.limit_displacement)),
-            ])?;
+            rows.push(ResultRow {
+                case: "limit".to_owned(),
+                beta: None,
+                depth: n,
+                path,
+                strong_error: None,
+                terminal_error: None,
+                h_ratio: r.limit_ratio,
+                displacement: r.limit_displacement,
+            });
         }
-        csv.finish()
+        store::rewrite(&ctx.path("results.csv"), &rows)
     }
 
     /// The kind-specific part of `summary.json`, from the tables.
