@@ -1,6 +1,6 @@
-//! The CPU backend: buffers are host vectors, a stack call runs its networks one after the
-//! other and their layers one after the other on the calling thread (parallelism is over
-//! independent jobs, in the caller), two `faer` products per layer and direction.
+//! The CPU backend: buffers are host vectors; a stack call runs its networks in parallel
+//! (rayon, one task per network, each with its own scratch) and each network's layers one
+//! after the other, two `faer` products per layer and direction.
 //!
 //! `f32` `res1` layers with ReLU and no bias inside the activation (the training model) take a
 //! fused SIMD path when the CPU has one (`simd_layer`, built on `simd` with AVX-512F, or on
@@ -205,6 +205,42 @@ fn layer_of<T>(
     }
 }
 
+/// The scratch of one network of a stack call: one layer's scratch and one layer's
+/// pre-activations (for `Keep::Output`).
+fn network_scratch(shape: StackShape) -> usize {
+    let (d, m, n) = (shape.width, shape.inner_width, shape.columns);
+    layer::scratch_len(d, m, n) + m * n
+}
+
+/// One network of a forward stack call: its index, its state, its pre-activation and input
+/// tapes (when kept) and its scratch.
+type NetworkJob<'a, T> = (
+    usize,
+    &'a mut [T],
+    Option<&'a mut [T]>,
+    Option<&'a mut [T]>,
+    &'a mut [T],
+);
+
+/// One network's gradients in a backward stack call: `V`, `W` (if the block has it) and the
+/// bias (if it has one).
+type NetworkGrads<'a, T> = (&'a mut [T], Option<&'a mut [T]>, Option<&'a mut [T]>);
+
+/// One network of a backward stack call: its index, its adjoint, its gradients (when asked)
+/// and its scratch.
+type BackwardJob<'a, T> = (usize, &'a mut [T], Option<NetworkGrads<'a, T>>, &'a mut [T]);
+
+/// Runs `run` on each of the `networks` independent jobs: in parallel (rayon) when there are
+/// several, on the calling thread when there is one. Each network's arithmetic is the same
+/// sequence either way, so results do not depend on the thread count.
+fn each_network<J: Send>(networks: usize, jobs: impl Iterator<Item = J>, run: impl Fn(J) + Sync) {
+    if networks == 1 {
+        jobs.for_each(run);
+    } else {
+        jobs.collect::<Vec<J>>().into_par_iter().for_each(&run);
+    }
+}
+
 /// `f` over fixed chunks of the leading `len` values of `y` and `x`, in parallel when long.
 fn elementwise<T: Float>(y: &mut [T], x: &[T], f: impl Fn(&mut [T], &[T]) + Sync + Send) {
     if y.len() <= PARALLEL_CHUNK {
@@ -287,10 +323,9 @@ impl<T: Float> Backend<T> for CpuBackend {
     }
 
     fn stack_scratch(&self, _block: &BlockSpec, shape: StackShape) -> usize {
-        // one layer's scratch, reused layer after layer and network after network, and one
-        // layer's pre-activations for `Keep::Output`
-        let (d, m, n) = (shape.width, shape.inner_width, shape.columns);
-        layer::scratch_len(d, m, n) + m * n
+        // per network (the networks of a call run in parallel): one layer's scratch, reused
+        // layer after layer, and one layer's pre-activations for `Keep::Output`
+        network_scratch(shape) * shape.networks
     }
 
     fn forward_stack(
@@ -316,8 +351,7 @@ impl<T: Float> Backend<T> for CpuBackend {
         } else {
             CpuPath::Portable
         };
-        let (work, pre_one) = scratch[..<Self as Backend<T>>::stack_scratch(self, block, shape)]
-            .split_at_mut(layer::scratch_len(d, m, n));
+        let one = network_scratch(shape);
         let Tape {
             h0,
             h_last,
@@ -327,26 +361,39 @@ impl<T: Float> Backend<T> for CpuBackend {
         assert!(h0.len() >= shape.states() && h_last.len() >= shape.states());
         assert!(keep == Keep::Output || pre.len() >= shape.pre_tape());
         assert!(keep != Keep::PreAndInputs || inputs.len() >= shape.tape());
-        for b in 0..networks {
-            let cols = b * dn..(b + 1) * dn;
+        let h0 = &h0[..];
+        // network `b`: its state `h`, its pre-activation and input tapes (when kept) and its
+        // scratch
+        let run = |(b, h, pre, inputs, scratch): NetworkJob<'_, T>| {
+            let (work, pre_one) = scratch.split_at_mut(layer::scratch_len(d, m, n));
             let alpha = &alpha[b * n..(b + 1) * n];
-            let h = &mut h_last[cols.clone()];
-            h.copy_from_slice(&h0[cols]);
+            h.copy_from_slice(&h0[b * dn..(b + 1) * dn]);
+            let (mut pre, mut inputs) = (pre, inputs);
             for k in 0..l {
-                let at = (b * l + k) * dn;
-                if keep == Keep::PreAndInputs {
-                    inputs[at..at + dn].copy_from_slice(h);
+                if let Some(inputs) = inputs.as_deref_mut() {
+                    inputs[k * dn..(k + 1) * dn].copy_from_slice(h);
                 }
-                let pre = if keep == Keep::Output {
-                    &mut *pre_one
-                } else {
-                    let at = (b * l + k) * mn;
-                    &mut pre[at..at + mn]
+                let pre = match pre.as_deref_mut() {
+                    Some(pre) => &mut pre[k * mn..(k + 1) * mn],
+                    None => &mut *pre_one,
                 };
                 let layer = layer_of(weights, shape, bl, b, k);
                 layer::forward(path, block, layer, alpha, h, pre, work);
             }
-        }
+        };
+        let mut pres = (keep != Keep::Output).then(|| pre[..networks * l * mn].chunks_mut(l * mn));
+        let mut ins =
+            (keep == Keep::PreAndInputs).then(|| inputs[..networks * l * dn].chunks_mut(l * dn));
+        let jobs = h_last[..networks * dn]
+            .chunks_mut(dn)
+            .zip(scratch[..networks * one].chunks_mut(one))
+            .enumerate()
+            .map(|(b, (h, scratch))| {
+                let pre = pres.as_mut().and_then(Iterator::next);
+                let inputs = ins.as_mut().and_then(Iterator::next);
+                (b, h, pre, inputs, scratch)
+            });
+        each_network(networks, jobs, run);
     }
 
     fn backward_stack(
@@ -357,7 +404,7 @@ impl<T: Float> Backend<T> for CpuBackend {
         alpha: &Vec<T>,
         tape: &Tape<Vec<T>>,
         p: &mut Vec<T>,
-        mut grads: Option<StackGrads<'_, Vec<T>>>,
+        grads: Option<StackGrads<'_, Vec<T>>>,
         scratch: &mut Vec<T>,
     ) {
         let StackShape {
@@ -373,7 +420,7 @@ impl<T: Float> Backend<T> for CpuBackend {
         } else {
             CpuPath::Portable
         };
-        let work = &mut scratch[..layer::scratch_len(d, m, n)];
+        let one = network_scratch(shape);
         let want_w = grads.as_ref().is_some_and(|g| g.w.is_some());
         assert!(
             tape.pre.len() >= shape.pre_tape(),
@@ -383,16 +430,19 @@ impl<T: Float> Backend<T> for CpuBackend {
             !want_w || tape.inputs.len() >= shape.tape(),
             "W gradients need a tape with inputs"
         );
-        for b in 0..networks {
+        // network `b`: its adjoint `p`, its gradients (`V`, `W`, bias; when asked) and its
+        // scratch
+        let run = |(b, pb, g, scratch): BackwardJob<'_, T>| {
+            let work = &mut scratch[..layer::scratch_len(d, m, n)];
             let alpha = &alpha[b * n..(b + 1) * n];
-            let pb = &mut p[b * dn..(b + 1) * dn];
+            let mut g = g;
             for k in (0..l).rev() {
                 let i = b * l + k;
-                let (at, pat, w0, b0) = (i * dn, i * mn, i * dm, i * bl);
-                let layer_grads = grads.as_mut().map(|g| LayerGrads {
-                    v: &mut g.v[w0..w0 + dm],
-                    w: g.w.as_mut().map(|x| &mut x[w0..w0 + dm]),
-                    bias: g.bias.as_mut().map(|x| &mut x[b0..b0 + bl]),
+                let (at, pat) = (i * dn, i * mn);
+                let layer_grads = g.as_mut().map(|(v, w, bias)| LayerGrads {
+                    v: &mut v[k * dm..(k + 1) * dm],
+                    w: w.as_deref_mut().map(|x| &mut x[k * dm..(k + 1) * dm]),
+                    bias: bias.as_deref_mut().map(|x| &mut x[k * bl..(k + 1) * bl]),
                 });
                 let input = want_w.then(|| &tape.inputs[at..at + dn]);
                 layer::backward(
@@ -407,7 +457,31 @@ impl<T: Float> Backend<T> for CpuBackend {
                     work,
                 );
             }
-        }
+        };
+        let mut grads = grads.map(|g| {
+            let v = g.v[..networks * l * dm].chunks_mut(l * dm);
+            let w = g.w.map(|w| w[..networks * l * dm].chunks_mut(l * dm));
+            let bias = g
+                .bias
+                .map(|x| x[..networks * l * bl].chunks_mut((l * bl).max(1)));
+            (v, w, bias)
+        });
+        let jobs = p[..networks * dn]
+            .chunks_mut(dn)
+            .zip(scratch[..networks * one].chunks_mut(one))
+            .enumerate()
+            .map(|(b, (pb, scratch))| {
+                let g = grads.as_mut().map(|(v, w, bias)| {
+                    let v = v.next().expect("one V gradient per network");
+                    let w = w
+                        .as_mut()
+                        .map(|w| w.next().expect("one W gradient per network"));
+                    let bias = bias.as_mut().and_then(Iterator::next);
+                    (v, w, bias)
+                });
+                (b, pb, g, scratch)
+            });
+        each_network(networks, jobs, run);
     }
 
     fn product_scratch(&self, op: Op, shape: ProductShape) -> usize {
