@@ -14,6 +14,7 @@
 //! - [`plot`]: figures as PNG and SVG;
 //! - [`budget`]: checked buffer sizes and the memory/disk limits a run is checked against.
 
+pub(crate) mod accept;
 pub mod adjoint;
 pub mod budget;
 pub mod error;

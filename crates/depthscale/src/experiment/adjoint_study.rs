@@ -15,7 +15,6 @@
 //!
 //! Files: `gaps.csv`, `reconstruction.csv`, `memory.csv`, `adjoint.png/svg`, the summary.
 
-use super::accept;
 use super::presets::preset_toml;
 use super::reproduce::claims::K_SE;
 use super::reproduce::{Claim, claims};
@@ -24,6 +23,7 @@ use super::{Experiment, RunContext};
 use super::{Preset, Reproduce};
 use crate::Error;
 use crate::Result;
+use crate::accept;
 use crate::adjoint::{
     GradientMethod, OdeDims, Scheme, Solve, gap_study, iid_net, loss_and_grad,
     reconstruction_error, smooth_net,

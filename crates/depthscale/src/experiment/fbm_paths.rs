@@ -6,12 +6,12 @@
 //! with its entry in `depthscale reproduce`), its run, its typed summary ([`FbmPathsSummary`])
 //! and its claims hook; it is registered by one line in `registry.rs`.
 
-use super::accept;
 use super::presets::preset_toml;
 use super::reproduce::{Claim, claims};
 use super::store::{Appender, Record, float};
 use super::{Experiment, Grid, RunContext};
 use super::{Preset, Reproduce};
+use crate::accept;
 use crate::budget::{Footprint, bytes};
 use crate::paths::fbm::{autocovariance, fbm_path};
 use crate::plot::{self, LineStyle, Panel, Series};

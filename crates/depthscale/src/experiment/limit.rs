@@ -21,11 +21,11 @@
 mod figures;
 mod output;
 
-use super::accept;
 use super::presets::preset_toml;
 use super::reproduce::{Claim, claims};
 use super::{Experiment, Grid, RunContext};
 use super::{Preset, Reproduce};
+use crate::accept;
 use crate::kernels::with_backend;
 use crate::limits::{Driver, NetWorkspace, PathRecord, Study, Tables};
 use crate::model::{Activation, BlockKind};

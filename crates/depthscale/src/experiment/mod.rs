@@ -11,7 +11,6 @@
 //! own (config, presets, run, summary, claims; `fbm_paths.rs` is the pattern), and register it
 //! with one line in `registry.rs` (ARCHITECTURE.md, "Add an experiment").
 
-mod accept;
 mod adjoint_study;
 #[cfg(test)]
 mod backend_tests;

@@ -4,6 +4,7 @@
 use super::loss::LossKind;
 use super::optim::{Optimizer, StepLr};
 use super::task::BlockKind;
+use crate::accept;
 use crate::adjoint::GradientMethod;
 use crate::model::{Activation, BlockSpec, Dims};
 use crate::paths::Init;
@@ -82,35 +83,16 @@ impl Default for TrainConfig {
     }
 }
 
-/// `Ok` if `value` is finite and positive, else an error naming `field`.
-fn positive(field: &str, value: f64) -> Result<()> {
-    if value.is_finite() && value > 0.0 {
-        Ok(())
-    } else {
-        Err(Error::config(
-            field,
-            format!("must be finite and positive (accepted range: > 0), got {value}"),
-        ))
-    }
-}
-
 impl TrainConfig {
     /// Checks every field against its accepted range.
     pub fn validate(&self) -> Result<()> {
-        for (field, v) in [
+        accept::positive_integers(&[
             ("depth", self.depth),
             ("width", self.width),
             ("epochs", self.epochs),
             ("batch_size", self.batch_size),
             ("lr_step", self.lr_step),
-        ] {
-            if v == 0 {
-                return Err(Error::config(
-                    field,
-                    "must be a positive integer (accepted range: >= 1)",
-                ));
-            }
-        }
+        ])?;
         if !self.beta.is_finite() {
             return Err(Error::config(
                 "beta",
@@ -120,8 +102,8 @@ impl TrainConfig {
                 ),
             ));
         }
-        positive("lr", self.lr)?;
-        positive("lr_gamma", self.lr_gamma)?;
+        accept::positive("lr", self.lr)?;
+        accept::positive("lr_gamma", self.lr_gamma)?;
         if !(self.momentum.is_finite() && (0.0..1.0).contains(&self.momentum)) {
             return Err(Error::config(
                 "momentum",
@@ -140,7 +122,7 @@ impl TrainConfig {
                 ),
             ));
         }
-        positive("adam_eps", self.adam_eps)?;
+        accept::positive("adam_eps", self.adam_eps)?;
         self.init_v.validate("init_v")?;
         self.init_w.validate("init_w")
     }

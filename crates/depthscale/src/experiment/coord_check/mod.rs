@@ -22,7 +22,6 @@ mod report;
 #[cfg(test)]
 mod tests;
 
-use super::accept;
 use super::data_source::DataSource;
 use super::depth_train::{epoch_order, train_config, trainer};
 use super::parameterization::{ParamSpec, Parameterization, resolve_all};
@@ -30,6 +29,7 @@ use super::presets::preset_toml;
 use super::reproduce::{Claim, claims};
 use super::{Experiment, Grid, RunContext};
 use super::{Preset, Reproduce};
+use crate::accept;
 use crate::budget::{Footprint, bytes};
 use crate::kernels::{RunBackend, with_backend};
 use crate::train::data::Dataset;

@@ -26,12 +26,12 @@ pub mod gd;
 #[cfg(test)]
 mod tests;
 
-use super::accept;
 use super::presets::preset_toml;
 use super::reproduce::{Claim, claims};
 use super::store::{self, Record, float, opt_float};
 use super::{Experiment, Grid, RunContext};
 use super::{Preset, Reproduce};
+use crate::accept;
 use crate::budget::{Footprint, bytes};
 use crate::experiment::summary::{ImplicitRegSummary, finite, rest};
 use crate::kernels::{Backend, with_backend};

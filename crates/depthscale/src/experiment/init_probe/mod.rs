@@ -125,18 +125,6 @@ fn default_samples() -> usize {
     1
 }
 
-/// `v` when it is at least 1, else an error naming `field`.
-fn positive(field: &str, v: usize) -> Result<usize> {
-    if v >= 1 {
-        Ok(v)
-    } else {
-        Err(Error::config(
-            field,
-            format!("must be a positive integer (>= 1), got {v}"),
-        ))
-    }
-}
-
 /// The laws of `V` and `W` for one entry of the Hurst grid.
 #[derive(Clone, Copy, Debug)]
 struct Laws {
@@ -216,13 +204,17 @@ impl Plan {
 impl ProbeConfig {
     fn plan(&self) -> Result<Plan> {
         let block = self.model.spec(self.activation, false);
-        let width = positive("width", self.width)?;
-        let n_in = positive("n_in", self.n_in)?;
-        let n_out = positive("n_out", self.n_out)?;
+        crate::accept::positive_integers(&[
+            ("width", self.width),
+            ("n_in", self.n_in),
+            ("n_out", self.n_out),
+            ("draws", self.draws),
+            ("samples", self.samples),
+        ])?;
+        let (width, n_in, n_out) = (self.width, self.n_in, self.n_out);
+        let (draws, samples) = (self.draws, self.samples);
         let depths = self.depth.integers("depth", 1)?;
         let betas = self.beta.values("beta")?;
-        let draws = positive("draws", self.draws)?;
-        let samples = positive("samples", self.samples)?;
         let uses_grid = self.init_v.uses_grid() || (block.inner && self.init_w.uses_grid());
         let hursts: Vec<Option<f64>> = match &self.hurst {
             Some(g) => {

@@ -389,15 +389,11 @@ impl Experiment for OdeAfterTrainingConfig {
                 format!("every depth must be even, in 2..=1000000, got {l}"),
             ));
         }
-        for (field, v) in [
+        crate::accept::positive_integers(&[
             ("width", self.width),
             ("train_samples", self.train_samples),
             ("test_samples", self.test_samples),
-        ] {
-            if v == 0 {
-                return Err(Error::config(field, "must be a positive integer (>= 1)"));
-            }
-        }
+        ])?;
         for &init in &self.init {
             init.validate("init")?;
         }

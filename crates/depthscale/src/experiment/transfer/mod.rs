@@ -23,7 +23,6 @@ mod report;
 mod rows;
 
 use self::rows::{CellRow, read_cells};
-use super::accept;
 use super::data_source::DataSource;
 use super::depth_train::{run_budget, train_config};
 use super::parameterization::{ParamSpec, Parameterization, resolve_all};
@@ -32,6 +31,7 @@ use super::reproduce::{Claim, claims};
 use super::store::{self, Appender};
 use super::{Experiment, Grid, RunContext, cells};
 use super::{Preset, Reproduce};
+use crate::accept;
 use crate::budget::{Footprint, bytes};
 use crate::train::data::Dataset;
 use crate::{Error, Result};

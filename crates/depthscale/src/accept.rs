@@ -1,6 +1,6 @@
-//! What a config field accepts, declared in one line beside its name: the experiments'
-//! `validate` list their fields as `(name, value, accepted)` rows checked here, so that every
-//! refusal reads the same ("`width`: must be an integer in 1..=256, got 0").
+//! What a config field accepts, declared in one line beside its name: the experiments' and the
+//! training config's `validate` list their fields as `(name, value, accepted)` rows checked
+//! here, so that every refusal reads the same ("`width`: must be an integer in 1..=256, got 0").
 
 use crate::{Error, Result};
 use std::ops::RangeInclusive;
@@ -21,6 +21,18 @@ pub(crate) fn integers(fields: &[(&str, usize, RangeInclusive<usize>)]) -> Resul
         }
     }
     Ok(())
+}
+
+/// The integer fields `(name, value)` that must be at least 1 (no upper bound of their own):
+/// the first one at 0 is refused, naming it.
+pub(crate) fn positive_integers(fields: &[(&str, usize)]) -> Result<()> {
+    match fields.iter().find(|(_, v)| *v == 0) {
+        Some((field, v)) => Err(Error::config(
+            *field,
+            format!("must be a positive integer (>= 1), got {v}"),
+        )),
+        None => Ok(()),
+    }
 }
 
 /// The real field `field` is finite and lies in the closed interval `range`.
@@ -77,6 +89,18 @@ mod tests {
             e.contains("`draws`") && e.contains("1..=1000, got 0"),
             "{e}"
         );
+        let e = refusal(integers(&[("classes", 257, 2..=256)]));
+        assert!(
+            e.contains("`classes`") && e.contains("2..=256, got 257"),
+            "{e}"
+        );
+        assert!(positive_integers(&[("width", 1), ("epochs", 7)]).is_ok());
+        let e = refusal(positive_integers(&[
+            ("width", 3),
+            ("epochs", 0),
+            ("depth", 0),
+        ]));
+        assert!(e.contains("`epochs`") && e.contains(">= 1), got 0"), "{e}");
         let e = refusal(integers(&[("classes", 257, 2..=256)]));
         assert!(
             e.contains("`classes`") && e.contains("2..=256, got 257"),
