@@ -53,7 +53,7 @@ pub(crate) fn positive(field: &str, v: f64) -> Result<()> {
     }
     Err(Error::config(
         field,
-        format!("must be a finite positive number, got {v}"),
+        format!("must be a finite positive number (> 0), got {v}"),
     ))
 }
 
