@@ -25,7 +25,7 @@ Usage (from the repository root; CI never runs it):
   python3 -m venv /tmp/venv-jax && /tmp/venv-jax/bin/pip install "jax[cpu]" numpy
   python3 -m venv /tmp/venv-torch && /tmp/venv-torch/bin/pip install torch numpy
   /tmp/venv-jax/bin/python bench/compare.py --jax-python /tmp/venv-jax/bin/python \\
-      --torch-python /tmp/venv-torch/bin/python [--quick] [--compile] [--json OUT]
+      --torch-python /tmp/venv-torch/bin/python [--quick] [--compile] [--json OUT] [--before EXE]
 
 The driver itself needs numpy (run it with either environment's Python). `--quick` is a short
 sanity run (two rounds, fewer calls); `--compile` adds the torch.compile column (its compilation
@@ -69,7 +69,7 @@ ROWS = [
     ("fbm", "fBm weights, 3,200 paths of length 1000 (H = 0.3)", 1, None, None, 2, 5,
      {"depthscale": ("ds2", "fbm"), "numpy": ("numpy", "fbm")}),
 ]
-PEERS = ["JAX", "torch eager", "torch.compile", "numpy"]
+PEERS = ["depthscale before", "JAX", "torch eager", "torch.compile", "numpy"]
 SIMD = ["sse4_2", "avx", "avx2", "fma", "avx512f", "avx512dq", "avx512bw", "avx512vl", "avx512_vnni",
         "avx512_bf16", "avx512_fp16", "amx_bf16", "amx_tile"]
 
@@ -226,6 +226,8 @@ def main():
     ap.add_argument("--jax-python", default=os.environ.get("JAX_PYTHON"))
     ap.add_argument("--torch-python", default=os.environ.get("TORCH_PYTHON"))
     ap.add_argument("--depthscale", help="the peers bench executable (default: built with cargo bench --no-run)")
+    ap.add_argument("--before", help="a second peers bench executable, built from an earlier commit: adds a "
+                    "'depthscale before' side, so before/after is measured side by side (ratio > 1: faster now)")
     ap.add_argument("--rounds", type=int, help="rounds of turns (default 7; 2 with --quick)")
     ap.add_argument("--quick", action="store_true", help="a short sanity run")
     ap.add_argument("--compile", action="store_true", help="add torch.compile (slow to compile)")
@@ -236,6 +238,9 @@ def main():
     args = ap.parse_args()
     rounds = args.rounds or (2 if args.quick else 7)
     rows = [r for r in ROWS if not args.only or r[0] in args.only.split(",")]
+    if args.before:
+        rows = [r[:7] + ({**r[7], "depthscale before": ("db" + r[7]["depthscale"][0][2:], r[7]["depthscale"][1])},)
+                for r in rows]
 
     model, simd = cpu_info()
     print(f"CPU: {model}, {os.cpu_count()} logical cores; SIMD: {' '.join(simd)}")
@@ -248,6 +253,9 @@ def main():
     data = tempfile.mkdtemp(prefix="depthscale-compare-")
     write_data(data)
     cmds = {"ds1": pinned([exe, data, "ds1", "1"], 1), "ds2": [exe, data, "ds2", "2"]}
+    if args.before:
+        cmds["db1"] = pinned([args.before, data, "db1", "1"], 1)
+        cmds["db2"] = [args.before, data, "db2", "2"]
     if args.jax_python:
         cmds["jax1"] = pinned([args.jax_python, "peer_jax.py", data, "jax1", "1"], 1)
         cmds["jax2"] = [args.jax_python, "peer_jax.py", data, "jax2", "2"]

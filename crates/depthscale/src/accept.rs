@@ -10,17 +10,33 @@ use std::ops::RangeInclusive;
 pub(crate) fn integers(fields: &[(&str, usize, RangeInclusive<usize>)]) -> Result<()> {
     for (field, v, range) in fields {
         if !range.contains(v) {
+            let accepted = if *range.end() == usize::MAX {
+                format!(">= {}", range.start())
+            } else {
+                format!("in {}..={}", range.start(), range.end())
+            };
             return Err(Error::config(
                 *field,
-                format!(
-                    "must be an integer in {}..={}, got {v}",
-                    range.start(),
-                    range.end()
-                ),
+                format!("must be an integer {accepted}, got {v}"),
             ));
         }
     }
     Ok(())
+}
+
+/// Checks that the list `field` holds between `range.start()` and `range.end()` entries.
+pub(crate) fn list_len(field: &str, len: usize, range: RangeInclusive<usize>) -> Result<()> {
+    if range.contains(&len) {
+        return Ok(());
+    }
+    Err(Error::config(
+        field,
+        format!(
+            "must list {}..={} entries, got {len}",
+            range.start(),
+            range.end()
+        ),
+    ))
 }
 
 /// The integer fields `(name, value)` that must be at least 1 (no upper bound of their own):
@@ -92,6 +108,14 @@ mod tests {
         let e = refusal(integers(&[("classes", 257, 2..=256)]));
         assert!(
             e.contains("`classes`") && e.contains("2..=256, got 257"),
+            "{e}"
+        );
+        let e = refusal(integers(&[("depth", 3, 16..=usize::MAX)]));
+        assert!(e.contains("`depth`") && e.contains(">= 16, got 3"), "{e}");
+        assert!(list_len("models", 12, 1..=12).is_ok());
+        let e = refusal(list_len("models", 0, 1..=12));
+        assert!(
+            e.contains("`models`") && e.contains("1..=12 entries, got 0"),
             "{e}"
         );
         assert!(positive_integers(&[("width", 1), ("epochs", 7)]).is_ok());

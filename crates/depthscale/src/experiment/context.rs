@@ -5,7 +5,7 @@ use super::output::{WriteMode, open_for_writing};
 use crate::kernels::BackendChoice;
 use crate::progress::Progress;
 use crate::{Error, Result};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// The environment of one experiment run.
 pub struct RunContext<'a> {
@@ -41,70 +41,6 @@ impl RunContext<'_> {
     /// [`super::output::write_atomic`]).
     pub fn write_atomic(&self, name: &str, contents: impl AsRef<[u8]>) -> Result<()> {
         super::output::write_atomic(&self.path(name), contents)
-    }
-
-    /// A CSV writer on the file `name` inside the output directory.
-    pub fn csv(&self, name: &str) -> Result<CsvOut> {
-        CsvOut::create(&self.path(name))
-    }
-}
-
-/// A CSV file being written, with typed errors naming the file.
-pub struct CsvOut {
-    path: PathBuf,
-    writer: csv::Writer<std::fs::File>,
-}
-
-impl CsvOut {
-    /// Creates (truncates) the file at `path`, never through a symbolic link.
-    pub fn create(path: &Path) -> Result<Self> {
-        let file = open_for_writing(path, WriteMode::Truncate)?;
-        Ok(Self {
-            path: path.to_owned(),
-            writer: csv::Writer::from_writer(file),
-        })
-    }
-
-    /// Opens the file at `path` for appending (creating it if needed), never through a
-    /// symbolic link.
-    pub fn append(path: &Path) -> Result<Self> {
-        let file = open_for_writing(path, WriteMode::Append)?;
-        Ok(Self {
-            path: path.to_owned(),
-            writer: csv::Writer::from_writer(file),
-        })
-    }
-
-    /// Writes one record (the header is just the first record).
-    pub fn row<I, S>(&mut self, fields: I) -> Result<()>
-    where
-        I: IntoIterator<Item = S>,
-        S: AsRef<[u8]>,
-    {
-        self.writer
-            .write_record(fields)
-            .map_err(|e| Error::io(&self.path, e.into()))
-    }
-
-    /// Hands everything written so far to the operating system, so that it survives the
-    /// process being killed.
-    pub fn flush(&mut self) -> Result<()> {
-        self.writer.flush().map_err(|e| Error::io(&self.path, e))
-    }
-
-    /// Flushes everything written so far and fsyncs it, so that it survives a crash of the
-    /// machine too.
-    pub fn sync(&mut self) -> Result<()> {
-        self.writer.flush().map_err(|e| Error::io(&self.path, e))?;
-        self.writer
-            .get_ref()
-            .sync_data()
-            .map_err(|e| Error::io(&self.path, e))
-    }
-
-    /// Flushes the file and fsyncs it to disk.
-    pub fn finish(mut self) -> Result<()> {
-        self.sync()
     }
 }
 

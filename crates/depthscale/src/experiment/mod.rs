@@ -47,7 +47,7 @@ mod weights;
 
 pub use adjoint_study::AdjointConfig;
 pub use config::{ConfigSource, apply_override};
-pub use context::{CsvOut, RunContext, cell};
+pub use context::{RunContext, cell};
 pub use coord_check::CoordCheckConfig;
 pub use fbm_paths::FbmPathsConfig;
 pub use grid::Grid;

@@ -85,10 +85,15 @@ pub fn parse<R: Record>(origin: &Path, bytes: &[u8]) -> Result<Vec<R>> {
             ),
         ));
     }
+    // By position, not by the header's names: a row may nest a row type (a tuple struct of a
+    // key and an [`EpochRow`](super::training::EpochRow)), which the csv crate reads only so.
     reader
-        .deserialize::<R>()
+        .records()
         .enumerate()
-        .map(|(i, r)| r.map_err(|e| Error::data(origin, format!("line {}: {}", i + 2, brief(&e)))))
+        .map(|(i, r)| {
+            r.and_then(|record| record.deserialize::<R>(None))
+                .map_err(|e| Error::data(origin, format!("line {}: {}", i + 2, brief(&e))))
+        })
         .collect()
 }
 
@@ -181,12 +186,28 @@ pub fn rewrite<'a, R: Record + 'a>(
     path: &Path,
     rows: impl IntoIterator<Item = &'a R>,
 ) -> Result<()> {
+    rewrite_wide(path, &[], rows)
+}
+
+/// [`rewrite`] for a row type whose last field is a sequence of `trailing.len()` values (a
+/// `Vec`, serialized with [`floats`]): the header is [`Record::COLUMNS`] followed by
+/// `trailing`, the names chosen at run time (`h1, h2, ...`). Every row must hold that many.
+pub fn rewrite_wide<'a, R: Record + 'a>(
+    path: &Path,
+    trailing: &[String],
+    rows: impl IntoIterator<Item = &'a R>,
+) -> Result<()> {
     replace_with(path, |tmp, file| {
         let written = (|| -> std::result::Result<(), csv::Error> {
             let mut w = csv::WriterBuilder::new()
                 .has_headers(false)
                 .from_writer(file);
-            w.write_record(R::COLUMNS)?;
+            w.write_record(
+                R::COLUMNS
+                    .iter()
+                    .copied()
+                    .chain(trailing.iter().map(String::as_str)),
+            )?;
             for r in rows {
                 w.serialize(r)?;
             }
@@ -222,6 +243,33 @@ pub mod float {
             "" => Some(f64::NAN),
             t => t.parse().ok(),
         }
+    }
+}
+
+/// Serde helpers for a trailing `Vec<f64>` of columns (see [`rewrite_wide`]), each written as
+/// [`float`] writes one.
+pub mod floats {
+    use serde::ser::SerializeSeq;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    /// Writes each value as [`super::super::cell`] does.
+    pub fn serialize<S: Serializer>(xs: &[f64], s: S) -> Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(Some(xs.len()))?;
+        for x in xs {
+            seq.serialize_element(&super::super::cell(Some(*x)))?;
+        }
+        seq.end()
+    }
+
+    /// Reads the remaining fields as numbers (empty as `NaN`).
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<f64>, D::Error> {
+        Vec::<String>::deserialize(d)?
+            .iter()
+            .map(|s| {
+                super::float::parse(s)
+                    .ok_or_else(|| serde::de::Error::custom(format!("{s:?} is not a number")))
+            })
+            .collect()
     }
 }
 
@@ -263,6 +311,79 @@ mod tests {
 
     impl Record for Row {
         const COLUMNS: &'static [&'static str] = &["x", "h", "n", "tag"];
+    }
+
+    /// A key column before a nested row, as `weights`' `metrics.csv` nests `EpochRow`.
+    #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+    struct Keyed(String, Row);
+
+    impl Record for Keyed {
+        const COLUMNS: &'static [&'static str] = &["key", "x", "h", "n", "tag"];
+    }
+
+    /// A row ending with one column per coordinate.
+    #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+    struct Wide {
+        n: usize,
+        #[serde(with = "floats")]
+        h: Vec<f64>,
+    }
+
+    impl Record for Wide {
+        const COLUMNS: &'static [&'static str] = &["n"];
+    }
+
+    #[test]
+    fn nested_rows_are_written_and_read_by_position() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("k.csv");
+        let inner = Row {
+            x: 0.5,
+            h: Some(f64::NEG_INFINITY),
+            n: 7,
+            tag: "t".into(),
+        };
+        let rows = vec![Keyed("m0".into(), inner.clone()), Keyed("m1".into(), inner)];
+        rewrite(&path, &rows).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(text, "key,x,h,n,tag\nm0,0.5,-inf,7,t\nm1,0.5,-inf,7,t\n");
+        assert_eq!(read::<Keyed>(&path, false, 1 << 20).unwrap(), rows);
+        // The header is still checked by name.
+        std::fs::write(&path, text.replace("key,", "model,")).unwrap();
+        let err = read::<Keyed>(&path, false, 1 << 20)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("expected `key,x,h,n,tag`"), "{err}");
+    }
+
+    #[test]
+    fn wide_rows_write_their_trailing_columns_as_cells() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("w.csv");
+        let rows = [
+            Wide {
+                n: 1,
+                h: vec![1.0, 0.25, f64::NAN],
+            },
+            Wide {
+                n: 2,
+                h: vec![-3.0, f64::INFINITY, 1.5e-7],
+            },
+        ];
+        let names: Vec<String> = (1..=3).map(|c| format!("h{c}")).collect();
+        rewrite_wide(&path, &names, &rows).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "n,h1,h2,h3\n1,1,0.25,nan\n2,-3,inf,0.00000015\n"
+        );
+        // A row of another length is refused, naming the file, and nothing is replaced.
+        let short = [Wide { n: 3, h: vec![1.0] }];
+        assert!(rewrite_wide(&path, &names, &short).is_err());
+        assert!(
+            std::fs::read_to_string(&path)
+                .unwrap()
+                .starts_with("n,h1,h2,h3\n1,")
+        );
     }
 
     #[test]

@@ -11,7 +11,6 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use super::cell;
 use super::data_source::DataSource;
 use super::store::{Record, float};
 
@@ -259,18 +258,6 @@ pub(super) const EPOCH_COLUMNS: [&str; 6] = [
     "seconds",
 ];
 
-/// The cells of one epoch row, matching [`EPOCH_COLUMNS`].
-pub(super) fn epoch_cells(cfg: &TrainConfig, m: &EpochMetrics) -> [String; 6] {
-    [
-        m.epoch.to_string(),
-        cell(Some(cfg.schedule().lr(m.epoch - 1))),
-        cell(Some(m.train_loss)),
-        cell(Some(m.test_loss)),
-        cell(Some(m.test_accuracy)),
-        cell(Some(m.seconds)),
-    ]
-}
-
 /// A row of `train`'s `metrics.csv`: one epoch, with its scheduled learning rate (the columns
 /// of [`EPOCH_COLUMNS`]).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -290,6 +277,24 @@ pub(super) struct EpochRow {
 
 impl Record for EpochRow {
     const COLUMNS: &'static [&'static str] = &EPOCH_COLUMNS;
+}
+
+/// A row of a metrics table of several models (`weights`' `metrics.csv`): the model's label,
+/// then the [`EpochRow`] columns (a tuple struct: the csv crate writes and reads the nested row
+/// by position, where `#[serde(flatten)]` would need a map).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub(super) struct ModelEpochRow(pub String, pub EpochRow);
+
+impl Record for ModelEpochRow {
+    const COLUMNS: &'static [&'static str] = &{
+        let mut columns = ["model"; EPOCH_COLUMNS.len() + 1];
+        let mut k = 0;
+        while k < EPOCH_COLUMNS.len() {
+            columns[k + 1] = EPOCH_COLUMNS[k];
+            k += 1;
+        }
+        columns
+    };
 }
 
 impl EpochRow {

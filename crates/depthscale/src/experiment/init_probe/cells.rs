@@ -2,8 +2,10 @@
 
 use super::rows::Row;
 use crate::Result;
-use crate::experiment::{RunContext, cell};
+use crate::experiment::RunContext;
+use crate::experiment::store::{self, Record, float, opt_float};
 use crate::stats::mean_ci95;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// The four measurements, in the order of [`Cell::values`].
@@ -71,39 +73,83 @@ pub(super) fn aggregate(rows: &[Row]) -> Cells {
     map
 }
 
-/// Writes `cells.csv`: per cell, the mean, 95% half-width and mean `log10` of each measurement.
-pub(super) fn write(ctx: &RunContext, file: &str, cells: &Cells) -> Result<()> {
-    let mut csv = ctx.csv(file)?;
-    let mut header = vec![
-        "depth".to_owned(),
-        "hurst".into(),
-        "beta".into(),
-        "n".into(),
+/// Three columns of a measurement in `cells.csv`: `{m}_mean, {m}_ci95, log10_{m}_mean`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub(super) struct MetricStats {
+    #[serde(with = "float")]
+    pub mean: f64,
+    #[serde(with = "float")]
+    pub ci95: f64,
+    #[serde(with = "float")]
+    pub log10_mean: f64,
+}
+
+/// A row of `cells.csv`: per cell, the mean, 95% half-width and mean `log10` of each
+/// measurement, in the order of [`METRICS`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub(super) struct CellRow {
+    pub depth: usize,
+    #[serde(with = "opt_float")]
+    pub hurst: Option<f64>,
+    #[serde(with = "float")]
+    pub beta: f64,
+    pub n: usize,
+    pub h_ratio: MetricStats,
+    pub h_diff: MetricStats,
+    pub g_ratio: MetricStats,
+    pub g_diff: MetricStats,
+}
+
+impl Record for CellRow {
+    const COLUMNS: &'static [&'static str] = &[
+        "depth",
+        "hurst",
+        "beta",
+        "n",
+        "h_ratio_mean",
+        "h_ratio_ci95",
+        "log10_h_ratio_mean",
+        "h_diff_mean",
+        "h_diff_ci95",
+        "log10_h_diff_mean",
+        "g_ratio_mean",
+        "g_ratio_ci95",
+        "log10_g_ratio_mean",
+        "g_diff_mean",
+        "g_diff_ci95",
+        "log10_g_diff_mean",
     ];
-    for m in METRICS {
-        header.extend([
-            format!("{m}_mean"),
-            format!("{m}_ci95"),
-            format!("log10_{m}_mean"),
-        ]);
-    }
-    csv.row(&header)?;
-    for c in cells.values() {
-        let mut row = vec![
-            c.depth.to_string(),
-            cell(c.hurst),
-            cell(Some(c.beta)),
-            c.n.to_string(),
-        ];
-        for m in METRICS {
-            let (mean, ci) = c.stat(m);
-            row.extend([
-                cell(Some(mean)),
-                cell(Some(ci)),
-                cell(Some(c.mean_log10(m))),
-            ]);
+}
+
+impl Cell {
+    /// The three columns of measurement `metric`.
+    fn metric_stats(&self, metric: &str) -> MetricStats {
+        let (mean, ci95) = self.stat(metric);
+        MetricStats {
+            mean,
+            ci95,
+            log10_mean: self.mean_log10(metric),
         }
-        csv.row(&row)?;
     }
-    csv.finish()
+
+    /// The cell's row of `cells.csv`.
+    fn row(&self) -> CellRow {
+        let [h_ratio, h_diff, g_ratio, g_diff] = METRICS.map(|m| self.metric_stats(m));
+        CellRow {
+            depth: self.depth,
+            hurst: self.hurst,
+            beta: self.beta,
+            n: self.n,
+            h_ratio,
+            h_diff,
+            g_ratio,
+            g_diff,
+        }
+    }
+}
+
+/// Writes `file` (`cells.csv`), one [`CellRow`] per cell.
+pub(super) fn write(ctx: &RunContext, file: &str, cells: &Cells) -> Result<()> {
+    let rows: Vec<CellRow> = cells.values().map(Cell::row).collect();
+    store::rewrite(&ctx.path(file), &rows)
 }

@@ -2,7 +2,8 @@
 
 use super::{Laws, Plan};
 use crate::Result;
-use crate::experiment::{RunContext, cell};
+use crate::experiment::RunContext;
+use crate::experiment::store::{self, Record, float, opt_float};
 use crate::kernels::{Backend, BackendChoice, with_backend};
 use crate::model::{Dims, DrawStream, NetworkStreams, TensorKind};
 use crate::paths::{Init, PathCache};
@@ -10,6 +11,7 @@ use crate::probe::{ProbeMeasure, Prober};
 use crate::progress::{Progress, check_cancelled};
 use rand::Rng;
 use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::ops::Range;
 use std::time::Instant;
@@ -255,13 +257,41 @@ pub(super) fn run_batch_for_tests(
     run_batch(seed, plan, prober, cache, &job).unwrap()
 }
 
-/// Writes `results.csv`, one line per row.
-pub(super) fn write_results(ctx: &RunContext, plan: &Plan, rows: &[Row]) -> Result<()> {
-    let mut csv = ctx.csv("results.csv")?;
-    csv.row([
+/// A row of `results.csv`: one measured column.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub(super) struct ResultRow {
+    pub depth: usize,
+    pub width: usize,
+    #[serde(with = "float")]
+    pub beta: f64,
+    /// Hurst index of the correlated law (empty for i.i.d. weights).
+    #[serde(with = "opt_float")]
+    pub hurst: Option<f64>,
+    pub draw: usize,
+    pub sample: usize,
+    /// The law of `V`.
+    pub init_v: String,
+    /// The law of `W` (empty where the block has none).
+    pub init_w: String,
+    #[serde(with = "float")]
+    pub h_ratio: f64,
+    #[serde(with = "float")]
+    pub h_diff: f64,
+    #[serde(with = "float")]
+    pub g_ratio: f64,
+    #[serde(with = "float")]
+    pub g_diff: f64,
+}
+
+impl Record for ResultRow {
+    const COLUMNS: &'static [&'static str] = &[
         "depth", "width", "beta", "hurst", "draw", "sample", "init_v", "init_w", "h_ratio",
         "h_diff", "g_ratio", "g_diff",
-    ])?;
+    ];
+}
+
+/// Writes `results.csv`, one line per row.
+pub(super) fn write_results(ctx: &RunContext, plan: &Plan, rows: &[Row]) -> Result<()> {
     let names: HashMap<Option<u64>, (String, String)> = plan
         .laws
         .iter()
@@ -275,22 +305,25 @@ pub(super) fn write_results(ctx: &RunContext, plan: &Plan, rows: &[Row]) -> Resu
             )
         })
         .collect();
-    for r in rows {
-        let (init_v, init_w) = &names[&r.hurst.map(f64::to_bits)];
-        csv.row([
-            r.depth.to_string(),
-            plan.width.to_string(),
-            cell(Some(r.beta)),
-            cell(r.hurst),
-            r.draw.to_string(),
-            r.sample.to_string(),
-            init_v.clone(),
-            init_w.clone(),
-            cell(Some(r.m.h_ratio)),
-            cell(Some(r.m.h_diff)),
-            cell(Some(r.m.g_ratio)),
-            cell(Some(r.m.g_diff)),
-        ])?;
-    }
-    csv.finish()
+    let table: Vec<ResultRow> = rows
+        .iter()
+        .map(|r| {
+            let (init_v, init_w) = &names[&r.hurst.map(f64::to_bits)];
+            ResultRow {
+                depth: r.depth,
+                width: plan.width,
+                beta: r.beta,
+                hurst: r.hurst,
+                draw: r.draw,
+                sample: r.sample,
+                init_v: init_v.clone(),
+                init_w: init_w.clone(),
+                h_ratio: r.m.h_ratio,
+                h_diff: r.m.h_diff,
+                g_ratio: r.m.g_ratio,
+                g_diff: r.m.g_diff,
+            }
+        })
+        .collect();
+    store::rewrite(&ctx.path("results.csv"), &table)
 }

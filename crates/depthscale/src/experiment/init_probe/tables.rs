@@ -4,8 +4,10 @@
 use super::Plan;
 use super::cells::{Cells, METRICS, cell_key};
 use crate::Result;
+use crate::experiment::RunContext;
+use crate::experiment::store::{self, Record, opt_float};
 use crate::experiment::summary::{CorrelationPair, CorrelationRow, CurvePointSummary, finite};
-use crate::experiment::{RunContext, cell};
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Root-mean-square `h_diff` for res3 with i.i.d. symmetric weights and an activation of
@@ -77,12 +79,9 @@ pub(super) fn critical(plan: &Plan, cells: &Cells) -> Vec<Critical> {
     out
 }
 
-fn nan_empty(x: f64) -> String {
-    if x.is_nan() {
-        String::new()
-    } else {
-        cell(Some(x))
-    }
+/// `x`, or `None` where it is NaN (a measurement that never crosses 0: an empty cell).
+fn unless_nan(x: f64) -> Option<f64> {
+    (!x.is_nan()).then_some(x)
 }
 
 fn finite_or_null(x: f64) -> serde_json::Value {
@@ -93,20 +92,38 @@ fn finite_or_null(x: f64) -> serde_json::Value {
     }
 }
 
+/// A row of `critical.csv`: the critical betas of one `(depth, hurst)`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub(super) struct CriticalRow {
+    pub depth: usize,
+    #[serde(with = "opt_float")]
+    pub hurst: Option<f64>,
+    /// From the hidden states (empty where they never cross 0).
+    #[serde(with = "opt_float")]
+    pub critical_beta: Option<f64>,
+    /// From the gradients (empty likewise).
+    #[serde(with = "opt_float")]
+    pub critical_beta_gradients: Option<f64>,
+}
+
+impl Record for CriticalRow {
+    const COLUMNS: &'static [&'static str] =
+        &["depth", "hurst", "critical_beta", "critical_beta_gradients"];
+}
+
 /// Writes `critical.csv`: `depth, hurst, critical_beta, critical_beta_gradients` (empty where
 /// a measurement never crosses 0).
 pub(super) fn write_critical(ctx: &RunContext, rows: &[Critical]) -> Result<()> {
-    let mut csv = ctx.csv("critical.csv")?;
-    csv.row(["depth", "hurst", "critical_beta", "critical_beta_gradients"])?;
-    for r in rows {
-        csv.row([
-            r.depth.to_string(),
-            cell(r.hurst),
-            nan_empty(r.hidden),
-            nan_empty(r.gradients),
-        ])?;
-    }
-    csv.finish()
+    let table: Vec<CriticalRow> = rows
+        .iter()
+        .map(|r| CriticalRow {
+            depth: r.depth,
+            hurst: r.hurst,
+            critical_beta: unless_nan(r.hidden),
+            critical_beta_gradients: unless_nan(r.gradients),
+        })
+        .collect();
+    store::rewrite(&ctx.path("critical.csv"), &table)
 }
 
 /// The critical betas for `summary.json`: per depth, the Hurst grid and both estimates.

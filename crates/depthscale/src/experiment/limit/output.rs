@@ -3,9 +3,9 @@
 
 use super::LimitConfig;
 use crate::Result;
+use crate::experiment::RunContext;
 use crate::experiment::store::{self, Record, float, opt_float};
 use crate::experiment::summary::{LimitSummary, MismatchedBeta, Reading, finite, rest};
-use crate::experiment::{RunContext, cell};
 use crate::limits::{Driver, Fit, LevelRecord, Study, Tables, Trajectory, means};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -124,43 +124,55 @@ pub(super) fn write_cells(ctx: &RunContext, t: &Tables) -> Result<()> {
     store::rewrite(&ctx.path("cells.csv"), &rows)
 }
 
+/// A row of `trajectories.csv`: one (series, time) of path 0, its norm and the kept
+/// coordinates of `h` (columns `h1, h2, ...`, as many as the study kept).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub(super) struct TrajectoryRow {
+    /// `limit`, `paired` or `mismatched`.
+    pub series: String,
+    /// The case's beta (empty for the limit).
+    #[serde(with = "opt_float")]
+    pub beta: Option<f64>,
+    /// The depth (`N` for the limit).
+    pub depth: usize,
+    #[serde(with = "float")]
+    pub t: f64,
+    #[serde(with = "float")]
+    pub norm: f64,
+    /// The kept coordinates `h1, h2, ...`.
+    #[serde(with = "store::floats")]
+    pub h: Vec<f64>,
+}
+
+impl Record for TrajectoryRow {
+    const COLUMNS: &'static [&'static str] = &["series", "beta", "depth", "t", "norm"];
+}
+
 /// `trajectories.csv`: path 0's trajectories, one row per (series, time), the kept coordinates
 /// of `h` and its norm; the limit's rows have an empty `beta` and `depth` = `N`.
 pub(super) fn write_trajectories(ctx: &RunContext, t: &Tables, n: usize) -> Result<()> {
     let tr = &t.trajectories;
-    let coords = tr.limit.coords.len();
-    let mut csv = ctx.csv("trajectories.csv")?;
-    let mut header: Vec<String> = ["series", "beta", "depth", "t", "norm"]
-        .map(String::from)
-        .to_vec();
-    header.extend((1..=coords).map(|c| format!("h{c}")));
-    csv.row(&header)?;
-    let mut write = |series: &str, beta: String, depth: String, tr: &Trajectory| -> Result<()> {
-        for j in 0..tr.t.len() {
-            let mut row = vec![
-                series.to_owned(),
-                beta.clone(),
-                depth.clone(),
-                cell(Some(tr.t[j])),
-                cell(Some(tr.norm[j])),
-            ];
-            row.extend(tr.coords.iter().map(|c| cell(Some(c[j]))));
-            csv.row(&row)?;
-        }
-        Ok(())
+    let coords: Vec<String> = (1..=tr.limit.coords.len())
+        .map(|c| format!("h{c}"))
+        .collect();
+    let mut rows = Vec::new();
+    let mut push = |series: &str, beta: Option<f64>, depth: usize, tr: &Trajectory| {
+        rows.extend((0..tr.t.len()).map(|j| TrajectoryRow {
+            series: series.to_owned(),
+            beta,
+            depth,
+            t: tr.t[j],
+            norm: tr.norm[j],
+            h: tr.coords.iter().map(|c| c[j]).collect(),
+        }));
     };
     if !tr.limit.t.is_empty() {
-        write("limit", String::new(), n.to_string(), &tr.limit)?;
+        push("limit", None, n, &tr.limit);
     }
     for (case, depth, traj) in &tr.networks {
-        write(
-            case_name(*case),
-            cell(Some(t.betas[*case])),
-            depth.to_string(),
-            traj,
-        )?;
+        push(case_name(*case), Some(t.betas[*case]), *depth, traj);
     }
-    csv.finish()
+    store::rewrite_wide(&ctx.path("trajectories.csv"), &coords, &rows)
 }
 
 impl LimitConfig {

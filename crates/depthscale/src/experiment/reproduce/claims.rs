@@ -221,11 +221,7 @@ pub(crate) fn claims_of_json<E: Experiment>(
     match serde_path_to_error::deserialize::<_, E::Summary>(r) {
         Ok(summary) => E::claims(preset, dir, &summary, reduced),
         Err(e) => {
-            let mut b = Builder {
-                experiment: preset,
-                reduced,
-                out: Vec::new(),
-            };
+            let mut b = Builder::new(preset, reduced);
             b.push(
                 format!("summary.json results read as a typed summary ({e})"),
                 Measured::Missing,
@@ -251,7 +247,16 @@ pub(crate) struct Builder<'a> {
     out: Vec<Claim>,
 }
 
-impl Builder<'_> {
+impl<'a> Builder<'a> {
+    /// An empty list of the claims of `experiment`, at reduced size when `reduced`.
+    pub(crate) fn new(experiment: &'a str, reduced: bool) -> Self {
+        Self {
+            experiment,
+            reduced,
+            out: Vec::new(),
+        }
+    }
+
     fn push(
         &mut self,
         name: String,
@@ -336,11 +341,7 @@ const NO_UPDATE: &str = "no-update";
 /// The claims checked on the output directory `dir` of preset `preset` (its `summary.json`
 /// already read into `summary`).
 pub fn claims(preset: &str, dir: &Path, summary: &Value, reduced: bool) -> Result<Vec<Claim>> {
-    let mut b = Builder {
-        experiment: preset,
-        reduced,
-        out: Vec::new(),
-    };
+    let mut b = Builder::new(preset, reduced);
     let r = &summary["results"];
     claims_of(&mut b, preset, dir, r)?;
     if b.out.is_empty() {
@@ -375,11 +376,7 @@ pub(crate) fn collect<S>(
     reduced: bool,
     of: fn(&mut Builder, &str, &Path, &S) -> Result<()>,
 ) -> Result<Vec<Claim>> {
-    let mut b = Builder {
-        experiment: preset,
-        reduced,
-        out: Vec::new(),
-    };
+    let mut b = Builder::new(preset, reduced);
     of(&mut b, preset, dir, summary)?;
     Ok(b.out)
 }
@@ -1595,11 +1592,7 @@ mod tests {
 
     /// The claims of `preset` on the summary results `r` (no tables).
     fn run_claims(preset: &str, r: &Value) -> Vec<Claim> {
-        let mut b = Builder {
-            experiment: preset,
-            reduced: true,
-            out: Vec::new(),
-        };
+        let mut b = Builder::new(preset, true);
         claims_of(&mut b, preset, Path::new("/nonexistent"), r).unwrap();
         b.out
     }
@@ -1885,11 +1878,7 @@ mod tests {
                 g_diff_ci95: None,
             }]
         };
-        let mut b = Builder {
-            experiment: "fig1",
-            reduced: true,
-            out: Vec::new(),
-        };
+        let mut b = Builder::new("fig1", true);
         closed_form_claims(&mut b, tmp.path(), &summary(cf), &["h_diff"], None).unwrap();
         assert!(b.out[0].agrees(), "{:?}", b.out);
         // m2 20% too high moves the closed form to 0.907: 4 standard errors are far less

@@ -31,6 +31,7 @@ use super::reproduce::{Claim, claims};
 use super::training::{default_lr, training_config, training_footprint};
 use super::{Experiment, RunContext};
 use super::{Preset, Reproduce};
+use crate::accept;
 use crate::budget::{Footprint, bytes, check_title};
 use crate::experiment::summary::WeightsSummary;
 use crate::paths::Init;
@@ -123,22 +124,13 @@ impl Experiment for WeightsConfig {
 
     fn validate(&self) -> Result<()> {
         self.data().validate()?;
-        if self.models.is_empty() || self.models.len() > 12 {
-            return Err(Error::config(
-                "models",
-                format!("give between 1 and 12 models, got {}", self.models.len()),
-            ));
-        }
-        if self.depth < crate::train::roughness::MIN_LEN {
-            return Err(Error::config(
-                "depth",
-                format!(
-                    "must be at least {} to estimate the roughness over depth, got {}",
-                    crate::train::roughness::MIN_LEN,
-                    self.depth
-                ),
-            ));
-        }
+        accept::list_len("models", self.models.len(), 1..=12)?;
+        // The roughness estimator needs at least `MIN_LEN` layers.
+        accept::integers(&[(
+            "depth",
+            self.depth,
+            crate::train::roughness::MIN_LEN..=usize::MAX,
+        )])?;
         for (k, m) in self.models.iter().enumerate() {
             check_title(&format!("models[{k}].label"), &m.label)?;
             self.model_config(k)?;

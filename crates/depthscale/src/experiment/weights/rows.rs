@@ -9,7 +9,7 @@ use crate::Result;
 use crate::budget::MAX_TITLE_CHARS;
 use crate::experiment::RunContext;
 use crate::experiment::store::{self, Record, float};
-use crate::experiment::training::{EPOCH_COLUMNS, RunStats, effective, epoch_cells, save_pair};
+use crate::experiment::training::{EpochRow, ModelEpochRow, RunStats, effective, save_pair};
 use crate::kernels::with_backend;
 use crate::model::ResNet;
 use crate::progress::Quiet;
@@ -232,18 +232,16 @@ pub(super) fn write(
     dataset: &str,
 ) -> Result<Vec<Vec<String>>> {
     let d = cfg.width;
-    let mut metrics = ctx.csv("metrics.csv")?;
-    let mut header = vec!["model"];
-    header.extend(EPOCH_COLUMNS);
-    metrics.row(&header)?;
-    let (mut results, mut models, mut entries) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut metrics, mut results, mut models, mut entries) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let mut checkpoints = Vec::new();
     for (k, (run, m)) in runs.iter().zip(&cfg.models).enumerate() {
-        for e in &run.out.metrics {
-            let mut row = vec![m.label.clone()];
-            row.extend(epoch_cells(&run.cfg, e));
-            metrics.row(&row)?;
-        }
+        metrics.extend(
+            run.out
+                .metrics
+                .iter()
+                .map(|e| ModelEpochRow(m.label.clone(), EpochRow::new(&run.cfg, e))),
+        );
         for (e, ((b, a), c)) in run
             .before
             .iter()
@@ -300,7 +298,7 @@ pub(super) fn write(
             Vec::new()
         });
     }
-    metrics.finish()?;
+    store::rewrite(&ctx.path("metrics.csv"), &metrics)?;
     store::rewrite(&ctx.path("results.csv"), &results)?;
     store::rewrite(&ctx.path("models.csv"), &models)?;
     store::rewrite(&ctx.path("entry.csv"), &entries)?;
