@@ -228,6 +228,9 @@ def main():
     ap.add_argument("--depthscale", help="the peers bench executable (default: built with cargo bench --no-run)")
     ap.add_argument("--before", help="a second peers bench executable, built from an earlier commit: adds a "
                     "'depthscale before' side, so before/after is measured side by side (ratio > 1: faster now)")
+    ap.add_argument("--cpu-path", choices=["portable", "avx2", "avx512"],
+                    help="the CPU backend path of depthscale's training workloads (default: the widest this CPU has; "
+                    "avx2 times the AVX2 kernels on an AVX-512 machine)")
     ap.add_argument("--rounds", type=int, help="rounds of turns (default 7; 2 with --quick)")
     ap.add_argument("--quick", action="store_true", help="a short sanity run")
     ap.add_argument("--compile", action="store_true", help="add torch.compile (slow to compile)")
@@ -245,11 +248,18 @@ def main():
     model, simd = cpu_info()
     print(f"CPU: {model}, {os.cpu_count()} logical cores; SIMD: {' '.join(simd)}")
     print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    exe = args.depthscale or build_depthscale()
+    # the workers run in bench/: executables given relative to the current directory are
+    # resolved now
+    exe = os.path.abspath(args.depthscale) if args.depthscale else build_depthscale()
+    if args.before:
+        args.before = os.path.abspath(args.before)
     python = args.jax_python or args.torch_python or sys.executable
     peaks = {(p, c): peak(python, p, c) for p in ("f64", "f32") for c in (1, 2)}
     print("peak (numpy GEMM, GFLOP/s): " + ", ".join(f"{p} {c} core{'s' if c > 1 else ''} {v:.1f}" for (p, c), v in peaks.items()))
 
+    if args.cpu_path:
+        os.environ["DEPTHSCALE_CPU_PATH"] = args.cpu_path
+        print(f"depthscale's training workloads on the {args.cpu_path} path")
     data = tempfile.mkdtemp(prefix="depthscale-compare-")
     write_data(data)
     cmds = {"ds1": pinned([exe, data, "ds1", "1"], 1), "ds2": [exe, data, "ds2", "2"]}

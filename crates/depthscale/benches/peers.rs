@@ -23,8 +23,12 @@
 //!   network; checks: the eight first-step losses.
 //! - `fbm`: fBm weights of one draw (H = 0.3), 2 x 40 x 40 paths of length 1000; checks: the
 //!   two stacks.
+//!
+//! `DEPTHSCALE_CPU_PATH=portable|avx2|avx512` makes the training workloads take that path of
+//! the CPU backend instead of the widest one (to time the AVX2 kernels on an AVX-512 machine;
+//! refused where the CPU lacks it). `bench/compare.py --cpu-path` sets it.
 
-use depthscale::kernels::CpuBackend;
+use depthscale::kernels::{CpuBackend, CpuPath};
 use depthscale::model::{Activation, BlockSpec, Dims, ResNet};
 use depthscale::paths::{Init, PathCache};
 use depthscale::probe::{ProbeMeasure, Prober};
@@ -162,7 +166,7 @@ fn setup(dir: &Path, tag: &str, name: &str) -> Workload {
         "train" => {
             let (cfg, net, images, labels) = train_setup(dir);
             let batch: Vec<usize> = (0..BATCH).collect();
-            let mut first = Trainer::from_network(CpuBackend::new(), &cfg, &net).expect("cfg");
+            let mut first = Trainer::from_network(backend(), &cfg, &net).expect("cfg");
             let mut values: Vec<f64> = (0..3)
                 .map(|_| first.step(&images, &labels, &batch, LR))
                 .collect();
@@ -171,7 +175,7 @@ fn setup(dir: &Path, tag: &str, name: &str) -> Workload {
                 values.extend(a.1.iter().zip(b.1).map(|(x, y)| f64::from(x - y)));
             }
             write_check(&check, &values);
-            let mut trainer = Trainer::from_network(CpuBackend::new(), &cfg, &net).expect("cfg");
+            let mut trainer = Trainer::from_network(backend(), &cfg, &net).expect("cfg");
             Box::new(move || {
                 std::hint::black_box(trainer.step(&images, &labels, &batch, LR));
             })
@@ -180,7 +184,7 @@ fn setup(dir: &Path, tag: &str, name: &str) -> Workload {
             let (cfg, net, images, labels) = train_setup(dir);
             let batch: Vec<usize> = (0..BATCH).collect();
             let mut trainers: Vec<Trainer> = (0..NETWORKS)
-                .map(|_| Trainer::from_network(CpuBackend::new(), &cfg, &net).expect("cfg"))
+                .map(|_| Trainer::from_network(backend(), &cfg, &net).expect("cfg"))
                 .collect();
             let mut run = move || {
                 trainers
@@ -214,6 +218,19 @@ fn setup(dir: &Path, tag: &str, name: &str) -> Workload {
         }
         other => panic!("unknown workload {other}"),
     }
+}
+
+/// The CPU backend on the path `DEPTHSCALE_CPU_PATH` names, else on the widest one.
+fn backend() -> CpuBackend {
+    let Ok(name) = std::env::var("DEPTHSCALE_CPU_PATH") else {
+        return CpuBackend::new();
+    };
+    let path = [CpuPath::Portable, CpuPath::Avx2, CpuPath::Avx512]
+        .into_iter()
+        .find(|p| p.name() == name)
+        .unwrap_or_else(|| panic!("DEPTHSCALE_CPU_PATH={name}: not portable, avx2 or avx512"));
+    CpuBackend::with_path(path)
+        .unwrap_or_else(|| panic!("DEPTHSCALE_CPU_PATH={name}: this CPU lacks that path"))
 }
 
 fn main() {
