@@ -302,7 +302,7 @@ impl EpochRow {
     pub fn new(cfg: &TrainConfig, m: &EpochMetrics) -> Self {
         Self {
             epoch: m.epoch,
-            lr: cfg.schedule().lr(m.epoch - 1),
+            lr: cfg.schedule().lr(m.epoch.saturating_sub(1)),
             train_loss: m.train_loss,
             test_loss: m.test_loss,
             test_accuracy: m.test_accuracy,

@@ -22,7 +22,7 @@ mod rows;
 #[cfg(test)]
 mod tests;
 
-use self::rows::{CellRow, EpochRow, MetricsRow, Status, read_cells, read_epochs};
+use self::rows::{CellEpoch, CellRow, MetricsRow, Status, read_cells, read_epochs};
 use super::presets::preset_toml;
 use super::reproduce::{Claim, claims};
 use super::{Preset, Reproduce};
@@ -208,7 +208,7 @@ impl SweepConfig {
         idx: usize,
         backend: &BackendChoice,
         progress: &dyn Progress,
-    ) -> Result<(CellRow, Vec<EpochRow>)> {
+    ) -> Result<(CellRow, Vec<CellEpoch>)> {
         let key = plan.cells[idx];
         let cfg = self.cell_config(plan, &key)?;
         let cfg = TrainConfig {

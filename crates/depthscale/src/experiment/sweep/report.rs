@@ -6,7 +6,7 @@
 //! `accuracy_per_lr.png/svg` shows each learning rate. With a fixed law (no Hurst grid) the
 //! figure is accuracy against beta, one line per learning rate.
 
-use super::rows::{CellRow, EpochRow, Status};
+use super::rows::{CellEpoch, CellRow, Status};
 use super::{Plan, SweepConfig};
 use crate::Result;
 use crate::experiment::store;
@@ -21,7 +21,7 @@ pub(super) fn finish(
     plan: &Plan,
     dir: &Path,
     mut cells: Vec<(usize, CellRow)>,
-    mut epochs: Vec<EpochRow>,
+    mut epochs: Vec<CellEpoch>,
 ) -> Result<SweepSummary> {
     cells.sort_by_key(|(i, _)| *i);
     epochs.sort_by_key(|(i, r)| (*i, r.epoch));

@@ -3,6 +3,7 @@
 
 use super::{Key, Plan};
 use crate::experiment::store::{self, Record, float, opt_float};
+use crate::experiment::training::EpochRow;
 use crate::train::{EpochMetrics, TrainConfig};
 use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
@@ -150,17 +151,20 @@ impl Record for MetricsRow {
 
 impl MetricsRow {
     /// The row of epoch `m` of the cell `key` trained with `cfg`.
+    /// The epoch's columns are `train`'s ([`EpochRow::new`]), `lr` renamed `epoch_lr` after the
+    /// cell's key.
     pub fn new(key: Key, cfg: &TrainConfig, m: &EpochMetrics) -> Self {
+        let e = EpochRow::new(cfg, m);
         Self {
             lr: key.lr,
             hurst: key.hurst,
             beta: key.beta,
-            epoch: m.epoch,
-            epoch_lr: cfg.schedule().lr(m.epoch.saturating_sub(1)),
-            train_loss: m.train_loss,
-            test_loss: m.test_loss,
-            test_accuracy: m.test_accuracy,
-            seconds: m.seconds,
+            epoch: e.epoch,
+            epoch_lr: e.lr,
+            train_loss: e.train_loss,
+            test_loss: e.test_loss,
+            test_accuracy: e.test_accuracy,
+            seconds: e.seconds,
         }
     }
 
@@ -174,7 +178,7 @@ impl MetricsRow {
 }
 
 /// Epoch rows of one cell: its grid index and the row.
-pub(super) type EpochRow = (usize, MetricsRow);
+pub(super) type CellEpoch = (usize, MetricsRow);
 
 /// The largest `cells.csv` read for a plan: 4 KiB per cell plus 1 MiB (rows are ~150 bytes).
 fn max_cells_bytes(plan: &Plan) -> u64 {
@@ -238,7 +242,7 @@ pub(super) fn read_epochs(
     dir: &Path,
     repair: bool,
     keep: impl Fn(usize) -> bool,
-) -> Result<Vec<EpochRow>> {
+) -> Result<Vec<CellEpoch>> {
     let path = dir.join("metrics.csv");
     let mut seen = HashSet::new();
     let mut out = Vec::new();
