@@ -152,7 +152,7 @@ impl<S> Clone for StackWeights<'_, S> {
 
 impl<S> Copy for StackWeights<'_, S> {}
 
-/// Gradient accumulators of the residual weights (same layouts as [`StackWeights`]).
+/// Gradients of the residual weights (same layouts as [`StackWeights`]).
 #[derive(Debug)]
 pub struct StackGrads<'a, S> {
     /// `dloss/dV`.
@@ -161,6 +161,20 @@ pub struct StackGrads<'a, S> {
     pub w: Option<&'a mut S>,
     /// `dloss/db`, if the block has a bias.
     pub bias: Option<&'a mut S>,
+    /// `true`: the gradients are added to what the buffers hold; `false`: they are written,
+    /// so the buffers need no zeroing first (each layer's is written once, by its first and
+    /// only touch, which saves a pass over them).
+    pub accumulate: bool,
+}
+
+impl<S> StackGrads<'_, S> {
+    /// The same buffers, written instead of accumulated into (`accumulate: false`).
+    pub fn written(self) -> Self {
+        Self {
+            accumulate: false,
+            ..self
+        }
+    }
 }
 
 /// Whether a batched product uses the stored matrices or their transposes.
@@ -462,6 +476,22 @@ pub trait Backend<T: Float>: Clone + Send + Sync + fmt::Debug {
         per_network: usize,
         p: &mut Self::Buffer,
         g: &Self::Buffer,
+        m: &mut Self::Buffer,
+        v: &mut Self::Buffer,
+    );
+
+    /// [`Backend::adam_update`] from the gradient `g + g2` (two partial gradients, e.g. of two
+    /// halves of a batch), summed as [`Backend::axpy`]`(1, g2, g)` would sum them, so the
+    /// result is bitwise that of the axpy followed by the update; `g` and `g2` are left as
+    /// they are (one pass over the tensors instead of two).
+    #[allow(clippy::too_many_arguments)]
+    fn adam_update_sum(
+        &self,
+        coeffs: &[AdamCoeffs<T>],
+        per_network: usize,
+        p: &mut Self::Buffer,
+        g: &Self::Buffer,
+        g2: &Self::Buffer,
         m: &mut Self::Buffer,
         v: &mut Self::Buffer,
     );

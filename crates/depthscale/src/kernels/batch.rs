@@ -158,11 +158,13 @@ pub fn weights_of<'a, S>(block: &BlockSpec, params: &'a Tensors<S>) -> StackWeig
     }
 }
 
-/// The residual-weight gradient accumulators of `grads` for `block`.
+/// The residual-weight gradient accumulators of `grads` for `block` (see
+/// [`StackGrads::written`] to write them instead).
 pub fn grads_of<'a, S>(block: &BlockSpec, grads: &'a mut Tensors<S>) -> StackGrads<'a, S> {
     StackGrads {
         v: &mut grads.v,
         w: block.inner.then_some(&mut grads.w),
         bias: block.has_bias().then_some(&mut grads.bias),
+        accumulate: true,
     }
 }

@@ -57,6 +57,30 @@ fn check<T: Float>(op: &str, what: &str, values: &[T]) {
     }
 }
 
+/// Values of `dV`, `dW` and the bias gradient a backward stack of `shape` covers.
+fn grad_lens(block: &BlockSpec, shape: StackShape) -> [usize; 3] {
+    let layers = shape.networks * shape.depth;
+    let bias = match block.bias {
+        BiasPosition::Inside => shape.inner_width,
+        _ => shape.width,
+    };
+    [shape.layer(), shape.layer(), bias].map(|per| layers * per)
+}
+
+/// The gradients `g` holds, by name, each cut to its length in `lens` ([`grad_lens`]).
+fn grad_parts<'a, T>(
+    g: &'a mut StackGrads<'_, Staged<T>>,
+    [lv, lw, lb]: [usize; 3],
+) -> impl Iterator<Item = (&'static str, &'a mut [T])> {
+    [
+        Some(("dV", &mut g.v.values[..lv])),
+        g.w.as_deref_mut().map(|x| ("dW", &mut x.values[..lw])),
+        g.bias.as_deref_mut().map(|x| ("db", &mut x.values[..lb])),
+    ]
+    .into_iter()
+    .flatten()
+}
+
 /// Poisons `values`.
 fn poison_all<T: Float>(values: &mut [T]) {
     values.fill(poison());
@@ -305,15 +329,20 @@ impl<T: Float> Backend<T> for CheckedBackend {
             pre: tape.pre.values.clone(),
             inputs: tape.inputs.values.clone(),
         };
-        let layers = shape.networks * shape.depth;
-        let grads = grads.map(|g| {
-            check(op, "dV", &g.v.values[..layers * shape.layer()]);
-            StackGrads {
-                v: &mut g.v.values,
-                w: g.w.map(|x| &mut x.values),
-                bias: g.bias.map(|x| &mut x.values),
+        let mut grads = grads;
+        let lens = grad_lens(block, shape);
+        // Accumulated gradients are read, so they must hold values; written ones must be
+        // written whole, so they are poisoned first and checked after.
+        if let Some(g) = grads.as_mut() {
+            let written = !g.accumulate;
+            for (what, x) in grad_parts(g, lens) {
+                if written {
+                    poison_all(x);
+                } else {
+                    check(op, what, x);
+                }
             }
-        });
+        }
         self.cpu.backward_stack(
             block,
             shape,
@@ -321,9 +350,19 @@ impl<T: Float> Backend<T> for CheckedBackend {
             &alpha.values,
             &t,
             &mut p.values,
-            grads,
+            grads.as_mut().map(|g| StackGrads {
+                v: &mut g.v.values,
+                w: g.w.as_deref_mut().map(|x| &mut x.values),
+                bias: g.bias.as_deref_mut().map(|x| &mut x.values),
+                accumulate: g.accumulate,
+            }),
             &mut scratch.values,
         );
+        if let Some(g) = grads.as_mut() {
+            for (what, x) in grad_parts(g, lens) {
+                check(op, what, x);
+            }
+        }
         check(op, "dloss/dh0", &p.values[..shape.states()]);
     }
 
@@ -538,6 +577,33 @@ impl<T: Float> Backend<T> for CheckedBackend {
             &mut v.values,
         );
         check("adam_update", "p", &p.values[..len]);
+    }
+
+    fn adam_update_sum(
+        &self,
+        coeffs: &[AdamCoeffs<T>],
+        per_network: usize,
+        p: &mut Staged<T>,
+        g: &Staged<T>,
+        g2: &Staged<T>,
+        m: &mut Staged<T>,
+        v: &mut Staged<T>,
+    ) {
+        self.count();
+        let len = coeffs.len() * per_network;
+        for (what, x) in [("p", &*p), ("g", g), ("g2", g2), ("m", &*m), ("v", &*v)] {
+            check("adam_update_sum", what, &x.values[..len]);
+        }
+        self.cpu.adam_update_sum(
+            coeffs,
+            per_network,
+            &mut p.values,
+            &g.values,
+            &g2.values,
+            &mut m.values,
+            &mut v.values,
+        );
+        check("adam_update_sum", "p", &p.values[..len]);
     }
 
     fn sgd_update(

@@ -195,6 +195,10 @@ fn step<T: Float, B: Backend<T>>(backend: &B, block: &BlockSpec, inner: usize) -
         false,
         &mut scratch,
     );
+    // the residual gradients are written over whatever the buffers hold
+    for kind in [TensorKind::V, TensorKind::W, TensorKind::Bias] {
+        backend.fill(grads.get_mut(kind), len(kind), T::of(7.0));
+    }
     backend.backward_stack(
         block,
         shape,
@@ -202,7 +206,7 @@ fn step<T: Float, B: Backend<T>>(backend: &B, block: &BlockSpec, inner: usize) -
         &alpha,
         &tape,
         &mut p,
-        Some(grads_of(block, &mut grads)),
+        Some(grads_of(block, &mut grads).written()),
         &mut scratch,
     );
     backend.outer(&p, &x, &mut grads.embed, embed, false);
@@ -222,6 +226,21 @@ fn step<T: Float, B: Backend<T>>(backend: &B, block: &BlockSpec, inner: usize) -
         &grads.v,
         &mut m1,
         &mut m2,
+    );
+    // one Adam step of V from a gradient given in two parts (dV + dV)
+    let mut v_sum = up(&down(&params.v, len(TensorKind::V)));
+    let (mut m3, mut m4) = (
+        backend.zeros(len(TensorKind::V)),
+        backend.zeros(len(TensorKind::V)),
+    );
+    backend.adam_update_sum(
+        &coeffs,
+        dims.tensor_len(block, TensorKind::V),
+        &mut v_sum,
+        &grads.v,
+        &grads.v,
+        &mut m3,
+        &mut m4,
     );
     // two SGD steps with momentum of the readout, networks at different learning rates
     let mut readout = up(&down(&params.readout, len(TensorKind::Readout)));
@@ -245,6 +264,7 @@ fn step<T: Float, B: Backend<T>>(backend: &B, block: &BlockSpec, inner: usize) -
         ("dlogits", down(&dlogits, NETS * N_OUT * COLUMNS)),
         ("dh0", down(&p, shape.states())),
         ("v after adam", down(&v, len(TensorKind::V))),
+        ("v after adam of dV + dV", down(&v_sum, len(TensorKind::V))),
         (
             "readout after sgd",
             down(&readout, len(TensorKind::Readout)),

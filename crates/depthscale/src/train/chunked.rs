@@ -110,15 +110,6 @@ impl<T: Float, B: Backend<T>> Chunked<T, B> {
         }
     }
 
-    /// Zeros the chunk gradient of `layers` layers.
-    fn clear_grads(&mut self, backend: &B, net: &NetBatch<T, B>, layers: usize) {
-        let l = net.dims().depth;
-        for kind in LAYER_KINDS {
-            let per = net.tensor_len(kind) / l;
-            backend.fill(self.grads.get_mut(kind), layers * per, T::zero());
-        }
-    }
-
     /// Writes the chunk gradient of `layers` layers into layers `k0..` of `grads`.
     fn store_grads(
         &mut self,
@@ -233,7 +224,6 @@ impl<T: Float, B: Backend<T>> Chunked<T, B> {
                     let w = weights_of(&block, &self.weights);
                     // h_k ~ h_{k+1} - alpha f(h_{k+1}); the tape is f's at h_{k+1}
                     backend.forward_stack(&block, one, w, &self.minus_alpha, tape, keep, scratch);
-                    self.clear_grads(backend, net, 1);
                     let w = weights_of(&block, &self.weights);
                     backend.backward_stack(
                         &block,
@@ -242,7 +232,7 @@ impl<T: Float, B: Backend<T>> Chunked<T, B> {
                         alpha,
                         tape,
                         p,
-                        Some(grads_of(&block, &mut self.grads)),
+                        Some(grads_of(&block, &mut self.grads).written()),
                         scratch,
                     );
                     self.store_grads(backend, net, k, 1, grads);
@@ -263,7 +253,6 @@ impl<T: Float, B: Backend<T>> Chunked<T, B> {
                     };
                     let w = weights_of(&block, &self.weights);
                     backend.forward_stack(&block, sh, w, alpha, tape, keep, scratch);
-                    self.clear_grads(backend, net, layers);
                     let w = weights_of(&block, &self.weights);
                     backend.backward_stack(
                         &block,
@@ -272,7 +261,7 @@ impl<T: Float, B: Backend<T>> Chunked<T, B> {
                         alpha,
                         tape,
                         p,
-                        Some(grads_of(&block, &mut self.grads)),
+                        Some(grads_of(&block, &mut self.grads).written()),
                         scratch,
                     );
                     self.store_grads(backend, net, k0, layers, grads);

@@ -22,8 +22,7 @@ use crate::kernels::{
     Backend, CpuBackend, Keep, NetBatch, Op, ProductShape, StackShape, Tape, ensure_len, grads_of,
 };
 use crate::model::{
-    Activation, BiasPosition, BlockSpec, Dims, DrawStream, NetworkStreams, ResNet, TensorKind,
-    Tensors,
+    Activation, BiasPosition, BlockSpec, Dims, DrawStream, NetworkStreams, ResNet, Tensors,
 };
 use crate::paths::{Init, PathCache};
 use crate::{Float, Result};
@@ -372,9 +371,6 @@ impl<T: Float, B: Backend<T>> Workspace<T, B> {
             Targets::Values(y) => backend.mse(logits, y, n_out, total, dlogits, &mut loss, scratch),
         }
 
-        for kind in [TensorKind::V, TensorKind::W, TensorKind::Bias] {
-            backend.fill(grads.get_mut(kind), net.tensor_len(kind), T::zero());
-        }
         // dB = dlogits h_L^T ; p = B^T dlogits
         backend.outer(dlogits, &tape.h_last, &mut grads.readout, readout, false);
         backend.product(
@@ -396,7 +392,7 @@ impl<T: Float, B: Backend<T>> Workspace<T, B> {
                 alpha_buf,
                 tape,
                 p,
-                Some(grads_of(&block, grads)),
+                Some(grads_of(&block, grads).written()),
                 scratch,
             ),
         }

@@ -277,11 +277,7 @@ impl<B: Backend<f32>> Trainer<B> {
                 }
             },
         );
-        for kind in TensorKind::ALL {
-            let len = self.net.tensor_len(kind);
-            self.backend
-                .axpy(1.0, g1.get(kind), self.grads.get_mut(kind), len);
-        }
+        // the halves' gradients are summed by the update (in the Adam pass itself)
         let loss = l0 + l1;
         if loss.is_finite() {
             self.update(lr);
@@ -289,10 +285,13 @@ impl<B: Backend<f32>> Trainer<B> {
         loss
     }
 
-    /// One optimizer update of every tensor from the gradients in `self.grads`.
+    /// One optimizer update of every tensor from the gradient of the whole batch: the sum of
+    /// the two halves' gradients, `self.grads + self.half.1` (Adam sums them in its own pass;
+    /// SGD first adds the second half into `self.grads`).
     fn update(&mut self, lr: f64) {
         let lens = TensorKind::ALL.map(|k| self.net.tensor_len(k));
-        let (backend, params, grads) = (&self.backend, self.net.params_mut(), &self.grads);
+        let (backend, params) = (&self.backend, self.net.params_mut());
+        let (grads, half) = (&mut self.grads, &self.half.1);
         // the hidden (per-layer) tensors take `lr * hidden_lr_factor`, the embedding and readout `lr`
         let hidden_lr = lr * self.hidden_lr_factor;
         let rate = |kind: TensorKind| match kind {
@@ -311,11 +310,12 @@ impl<B: Backend<f32>> Trainer<B> {
                 let (m, v) = moments;
                 for (kind, len) in TensorKind::ALL.into_iter().zip(lens) {
                     if len > 0 && !frozen(kind) {
-                        backend.adam_update(
+                        backend.adam_update_sum(
                             &[adam.coeffs(adam.steps, rate(kind))],
                             len,
                             params.get_mut(kind),
                             grads.get(kind),
+                            half.get(kind),
                             m.get_mut(kind),
                             v.get_mut(kind),
                         );
@@ -326,6 +326,7 @@ impl<B: Backend<f32>> Trainer<B> {
                 sgd.steps += 1;
                 for (kind, len) in TensorKind::ALL.into_iter().zip(lens) {
                     if len > 0 && !frozen(kind) {
+                        backend.axpy(1.0, half.get(kind), grads.get_mut(kind), len);
                         backend.sgd_update(
                             &[sgd.coeffs(sgd.steps, rate(kind))],
                             len,

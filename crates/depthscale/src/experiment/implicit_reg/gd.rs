@@ -184,6 +184,7 @@ impl<B: Backend<f64>> GdNet<B> {
                     v: gv,
                     w: Some(gw),
                     bias: None,
+                    accumulate: true,
                 };
                 backend.backward_stack(block, *shape, weights, alpha, tape, p, Some(g), scratch);
             }

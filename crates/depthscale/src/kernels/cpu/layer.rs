@@ -19,12 +19,14 @@ pub(super) struct Layer<'a, T> {
     pub bias: Option<&'a [T]>,
 }
 
-/// Gradient accumulators of one residual layer (same shapes as [`Layer`]).
+/// Gradients of one residual layer (same shapes as [`Layer`]), added to what the slices hold
+/// when `accumulate`, written otherwise.
 #[derive(Debug)]
 pub(super) struct LayerGrads<'a, T> {
     pub v: &'a mut [T],
     pub w: Option<&'a mut [T]>,
     pub bias: Option<&'a mut [T]>,
+    pub accumulate: bool,
 }
 
 /// Scratch values one layer needs, forward or backward, for width `d`, inner width `m` and
@@ -140,7 +142,7 @@ pub(super) fn backward<T: Float>(
     debug_assert_eq!(pre.len(), m * n);
     #[cfg(target_arch = "x86_64")]
     if let Some(isa) = path.isa() {
-        let grads = grads.map(|g| (f32s_mut(g.v), g.bias.map(f32s_mut)));
+        let grads = grads.map(|g| (f32s_mut(g.v), g.bias.map(f32s_mut), g.accumulate));
         super::simd_layer::backward(
             isa,
             f32s(layer.v),
@@ -157,6 +159,16 @@ pub(super) fn backward<T: Float>(
     // with gradients, the activation and its derivative in one pass (`slopes`), except for
     // ReLU, whose derivative is a comparison
     let fused = grads.is_some() && block.activation != Activation::Relu;
+    // written gradients: zero this layer's (in cache), then accumulate as usual
+    if let Some(g) = grads.as_mut().filter(|g| !g.accumulate) {
+        g.v.fill(T::zero());
+        if let Some(w) = g.w.as_deref_mut() {
+            w.fill(T::zero());
+        }
+        if let Some(b) = g.bias.as_deref_mut() {
+            b.fill(T::zero());
+        }
+    }
     let (q, slopes) = scratch[..2 * m * n].split_at_mut(m * n);
     if let Some(g) = grads.as_mut() {
         // dV += p (alpha * act(pre))^T ; db_out += sum_c alpha_c p_c

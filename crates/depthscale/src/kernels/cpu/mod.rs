@@ -252,20 +252,62 @@ fn elementwise<T: Float>(y: &mut [T], x: &[T], f: impl Fn(&mut [T], &[T]) + Sync
     }
 }
 
+/// Asks the CPU to bring `x` toward its L1 cache (a hint only: no effect on results). The
+/// per-layer tensors of a stack are a few KiB each, so every layer starts on a new 4 KiB page,
+/// where the hardware prefetchers start cold: the stack loops prefetch the next layer's.
+#[inline]
+fn prefetch<T>(x: &[T]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_MM_HINT_T1, _mm_prefetch};
+        let bytes = std::mem::size_of_val(x);
+        let base = x.as_ptr().cast::<i8>();
+        for at in (0..bytes).step_by(64) {
+            // SAFETY: a prefetch never faults, and `at` stays inside `x`.
+            unsafe { _mm_prefetch::<_MM_HINT_T1>(base.add(at)) };
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = x;
+}
+
+/// Adam on one value from its gradient `gi` (`sqrt` and `/` are exact IEEE operations, so the
+/// vectorized loops around it need no fast-math).
+#[inline(always)]
+fn adam_one<T: Float>(c: &AdamCoeffs<T>, p: &mut T, gi: T, m: &mut T, v: &mut T) {
+    let mi = *m + c.lerp * (gi - *m);
+    let vi = *v * c.beta2 + c.one_minus_beta2 * gi * gi;
+    *m = mi;
+    *v = vi;
+    let denom = vi.sqrt() / c.bc2_sqrt + c.eps;
+    *p -= c.step_size * (mi / denom);
+}
+
 /// The Adam element loop over equal-length slices (re-sliced so bounds checks vanish and the
-/// loop vectorizes; `sqrt` and `/` are exact IEEE operations, so no fast-math is needed).
+/// loop vectorizes).
 #[inline(never)]
 fn adam_elements<T: Float>(c: &AdamCoeffs<T>, p: &mut [T], g: &[T], m: &mut [T], v: &mut [T]) {
     let n = p.len();
     let (g, m, v) = (&g[..n], &mut m[..n], &mut v[..n]);
     for i in 0..n {
-        let gi = g[i];
-        let mi = m[i] + c.lerp * (gi - m[i]);
-        let vi = v[i] * c.beta2 + c.one_minus_beta2 * gi * gi;
-        m[i] = mi;
-        v[i] = vi;
-        let denom = vi.sqrt() / c.bc2_sqrt + c.eps;
-        p[i] -= c.step_size * (mi / denom);
+        adam_one(c, &mut p[i], g[i], &mut m[i], &mut v[i]);
+    }
+}
+
+/// [`adam_elements`] from the gradient `g + g2`, summed as `axpy` sums (`g + 1 * g2`, the
+/// same bits as `g + g2`).
+#[inline(never)]
+fn adam_elements_sum<T: Float>(
+    c: &AdamCoeffs<T>,
+    p: &mut [T],
+    (g, g2): (&[T], &[T]),
+    m: &mut [T],
+    v: &mut [T],
+) {
+    let n = p.len();
+    let (g, g2, m, v) = (&g[..n], &g2[..n], &mut m[..n], &mut v[..n]);
+    for i in 0..n {
+        adam_one(c, &mut p[i], g[i] + g2[i], &mut m[i], &mut v[i]);
     }
 }
 
@@ -378,6 +420,9 @@ impl<T: Float> Backend<T> for CpuBackend {
                     None => &mut *pre_one,
                 };
                 let layer = layer_of(weights, shape, bl, b, k);
+                if k + 1 < l {
+                    prefetch(layer_of(weights, shape, bl, b, k + 1).v);
+                }
                 layer::forward(path, block, layer, alpha, h, pre, work);
             }
         };
@@ -422,6 +467,7 @@ impl<T: Float> Backend<T> for CpuBackend {
         };
         let one = network_scratch(shape);
         let want_w = grads.as_ref().is_some_and(|g| g.w.is_some());
+        let accumulate = grads.as_ref().is_none_or(|g| g.accumulate);
         assert!(
             tape.pre.len() >= shape.pre_tape(),
             "the backward stack needs pre-activations"
@@ -439,10 +485,18 @@ impl<T: Float> Backend<T> for CpuBackend {
             for k in (0..l).rev() {
                 let i = b * l + k;
                 let (at, pat) = (i * dn, i * mn);
+                if k > 0 {
+                    prefetch(layer_of(weights, shape, bl, b, k - 1).v);
+                    prefetch(&tape.pre[pat - mn..pat]);
+                    if let Some((v, _, _)) = g.as_ref() {
+                        prefetch(&v[(k - 1) * dm..k * dm]);
+                    }
+                }
                 let layer_grads = g.as_mut().map(|(v, w, bias)| LayerGrads {
                     v: &mut v[k * dm..(k + 1) * dm],
                     w: w.as_deref_mut().map(|x| &mut x[k * dm..(k + 1) * dm]),
                     bias: bias.as_deref_mut().map(|x| &mut x[k * bl..(k + 1) * bl]),
+                    accumulate,
                 });
                 let input = want_w.then(|| &tape.inputs[at..at + dn]);
                 layer::backward(
@@ -696,6 +750,29 @@ impl<T: Float> Backend<T> for CpuBackend {
                 .zip(m[r.clone()].par_chunks_mut(PARALLEL_CHUNK))
                 .zip(v[r].par_chunks_mut(PARALLEL_CHUNK))
                 .for_each(|(((p, g), m), v)| adam_elements(c, p, g, m, v));
+        }
+    }
+
+    fn adam_update_sum(
+        &self,
+        coeffs: &[AdamCoeffs<T>],
+        per_network: usize,
+        p: &mut Vec<T>,
+        g: &Vec<T>,
+        g2: &Vec<T>,
+        m: &mut Vec<T>,
+        v: &mut Vec<T>,
+    ) {
+        for (b, c) in coeffs.iter().enumerate() {
+            let r = b * per_network..(b + 1) * per_network;
+            // Elementwise, so splitting across threads changes no bit of the result.
+            p[r.clone()]
+                .par_chunks_mut(PARALLEL_CHUNK)
+                .zip(g[r.clone()].par_chunks(PARALLEL_CHUNK))
+                .zip(g2[r.clone()].par_chunks(PARALLEL_CHUNK))
+                .zip(m[r.clone()].par_chunks_mut(PARALLEL_CHUNK))
+                .zip(v[r].par_chunks_mut(PARALLEL_CHUNK))
+                .for_each(|((((p, g), g2), m), v)| adam_elements_sum(c, p, (g, g2), m, v));
         }
     }
 

@@ -9,6 +9,10 @@
 
 use super::simd::{Epilogue, Isa, Outer, Tn, scaled_relu_on, transpose_on, weighted_column_sum_on};
 
+/// One layer's gradients for [`backward`]: `dV`, `db` (when the layer has a bias) and whether
+/// they are accumulated into (`true`) or written (`false`).
+pub(super) type SimdGrads<'a> = (&'a mut [f32], Option<&'a mut [f32]>, bool);
+
 /// Scratch values [`forward`] needs for width `d` and `n` columns ([`backward`] needs fewer).
 pub(super) fn scratch_len(d: usize, n: usize) -> usize {
     d * d + d * n
@@ -40,7 +44,9 @@ pub(super) fn forward(
     let a = &mut a[..d * n];
     transpose_on(isa, v, vt, d, d);
     // SAFETY: `isa` is available (asserted); the lengths are checked inside.
-    unsafe { scaled_relu_on(isa, alpha, h, a, Some(pre), d) };
+    pre.copy_from_slice(h);
+    // SAFETY: `isa` is available (asserted); the lengths are checked inside.
+    unsafe { scaled_relu_on(isa, alpha, h, a, None, d) };
     // The raw pointers are taken only now, after the last writes through `vt`, `a` and `h`'s
     // references, and nothing else touches those buffers while `tn` runs.
     let tn = Tn {
@@ -60,7 +66,8 @@ pub(super) fn forward(
 }
 
 /// The backward step of a layer: given `p = dloss/dh_{k+1}`, accumulates
-/// `dV += p (alpha relu(pre))^T` and `db += sum_c alpha_c p_c` when `grads` holds them, then
+/// `dV += p (alpha relu(pre))^T` and `db += sum_c alpha_c p_c` when `grads` holds them (or
+/// writes them, `dV <- ..`, `db <- ..`, when its flag `accumulate` is false), then
 /// `p <- p + alpha [pre > 0] (V^T p)`.
 ///
 /// # Panics
@@ -71,7 +78,7 @@ pub(super) fn backward(
     alpha: &[f32],
     pre: &[f32],
     p: &mut [f32],
-    grads: Option<(&mut [f32], Option<&mut [f32]>)>,
+    grads: Option<SimdGrads<'_>>,
     scratch: &mut [f32],
 ) {
     let n = alpha.len();
@@ -81,7 +88,7 @@ pub(super) fn backward(
     let d = p.len() / n;
     assert!(isa.available(), "{isa:?} is not available on this CPU");
     assert!(v.len() == d * d && p.len() == d * n && pre.len() == d * n);
-    if let Some((gv, gb)) = grads {
+    if let Some((gv, gb, accumulate)) = grads {
         assert!(gv.len() == d * d && gb.as_ref().is_none_or(|b| b.len() == d));
         let a = &mut scratch[..d * n];
         // SAFETY: `isa` is available (asserted); the lengths are checked inside.
@@ -97,12 +104,15 @@ pub(super) fn backward(
             rows: d,
             cols: d,
             n,
-            accumulate: true,
+            accumulate,
         };
         // SAFETY: `isa` is available; `gv` is `d x d`, `p` and `a` are `d x n` (asserted),
         // and `gv` is a distinct borrow from both.
         unsafe { outer.run_on(isa) };
         if let Some(gb) = gb {
+            if !accumulate {
+                gb.fill(0.0);
+            }
             // SAFETY: `isa` is available (asserted); the lengths are checked inside.
             unsafe { weighted_column_sum_on(isa, alpha, p, gb, d) };
         }
@@ -234,7 +244,7 @@ mod tests {
                 &alpha,
                 &pre,
                 &mut pp,
-                Some((&mut gv, Some(&mut gb))),
+                Some((&mut gv, Some(&mut gb), true)),
                 &mut scratch,
             );
             close(&pp, &p0, &format!("{isa:?} p (d {d}, n {n})"));

@@ -128,7 +128,8 @@ fn close<T: Float>(got: &[T], want: &[f64], tol: f64, what: &str) {
 }
 
 /// Runs one layer of `block` (inner width `m`) through `backend`'s stack (forward, then
-/// backward with gradients accumulated onto ones) and compares with [`naive_layer`].
+/// backward with gradients accumulated onto ones, then written over NaNs) and compares with
+/// [`naive_layer`].
 fn check_one_layer<T: Float>(
     backend: CpuBackend,
     block: BlockSpec,
@@ -211,6 +212,7 @@ fn check_one_layer<T: Float>(
             v: &mut gv,
             w: block.inner.then_some(&mut gw),
             bias: block.has_bias().then_some(&mut gb),
+            accumulate: true,
         }),
         &mut scratch,
     );
@@ -222,6 +224,33 @@ fn check_one_layer<T: Float>(
     }
     if block.has_bias() {
         close(&gb, &plus_one(&want.gb), tol, &format!("db ({tag})"));
+    }
+    // written instead of accumulated: whatever the buffers held (NaN here) is replaced
+    let nan = T::nan();
+    let (mut gv, mut gw, mut gb) = (vec![nan; d * m], vec![nan; m * d], vec![nan; bl]);
+    let mut pp = cast::<T>(&p);
+    backend.backward_stack(
+        &block,
+        shape,
+        weights,
+        &alpha_t,
+        &tape,
+        &mut pp,
+        Some(StackGrads {
+            v: &mut gv,
+            w: block.inner.then_some(&mut gw),
+            bias: block.has_bias().then_some(&mut gb),
+            accumulate: false,
+        }),
+        &mut scratch,
+    );
+    close(&pp, &want.p0, tol, &format!("p, written ({tag})"));
+    close(&gv, &want.gv, tol, &format!("dV, written ({tag})"));
+    if block.inner {
+        close(&gw, &want.gw, tol, &format!("dW, written ({tag})"));
+    }
+    if block.has_bias() {
+        close(&gb, &want.gb, tol, &format!("db, written ({tag})"));
     }
 }
 
@@ -429,6 +458,7 @@ fn run_stack<T: Float>(
             v: &mut gv,
             w: block.inner.then_some(&mut gw),
             bias: block.has_bias().then_some(&mut gb),
+            accumulate: true,
         }),
         &mut scratch,
     );
@@ -633,4 +663,30 @@ fn products_match_naive_sums() {
         check::<f64>(backend, 1e-12);
         check::<f32>(backend, 1e-5);
     }
+}
+
+/// `adam_update_sum(g, g2)` is bitwise `axpy(1, g2, g)` followed by `adam_update`, in `f32`
+/// and `f64`, over more values than one parallel chunk (so the threads split it).
+#[test]
+fn adam_of_a_sum_is_the_axpy_then_adam() {
+    fn check<T: Float>() {
+        let backend = CpuBackend::new();
+        let n = 3 * super::PARALLEL_CHUNK + 17;
+        let mut r = crate::rng::stream(5, &[1]);
+        let mut draw = || -> Vec<T> { (0..n).map(|_| T::of(r.random::<f64>() - 0.5)).collect() };
+        let (p, g, g2, m, v) = (draw(), draw(), draw(), draw(), draw());
+        let v: Vec<T> = v.iter().map(|x| *x * *x).collect();
+        let coeffs = [AdamCoeffs::new(0.9, 0.999, 1e-8, 3, 1e-2)];
+        let (mut p1, mut m1, mut v1) = (p.clone(), m.clone(), v.clone());
+        backend.adam_update_sum(&coeffs, n, &mut p1, &g, &g2, &mut m1, &mut v1);
+        let (mut p2, mut m2, mut v2, mut sum) = (p, m, v, g);
+        backend.axpy(T::one(), &g2, &mut sum, n);
+        backend.adam_update(&coeffs, n, &mut p2, &sum, &mut m2, &mut v2);
+        let bits = |x: &[T]| x.iter().map(|v| v.f64().to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&p1), bits(&p2), "{} parameters", T::NAME);
+        assert_eq!(bits(&m1), bits(&m2), "{} first moments", T::NAME);
+        assert_eq!(bits(&v1), bits(&v2), "{} second moments", T::NAME);
+    }
+    check::<f32>();
+    check::<f64>();
 }
