@@ -296,7 +296,7 @@ fn adam_elements<T: Float>(c: &AdamCoeffs<T>, p: &mut [T], g: &[T], m: &mut [T],
 
 /// [`adam_elements`] from the gradient `g + g2`, summed as `axpy` sums (`g + 1 * g2`, the
 /// same bits as `g + g2`).
-#[inline(never)]
+#[inline(always)]
 fn adam_elements_sum<T: Float>(
     c: &AdamCoeffs<T>,
     p: &mut [T],
@@ -309,6 +309,51 @@ fn adam_elements_sum<T: Float>(
     for i in 0..n {
         adam_one(c, &mut p[i], g[i] + g2[i], &mut m[i], &mut v[i]);
     }
+}
+
+/// [`adam_elements_sum`] compiled for `path`'s vector width: the same IEEE operations in the
+/// same order (Rust never contracts `a * b + c` into a fused multiply-add), so the same bits
+/// on every path, with the divisions and square roots of a wider vector per instruction.
+#[inline(never)]
+fn adam_elements_sum_on<T: Float>(
+    path: CpuPath,
+    c: &AdamCoeffs<T>,
+    p: &mut [T],
+    g: (&[T], &[T]),
+    m: &mut [T],
+    v: &mut [T],
+) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        #[target_feature(enable = "avx512f")]
+        fn wide<T: Float>(
+            c: &AdamCoeffs<T>,
+            p: &mut [T],
+            g: (&[T], &[T]),
+            m: &mut [T],
+            v: &mut [T],
+        ) {
+            adam_elements_sum(c, p, g, m, v);
+        }
+        #[target_feature(enable = "avx2")]
+        fn narrow<T: Float>(
+            c: &AdamCoeffs<T>,
+            p: &mut [T],
+            g: (&[T], &[T]),
+            m: &mut [T],
+            v: &mut [T],
+        ) {
+            adam_elements_sum(c, p, g, m, v);
+        }
+        match path {
+            // SAFETY: a backend holds a SIMD path only where the CPU has it (`with_path`, `best`).
+            CpuPath::Avx512 => return unsafe { wide(c, p, g, m, v) },
+            // SAFETY: as above.
+            CpuPath::Avx2 => return unsafe { narrow(c, p, g, m, v) },
+            CpuPath::Portable => {}
+        }
+    }
+    adam_elements_sum(c, p, g, m, v);
 }
 
 impl<T: Float> Backend<T> for CpuBackend {
@@ -772,7 +817,9 @@ impl<T: Float> Backend<T> for CpuBackend {
                 .zip(g2[r.clone()].par_chunks(PARALLEL_CHUNK))
                 .zip(m[r.clone()].par_chunks_mut(PARALLEL_CHUNK))
                 .zip(v[r].par_chunks_mut(PARALLEL_CHUNK))
-                .for_each(|((((p, g), g2), m), v)| adam_elements_sum(c, p, (g, g2), m, v));
+                .for_each(|((((p, g), g2), m), v)| {
+                    adam_elements_sum_on(self.path, c, p, (g, g2), m, v)
+                });
         }
     }
 
