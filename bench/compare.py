@@ -8,7 +8,9 @@ per-input against per-input, the same model (the training model's bias included)
 long-lived worker process (depthscale: `crates/depthscale/benches/peers.rs`; the others:
 `bench/peer_*.py`), set up and warmed up (JIT-compiled) once, its first call reported apart; the
 sides then take turns, in an order rotated every round, and each cell reports the median (and
-min / max) over all rounds. The one-core row pins its workers to core 0 (`taskset`) with one
+min / max) over all rounds. Every turn after the first starts with one untimed call (every side
+alike; `--cold-turns` drops it), so that no side is timed on caches the other sides just filled
+with their own data: steady-state speed, as in a training loop. The one-core row pins its workers to core 0 (`taskset`) with one
 thread each; the others let every side use both cores.
 
 Each peer is checked against depthscale on the same data (relative difference printed): the four
@@ -238,6 +240,9 @@ def main():
     ap.add_argument("--cell-budget", type=float, default=40.0,
                     help="seconds after which a cell (row and side) skips its later rounds (default 40)")
     ap.add_argument("--json", help="also write the results as JSON to this file")
+    ap.add_argument("--cold-turns", action="store_true",
+                    help="time each turn from its first call, right after the other sides' turns (default: one "
+                    "untimed call starts every turn, for every side)")
     args = ap.parse_args()
     rounds = args.rounds or (2 if args.quick else 7)
     rows = [r for r in ROWS if not args.only or r[0] in args.only.split(",")]
@@ -257,6 +262,8 @@ def main():
     peaks = {(p, c): peak(python, p, c) for p in ("f64", "f32") for c in (1, 2)}
     print("peak (numpy GEMM, GFLOP/s): " + ", ".join(f"{p} {c} core{'s' if c > 1 else ''} {v:.1f}" for (p, c), v in peaks.items()))
 
+    print("turns: " + ("cold (timed from their first call)" if args.cold_turns
+                       else "warm (each starts with one untimed call, every side alike)"))
     if args.cpu_path:
         os.environ["DEPTHSCALE_CPU_PATH"] = args.cpu_path
         print(f"depthscale's training workloads on the {args.cpu_path} path")
@@ -292,6 +299,11 @@ def main():
                 if spent.get((key, side), 0.0) > args.cell_budget:
                     continue  # enough calls of a slow cell (a loaded machine): the later rounds skip it
                 t = time.perf_counter()
+                if rnd > 0 and not args.cold_turns:
+                    # one untimed call first, so that each turn is timed warm (caches refilled after
+                    # the other sides' turns) like the first one, which follows the worker's set-up
+                    # call; every side gets it
+                    workers[worker].run(name, 1)
                 cells[key].setdefault(side, []).append(workers[worker].run(name, reps))
                 spent[(key, side)] = spent.get((key, side), 0.0) + time.perf_counter() - t
         loads.append(os.getloadavg()[0])
@@ -352,7 +364,8 @@ def main():
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"cpu": model, "simd": simd, "peaks_gflops": {f"{p}_{c}core": v for (p, c), v in peaks.items()},
-                       "load_min_max": [min(loads), max(loads)], "rounds": rounds, "rows": results}, f, indent=2)
+                       "load_min_max": [min(loads), max(loads)], "rounds": rounds,
+                       "warm_turns": not args.cold_turns, "rows": results}, f, indent=2)
     dead = [w.name for w in workers.values() if w.dead]
     if dead:
         print(f"workers that stopped: {', '.join(dead)}; their logs are in {data}", file=sys.stderr)

@@ -254,7 +254,7 @@ fn elementwise<T: Float>(y: &mut [T], x: &[T], f: impl Fn(&mut [T], &[T]) + Sync
 
 /// Asks the CPU to bring `x` toward its L1 cache (a hint only: no effect on results). The
 /// per-layer tensors of a stack are a few KiB each, so every layer starts on a new 4 KiB page,
-/// where the hardware prefetchers start cold: the stack loops prefetch the next layer's.
+/// where the hardware prefetchers start cold: the SIMD stack loops prefetch the next layer's.
 #[inline]
 fn prefetch<T>(x: &[T]) {
     #[cfg(target_arch = "x86_64")]
@@ -439,6 +439,10 @@ impl<T: Float> Backend<T> for CpuBackend {
             CpuPath::Portable
         };
         let one = network_scratch(shape);
+        // the fused f32 layers are fast enough for memory latency to show: they prefetch the next
+        // layer (measured: 2% off the train step); the portable layers do not (it slowed the
+        // one-input f64 probe)
+        let prefetching = path != CpuPath::Portable;
         let Tape {
             h0,
             h_last,
@@ -465,7 +469,7 @@ impl<T: Float> Backend<T> for CpuBackend {
                     None => &mut *pre_one,
                 };
                 let layer = layer_of(weights, shape, bl, b, k);
-                if k + 1 < l {
+                if prefetching && k + 1 < l {
                     prefetch(layer_of(weights, shape, bl, b, k + 1).v);
                 }
                 layer::forward(path, block, layer, alpha, h, pre, work);
@@ -511,6 +515,10 @@ impl<T: Float> Backend<T> for CpuBackend {
             CpuPath::Portable
         };
         let one = network_scratch(shape);
+        // the fused f32 layers are fast enough for memory latency to show: they prefetch the next
+        // layer (measured: 2% off the train step); the portable layers do not (it slowed the
+        // one-input f64 probe)
+        let prefetching = path != CpuPath::Portable;
         let want_w = grads.as_ref().is_some_and(|g| g.w.is_some());
         let accumulate = grads.as_ref().is_none_or(|g| g.accumulate);
         assert!(
@@ -530,7 +538,7 @@ impl<T: Float> Backend<T> for CpuBackend {
             for k in (0..l).rev() {
                 let i = b * l + k;
                 let (at, pat) = (i * dn, i * mn);
-                if k > 0 {
+                if prefetching && k > 0 {
                     prefetch(layer_of(weights, shape, bl, b, k - 1).v);
                     prefetch(&tape.pre[pat - mn..pat]);
                     if let Some((v, _, _)) = g.as_ref() {
