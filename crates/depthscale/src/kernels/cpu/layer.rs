@@ -2,8 +2,8 @@
 //! layer and direction with the pointwise work (activation, per-column scale, bias) in tight
 //! loops over contiguous columns, or the fused SIMD layer of [`super::simd_layer`].
 
-use super::CpuPath;
 use super::pointwise::{scale_by_derivative, scaled_activation, scaled_value_and_derivative};
+use super::{Ahead, CpuPath};
 use crate::Float;
 use crate::linalg::{MatMut, MatRef, matmul};
 use crate::model::{Activation, BiasPosition, BlockSpec};
@@ -55,7 +55,9 @@ pub(super) fn f32s_mut<T: Float>(x: &mut [T]) -> &mut [f32] {
 /// Forward: `h <- h + alpha_c (V act(W h + b_in) + b_out)` in place, the pre-activation
 /// `W h + b_in` written into `pre` (`h`: `d x n`, `pre`: `m x n`, `n = alpha.len()`). A SIMD
 /// `path` takes the fused layer (the caller checked `T` is `f32`, the CPU has the path and
-/// [`simd_block`]); [`CpuPath::Portable`] the `faer` products.
+/// [`simd_block`]); [`CpuPath::Portable`] the `faer` products. The fused layer prefetches
+/// `ahead` (the next layer's tensors) between its product blocks.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn forward<T: Float>(
     path: CpuPath,
     block: &BlockSpec,
@@ -64,6 +66,7 @@ pub(super) fn forward<T: Float>(
     h: &mut [T],
     pre: &mut [T],
     scratch: &mut [T],
+    ahead: Ahead,
 ) {
     let (d, m) = (layer.width, layer.inner);
     let n = alpha.len();
@@ -79,11 +82,13 @@ pub(super) fn forward<T: Float>(
             f32s_mut(h),
             f32s_mut(pre),
             f32s_mut(&mut scratch[..super::simd_layer::scratch_len(d, n)]),
+            ahead,
         );
         return;
     }
     #[cfg(not(target_arch = "x86_64"))]
     let _ = path;
+    let _ = ahead;
     // pre = W h (+ b_in)
     match layer.w {
         Some(w) => matmul(
@@ -135,6 +140,7 @@ pub(super) fn backward<T: Float>(
     p: &mut [T],
     mut grads: Option<LayerGrads<'_, T>>,
     scratch: &mut [T],
+    ahead: Ahead,
 ) {
     let (d, m) = (layer.width, layer.inner);
     let n = alpha.len();
@@ -151,11 +157,13 @@ pub(super) fn backward<T: Float>(
             f32s_mut(p),
             grads,
             f32s_mut(&mut scratch[..d * n]),
+            ahead,
         );
         return;
     }
     #[cfg(not(target_arch = "x86_64"))]
     let _ = path;
+    let _ = ahead;
     // with gradients, the activation and its derivative in one pass (`slopes`), except for
     // ReLU, whose derivative is a comparison
     let fused = grads.is_some() && block.activation != Activation::Relu;

@@ -252,23 +252,72 @@ fn elementwise<T: Float>(y: &mut [T], x: &[T], f: impl Fn(&mut [T], &[T]) + Sync
     }
 }
 
-/// Asks the CPU to bring `x` toward its L1 cache (a hint only: no effect on results). The
-/// per-layer tensors of a stack are a few KiB each, so every layer starts on a new 4 KiB page,
-/// where the hardware prefetchers start cold: the SIMD stack loops prefetch the next layer's.
-#[inline]
-fn prefetch<T>(x: &[T]) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        use std::arch::x86_64::{_MM_HINT_T1, _mm_prefetch};
-        let bytes = std::mem::size_of_val(x);
-        let base = x.as_ptr().cast::<i8>();
-        for at in (0..bytes).step_by(64) {
-            // SAFETY: a prefetch never faults, and `at` stays inside `x`.
-            unsafe { _mm_prefetch::<_MM_HINT_T1>(base.add(at)) };
+/// The next layer's tensors, to be prefetched a few cache lines at a time while this layer
+/// computes (hints only: no effect on results). The per-layer tensors of a stack are a few KiB
+/// each, so every layer starts on new 4 KiB pages, where the hardware prefetchers start cold;
+/// asking for all of them at once stalls on the CPU's few outstanding misses, so the fused
+/// layers spread the requests between their product blocks ([`Ahead::issue`]).
+#[derive(Debug)]
+pub(super) struct Ahead {
+    /// Start and length in bytes of each tensor.
+    parts: [(*const u8, usize); 3],
+    /// The tensor and the byte offset of the next line to ask for.
+    part: usize,
+    at: usize,
+}
+
+impl Ahead {
+    /// Nothing to prefetch.
+    pub(super) fn none() -> Self {
+        Self {
+            parts: [(std::ptr::null(), 0); 3],
+            part: 3,
+            at: 0,
         }
     }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = x;
+
+    /// The tensors `parts` (empty slices are skipped).
+    pub(super) fn of<T>(parts: [&[T]; 3]) -> Self {
+        Self {
+            parts: parts.map(|x| (x.as_ptr().cast::<u8>(), std::mem::size_of_val(x))),
+            part: 0,
+            at: 0,
+        }
+    }
+
+    /// Cache lines not yet asked for.
+    pub(super) fn lines(&self) -> usize {
+        let left: usize = self.parts.iter().skip(self.part).map(|p| p.1).sum();
+        (left.saturating_sub(self.at)).div_ceil(64)
+    }
+
+    /// Asks for the next `lines` cache lines (fewer at the end).
+    #[inline]
+    pub(super) fn issue(&mut self, lines: usize) {
+        for _ in 0..lines {
+            while self.part < 3 && self.at >= self.parts[self.part].1 {
+                self.part += 1;
+                self.at = 0;
+            }
+            if self.part == 3 {
+                return;
+            }
+            #[cfg(target_arch = "x86_64")]
+            {
+                use std::arch::x86_64::{_MM_HINT_T1, _mm_prefetch};
+                // SAFETY: a prefetch never faults, and `at` stays inside the tensor.
+                unsafe {
+                    _mm_prefetch::<_MM_HINT_T1>(self.parts[self.part].0.add(self.at).cast());
+                }
+            }
+            self.at += 64;
+        }
+    }
+
+    /// Asks for every line left.
+    pub(super) fn rest(&mut self) {
+        self.issue(self.lines());
+    }
 }
 
 /// Adam on one value from its gradient `gi` (`sqrt` and `/` are exact IEEE operations, so the
@@ -469,10 +518,12 @@ impl<T: Float> Backend<T> for CpuBackend {
                     None => &mut *pre_one,
                 };
                 let layer = layer_of(weights, shape, bl, b, k);
-                if prefetching && k + 1 < l {
-                    prefetch(layer_of(weights, shape, bl, b, k + 1).v);
-                }
-                layer::forward(path, block, layer, alpha, h, pre, work);
+                let ahead = if prefetching && k + 1 < l {
+                    Ahead::of([layer_of(weights, shape, bl, b, k + 1).v, &[], &[]])
+                } else {
+                    Ahead::none()
+                };
+                layer::forward(path, block, layer, alpha, h, pre, work, ahead);
             }
         };
         let mut pres = (keep != Keep::Output).then(|| pre[..networks * l * mn].chunks_mut(l * mn));
@@ -538,13 +589,15 @@ impl<T: Float> Backend<T> for CpuBackend {
             for k in (0..l).rev() {
                 let i = b * l + k;
                 let (at, pat) = (i * dn, i * mn);
-                if prefetching && k > 0 {
-                    prefetch(layer_of(weights, shape, bl, b, k - 1).v);
-                    prefetch(&tape.pre[pat - mn..pat]);
-                    if let Some((v, _, _)) = g.as_ref() {
-                        prefetch(&v[(k - 1) * dm..k * dm]);
-                    }
-                }
+                let ahead = if prefetching && k > 0 {
+                    let dv = g
+                        .as_ref()
+                        .map_or(&[][..], |(v, _, _)| &v[(k - 1) * dm..k * dm]);
+                    let v = layer_of(weights, shape, bl, b, k - 1).v;
+                    Ahead::of([v, &tape.pre[pat - mn..pat], dv])
+                } else {
+                    Ahead::none()
+                };
                 let layer_grads = g.as_mut().map(|(v, w, bias)| LayerGrads {
                     v: &mut v[k * dm..(k + 1) * dm],
                     w: w.as_deref_mut().map(|x| &mut x[k * dm..(k + 1) * dm]),
@@ -562,6 +615,7 @@ impl<T: Float> Backend<T> for CpuBackend {
                     pb,
                     layer_grads,
                     work,
+                    ahead,
                 );
             }
         };

@@ -7,7 +7,12 @@
 //! - backward: `dV += p a^T` ([`Outer`]) and `db += sum_c alpha_c p_c` when asked, then
 //!   `p[:, c] += alpha_c [pre > 0] (V^T p)[:, c]` as one [`Tn`] product, in place.
 
+use super::Ahead;
 use super::simd::{Epilogue, Isa, Outer, Tn, scaled_relu_on, transpose_on, weighted_column_sum_on};
+
+/// Columns (of [`Tn`]) or rows (of [`Outer`]) per call, between which [`Ahead`] asks for a few
+/// cache lines: the products' own register blocks, so the split changes no arithmetic.
+const GROUP: usize = 12;
 
 /// One layer's gradients for [`backward`]: `dV`, `db` (when the layer has a bias) and whether
 /// they are accumulated into (`true`) or written (`false`).
@@ -18,11 +23,13 @@ pub(super) fn scratch_len(d: usize, n: usize) -> usize {
     d * d + d * n
 }
 
-/// The forward step of a layer: `pre <- h`, `h <- h + V (alpha relu(h)) + alpha b`.
+/// The forward step of a layer: `pre <- h`, `h <- h + V (alpha relu(h)) + alpha b`; asks for
+/// `ahead`'s cache lines between its column groups.
 ///
 /// # Panics
 /// On inconsistent lengths, `scratch` shorter than [`scratch_len`], or if `isa` is not
 /// available.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn forward(
     isa: Isa,
     v: &[f32],
@@ -31,6 +38,7 @@ pub(super) fn forward(
     h: &mut [f32],
     pre: &mut [f32],
     scratch: &mut [f32],
+    mut ahead: Ahead,
 ) {
     let n = alpha.len();
     if n == 0 {
@@ -49,29 +57,40 @@ pub(super) fn forward(
     unsafe { scaled_relu_on(isa, alpha, h, a, None, d) };
     // The raw pointers are taken only now, after the last writes through `vt`, `a` and `h`'s
     // references, and nothing else touches those buffers while `tn` runs.
-    let tn = Tn {
-        m: vt.as_ptr(),
-        ms: d,
-        x: a.as_ptr(),
-        xs: d,
-        out: h.as_mut_ptr(),
-        os: d,
-        rows: d,
-        k: d,
-        n,
-    };
-    // SAFETY: `isa` is available; `vt` is `d x d`, `a` and `h` are distinct `d x n` buffers,
-    // `alpha` has `n` values and `bias` `d` (all asserted).
-    unsafe { tn.run_on(isa, Epilogue::Forward { alpha, bias }) };
+    let (x, out) = (a.as_ptr(), h.as_mut_ptr());
+    let per = ahead.lines().div_ceil(n.div_ceil(GROUP));
+    for c0 in (0..n).step_by(GROUP) {
+        let c1 = (c0 + GROUP).min(n);
+        let tn = Tn {
+            m: vt.as_ptr(),
+            ms: d,
+            x: x.wrapping_add(c0 * d),
+            xs: d,
+            out: out.wrapping_add(c0 * d),
+            os: d,
+            rows: d,
+            k: d,
+            n: c1 - c0,
+        };
+        let alpha = &alpha[c0..c1];
+        // SAFETY: `isa` is available; `vt` is `d x d`, `a` and `h` are distinct `d x n` buffers
+        // whose columns `c0..c1` the shifted pointers name, `alpha` has those columns' values
+        // and `bias` `d` (all asserted).
+        unsafe { tn.run_on(isa, Epilogue::Forward { alpha, bias }) };
+        ahead.issue(per);
+    }
+    ahead.rest();
 }
 
 /// The backward step of a layer: given `p = dloss/dh_{k+1}`, accumulates
 /// `dV += p (alpha relu(pre))^T` and `db += sum_c alpha_c p_c` when `grads` holds them (or
 /// writes them, `dV <- ..`, `db <- ..`, when its flag `accumulate` is false), then
-/// `p <- p + alpha [pre > 0] (V^T p)`.
+/// `p <- p + alpha [pre > 0] (V^T p)`; asks for `ahead`'s cache lines between its row and
+/// column groups.
 ///
 /// # Panics
 /// On inconsistent lengths, `scratch` shorter than `d * n`, or if `isa` is not available.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn backward(
     isa: Isa,
     v: &[f32],
@@ -80,6 +99,7 @@ pub(super) fn backward(
     p: &mut [f32],
     grads: Option<SimdGrads<'_>>,
     scratch: &mut [f32],
+    mut ahead: Ahead,
 ) {
     let n = alpha.len();
     if n == 0 {
@@ -88,27 +108,35 @@ pub(super) fn backward(
     let d = p.len() / n;
     assert!(isa.available(), "{isa:?} is not available on this CPU");
     assert!(v.len() == d * d && p.len() == d * n && pre.len() == d * n);
+    let groups = n.div_ceil(GROUP) + grads.as_ref().map_or(0, |_| d.div_ceil(GROUP));
+    let per = ahead.lines().div_ceil(groups);
     if let Some((gv, gb, accumulate)) = grads {
         assert!(gv.len() == d * d && gb.as_ref().is_none_or(|b| b.len() == d));
         let a = &mut scratch[..d * n];
         // SAFETY: `isa` is available (asserted); the lengths are checked inside.
         unsafe { scaled_relu_on(isa, alpha, pre, a, None, d) };
         // The pointers are taken after the last write through `a`.
-        let outer = Outer {
-            g: gv.as_mut_ptr(),
-            gs: d,
-            p: p.as_ptr(),
-            ps: d,
-            a: a.as_ptr(),
-            as_: d,
-            rows: d,
-            cols: d,
-            n,
-            accumulate,
-        };
-        // SAFETY: `isa` is available; `gv` is `d x d`, `p` and `a` are `d x n` (asserted),
-        // and `gv` is a distinct borrow from both.
-        unsafe { outer.run_on(isa) };
+        let (g, pp) = (gv.as_mut_ptr(), p.as_ptr());
+        for i0 in (0..d).step_by(GROUP) {
+            let i1 = (i0 + GROUP).min(d);
+            let outer = Outer {
+                g: g.wrapping_add(i0 * d),
+                gs: d,
+                p: pp.wrapping_add(i0),
+                ps: d,
+                a: a.as_ptr(),
+                as_: d,
+                rows: i1 - i0,
+                cols: d,
+                n,
+                accumulate,
+            };
+            // SAFETY: `isa` is available; `gv` is `d x d` (rows `i0..i1` named by the shifted
+            // pointer), `p` and `a` are `d x n` (asserted), and `gv` is a distinct borrow from
+            // both.
+            unsafe { outer.run_on(isa) };
+            ahead.issue(per);
+        }
         if let Some(gb) = gb {
             if !accumulate {
                 gb.fill(0.0);
@@ -130,21 +158,28 @@ pub(super) fn backward(
     } else {
         out.cast_const()
     };
-    let tn = Tn {
-        m: v.as_ptr(),
-        ms: d,
-        x,
-        xs: d,
-        out,
-        os: d,
-        rows: d,
-        k: d,
-        n,
-    };
-    // SAFETY: `isa` is available; `v` is `d x d`, `p` (and its copy) `d x n`, `alpha` has
-    // `n` values and `pre` the layout of `p` (asserted); `x` aliases `out` only when
-    // `d <= isa.pass_rows()`, which `Tn::run_on` allows.
-    unsafe { tn.run_on(isa, Epilogue::Backward { alpha, pre }) };
+    for c0 in (0..n).step_by(GROUP) {
+        let c1 = (c0 + GROUP).min(n);
+        let tn = Tn {
+            m: v.as_ptr(),
+            ms: d,
+            x: x.wrapping_add(c0 * d),
+            xs: d,
+            out: out.wrapping_add(c0 * d),
+            os: d,
+            rows: d,
+            k: d,
+            n: c1 - c0,
+        };
+        let (alpha, pre) = (&alpha[c0..c1], &pre[c0 * d..c1 * d]);
+        // SAFETY: `isa` is available; `v` is `d x d`, `p` (and its copy) `d x n` with columns
+        // `c0..c1` named by the shifted pointers, `alpha` and `pre` cut to those columns
+        // (asserted); `x` aliases `out` only when `d <= isa.pass_rows()`, which
+        // `Tn::run_on` allows.
+        unsafe { tn.run_on(isa, Epilogue::Backward { alpha, pre }) };
+        ahead.issue(per);
+    }
+    ahead.rest();
 }
 
 #[cfg(test)]
@@ -231,7 +266,18 @@ mod tests {
             let mut scratch = vec![0.0; scratch_len(d, n)];
 
             let (mut hh, mut pre) = (h.clone(), vec![0.0; d * n]);
-            forward(isa, &v, Some(&b), &alpha, &mut hh, &mut pre, &mut scratch);
+            // prefetching (here of unrelated buffers) changes nothing
+            let ahead = Ahead::of([&v[..], &b, &h]);
+            forward(
+                isa,
+                &v,
+                Some(&b),
+                &alpha,
+                &mut hh,
+                &mut pre,
+                &mut scratch,
+                ahead,
+            );
             assert_eq!(pre, h);
             close(&hh, &h1, &format!("{isa:?} h (d {d}, n {n})"));
 
@@ -246,6 +292,7 @@ mod tests {
                 &mut pp,
                 Some((&mut gv, Some(&mut gb), true)),
                 &mut scratch,
+                Ahead::of([&v[..], &p, &[]]),
             );
             close(&pp, &p0, &format!("{isa:?} p (d {d}, n {n})"));
             let plus_one = |x: &[f64]| x.iter().map(|v| v + 1.0).collect::<Vec<_>>();
