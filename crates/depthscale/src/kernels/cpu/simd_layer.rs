@@ -59,10 +59,40 @@ pub(super) fn forward(
     // references, and nothing else touches those buffers while `tn` runs.
     let (x, out) = (a.as_ptr(), h.as_mut_ptr());
     let per = ahead.lines().div_ceil(n.div_ceil(GROUP));
+    // SAFETY: `isa` is available; `vt` is `d x d`, `a` and `h` are distinct `d x n` buffers,
+    // `alpha` has `n` values and `bias` `d` (all asserted).
+    unsafe {
+        tn_grouped(isa, vt.as_ptr(), (x, out), (d, n), (&mut ahead, per), |c| {
+            Epilogue::Forward {
+                alpha: &alpha[c],
+                bias,
+            }
+        });
+    }
+    ahead.rest();
+}
+
+/// `out[:, c] <- epilogue((M^T x)[:, c])` for a `d x d` row-major `M` and `d x n` column-major
+/// `x` and `out`, in groups of [`GROUP`] columns, asking `ahead` for `per` cache lines after
+/// each group; `epilogue` gives the [`Epilogue`] of a range of columns (its `alpha` and `pre`
+/// cut to them).
+///
+/// # Safety
+/// As [`Tn::run_on`] for the whole product: `isa` available, `m` holding `d x d` values, `x`
+/// and `out` `d x n` (aliasing only when `d <= isa.pass_rows()`), and each epilogue's slices
+/// covering its columns.
+unsafe fn tn_grouped<'a>(
+    isa: Isa,
+    m: *const f32,
+    (x, out): (*const f32, *mut f32),
+    (d, n): (usize, usize),
+    (ahead, per): (&mut Ahead, usize),
+    epilogue: impl Fn(std::ops::Range<usize>) -> Epilogue<'a>,
+) {
     for c0 in (0..n).step_by(GROUP) {
         let c1 = (c0 + GROUP).min(n);
         let tn = Tn {
-            m: vt.as_ptr(),
+            m,
             ms: d,
             x: x.wrapping_add(c0 * d),
             xs: d,
@@ -72,14 +102,11 @@ pub(super) fn forward(
             k: d,
             n: c1 - c0,
         };
-        let alpha = &alpha[c0..c1];
-        // SAFETY: `isa` is available; `vt` is `d x d`, `a` and `h` are distinct `d x n` buffers
-        // whose columns `c0..c1` the shifted pointers name, `alpha` has those columns' values
-        // and `bias` `d` (all asserted).
-        unsafe { tn.run_on(isa, Epilogue::Forward { alpha, bias }) };
+        // SAFETY: by the caller's contract; the shifted pointers name columns `c0..c1`, which
+        // the epilogue's slices cover.
+        unsafe { tn.run_on(isa, epilogue(c0..c1)) };
         ahead.issue(per);
     }
-    ahead.rest();
 }
 
 /// The backward step of a layer: given `p = dloss/dh_{k+1}`, accumulates
@@ -158,26 +185,16 @@ pub(super) fn backward(
     } else {
         out.cast_const()
     };
-    for c0 in (0..n).step_by(GROUP) {
-        let c1 = (c0 + GROUP).min(n);
-        let tn = Tn {
-            m: v.as_ptr(),
-            ms: d,
-            x: x.wrapping_add(c0 * d),
-            xs: d,
-            out: out.wrapping_add(c0 * d),
-            os: d,
-            rows: d,
-            k: d,
-            n: c1 - c0,
-        };
-        let (alpha, pre) = (&alpha[c0..c1], &pre[c0 * d..c1 * d]);
-        // SAFETY: `isa` is available; `v` is `d x d`, `p` (and its copy) `d x n` with columns
-        // `c0..c1` named by the shifted pointers, `alpha` and `pre` cut to those columns
-        // (asserted); `x` aliases `out` only when `d <= isa.pass_rows()`, which
-        // `Tn::run_on` allows.
-        unsafe { tn.run_on(isa, Epilogue::Backward { alpha, pre }) };
-        ahead.issue(per);
+    // SAFETY: `isa` is available; `v` is `d x d`, `p` (and its copy) `d x n`, `alpha` has `n`
+    // values and `pre` the layout of `p` (asserted); `x` aliases `out` only when
+    // `d <= isa.pass_rows()`, which `Tn::run_on` allows.
+    unsafe {
+        tn_grouped(isa, v.as_ptr(), (x, out), (d, n), (&mut ahead, per), |c| {
+            Epilogue::Backward {
+                alpha: &alpha[c.clone()],
+                pre: &pre[c.start * d..c.end * d],
+            }
+        });
     }
     ahead.rest();
 }

@@ -195,27 +195,28 @@ fn check_one_layer<T: Float>(
     );
     close(&tape.h_last, &want.h1, tol, &format!("h ({tag})"));
     assert_eq!(tape.inputs, cast::<T>(&h), "inputs ({tag})");
-    let (mut gv, mut gw, mut gb) = (
-        vec![T::one(); d * m],
-        vec![T::one(); m * d],
-        vec![T::one(); bl],
-    );
-    let mut pp = cast::<T>(&p);
-    backend.backward_stack(
-        &block,
-        shape,
-        weights,
-        &alpha_t,
-        &tape,
-        &mut pp,
-        Some(StackGrads {
-            v: &mut gv,
-            w: block.inner.then_some(&mut gw),
-            bias: block.has_bias().then_some(&mut gb),
-            accumulate: true,
-        }),
-        &mut scratch,
-    );
+    // the backward stack with gradient buffers holding `init`, accumulated into or written
+    let backward = |init: T, accumulate: bool| {
+        let (mut gv, mut gw, mut gb) = (vec![init; d * m], vec![init; m * d], vec![init; bl]);
+        let (mut pp, mut scratch) = (cast::<T>(&p), scratch.clone());
+        backend.backward_stack(
+            &block,
+            shape,
+            weights,
+            &alpha_t,
+            &tape,
+            &mut pp,
+            Some(StackGrads {
+                v: &mut gv,
+                w: block.inner.then_some(&mut gw),
+                bias: block.has_bias().then_some(&mut gb),
+                accumulate,
+            }),
+            &mut scratch,
+        );
+        (pp, gv, gw, gb)
+    };
+    let (pp, gv, gw, gb) = backward(T::one(), true);
     let plus_one = |x: &[f64]| x.iter().map(|v| v + 1.0).collect::<Vec<_>>();
     close(&pp, &want.p0, tol, &format!("p ({tag})"));
     close(&gv, &plus_one(&want.gv), tol, &format!("dV ({tag})"));
@@ -226,24 +227,7 @@ fn check_one_layer<T: Float>(
         close(&gb, &plus_one(&want.gb), tol, &format!("db ({tag})"));
     }
     // written instead of accumulated: whatever the buffers held (NaN here) is replaced
-    let nan = T::nan();
-    let (mut gv, mut gw, mut gb) = (vec![nan; d * m], vec![nan; m * d], vec![nan; bl]);
-    let mut pp = cast::<T>(&p);
-    backend.backward_stack(
-        &block,
-        shape,
-        weights,
-        &alpha_t,
-        &tape,
-        &mut pp,
-        Some(StackGrads {
-            v: &mut gv,
-            w: block.inner.then_some(&mut gw),
-            bias: block.has_bias().then_some(&mut gb),
-            accumulate: false,
-        }),
-        &mut scratch,
-    );
+    let (pp, gv, gw, gb) = backward(T::nan(), false);
     close(&pp, &want.p0, tol, &format!("p, written ({tag})"));
     close(&gv, &want.gv, tol, &format!("dV, written ({tag})"));
     if block.inner {
